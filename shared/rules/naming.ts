@@ -1,0 +1,60 @@
+/**
+ * Naming rules of the clouds Ferry writes to. Each check returns null when the value
+ * is valid, else a sentence naming the rule it breaks (the caller adds the field).
+ * Used before any cloud call, by the webhook, cancel and the local cloud alike.
+ */
+export type NameCheck = (value: string) => string | null;
+
+const SEPARATORS_NOT_ADJACENT = /[._\-/]{2,}/;
+
+function separatorRule(value: string): string | null {
+  // "__" is allowed (at most two underscores), any other run of separators is not.
+  const runs = value.match(/[._\-/]{2,}/g) ?? [];
+  for (const run of runs) if (run !== '__') return `separators may not be adjacent ("${run}")`;
+  return null;
+}
+
+/** Huawei SWR organization: 1–64, starts with a lowercase letter, ends with a letter or digit. */
+export const swrNamespace: NameCheck = (v) => {
+  if (v.length < 1 || v.length > 64) return 'must be 1 to 64 characters';
+  if (!/^[a-z]/.test(v)) return 'must start with a lowercase letter';
+  if (!/[a-z0-9]$/.test(v)) return 'must end with a lowercase letter or digit';
+  if (!/^[a-z0-9._-]+$/.test(v)) return 'may contain only lowercase letters, digits, ".", "_" and "-"';
+  return separatorRule(v);
+};
+
+/** Huawei SWR repository: 1–128, starts and ends with a letter or digit; `/` allowed. */
+export const swrRepository: NameCheck = (v) => {
+  if (v.length < 1 || v.length > 128) return 'must be 1 to 128 characters';
+  if (!/^[a-z0-9]/.test(v) || !/[a-z0-9]$/.test(v)) return 'must start and end with a lowercase letter or digit';
+  if (!/^[a-z0-9._/-]+$/.test(v)) return 'may contain only lowercase letters, digits, ".", "/", "_" and "-"';
+  return separatorRule(v);
+};
+
+/** ACR Enterprise namespace: 2–120, lowercase letters, digits and single separators. */
+export const acrNamespace: NameCheck = (v) => {
+  if (v.length < 2 || v.length > 120) return 'must be 2 to 120 characters';
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(v)) return 'must be lowercase letters and digits, separated by single ".", "_" or "-"';
+  return null;
+};
+
+/** ACR Enterprise repository: 2–128, may span several levels with `/`. */
+export const acrRepository: NameCheck = (v) => {
+  if (v.length < 2 || v.length > 128) return 'must be 2 to 128 characters';
+  if (!/^[a-z0-9]+(?:(?:[._-]|__|\/)[a-z0-9]+)*$/.test(v)) return 'must be lowercase letters and digits, separated by single ".", "_", "-" or "/"';
+  return null;
+};
+
+/** An image tag, as the OCI distribution spec defines it. */
+export const imageTag: NameCheck = (v) =>
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? null : 'must be 1 to 128 of letters, digits, "_", "." and "-", not starting with "." or "-"';
+
+export const digest: NameCheck = (v) => (/^sha256:[a-f0-9]{64}$/.test(v) ? null : 'must be "sha256:" followed by 64 lowercase hex digits');
+
+export const acrInstanceId: NameCheck = (v) => (/^cri-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "cri-" followed by 4 to 32 lowercase letters or digits');
+export const acrRepoId: NameCheck = (v) => (/^crr-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "crr-" followed by lowercase letters or digits');
+export const acrSyncTaskId: NameCheck = (v) => (/^rst-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "rst-" followed by 4 to 32 lowercase letters or digits');
+export const ecsTaskId: NameCheck = (v) => (/^t-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "t-" followed by 4 to 32 lowercase letters or digits');
+export const accountId: NameCheck = (v) => (/^\d{4,20}$/.test(v) ? null : 'must be 4 to 20 digits');
+
+export { SEPARATORS_NOT_ADJACENT };
