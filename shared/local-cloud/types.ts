@@ -45,3 +45,24 @@ export interface EmulatedService extends FaultProfile {
   /** JSON view of state for `GET /_local/state`. */
   snapshot(): unknown;
 }
+
+/** The local cloud's clock: virtual time that runs `speed` times faster and can be advanced. */
+export interface VirtualClock {
+  now(): number;
+  /** Jump virtual time forward (tests of hours-long behaviour). */
+  advance(ms: number): void;
+  setSpeed(speed: number): void;
+  /** Resolve after `ms` of virtual time. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** Deliver an outgoing webhook (e.g. an ACR repository trigger) to a URL. */
+export type Deliver = (url: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number }>;
+
+export interface LocalCloudEnv {
+  clock: VirtualClock;
+  seed: import('./seed.ts').LocalCloudSeed;
+  /** Random source, seedable for deterministic tests. */
+  random: () => number;
+  deliver: Deliver;
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * What the local cloud starts with: the `localCloud` section of Ferry's config.
+ * Every field has a default so `npm start` works with no config at all.
+ */
+const tagMap = z.record(z.string(), z.string()).default({}); // tag -> digest
+
+const repoSeed = z.object({ name: z.string(), tags: tagMap });
+const namespaceSeed = z.object({ name: z.string(), repos: z.array(repoSeed).default([]) });
+
+export const localCloudSeedSchema = z.object({
+  /** Virtual time runs this many times faster than real time (deadlines, task durations). */
+  speed: z.number().positive().default(1),
+  /** How long an emulated sync/import task takes, in virtual milliseconds. */
+  syncDurationMs: z.object({ min: z.number().int().nonnegative().default(300), max: z.number().int().nonnegative().default(1500) }).prefault({}),
+  alibaba: z
+    .object({
+      accounts: z
+        .array(z.object({ accountId: z.string(), accessKeyId: z.string(), accessKeySecret: z.string() }))
+        .default([{ accountId: '1000000000000001', accessKeyId: 'LTAI5tLocalFerryKey', accessKeySecret: 'local-ferry-secret' }]),
+      instances: z
+        .array(
+          z.object({
+            instanceId: z.string(),
+            region: z.string(),
+            /** Owner account; defaults to the first account. */
+            accountId: z.string().optional(),
+            namespaces: z.array(namespaceSeed).default([]),
+          }),
+        )
+        .default([
+          { instanceId: 'cri-localsrc001', region: 'cn-hangzhou', namespaces: [{ name: 'team', repos: [{ name: 'app', tags: {} }] }] },
+          { instanceId: 'cri-localdst001', region: 'cn-shanghai', namespaces: [{ name: 'team', repos: [] }] },
+          { instanceId: 'cri-localdst002', region: 'cn-beijing', namespaces: [{ name: 'team', repos: [] }] },
+        ]),
+      ecsRegions: z.array(z.string()).default(['cn-hangzhou', 'cn-shanghai', 'cn-beijing']),
+    })
+    .prefault({}),
+  huawei: z
+    .object({
+      domain: z.string().default('ferry-local'),
+      users: z.array(z.object({ name: z.string(), password: z.string() })).default([{ name: 'ferry', password: 'local-ferry-password' }]),
+      credentials: z.array(z.object({ accessKey: z.string(), secretKey: z.string() })).default([{ accessKey: 'HWLOCALFERRYAK', secretKey: 'local-ferry-sk' }]),
+      /** Token lifetime in virtual ms (real IAM: 24 h). */
+      tokenTtlMs: z.number().int().positive().default(24 * 3600 * 1000),
+      regions: z.array(z.string()).default(['cn-north-4', 'cn-east-3', 'cn-south-1', 'ap-southeast-1']),
+      namespaces: z
+        .array(z.object({ region: z.string(), name: z.string(), repos: z.array(repoSeed).default([]) }))
+        .default([
+          { region: 'cn-north-4', name: 'team', repos: [{ name: 'app', tags: {} }] },
+          { region: 'cn-east-3', name: 'team', repos: [] },
+        ]),
+    })
+    .prefault({}),
+  fc: z
+    .object({
+      accountId: z.string().default('1000000000000001'),
+      services: z
+        .array(z.object({ name: z.string(), functions: z.array(z.string()).default([]) }))
+        .default([{ name: 'ferry', functions: ['webhook', 'sweep', 'cancel'] }]),
+    })
+    .prefault({}),
+});
+
+export type LocalCloudSeedInput = z.input<typeof localCloudSeedSchema>;
+export type LocalCloudSeed = z.output<typeof localCloudSeedSchema>;
+
+export function defaultSeed(): LocalCloudSeed {
+  return localCloudSeedSchema.parse({});
+}
