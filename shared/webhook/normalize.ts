@@ -1,0 +1,330 @@
+import { z } from 'zod';
+
+/**
+ * Every registry's push notification, reduced to what replication needs. Parsers
+ * read what matters, ignore unknown fields, and reject only what makes an event
+ * meaningless, naming the field.
+ */
+export const WEBHOOK_KINDS = ['acr', 'harbor', 'distribution', 'dockerhub', 'cloudevents'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
+export interface NormalizedPush {
+  /** Which sender format it came in. */
+  format: 'acr-trigger' | 'harbor' | 'harbor-cloudevents' | 'distribution' | 'dockerhub' | 'eventbridge-acr';
+  namespace: string;
+  /** Repository below the namespace; may contain `/`. */
+  repository: string;
+  tag?: string;
+  digest?: string;
+  pushedAt: Date;
+  /** ACR: the region the payload names. */
+  region?: string;
+  /** ACR via EventBridge: the instance the event names. */
+  instanceId?: string;
+  /** Harbor / distribution: the registry host, when the payload carries one. */
+  host?: string;
+}
+
+export type NormalizeResult =
+  | { ok: true; pushes: NormalizedPush[]; ignored: string[] }
+  | { ok: false; status: 400 | 415 | 422; field: string; message: string };
+
+const MANIFEST_TYPES = new Set([
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+]);
+
+const nonEmpty = z.string().trim().min(1);
+const optionalText = z
+  .string()
+  .optional()
+  .nullable()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
+/** ACR repository-trigger times: `YYYY-MM-DD HH:mm:ss`, no zone; ACR shows them in China Standard Time. */
+const ACR_ZONE = '+08:00';
+export function parseAcrTime(value: string): Date | null {
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
+  if (!m) return null;
+  const d = new Date(`${m[1]}T${m[2]}${m[3] ?? ACR_ZONE}`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function parseTime(value: unknown): Date | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value < 1e12 ? value * 1000 : value);
+  if (typeof value === 'string' && value.trim()) {
+    if (/^\d+(\.\d+)?$/.test(value.trim())) return parseTime(Number(value));
+    const acr = parseAcrTime(value);
+    if (acr) return acr;
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  return null;
+}
+
+/** `a/b/c` → namespace `a`, repository `b/c`. */
+function splitFullName(full: string): { namespace: string; repository: string } | null {
+  const clean = full.replace(/^\/+|\/+$/g, '');
+  const slash = clean.indexOf('/');
+  if (slash <= 0 || slash === clean.length - 1) return null;
+  return { namespace: clean.slice(0, slash), repository: clean.slice(slash + 1) };
+}
+
+function invalid(field: string, message: string): NormalizeResult {
+  return { ok: false, status: 422, field, message };
+}
+
+function firstIssue(error: z.ZodError, prefix = ''): NormalizeResult {
+  const issue = error.issues[0]!;
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return invalid(prefix + path || '(body)', issue.message);
+}
+
+// ---------- ACR repository trigger ----------
+const acrTrigger = z.object({
+  push_data: z.object({ digest: optionalText, pushed_at: nonEmpty, tag: optionalText }),
+  repository: z.object({ name: nonEmpty, namespace: nonEmpty, region: optionalText, repo_full_name: optionalText }),
+});
+
+function normalizeAcr(body: unknown, now: Date): NormalizeResult {
+  const parsed = acrTrigger.safeParse(body);
+  if (!parsed.success) return firstIssue(parsed.error);
+  const { push_data: push, repository: repo } = parsed.data;
+  const pushedAt = parseAcrTime(push.pushed_at);
+  if (!pushedAt) return invalid('push_data.pushed_at', `must be "YYYY-MM-DD HH:mm:ss", got "${push.pushed_at}"`);
+  return {
+    ok: true,
+    ignored: [],
+    pushes: [
+      {
+        format: 'acr-trigger',
+        namespace: repo.namespace,
+        repository: repo.name,
+        ...(push.tag ? { tag: push.tag } : {}),
+        ...(push.digest ? { digest: push.digest } : {}),
+        pushedAt: pushedAt ?? now,
+        ...(repo.region ? { region: repo.region } : {}),
+      },
+    ],
+  };
+}
+
+// ---------- Harbor (default format) ----------
+const harborData = z.object({
+  resources: z
+    .array(z.object({ digest: optionalText, tag: optionalText, resource_url: optionalText }))
+    .min(1, 'must list at least one resource'),
+  repository: z.object({ name: nonEmpty, namespace: nonEmpty, repo_full_name: optionalText }),
+});
+const harborEvent = z.object({ type: nonEmpty, occur_at: z.union([z.number(), z.string()]).optional(), event_data: z.unknown() });
+
+const HARBOR_PUSH = new Set(['PUSH_ARTIFACT', 'pushImage', 'harbor.artifact.pushed']);
+
+function harborPushes(data: unknown, occurAt: unknown, format: NormalizedPush['format'], fieldPrefix: string, now: Date): NormalizeResult {
+  const parsed = harborData.safeParse(data);
+  if (!parsed.success) return firstIssue(parsed.error, fieldPrefix);
+  const { resources, repository } = parsed.data;
+  // Harbor's repository.name is the part below the project; repo_full_name repeats the project.
+  const full = repository.repo_full_name ? splitFullName(repository.repo_full_name) : null;
+  const namespace = repository.namespace;
+  const name = full && full.namespace === namespace ? full.repository : repository.name;
+  const pushedAt = parseTime(occurAt) ?? now;
+  const pushes: NormalizedPush[] = [];
+  const ignored: string[] = [];
+  resources.forEach((r, i) => {
+    if (!r.tag && !r.digest) {
+      ignored.push(`${fieldPrefix}resources[${i}]: neither tag nor digest`);
+      return;
+    }
+    const host = r.resource_url ? r.resource_url.split('/')[0] : undefined;
+    pushes.push({
+      format,
+      namespace,
+      repository: name,
+      ...(r.tag ? { tag: r.tag } : {}),
+      ...(r.digest ? { digest: r.digest } : {}),
+      pushedAt,
+      ...(host && host.includes('.') ? { host } : {}),
+    });
+  });
+  return { ok: true, pushes, ignored };
+}
+
+function normalizeHarbor(body: unknown, now: Date): NormalizeResult {
+  const parsed = harborEvent.safeParse(body);
+  if (!parsed.success) return firstIssue(parsed.error);
+  if (!HARBOR_PUSH.has(parsed.data.type)) return { ok: true, pushes: [], ignored: [`event type ${parsed.data.type} is not a push`] };
+  return harborPushes(parsed.data.event_data, parsed.data.occur_at, 'harbor', 'event_data.', now);
+}
+
+// ---------- CNCF distribution envelope ----------
+const distributionEvent = z.object({
+  action: nonEmpty,
+  timestamp: z.string().optional(),
+  target: z.object({ mediaType: optionalText, digest: optionalText, repository: nonEmpty, tag: optionalText, url: optionalText }),
+  request: z.object({ host: optionalText }).optional(),
+});
+const distributionEnvelope = z.object({ events: z.array(z.unknown()) });
+
+function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
+  const envelope = distributionEnvelope.safeParse(body);
+  if (!envelope.success) return firstIssue(envelope.error);
+  const pushes: NormalizedPush[] = [];
+  const ignored: string[] = [];
+  for (const [i, raw] of envelope.data.events.entries()) {
+    const parsed = distributionEvent.safeParse(raw);
+    if (!parsed.success) return firstIssue(parsed.error, `events[${i}].`);
+    const e = parsed.data;
+    if (e.action !== 'push') {
+      ignored.push(`events[${i}]: action ${e.action} is not a push`);
+      continue;
+    }
+    if (!e.target.mediaType || !MANIFEST_TYPES.has(e.target.mediaType)) {
+      ignored.push(`events[${i}]: ${e.target.mediaType ?? 'no media type'} is a layer, not an image manifest`);
+      continue;
+    }
+    const names = splitFullName(e.target.repository);
+    if (!names) return invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`);
+    pushes.push({
+      format: 'distribution',
+      ...names,
+      ...(e.target.tag ? { tag: e.target.tag } : {}),
+      ...(e.target.digest ? { digest: e.target.digest } : {}),
+      pushedAt: parseTime(e.timestamp) ?? now,
+      ...(e.request?.host ? { host: e.request.host } : {}),
+    });
+  }
+  return { ok: true, pushes, ignored };
+}
+
+// ---------- Docker Hub ----------
+const dockerHub = z.object({
+  push_data: z.object({ pushed_at: z.union([z.number(), z.string()]).optional(), tag: optionalText }),
+  repository: z.object({ repo_name: optionalText, name: nonEmpty, namespace: nonEmpty }),
+});
+
+function normalizeDockerHub(body: unknown, now: Date): NormalizeResult {
+  const parsed = dockerHub.safeParse(body);
+  if (!parsed.success) return firstIssue(parsed.error);
+  const { push_data: push, repository } = parsed.data;
+  if (!push.tag) return invalid('push_data.tag', 'is required: Docker Hub sends no digest, so a push without a tag names no image');
+  return {
+    ok: true,
+    ignored: [],
+    pushes: [{ format: 'dockerhub', namespace: repository.namespace, repository: repository.name, tag: push.tag, pushedAt: parseTime(push.pushed_at) ?? now }],
+  };
+}
+
+// ---------- CloudEvents (structured and binary) ----------
+const cloudEvent = z.object({ specversion: nonEmpty, id: nonEmpty, source: nonEmpty, type: nonEmpty, time: z.string().optional(), data: z.unknown() });
+
+const eventBridgePush = z.object({
+  InstanceId: optionalText,
+  RepoNamespaceName: nonEmpty,
+  RepoName: nonEmpty,
+  Tag: optionalText,
+  Digest: optionalText,
+  RegionId: optionalText,
+});
+
+function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined }, now: Date): NormalizeResult {
+  if (event.type === 'harbor.artifact.pushed') return harborPushes(event.data, event.time, 'harbor-cloudevents', 'data.', now);
+  if (event.type === 'cr:Artifact:PushCompleted') {
+    const parsed = eventBridgePush.safeParse(event.data);
+    if (!parsed.success) return firstIssue(parsed.error, 'data.');
+    const d = parsed.data;
+    if (!d.Tag && !d.Digest) return invalid('data.Tag', 'is required when data.Digest is absent');
+    const region = d.RegionId ?? extra.region;
+    return {
+      ok: true,
+      ignored: [],
+      pushes: [
+        {
+          format: 'eventbridge-acr',
+          namespace: d.RepoNamespaceName,
+          repository: d.RepoName,
+          ...(d.Tag ? { tag: d.Tag } : {}),
+          ...(d.Digest ? { digest: d.Digest } : {}),
+          pushedAt: parseTime(event.time) ?? now,
+          ...(region ? { region } : {}),
+          ...(d.InstanceId ? { instanceId: d.InstanceId } : {}),
+        },
+      ],
+    };
+  }
+  return { ok: true, pushes: [], ignored: [`event type ${event.type} is not a push`] };
+}
+
+// ---------- entry point ----------
+
+export interface WebhookInput {
+  kind: WebhookKind;
+  /** Lowercased header names. */
+  headers: Record<string, string>;
+  body: string;
+  now?: Date;
+}
+
+function mediaType(headers: Record<string, string>): string {
+  return (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+const JSON_TYPES = new Set(['application/json', 'text/json']);
+const ACCEPTED: Record<WebhookKind, Set<string>> = {
+  acr: JSON_TYPES,
+  harbor: JSON_TYPES,
+  dockerhub: JSON_TYPES,
+  distribution: new Set([...JSON_TYPES, 'application/vnd.docker.distribution.events.v1+json', 'application/vnd.docker.distribution.events.v2+json']),
+  cloudevents: new Set([...JSON_TYPES, 'application/cloudevents+json']),
+};
+
+function parseJson(body: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (e) {
+    return { ok: false, message: `malformed JSON: ${(e as Error).message}` };
+  }
+}
+
+export function normalizeWebhook(input: WebhookInput): NormalizeResult {
+  const now = input.now ?? new Date();
+  const type = mediaType(input.headers);
+  const binaryCloudEvent = input.kind === 'cloudevents' && !!input.headers['ce-specversion'];
+  if (!ACCEPTED[input.kind].has(type) && !(binaryCloudEvent && type === '')) {
+    return { ok: false, status: 415, field: 'content-type', message: `must be one of ${[...ACCEPTED[input.kind]].join(', ')}; got "${type || '(none)'}"` };
+  }
+  const json = parseJson(input.body);
+  if (!json.ok) return { ok: false, status: 400, field: '(body)', message: json.message };
+  const body = json.value;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, status: 400, field: '(body)', message: 'must be a JSON object' };
+
+  switch (input.kind) {
+    case 'acr':
+      return normalizeAcr(body, now);
+    case 'harbor':
+      return normalizeHarbor(body, now);
+    case 'distribution':
+      return normalizeDistribution(body, now);
+    case 'dockerhub':
+      return normalizeDockerHub(body, now);
+    case 'cloudevents': {
+      if (binaryCloudEvent) {
+        const h = input.headers;
+        const parsed = cloudEvent.safeParse({ specversion: h['ce-specversion'], id: h['ce-id'], source: h['ce-source'], type: h['ce-type'], time: h['ce-time'], data: body });
+        if (!parsed.success) return firstIssue(parsed.error, 'ce-');
+        return normalizeCloudEvent(parsed.data, { region: h['ce-aliyunregionid'] }, now);
+      }
+      if (type !== 'application/cloudevents+json' && !('specversion' in body)) {
+        return { ok: false, status: 400, field: 'ce-specversion', message: 'a CloudEvent needs ce-* headers (binary mode) or a structured application/cloudevents+json body' };
+      }
+      const parsed = cloudEvent.safeParse(body);
+      if (!parsed.success) return firstIssue(parsed.error);
+      const region = (body as Record<string, unknown>).aliyunregionid;
+      return normalizeCloudEvent(parsed.data, { region: typeof region === 'string' ? region : undefined }, now);
+    }
+  }
+}
