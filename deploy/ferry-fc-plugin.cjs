@@ -1,0 +1,266 @@
+'use strict';
+/**
+ * Local Serverless (v3) plugin filling the gaps of serverless-aliyun-function-compute 1.2.6:
+ *  - package (after:package:compileFunctions): the aliyun plugin drops `environment` and merges all
+ *    `http` events of one function into ONE API (named after the function). We add
+ *    `environmentVariables` to each ALIYUN::FC::Function, give every http event its own API
+ *    (unique ApiName) and translate `{param}` path segments to API Gateway's `[param]` syntax.
+ *  - deploy (after:deploy:deploy): timer events are silently ignored by the aliyun plugin, so we
+ *    create-or-update the sweep's timer trigger (custom.ferry.sweep.schedule) and put every
+ *    function's async-invocation config (custom.ferry.async) through @alicloud/fc2.
+ *  - remove (before:remove:remove): delete the trigger and async configs (404 tolerated).
+ * The FC logic lives in plain functions (syncTimer, removeTimer, putAsyncConfigs,
+ * removeAsyncConfigs, patchCompiledTemplate) testable without serverless.
+ * Env: FERRY_FC_ENDPOINT overrides the FC endpoint (local cloud emulator).
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const TIMER_TRIGGER_NAME = 'ferry-sweep-timer';
+const CRON_6 = /^(@every\s+\d+[smh](\d+[smh])*|(\S+\s+){5}\S+)$/;
+
+function isNotFound(err) {
+  if (!err) return false;
+  if (err.status === 404 || err.statusCode === 404) return true;
+  if (typeof err.code === 'string' && /NotFound$|NotExist/.test(err.code)) return true;
+  return / failed with 404\b/.test(String(err.message));
+}
+
+/** Validates and normalises the timer options (cron: six fields incl. seconds, or @every). */
+function timerSpec(options) {
+  const { serviceName, functionName, cronExpression } = options;
+  if (!serviceName) throw new Error('syncTimer: serviceName is required');
+  if (!functionName) throw new Error('syncTimer: functionName is required');
+  if (typeof cronExpression !== 'string' || !CRON_6.test(cronExpression.trim())) {
+    throw new Error(`syncTimer: cronExpression ${JSON.stringify(cronExpression)} must have six fields (with seconds, e.g. '0 */1 * * * *') or be '@every 1m'`);
+  }
+  return {
+    triggerName: options.triggerName || TIMER_TRIGGER_NAME,
+    triggerConfig: { cronExpression: cronExpression.trim(), enable: options.enable !== false, payload: options.payload ?? '' },
+  };
+}
+
+/**
+ * getTrigger → 404 → createTrigger, else updateTrigger. Returns 'created' | 'updated'.
+ * fcClient: an @alicloud/fc2 Client (or anything with the same methods).
+ */
+async function syncTimer(fcClient, options) {
+  const { triggerName, triggerConfig } = timerSpec(options);
+  const { serviceName, functionName } = options;
+  let exists = true;
+  try {
+    await fcClient.getTrigger(serviceName, functionName, triggerName);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    exists = false;
+  }
+  if (!exists) {
+    await fcClient.createTrigger(serviceName, functionName, { triggerName, triggerType: 'timer', triggerConfig });
+    return 'created';
+  }
+  await fcClient.updateTrigger(serviceName, functionName, triggerName, { triggerConfig });
+  return 'updated';
+}
+
+/** Deletes the timer trigger; returns 'deleted' or 'absent'. */
+async function removeTimer(fcClient, options) {
+  const triggerName = options.triggerName || TIMER_TRIGGER_NAME;
+  try {
+    await fcClient.deleteTrigger(options.serviceName, options.functionName, triggerName);
+    return 'deleted';
+  } catch (err) {
+    if (isNotFound(err)) return 'absent';
+    throw err;
+  }
+}
+
+function asyncConfigBody(cfg, fn) {
+  const out = {};
+  if (cfg.maxAsyncRetryAttempts != null) {
+    const n = Number(cfg.maxAsyncRetryAttempts);
+    if (!Number.isInteger(n) || n < 0 || n > 8) throw new Error(`async config for ${fn}: maxAsyncRetryAttempts must be an integer 0–8, got ${cfg.maxAsyncRetryAttempts}`);
+    out.maxAsyncRetryAttempts = n;
+  }
+  if (cfg.maxAsyncEventAgeInSeconds != null) {
+    const n = Number(cfg.maxAsyncEventAgeInSeconds);
+    if (!Number.isInteger(n) || n < 1 || n > 604800) throw new Error(`async config for ${fn}: maxAsyncEventAgeInSeconds must be an integer 1–604800, got ${cfg.maxAsyncEventAgeInSeconds}`);
+    out.maxAsyncEventAgeInSeconds = n;
+  }
+  if (cfg.destinationConfig) out.destinationConfig = cfg.destinationConfig;
+  return out;
+}
+
+/** configs: [{functionName, maxAsyncRetryAttempts?, maxAsyncEventAgeInSeconds?, destinationConfig?}]. */
+async function putAsyncConfigs(fcClient, serviceName, configs, qualifier = 'LATEST') {
+  const done = [];
+  for (const cfg of configs) {
+    const body = asyncConfigBody(cfg, cfg.functionName);
+    if (!Object.keys(body).length) continue;
+    await fcClient.putFunctionAsyncConfig(serviceName, cfg.functionName, qualifier, body);
+    done.push(cfg.functionName);
+  }
+  return done;
+}
+
+async function removeAsyncConfigs(fcClient, serviceName, functionNames, qualifier = 'LATEST') {
+  const removed = [];
+  for (const fn of functionNames) {
+    try {
+      await fcClient.deleteFunctionAsyncConfig(serviceName, fn, qualifier);
+      removed.push(fn);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return removed;
+}
+
+/** Reads the [default] section of the aliyun credentials INI (same file the aliyun plugin reads). */
+function readCredentials(file) {
+  const resolved = file.startsWith('~') ? path.join(os.homedir(), file.slice(1)) : file;
+  const text = fs.readFileSync(resolved, 'utf8');
+  const out = {};
+  let section = '';
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) {
+      section = sec[1].trim();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq > 0 && section === 'default') out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  for (const k of ['aliyun_account_id', 'aliyun_access_key_id', 'aliyun_access_key_secret']) {
+    if (!out[k]) throw new Error(`Credentials in ${resolved} do not contain ${k} (section [default])`);
+  }
+  return out;
+}
+
+function createFcClient({ credentialsFile, region, endpoint }) {
+  const FC = require('@alicloud/fc2');
+  const key = readCredentials(credentialsFile);
+  const cfg = { accessKeyID: key.aliyun_access_key_id, accessKeySecret: key.aliyun_access_key_secret, region, timeout: 30000 };
+  if (key.aliyun_security_token) cfg.securityToken = key.aliyun_security_token;
+  if (endpoint) cfg.endpoint = endpoint;
+  return new FC(key.aliyun_account_id, cfg);
+}
+
+/**
+ * Fixes the compiled template in place (see header). `functions`: [{name, environment, events}]
+ * as in serverless.service (after variable resolution); `providerEnv`: provider.environment.
+ */
+function patchCompiledTemplate(resources, functions, providerEnv) {
+  for (const fn of functions) {
+    const fnRes = Object.values(resources).find((r) => r.Type === 'ALIYUN::FC::Function' && r.Properties && r.Properties.name === fn.name);
+    if (fnRes) {
+      const env = { ...(providerEnv || {}), ...(fn.environment || {}) };
+      const vars = {};
+      for (const [k, v] of Object.entries(env)) if (v != null) vars[k] = String(v);
+      if (Object.keys(vars).length) fnRes.Properties.environmentVariables = vars;
+    }
+    const httpEvents = (fn.events || []).map((e) => (e.http ? ['http', e.http] : e.https ? ['https', e.https] : null)).filter(Boolean);
+    const byType = new Map();
+    for (const [type, ev] of httpEvents) byType.set(type, [...(byType.get(type) || []), ev]);
+    for (const [type, events] of byType) {
+      const merged = Object.entries(resources).find(([, r]) => r.Type === 'ALIYUN::API::HTTP' && r.Properties.ServiceConfig.FunctionComputeConfig.FunctionName === fn.name && r.Properties.RequestConfig.RequestProtocol === type.toUpperCase());
+      if (!merged) continue;
+      const [mergedKey, template] = merged;
+      delete resources[mergedKey];
+      events.forEach((ev, i) => {
+        const api = JSON.parse(JSON.stringify(template.Properties));
+        const apiName = events.length === 1 ? api.ApiName : `${api.ApiName}_${i}`;
+        const params = [];
+        const rawPath = ev.path.startsWith('/') ? ev.path : `/${ev.path}`;
+        const requestPath = rawPath.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, p) => {
+          params.push(p);
+          return `[${p}]`;
+        });
+        api.ApiName = apiName;
+        api.RequestConfig.RequestPath = requestPath;
+        api.RequestConfig.RequestHttpMethod = String(ev.method || 'GET').toUpperCase();
+        api.RequestParameters = [...params.map((p) => ({ ApiParameterName: p, ParameterType: 'String', Location: 'Path', Required: 'REQUIRED', isHide: false, Description: '' })), ...(ev.RequestParameters || [])];
+        api.ServiceParameters = [...params.map((p) => ({ ServiceParameterName: p, Type: 'String', Location: 'Path', ParameterCatalog: 'REQUEST' })), ...(ev.ServiceParameters || [])];
+        api.ServiceParametersMap = [...params.map((p) => ({ ServiceParameterName: p, RequestParameterName: p })), ...(ev.ServiceParametersMap || [])];
+        resources[apiName] = { Type: 'ALIYUN::API::HTTP', Properties: api };
+      });
+    }
+  }
+  return resources;
+}
+
+class FerryFcPlugin {
+  constructor(serverless, options) {
+    this.serverless = serverless;
+    this.options = options || {};
+    this.hooks = {
+      'after:package:compileFunctions': () => this.patchTemplate(),
+      'after:deploy:deploy': () => this.afterDeploy(),
+      'before:remove:remove': () => this.beforeRemove(),
+    };
+  }
+
+  log(msg) {
+    this.serverless.cli.log(`[ferry] ${msg}`);
+  }
+
+  get ferry() {
+    return (this.serverless.service.custom && this.serverless.service.custom.ferry) || {};
+  }
+
+  functions() {
+    const service = this.serverless.service;
+    return service.getAllFunctions().map((key) => ({ key, ...service.getFunction(key) }));
+  }
+
+  patchTemplate() {
+    const service = this.serverless.service;
+    const resources = service.provider.compiledConfigurationTemplate.Resources;
+    patchCompiledTemplate(resources, this.functions(), service.provider.environment);
+  }
+
+  context() {
+    const provider = this.serverless.getProvider('aliyun');
+    const sweepKey = (this.ferry.sweep && this.ferry.sweep.function) || 'sweep';
+    const sweep = this.serverless.service.getFunction(sweepKey);
+    return {
+      provider,
+      serviceName: provider.getServiceName(),
+      sweepFunctionName: sweep.name,
+      fc: createFcClient({
+        credentialsFile: this.serverless.service.provider.credentials,
+        region: provider.options.region,
+        endpoint: process.env.FERRY_FC_ENDPOINT || undefined,
+      }),
+    };
+  }
+
+  asyncConfigs() {
+    const defaults = this.ferry.async || {};
+    return this.functions().map((f) => ({ functionName: f.name, ...defaults, ...((this.ferry.asyncPerFunction || {})[f.key] || {}) }));
+  }
+
+  async afterDeploy() {
+    const sweep = this.ferry.sweep || {};
+    if (!sweep.schedule) throw new Error('custom.ferry.sweep.schedule is required (six-field cron, e.g. "0 */1 * * * *")');
+    const { fc, serviceName, sweepFunctionName } = this.context();
+    const result = await syncTimer(fc, { serviceName, functionName: sweepFunctionName, cronExpression: sweep.schedule, payload: sweep.payload, enable: sweep.enabled });
+    this.log(`timer trigger ${TIMER_TRIGGER_NAME} ${result} (${sweep.schedule}) on ${serviceName}/${sweepFunctionName}`);
+    const done = await putAsyncConfigs(fc, serviceName, this.asyncConfigs());
+    if (done.length) this.log(`async config put for ${done.join(', ')}`);
+  }
+
+  async beforeRemove() {
+    const { fc, serviceName, sweepFunctionName } = this.context();
+    const r = await removeTimer(fc, { serviceName, functionName: sweepFunctionName });
+    this.log(`timer trigger ${TIMER_TRIGGER_NAME}: ${r}`);
+    await removeAsyncConfigs(fc, serviceName, this.functions().map((f) => f.name));
+  }
+}
+
+module.exports = FerryFcPlugin;
+Object.assign(module.exports, {
+  TIMER_TRIGGER_NAME, syncTimer, removeTimer, putAsyncConfigs, removeAsyncConfigs, readCredentials, createFcClient, patchCompiledTemplate, isNotFound,
+});

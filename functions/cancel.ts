@@ -1,0 +1,13 @@
+// FC entry: cancel / operator API (/tasks, /cancel, /replications/{id}, /healthz, /openapi.json).
+// Handler: dist/cancel/index.handler
+import { createApiApp } from '../shared/api/app.ts';
+import { getDeps, rememberInvocation } from '../shared/runtime/bootstrap.ts';
+import { httpHandler } from '../shared/runtime/handler.ts';
+
+export const handler = httpHandler(async () => {
+  const app = await createApiApp(await getDeps());
+  return (req, ctx) => {
+    rememberInvocation(ctx);
+    return app(req, ctx);
+  };
+});

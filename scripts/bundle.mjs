@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+/**
+ * Bundles each function entry (functions/<name>.ts) for Function Compute:
+ *   dist/<name>/index.js   CJS — the handler target (`dist/<name>/index.handler`): FC 2.0 (what the
+ *                          serverless-aliyun plugin deploys) resolves `index.handler` to index.js via require.
+ *   dist/<name>/index.mjs  ESM — for FC 3.0 / Serverless Devs (`handler: index.handler` with .mjs).
+ * Both minified, tree-shaken, with external source maps; npm packages bundled, node builtins external.
+ * Dev-only packages are forbidden: the build fails if one shows up in the metafile.
+ * `@electric-sql/pglite` is external: deployed functions use PostgreSQL (DATABASE_URL), and the code
+ * must only reach pglite through a dynamic import() on the no-DATABASE_URL path.
+ *
+ * Usage: node scripts/bundle.mjs [--outdir dist] [--entry name=path ...] [--no-minify] [--quiet]
+ * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file } }.
+ */
+import { build } from 'esbuild';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Packages that must never be in a function bundle (dev tooling, deploy-time SDKs, test libs). */
+export const FORBIDDEN = [
+  /^@alicloud\/fc2$/,
+  /^@alicloud\/pop-core$/,
+  /^@alicloud\/openapi-client$/,
+  /^@alicloud\/fc$/,
+  /^serverless(-.*)?$/,
+  /^@serverless\//,
+  /^@huaweicloud\//,
+  /^fast-check$/,
+  /^vitest$/,
+  /^@vitest\//,
+  /^esbuild$/,
+  /^typescript$/,
+];
+
+/** Left out of the bundle on purpose (see header). Node builtins are external via platform: 'node'. */
+export const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-native'];
+
+function parseArgs(argv) {
+  const opts = { outdir: 'dist', entries: [], minify: true, quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--outdir') opts.outdir = argv[++i];
+    else if (a === '--entry') {
+      const spec = argv[++i] ?? '';
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new Error(`--entry expects name=path, got ${JSON.stringify(spec)}`);
+      opts.entries.push({ name: spec.slice(0, eq), path: spec.slice(eq + 1) });
+    } else if (a === '--no-minify') opts.minify = false;
+    else if (a === '--quiet') opts.quiet = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+function discoverEntries() {
+  const dir = join(ROOT, 'functions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => ({ name: basename(f, '.ts'), path: join('functions', f) }));
+}
+
+/** `node_modules/@scope/pkg/...` or `node_modules/pkg/...` → package name (innermost node_modules). */
+export function packageOf(inputPath) {
+  const parts = inputPath.split(/[\\/]/);
+  const i = parts.lastIndexOf('node_modules');
+  if (i < 0) return null;
+  const first = parts[i + 1];
+  if (!first) return null;
+  return first.startsWith('@') ? `${first}/${parts[i + 2]}` : first;
+}
+
+function forbiddenIn(metafile) {
+  const hits = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    const pkg = packageOf(input);
+    if (pkg && FORBIDDEN.some((re) => re.test(pkg))) {
+      if (!hits.has(pkg)) hits.set(pkg, input);
+    }
+  }
+  return [...hits].map(([pkg, file]) => `${pkg} (via ${file})`);
+}
+
+const common = (minify) => ({
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minify,
+  treeShaking: true,
+  sourcemap: 'linked', // separate .map file + sourceMappingURL comment (node --enable-source-maps)
+  packages: 'bundle',
+  external: EXTERNAL,
+  metafile: true,
+  logLevel: 'silent',
+  legalComments: 'none',
+  absWorkingDir: ROOT,
+  // Consumers of our .ts sources expect `.ts` import extensions to resolve.
+  resolveExtensions: ['.ts', '.mts', '.js', '.mjs', '.cjs', '.json'],
+});
+
+// ESM output: CJS dependencies (pg) call require() for builtins; give them one.
+const ESM_BANNER = [
+  "import { createRequire as __ferryCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __ferryFileURLToPath } from 'node:url';",
+  "import { dirname as __ferryDirname } from 'node:path';",
+  'const require = __ferryCreateRequire(import.meta.url);',
+  'const __filename = __ferryFileURLToPath(import.meta.url);',
+  'const __dirname = __ferryDirname(__filename);',
+].join('\n');
+
+export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet = false } = {}) {
+  const list = entries && entries.length ? entries : discoverEntries();
+  if (!list.length) throw new Error('bundle: no entries (functions/*.ts is empty and no --entry given)');
+  const outRoot = resolve(ROOT, outdir);
+  const report = {};
+  for (const { name, path } of list) {
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) throw new Error(`bundle: entry name ${JSON.stringify(name)} must match [A-Za-z_][A-Za-z0-9_-]*`);
+    const entry = resolve(ROOT, path);
+    if (!existsSync(entry)) throw new Error(`bundle: entry ${path} does not exist`);
+    const dir = join(outRoot, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    let cjs, esm;
+    try {
+      cjs = await build({
+        ...common(minify),
+        entryPoints: [entry],
+        format: 'cjs',
+        outfile: join(dir, 'index.js'),
+        // import.meta is empty in CJS; give code that reads import.meta.url the file's real URL.
+        define: { 'import.meta.url': '__ferryImportMetaUrl' },
+        banner: { js: "const __ferryImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      });
+      esm = await build({
+        ...common(minify),
+        entryPoints: [entry],
+        format: 'esm',
+        outfile: join(dir, 'index.mjs'),
+        banner: { js: ESM_BANNER },
+      });
+    } catch (err) {
+      const msgs = (err.errors ?? []).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
+      throw new Error(`bundle: ${name} (${path}) failed:\n${msgs.join('\n') || err.message}`);
+    }
+    const bad = [...new Set([...forbiddenIn(cjs.metafile), ...forbiddenIn(esm.metafile)])];
+    if (bad.length) {
+      throw new Error(`bundle: ${name} pulls in forbidden dev-only packages:\n  ${bad.join('\n  ')}\n` +
+        'Keep deploy/test tooling out of code reachable from functions/.');
+    }
+    const staticPglite = new Set();
+    for (const [file, input] of Object.entries(esm.metafile.inputs)) {
+      for (const imp of input.imports ?? []) {
+        if (/^@electric-sql\/pglite/.test(imp.path) && imp.kind !== 'dynamic-import') staticPglite.add(file);
+      }
+    }
+    if (staticPglite.size) {
+      throw new Error(`bundle: ${name} reaches @electric-sql/pglite through a static import in ${[...staticPglite].join(', ')}; ` +
+        "pglite may only be reached through await import('@electric-sql/pglite') (use `import type` for its types)");
+    }
+    const js = readFileSync(join(dir, 'index.js'));
+    const mjs = readFileSync(join(dir, 'index.mjs'));
+    report[name] = { bytes: js.length, gzipBytes: gzipSync(js, { level: 9 }).length, esmBytes: mjs.length, file: relative(ROOT, join(dir, 'index.js')) };
+  }
+  mkdirSync(outRoot, { recursive: true });
+  writeFileSync(join(outRoot, 'bundles.json'), JSON.stringify(report, null, 2) + '\n');
+  if (!quiet) printTable(report);
+  return report;
+}
+
+function printTable(report) {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  const rows = [['function', 'index.js', 'gzip', 'index.mjs'], ...Object.entries(report).map(([n, r]) => [n, kb(r.bytes), kb(r.gzipBytes), kb(r.esmBytes)])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await bundleAll(parseArgs(process.argv.slice(2)));
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,398 @@
+/** Alibaba Container Registry Enterprise Edition (`cr`, 2018-12-01): repositories, sync tasks, triggers. */
+import { z } from 'zod';
+import * as naming from '../rules/naming.ts';
+import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
+import { CloudNotFoundError } from './errors.ts';
+import { checkInput, longish, named, regionId } from './validation.ts';
+
+export type AcrClientOptions = Omit<AlibabaRpcOptions, 'product'>;
+
+const NOT_FOUND = {
+  SYNC_TASK_NOT_EXIST: CloudNotFoundError,
+  REPO_NOT_EXIST: CloudNotFoundError,
+  INSTANCE_NOT_EXIST: CloudNotFoundError,
+  NAMESPACE_NOT_EXIST: CloudNotFoundError,
+  TRIGGER_NOT_EXIST: CloudNotFoundError,
+  REPO_TRIGGER_NOT_EXIST: CloudNotFoundError,
+  TAG_NOT_EXIST: CloudNotFoundError,
+  INSTANCE_NOT_FOUND: CloudNotFoundError,
+  REPO_NOT_FOUND: CloudNotFoundError,
+} satisfies RpcCallOptions['errorCodes'];
+
+// ---------------------------------------------------------------- result types
+
+export type AcrSyncTaskStatus = 'PENDING' | 'SYNCHRONIZING' | 'SUCCESS' | 'ERROR' | 'CANCELED';
+export type AcrTaskTrigger = 'PASSIVE' | 'INITIATIVE';
+
+export interface AcrImageRef {
+  instanceId: string;
+  regionId: string;
+  repoNamespaceName: string;
+  repoName: string;
+  imageTag: string;
+}
+
+export interface AcrSyncTask {
+  syncTaskId: string;
+  taskStatus: AcrSyncTaskStatus;
+  syncBatchTaskId?: string | undefined;
+  syncRuleId?: string | undefined;
+  taskTrigger?: string | undefined;
+  /** Why a task failed (`TAG_CONFLICT`, `NETWORK_ERROR`…); absent or empty otherwise. */
+  taskIssue?: string | undefined;
+  createTime?: number | undefined;
+  /** Epoch ms; from `ModifiedTime`, or the deprecated misspelling `ModifedTime`. */
+  modifiedTime?: number | undefined;
+  crossUser?: boolean | undefined;
+  imageFrom?: AcrImageRef | undefined;
+  imageTo?: AcrImageRef | undefined;
+}
+
+export interface AcrLayerTask {
+  syncLayerTaskId?: string | undefined;
+  digest?: string | undefined;
+  artifactDigest?: string | undefined;
+  size?: number | undefined;
+  syncedSize?: number | undefined;
+  taskStatus?: string | undefined;
+}
+
+export interface AcrSyncTaskDetail extends AcrSyncTask {
+  /** 0 started or failed, 1 success. */
+  progress?: number | undefined;
+  syncedSize?: number | undefined;
+  layerTasks: AcrLayerTask[];
+  requestId?: string | undefined;
+}
+
+export interface AcrRepository {
+  repoId: string;
+  repoName: string;
+  repoNamespaceName: string;
+  instanceId?: string | undefined;
+  repoStatus?: string | undefined;
+  repoType?: string | undefined;
+  tagImmutability?: boolean | undefined;
+  createTime?: number | undefined;
+  modifiedTime?: number | undefined;
+}
+
+export interface AcrTrigger {
+  triggerId: string;
+  triggerName: string;
+  triggerUrl: string;
+  triggerType: string;
+  triggerTag?: string | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  pageNo: number;
+  pageSize: number;
+  totalCount: number;
+  requestId?: string | undefined;
+}
+
+// ---------------------------------------------------------------- response schemas
+
+const envelope = { RequestId: z.string().optional(), Code: z.string().optional(), IsSuccess: z.boolean().optional() };
+
+const imageRefSchema = z
+  .object({
+    InstanceId: z.string(),
+    RegionId: z.string(),
+    RepoNamespaceName: z.string(),
+    RepoName: z.string(),
+    ImageTag: z.string(),
+  })
+  .transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag }));
+
+const syncTaskFields = {
+  SyncTaskId: z.string().min(1),
+  TaskStatus: z.enum(['PENDING', 'SYNCHRONIZING', 'SUCCESS', 'ERROR', 'CANCELED']),
+  SyncBatchTaskId: z.string().optional(),
+  SyncRuleId: z.string().optional(),
+  TaskTrigger: z.string().optional(),
+  TaskIssue: z.string().nullish(),
+  CreateTime: longish.optional(),
+  ModifiedTime: longish.optional(),
+  ModifedTime: longish.optional(),
+  CrossUser: z.boolean().optional(),
+  ImageFrom: imageRefSchema.optional(),
+  ImageTo: imageRefSchema.optional(),
+};
+
+type SyncTaskRaw = z.output<z.ZodObject<typeof syncTaskFields>>;
+
+function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
+  return {
+    syncTaskId: t.SyncTaskId,
+    taskStatus: t.TaskStatus,
+    syncBatchTaskId: t.SyncBatchTaskId,
+    syncRuleId: t.SyncRuleId,
+    taskTrigger: t.TaskTrigger,
+    taskIssue: t.TaskIssue || undefined,
+    createTime: t.CreateTime,
+    modifiedTime: t.ModifiedTime ?? t.ModifedTime,
+    crossUser: t.CrossUser,
+    imageFrom: t.ImageFrom,
+    imageTo: t.ImageTo,
+  };
+}
+
+const repositoryFields = {
+  RepoId: z.string().min(1),
+  RepoName: z.string(),
+  RepoNamespaceName: z.string(),
+  InstanceId: z.string().optional(),
+  RepoStatus: z.string().optional(),
+  RepoType: z.string().optional(),
+  TagImmutability: z.boolean().optional(),
+  CreateTime: longish.optional(),
+  ModifiedTime: longish.optional(),
+};
+
+function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
+  return {
+    repoId: r.RepoId,
+    repoName: r.RepoName,
+    repoNamespaceName: r.RepoNamespaceName,
+    instanceId: r.InstanceId,
+    repoStatus: r.RepoStatus,
+    repoType: r.RepoType,
+    tagImmutability: r.TagImmutability,
+    createTime: r.CreateTime,
+    modifiedTime: r.ModifiedTime,
+  };
+}
+
+const pageFields = { PageNo: longish, PageSize: longish, TotalCount: longish };
+
+// ---------------------------------------------------------------- input schemas
+
+const instanceId = named(naming.acrInstanceId);
+const repoId = named(naming.acrRepoId);
+const syncTaskId = named(naming.acrSyncTaskId);
+const pageNo = z.number().int().min(1).optional();
+const pageSize = z.number().int().min(1).max(100, 'must be at most 100').optional();
+
+const getRepositoryInput = z.union([
+  z.object({ instanceId, repoId }).strict(),
+  z.object({ instanceId, repoNamespaceName: named(naming.acrNamespace), repoName: named(naming.acrRepository) }).strict(),
+]);
+const listRepositoryInput = z
+  .object({
+    instanceId,
+    repoNamespaceName: named(naming.acrNamespace).optional(),
+    repoName: named(naming.acrRepository).optional(),
+    repoStatus: z.enum(['NORMAL', 'DELETING', 'DELETED', 'ALL']).optional(),
+    pageNo,
+    pageSize,
+  })
+  .strict();
+const createRepoSyncTaskInput = z
+  .object({
+    instanceId,
+    repoId,
+    tag: named(naming.imageTag),
+    targetInstanceId: instanceId,
+    targetNamespace: named(naming.acrNamespace),
+    targetRegionId: regionId,
+    targetRepoName: named(naming.acrRepository),
+    targetTag: named(naming.imageTag),
+    targetUserId: named(naming.accountId).optional(),
+    override: z.boolean().optional(),
+  })
+  .strict();
+const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
+const listRepoSyncTaskInput = z
+  .object({
+    instanceId,
+    repoNamespaceName: named(naming.acrNamespace).optional(),
+    repoName: named(naming.acrRepository).optional(),
+    tag: named(naming.imageTag).optional(),
+    syncRecordId: z.string().min(1).max(128).optional(),
+    pageNo,
+    pageSize,
+  })
+  .strict();
+const createRepoTriggerInput = z
+  .object({
+    instanceId,
+    repoId,
+    triggerName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
+    triggerUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    triggerType: z.enum(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
+    triggerTag: z.string().max(1024).optional(),
+  })
+  .strict()
+  .refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] });
+const listRepoTriggerInput = z.object({ instanceId, repoId }).strict();
+
+export type GetRepositoryInput = z.input<typeof getRepositoryInput>;
+export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
+export type CreateRepoSyncTaskInput = z.input<typeof createRepoSyncTaskInput>;
+export type RepoSyncTaskRef = z.input<typeof taskRefInput>;
+export type ListRepoSyncTaskInput = z.input<typeof listRepoSyncTaskInput>;
+export type CreateRepoTriggerInput = z.input<typeof createRepoTriggerInput>;
+export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
+
+// ---------------------------------------------------------------- client
+
+export class AcrClient {
+  readonly rpc: AlibabaRpcClient;
+
+  constructor(options: AcrClientOptions) {
+    this.rpc = new AlibabaRpcClient({ ...options, product: 'cr' });
+  }
+
+  get regionId(): string {
+    return this.rpc.regionId;
+  }
+
+  private input<S extends z.ZodType>(schema: S, value: unknown, action: string): z.output<S> {
+    return checkInput(schema, value, 'acr', action);
+  }
+
+  async getRepository(input: GetRepositoryInput): Promise<AcrRepository & { requestId?: string | undefined }> {
+    const i = this.input(getRepositoryInput, input, 'GetRepository');
+    const params = 'repoId' in i ? { InstanceId: i.instanceId, RepoId: i.repoId } : { InstanceId: i.instanceId, RepoNamespaceName: i.repoNamespaceName, RepoName: i.repoName };
+    const r = await this.rpc.call('GetRepository', params, z.object({ ...envelope, ...repositoryFields }), { errorCodes: NOT_FOUND });
+    return { ...toRepository(r), requestId: r.RequestId };
+  }
+
+  async listRepository(input: ListRepositoryInput): Promise<Page<AcrRepository>> {
+    const i = this.input(listRepositoryInput, input, 'ListRepository');
+    const r = await this.rpc.call(
+      'ListRepository',
+      { InstanceId: i.instanceId, RepoNamespaceName: i.repoNamespaceName, RepoName: i.repoName, RepoStatus: i.repoStatus, PageNo: i.pageNo, PageSize: i.pageSize },
+      z.object({ ...envelope, ...pageFields, Repositories: z.array(z.object(repositoryFields)).nullish() }),
+      { errorCodes: NOT_FOUND },
+    );
+    return { items: (r.Repositories ?? []).map(toRepository), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
+  }
+
+  /**
+   * Starts one sync. It has no client token: calling it twice makes two tasks, so it is
+   * never re-sent after an unanswered attempt; on CloudTransientError, list to reconcile.
+   */
+  async createRepoSyncTask(input: CreateRepoSyncTaskInput): Promise<{ syncTaskId: string; requestId?: string | undefined }> {
+    const i = this.input(createRepoSyncTaskInput, input, 'CreateRepoSyncTask');
+    const r = await this.rpc.call(
+      'CreateRepoSyncTask',
+      {
+        InstanceId: i.instanceId,
+        RegionId: this.rpc.regionId,
+        RepoId: i.repoId,
+        Tag: i.tag,
+        TargetInstanceId: i.targetInstanceId,
+        TargetNamespace: i.targetNamespace,
+        TargetRegionId: i.targetRegionId,
+        TargetRepoName: i.targetRepoName,
+        TargetTag: i.targetTag,
+        TargetUserId: i.targetUserId,
+        Override: i.override,
+      },
+      z.object({ ...envelope, SyncTaskId: z.string().min(1) }),
+      { mayHaveCreated: true, errorCodes: NOT_FOUND },
+    );
+    return { syncTaskId: r.SyncTaskId, requestId: r.RequestId };
+  }
+
+  async getRepoSyncTask(input: RepoSyncTaskRef): Promise<AcrSyncTaskDetail> {
+    const i = this.input(taskRefInput, input, 'GetRepoSyncTask');
+    const layer = z.object({
+      SyncLayerTaskId: z.string().optional(),
+      Digest: z.string().optional(),
+      ArtifactDigest: z.string().optional(),
+      Size: longish.optional(),
+      SyncedSize: longish.optional(),
+      TaskStatus: z.string().optional(),
+    });
+    const r = await this.rpc.call(
+      'GetRepoSyncTask',
+      { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId },
+      z.object({ ...envelope, ...syncTaskFields, Progress: longish.optional(), SyncedSize: longish.optional(), LayerTasks: z.array(layer).nullish() }),
+      { errorCodes: NOT_FOUND },
+    );
+    return {
+      ...toSyncTask(r),
+      progress: r.Progress,
+      syncedSize: r.SyncedSize,
+      layerTasks: (r.LayerTasks ?? []).map((l) => ({
+        syncLayerTaskId: l.SyncLayerTaskId,
+        digest: l.Digest,
+        artifactDigest: l.ArtifactDigest,
+        size: l.Size,
+        syncedSize: l.SyncedSize,
+        taskStatus: l.TaskStatus,
+      })),
+      requestId: r.RequestId,
+    };
+  }
+
+  /** One page (PageSize ≤ 100). `TotalCount` arrives as a string and is returned as a number. */
+  async listRepoSyncTask(input: ListRepoSyncTaskInput): Promise<Page<AcrSyncTask>> {
+    const i = this.input(listRepoSyncTaskInput, input, 'ListRepoSyncTask');
+    const r = await this.rpc.call(
+      'ListRepoSyncTask',
+      {
+        InstanceId: i.instanceId,
+        RepoNamespaceName: i.repoNamespaceName,
+        RepoName: i.repoName,
+        Tag: i.tag,
+        SyncRecordId: i.syncRecordId,
+        PageNo: i.pageNo,
+        PageSize: i.pageSize,
+      },
+      z.object({ ...envelope, ...pageFields, SyncTasks: z.array(z.object(syncTaskFields)).nullish() }),
+      { errorCodes: NOT_FOUND },
+    );
+    return { items: (r.SyncTasks ?? []).map(toSyncTask), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
+  }
+
+  /** Every page of ListRepoSyncTask (PageSize 100), stopping after `maxPages`. */
+  async *iterateRepoSyncTasks(input: Omit<ListRepoSyncTaskInput, 'pageNo' | 'pageSize'>, maxPages = 50): AsyncGenerator<AcrSyncTask> {
+    for (let pageNo = 1; pageNo <= maxPages; pageNo++) {
+      const page = await this.listRepoSyncTask({ ...input, pageNo, pageSize: 100 });
+      yield* page.items;
+      if (page.items.length === 0 || pageNo * 100 >= page.totalCount) return;
+    }
+  }
+
+  async cancelRepoSyncTask(input: RepoSyncTaskRef): Promise<{ requestId?: string | undefined }> {
+    const i = this.input(taskRefInput, input, 'CancelRepoSyncTask');
+    const r = await this.rpc.call('CancelRepoSyncTask', { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId }, z.object(envelope), { errorCodes: NOT_FOUND });
+    return { requestId: r.RequestId };
+  }
+
+  /** Creates a repository webhook; may have been created on an unanswered attempt, so not re-sent then. */
+  async createRepoTrigger(input: CreateRepoTriggerInput): Promise<{ triggerId: string; requestId?: string | undefined }> {
+    const i = this.input(createRepoTriggerInput, input, 'CreateRepoTrigger');
+    const r = await this.rpc.call(
+      'CreateRepoTrigger',
+      { InstanceId: i.instanceId, RepoId: i.repoId, TriggerName: i.triggerName, TriggerUrl: i.triggerUrl, TriggerType: i.triggerType, TriggerTag: i.triggerTag },
+      z.object({ ...envelope, TriggerId: z.string().min(1) }),
+      { mayHaveCreated: true, errorCodes: NOT_FOUND },
+    );
+    return { triggerId: r.TriggerId, requestId: r.RequestId };
+  }
+
+  async listRepoTrigger(input: ListRepoTriggerInput): Promise<{ triggers: AcrTrigger[]; requestId?: string | undefined }> {
+    const i = this.input(listRepoTriggerInput, input, 'ListRepoTrigger');
+    const trigger = z.object({
+      TriggerId: z.string().min(1),
+      TriggerName: z.string(),
+      TriggerUrl: z.string(),
+      TriggerType: z.string(),
+      TriggerTag: z.string().nullish(),
+    });
+    const r = await this.rpc.call('ListRepoTrigger', { InstanceId: i.instanceId, RepoId: i.repoId }, z.object({ ...envelope, Triggers: z.array(trigger).nullish() }), {
+      errorCodes: NOT_FOUND,
+    });
+    return {
+      triggers: (r.Triggers ?? []).map((t) => ({ triggerId: t.TriggerId, triggerName: t.TriggerName, triggerUrl: t.TriggerUrl, triggerType: t.TriggerType, triggerTag: t.TriggerTag ?? undefined })),
+      requestId: r.RequestId,
+    };
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * Alibaba Cloud RPC-style calls (`POST /` with parameters in the query string), signed the
+ * way the official SDKs sign them: V3 (ACS3-HMAC-SHA256, @alicloud/openapi-client `doRequest`)
+ * by default, V1 (HMAC-SHA1 query signature, @alicloud/openapi-client `doRPCRequest` /
+ * @alicloud/pop-core) on request.
+ */
+import { randomBytes } from 'node:crypto';
+import { arch, platform } from 'node:os';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.ts';
+import {
+  CloudAuthError,
+  CloudError,
+  CloudInvalidRequestError,
+  CloudMalformedResponseError,
+  CloudNotFoundError,
+  CloudPermissionError,
+  CloudThrottledError,
+  CloudTransientError,
+  CloudConflictError,
+  type CloudErrorInit,
+  type CloudProvider,
+} from './errors.ts';
+import type { AlibabaCredentials, CredentialSource } from './credentials.ts';
+import { canonicalQuery } from './signing/encode.ts';
+import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeaderNames } from './signing/alibaba.ts';
+import { AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
+import { checkOutput } from './validation.ts';
+
+export type AlibabaProduct = 'cr' | 'ecs';
+
+export const DEFAULT_API_VERSIONS: Record<AlibabaProduct, string> = { cr: '2018-12-01', ecs: '2014-05-26' };
+
+export interface AlibabaRpcOptions {
+  product: AlibabaProduct;
+  /** Defaults to `2018-12-01` for cr, `2014-05-26` for ecs. */
+  version?: string | undefined;
+  regionId: string;
+  /** Base URL override, e.g. `http://127.0.0.1:8090`; default `https://<product>.<region>.aliyuncs.com`. */
+  endpoint?: string | undefined;
+  credentials: CredentialSource;
+  signatureVersion?: 'v3' | 'v1' | undefined;
+  retry?: Partial<RetryPolicy> | undefined;
+  /** Default: the process-wide limiter of `accountKey`. */
+  limiter?: AccountLimiter | undefined;
+  /**
+   * Limiter key, ideally the Alibaba account id (limits are per account). Default:
+   * `alibaba:<AccessKeyId>` of the credentials of each call.
+   */
+  accountKey?: string | undefined;
+  clock?: Clock | undefined;
+  timeoutMs?: number | undefined;
+  /** Appended to the SDK-style user agent. */
+  userAgent?: string | undefined;
+  dispatcher?: Dispatcher | undefined;
+}
+
+export type ParamValue = string | number | boolean | undefined | null;
+
+type ErrorClass = new (init: CloudErrorInit) => CloudError;
+
+export interface RpcCallOptions {
+  /** See RetryOptions.mayHaveCreated. */
+  mayHaveCreated?: boolean | undefined;
+  /** Product-specific meanings of error codes, consulted before the generic ones. */
+  errorCodes?: Record<string, ErrorClass> | undefined;
+}
+
+const USER_AGENT = `AlibabaCloud (${platform()}; ${arch()}) Node.js/${process.version} Core/1.0.1 TeaDSL/2 ferry/0.1`;
+
+const THROTTLING_CODES = new Set(['Throttling', 'Throttling.User', 'Throttling.Api', 'Throttling.Resource', 'ServiceUnavailable.Throttling']);
+const AUTH_CODES = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId.NotFound',
+  'InvalidAccessKeyId.Inactive',
+  'InvalidAccessKeyId',
+  'IncompleteSignature',
+  'InvalidTimeStamp.Expired',
+  'InvalidTimeStamp.Format',
+  'InvalidSecurityToken.Expired',
+  'InvalidSecurityToken.Malformed',
+  'InvalidSecurityToken.MismatchWithAccessKey',
+  'MissingSecurityToken',
+  'SignatureNonceUsed',
+]);
+const PERMISSION_CODES = new Set(['NoPrivilege', 'AUTHENTICATION_FAILED', 'Forbidden.RAM', 'Forbidden', 'NoPermission', 'Forbidden.AccessDenied']);
+const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'InternalError', 'SystemError', 'UnknownError', 'ServiceTimeout', 'InternalError.Timeout']);
+
+/** `Limit:1,Remain:0,TimeLeft:2000,Reset:1234` (TimeLeft in ms) or `Retry-After` (seconds or HTTP date). */
+export function serverWaitMs(headers: Record<string, string>, now: number): number | undefined {
+  let best: number | undefined;
+  for (const name of ['x-ratelimit-user-api', 'x-ratelimit-user']) {
+    const m = /(?:^|,)\s*TimeLeft\s*:\s*(\d+)/i.exec(headers[name] ?? '');
+    if (m) best = Math.max(best ?? 0, Number(m[1]));
+  }
+  if (best !== undefined) return best;
+  const retryAfter = headers['retry-after']?.trim();
+  if (retryAfter) {
+    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return undefined;
+}
+
+export interface AlibabaErrorBody {
+  RequestId?: string;
+  HostId?: string;
+  Code?: string;
+  Message?: string;
+  Recommend?: string;
+}
+
+/** Maps an Alibaba error (HTTP status + body + headers) to one of errors.ts' classes. */
+export function mapAlibabaError(
+  provider: CloudProvider,
+  action: string,
+  status: number,
+  body: AlibabaErrorBody,
+  headers: Record<string, string>,
+  now: number,
+  errorCodes: Record<string, ErrorClass> = {},
+): CloudError {
+  const code = body.Code || `HTTP${status}`;
+  const message = (body.Message || `HTTP ${status}`) + (body.Recommend ? ` (see ${body.Recommend})` : '');
+  const init: CloudErrorInit = { provider, action, code, message, requestId: body.RequestId, status };
+  const specific = errorCodes[code];
+  if (specific) return new specific(init);
+  if (THROTTLING_CODES.has(code) || code.startsWith('Throttling') || status === 429) {
+    return new CloudThrottledError({ ...init, retryAfterMs: serverWaitMs(headers, now) });
+  }
+  if (AUTH_CODES.has(code)) return new CloudAuthError(init);
+  if (PERMISSION_CODES.has(code) || code.startsWith('Forbidden')) return new CloudPermissionError(init);
+  if (TRANSIENT_CODES.has(code) || status >= 500) return new CloudTransientError(init);
+  if (code === 'MissingParameter' || code.startsWith('Invalid') || code.startsWith('Missing')) return new CloudInvalidRequestError(init);
+  if (status === 404) return new CloudNotFoundError(init);
+  if (status === 401) return new CloudAuthError(init);
+  if (status === 403) return new CloudPermissionError(init);
+  if (status === 409) return new CloudConflictError(init);
+  if (status === 400) return new CloudInvalidRequestError(init);
+  return new CloudError(init);
+}
+
+const SUCCESS_CODES = new Set(['success', 'Success', 'OK', '200']);
+
+function nonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** `yyyy-MM-ddTHH:mm:ssZ` (no milliseconds), as both V1 `Timestamp` and V3 `x-acs-date` want. */
+export function acsTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class AlibabaRpcClient {
+  readonly product: AlibabaProduct;
+  readonly version: string;
+  readonly regionId: string;
+  readonly endpoint: string;
+  readonly provider: CloudProvider;
+  private readonly host: string;
+  private readonly policy: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(private readonly options: AlibabaRpcOptions) {
+    if (!/^[a-z]{2,3}(?:-[a-z0-9]+)+$/.test(options.regionId)) throw new Error(`regionId: "${options.regionId}" is not a region id like "cn-hangzhou"`);
+    this.product = options.product;
+    this.provider = options.product === 'cr' ? 'acr' : 'ecs';
+    this.version = options.version ?? DEFAULT_API_VERSIONS[options.product];
+    this.regionId = options.regionId;
+    this.endpoint = (options.endpoint ?? `https://${options.product}.${options.regionId}.aliyuncs.com`).replace(/\/+$/, '');
+    let url: URL;
+    try {
+      url = new URL(this.endpoint);
+    } catch {
+      throw new Error(`endpoint: "${this.endpoint}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`endpoint: must be http(s), got "${url.protocol}"`);
+    this.host = url.host;
+    this.policy = { ...defaultRetryPolicy, ...options.retry };
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.userAgent = options.userAgent ? `${USER_AGENT} ${options.userAgent}` : USER_AGENT;
+  }
+
+  /**
+   * Calls `action` with `params` (undefined/null dropped, booleans and numbers stringified),
+   * checks the JSON answer with `schema`, retries what is safe to retry.
+   */
+  async call<S extends z.ZodType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions: RpcCallOptions = {}): Promise<z.output<S>> {
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query[k] = String(v);
+    return withRetry(
+      async () => {
+        const creds = await this.options.credentials();
+        const limiter = this.options.limiter ?? getAccountLimiter(this.options.accountKey ?? `alibaba:${creds.accessKeyId}`);
+        const res = await limiter.run(() => this.sendOnce(action, query, creds));
+        return this.interpret(action, res, schema, callOptions);
+      },
+      this.policy,
+      this.clock,
+      { mayHaveCreated: callOptions.mayHaveCreated },
+    );
+  }
+
+  private sendOnce(action: string, params: Record<string, string>, creds: AlibabaCredentials): Promise<HttpResponse> {
+    const now = this.clock.now();
+    let query: Record<string, string>;
+    let headers: Record<string, string>;
+    if ((this.options.signatureVersion ?? 'v3') === 'v1') {
+      query = {
+        Action: action,
+        Format: 'JSON',
+        Version: this.version,
+        Timestamp: acsTimestamp(now),
+        SignatureNonce: nonce(),
+        ...params,
+        ...(creds.securityToken ? { SecurityToken: creds.securityToken } : {}),
+        SignatureMethod: 'HMAC-SHA1',
+        SignatureVersion: '1.0',
+        AccessKeyId: creds.accessKeyId,
+      };
+      query.Signature = v1Signature('POST', query, creds.accessKeySecret);
+      headers = { host: this.host, 'x-acs-version': this.version, 'x-acs-action': action, 'user-agent': this.userAgent };
+    } else {
+      query = params;
+      headers = {
+        host: this.host,
+        'x-acs-version': this.version,
+        'x-acs-action': action,
+        'user-agent': this.userAgent,
+        'x-acs-date': acsTimestamp(now),
+        'x-acs-signature-nonce': nonce(),
+        accept: 'application/json',
+        'x-acs-content-sha256': EMPTY_SHA256,
+      };
+      if (creds.securityToken) {
+        headers['x-acs-accesskey-id'] = creds.accessKeyId;
+        headers['x-acs-security-token'] = creds.securityToken;
+      }
+      const signed = v3SignedHeaderNames(headers);
+      const signature = v3Signature({ method: 'POST', path: '/', query, headers, payloadHash: EMPTY_SHA256 }, signed, creds.accessKeySecret);
+      headers.authorization = v3Authorization(creds.accessKeyId, signed, signature);
+    }
+    const qs = canonicalQuery(query);
+    return sendHttp({
+      method: 'POST',
+      url: `${this.endpoint}/${qs ? '?' + qs : ''}`,
+      headers,
+      timeoutMs: this.timeoutMs,
+      provider: this.provider,
+      action,
+      dispatcher: this.options.dispatcher,
+    });
+  }
+
+  private interpret<S extends z.ZodType>(action: string, res: HttpResponse, schema: S, callOptions: RpcCallOptions): z.output<S> {
+    const requestIdHeader = res.headers['x-acs-request-id'];
+    let body: unknown;
+    try {
+      body = res.body.trim() ? JSON.parse(res.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+    const obj = (isObject ? body : {}) as Record<string, unknown>;
+    const errorBody: AlibabaErrorBody = {
+      RequestId: typeof obj.RequestId === 'string' ? obj.RequestId : requestIdHeader,
+      HostId: typeof obj.HostId === 'string' ? obj.HostId : undefined,
+      Code: typeof obj.Code === 'string' ? obj.Code : typeof obj.Code === 'number' ? String(obj.Code) : undefined,
+      Message: typeof obj.Message === 'string' ? obj.Message : undefined,
+      Recommend: typeof obj.Recommend === 'string' ? obj.Recommend : undefined,
+    };
+    if (res.status >= 300) {
+      if (!isObject && res.status < 500 && res.status !== 429) {
+        throw new CloudMalformedResponseError({
+          provider: this.provider,
+          action,
+          status: res.status,
+          requestId: requestIdHeader,
+          code: `HTTP${res.status}`,
+          message: `HTTP ${res.status} with a body that is not a JSON object: ${res.body.slice(0, 200)}`,
+        });
+      }
+      throw mapAlibabaError(this.provider, action, res.status, errorBody, res.headers, this.clock.now(), callOptions.errorCodes);
+    }
+    if (!isObject) {
+      throw new CloudMalformedResponseError({
+        provider: this.provider,
+        action,
+        status: res.status,
+        requestId: requestIdHeader,
+        code: 'MalformedResponse',
+        message: `expected a JSON object, got: ${res.body.slice(0, 200) || '(empty body)'}`,
+      });
+    }
+    // Some gateways answer 200 with an error envelope (ACR: IsSuccess false).
+    const failed = obj.IsSuccess === false || (errorBody.Code !== undefined && !SUCCESS_CODES.has(errorBody.Code) && errorBody.Message !== undefined && obj.IsSuccess !== true);
+    if (failed) {
+      throw mapAlibabaError(this.provider, action, res.status, errorBody, res.headers, this.clock.now(), callOptions.errorCodes);
+    }
+    return checkOutput(schema, obj, { provider: this.provider, action, requestId: errorBody.RequestId, status: res.status });
+  }
+}

@@ -1,0 +1,209 @@
+/** ECS (2014-05-26) image import/export tasks: DescribeTasks, DescribeTaskAttribute, CancelTask. */
+import { z } from 'zod';
+import * as naming from '../rules/naming.ts';
+import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
+import { CloudConflictError, CloudError, CloudInvalidRequestError, CloudNotFoundError } from './errors.ts';
+import { boolish, checkInput, longish, named } from './validation.ts';
+
+export type EcsClientOptions = Omit<AlibabaRpcOptions, 'product'>;
+
+/**
+ * CancelTaskFailed ("contact the administrator") is neither clearly transient nor the
+ * caller's fault: it stays a plain CloudError (kind `unknown`, not retried here); the sweep
+ * decides whether to try again on a later pass.
+ */
+const ECS_ERRORS = {
+  'InvalidTaskId.NotFound': CloudNotFoundError,
+  'InvalidTaskId.IncorrectTaskStatus': CloudConflictError,
+  'InvalidTaskId.TaskActionNotSupport': CloudInvalidRequestError,
+  'InvalidRegionId.NotFound': CloudInvalidRequestError,
+  MissingParameter: CloudInvalidRequestError,
+  CancelTaskFailed: CloudError,
+} satisfies RpcCallOptions['errorCodes'];
+
+export type EcsTaskAction = 'ImportImage' | 'ExportImage' | (string & {});
+export type EcsTaskStatus = 'Finished' | 'Processing' | 'Failed' | 'Pending' | 'Waiting' | 'Deleted' | 'Paused' | 'Cancelled' | (string & {});
+
+/** `IMPORT_IMAGE` → `ImportImage`; already-PascalCase values are kept. */
+export function normalizeTaskAction(action: string): EcsTaskAction {
+  if (!/^[A-Z0-9]+(?:_[A-Z0-9]+)+$/.test(action) && !/^[A-Z]+$/.test(action)) return action;
+  return action
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+export interface EcsTask {
+  taskId: string;
+  taskAction: EcsTaskAction;
+  taskStatus: EcsTaskStatus;
+  supportCancel?: boolean | undefined;
+  creationTime?: string | undefined;
+  finishedTime?: string | undefined;
+  resourceId?: string | undefined;
+}
+
+export interface EcsOperationProgress {
+  errorCode?: string | undefined;
+  errorMsg?: string | undefined;
+  operationStatus?: string | undefined;
+  relatedItems: Array<{ name: string; value: string }>;
+}
+
+export interface EcsTaskAttribute extends EcsTask {
+  regionId?: string | undefined;
+  /** e.g. `"100%"`. */
+  taskProcess?: string | undefined;
+  successCount?: number | undefined;
+  failedCount?: number | undefined;
+  totalCount?: number | undefined;
+  operationProgress: EcsOperationProgress[];
+  requestId?: string | undefined;
+}
+
+const optString = z.string().nullish().transform((v) => v ?? undefined);
+
+const taskFields = {
+  TaskId: z.string().min(1),
+  TaskAction: z.string().min(1).transform(normalizeTaskAction),
+  TaskStatus: z.string().min(1),
+  SupportCancel: boolish.optional(),
+  CreationTime: optString,
+  FinishedTime: optString,
+  ResourceId: optString,
+};
+
+function toTask(t: z.output<z.ZodObject<typeof taskFields>>): EcsTask {
+  return {
+    taskId: t.TaskId,
+    taskAction: t.TaskAction,
+    taskStatus: t.TaskStatus,
+    supportCancel: t.SupportCancel,
+    creationTime: t.CreationTime,
+    finishedTime: t.FinishedTime,
+    resourceId: t.ResourceId,
+  };
+}
+
+const taskId = named(naming.ecsTaskId);
+const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/, 'must be UTC like 2024-01-31T08:00Z');
+
+const describeTasksInput = z
+  .object({
+    taskIds: z.array(taskId).min(1).max(100, 'at most 100 task ids per call').optional(),
+    taskAction: z.enum(['ImportImage', 'ExportImage']).optional(),
+    taskStatus: z.enum(['Finished', 'Processing', 'Failed']).optional(),
+    startTime: isoTime.optional(),
+    endTime: isoTime.optional(),
+    pageNumber: z.number().int().min(1).optional(),
+    pageSize: z.number().int().min(1).max(100, 'must be at most 100').optional(),
+  })
+  .strict();
+const taskRefInput = z.object({ taskId }).strict();
+
+export type DescribeTasksInput = z.input<typeof describeTasksInput>;
+
+export interface EcsTaskPage {
+  tasks: EcsTask[];
+  pageNumber: number;
+  pageSize: number;
+  totalCount: number;
+  regionId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export class EcsClient {
+  readonly rpc: AlibabaRpcClient;
+
+  constructor(options: EcsClientOptions) {
+    this.rpc = new AlibabaRpcClient({ ...options, product: 'ecs' });
+  }
+
+  get regionId(): string {
+    return this.rpc.regionId;
+  }
+
+  async describeTasks(input: DescribeTasksInput = {}): Promise<EcsTaskPage> {
+    const i = checkInput(describeTasksInput, input, 'ecs', 'DescribeTasks');
+    const r = await this.rpc.call(
+      'DescribeTasks',
+      {
+        RegionId: this.rpc.regionId,
+        TaskIds: i.taskIds?.join(','),
+        TaskAction: i.taskAction,
+        TaskStatus: i.taskStatus,
+        StartTime: i.startTime,
+        EndTime: i.endTime,
+        PageNumber: i.pageNumber,
+        PageSize: i.pageSize,
+      },
+      z.object({
+        RequestId: z.string().optional(),
+        RegionId: z.string().optional(),
+        PageNumber: longish,
+        PageSize: longish,
+        TotalCount: longish,
+        TaskSet: z.object({ Task: z.array(z.object(taskFields)).nullish() }).nullish(),
+      }),
+      { errorCodes: ECS_ERRORS },
+    );
+    return {
+      tasks: (r.TaskSet?.Task ?? []).map(toTask),
+      pageNumber: r.PageNumber,
+      pageSize: r.PageSize,
+      totalCount: r.TotalCount,
+      regionId: r.RegionId,
+      requestId: r.RequestId,
+    };
+  }
+
+  async describeTaskAttribute(input: { taskId: string }): Promise<EcsTaskAttribute> {
+    const i = checkInput(taskRefInput, input, 'ecs', 'DescribeTaskAttribute');
+    const progress = z.object({
+      ErrorCode: optString,
+      ErrorMsg: optString,
+      OperationStatus: optString,
+      RelatedItemSet: z.object({ RelatedItem: z.array(z.object({ Name: z.string(), Value: z.string() })).nullish() }).nullish(),
+    });
+    const r = await this.rpc.call(
+      'DescribeTaskAttribute',
+      { RegionId: this.rpc.regionId, TaskId: i.taskId },
+      z.object({
+        RequestId: z.string().optional(),
+        RegionId: z.string().optional(),
+        ...taskFields,
+        TaskProcess: optString,
+        SuccessCount: longish.optional(),
+        FailedCount: longish.optional(),
+        TotalCount: longish.optional(),
+        OperationProgressSet: z.object({ OperationProgress: z.array(progress).nullish() }).nullish(),
+      }),
+      { errorCodes: ECS_ERRORS },
+    );
+    return {
+      ...toTask(r),
+      regionId: r.RegionId,
+      taskProcess: r.TaskProcess,
+      successCount: r.SuccessCount,
+      failedCount: r.FailedCount,
+      totalCount: r.TotalCount,
+      operationProgress: (r.OperationProgressSet?.OperationProgress ?? []).map((p) => ({
+        errorCode: p.ErrorCode,
+        errorMsg: p.ErrorMsg,
+        operationStatus: p.OperationStatus,
+        relatedItems: (p.RelatedItemSet?.RelatedItem ?? []).map((x) => ({ name: x.Name, value: x.Value })),
+      })),
+      requestId: r.RequestId,
+    };
+  }
+
+  /** Cancels a running ImportImage/ExportImage task. */
+  async cancelTask(input: { taskId: string }): Promise<{ requestId?: string | undefined }> {
+    const i = checkInput(taskRefInput, input, 'ecs', 'CancelTask');
+    const r = await this.rpc.call('CancelTask', { RegionId: this.rpc.regionId, TaskId: i.taskId }, z.object({ RequestId: z.string().optional() }), {
+      errorCodes: ECS_ERRORS,
+    });
+    return { requestId: r.RequestId };
+  }
+}

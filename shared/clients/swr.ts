@@ -1,0 +1,304 @@
+/** Huawei SWR Basic image synchronization (`/v2/manage/...`), AK/SK-signed or with an IAM token. */
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.ts';
+import { registerSecret } from '../log.ts';
+import * as naming from '../rules/naming.ts';
+import type { HuaweiAkSk } from './credentials.ts';
+import { CloudMalformedResponseError, CloudNotFoundError, type CloudError, type CloudErrorInit } from './errors.ts';
+import { mapHuaweiError } from './huawei-errors.ts';
+import type { IamTokenProvider } from './huawei-iam.ts';
+import { canonicalQuery } from './signing/encode.ts';
+import { huaweiAuthorization, huaweiSignature, sdkDate } from './signing/huawei.ts';
+import { AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
+import { checkInput, checkOutput, named, regionId } from './validation.ts';
+
+export type SwrAuth = ({ kind: 'aksk' } & HuaweiAkSk & { projectId?: string | undefined }) | { kind: 'token'; iam: IamTokenProvider };
+
+export interface SwrClientOptions {
+  region: string;
+  /** Default `https://swr-api.<region>.myhuaweicloud.com` (`.eu` for eu-west-101). */
+  endpoint?: string | undefined;
+  auth: SwrAuth;
+  retry?: Partial<RetryPolicy> | undefined;
+  limiter?: AccountLimiter | undefined;
+  /** Limiter key; default `huawei:<AK>` or `huawei:<IAM domain>`. */
+  accountKey?: string | undefined;
+  clock?: Clock | undefined;
+  timeoutMs?: number | undefined;
+  dispatcher?: Dispatcher | undefined;
+}
+
+export interface SwrSyncRepo {
+  id: number;
+  namespace: string;
+  repoName: string;
+  remoteRegionId: string;
+  remoteNamespace: string;
+  syncAuto: boolean;
+  override: boolean;
+  domainID?: string | undefined;
+  domainName?: string | undefined;
+  createdAt?: string | undefined;
+  updatedAt?: string | undefined;
+}
+
+export type SwrSyncJobStatus = 'waiting' | 'running' | 'success' | 'failed' | 'timeout' | 'cancel' | 'existed';
+
+export interface SwrSyncJob {
+  id: number;
+  namespace: string;
+  repoName: string;
+  tag: string;
+  status: SwrSyncJobStatus;
+  remoteRegionId: string;
+  remoteNamespace: string;
+  override?: boolean | undefined;
+  domainID?: string | undefined;
+  domainName?: string | undefined;
+  syncOperatorId?: string | undefined;
+  syncOperatorName?: string | undefined;
+  createdAt?: string | undefined;
+  updatedAt?: string | undefined;
+}
+
+export function defaultSwrEndpoint(region: string): string {
+  return region === 'eu-west-101' ? 'https://swr-api.eu-west-101.myhuaweicloud.eu' : `https://swr-api.${region}.myhuaweicloud.com`;
+}
+
+/** SWR wants every `/` of a repository name as `$` in the path. */
+export function swrRepoPathSegment(repository: string): string {
+  return repository.replaceAll('/', '$');
+}
+
+const opt = <T extends z.ZodType>(s: T) => s.nullish().transform((v) => v ?? undefined);
+
+const syncRepoSchema = z.object({
+  id: z.number(),
+  namespace: z.string(),
+  repoName: z.string(),
+  remoteRegionId: z.string(),
+  remoteNamespace: z.string(),
+  syncAuto: z.boolean(),
+  override: z.boolean(),
+  domainID: opt(z.string()),
+  domainName: opt(z.string()),
+  createdAt: opt(z.string()),
+  updatedAt: opt(z.string()),
+});
+
+const syncJobSchema = z.object({
+  id: z.number(),
+  namespace: z.string(),
+  repoName: z.string(),
+  tag: z.string(),
+  status: z.enum(['waiting', 'running', 'success', 'failed', 'timeout', 'cancel', 'existed']),
+  remoteRegionId: z.string(),
+  remoteNamespace: z.string(),
+  override: opt(z.boolean()),
+  domainID: opt(z.string()),
+  domainName: opt(z.string()),
+  syncOperatorId: opt(z.string()),
+  syncOperatorName: opt(z.string()),
+  createdAt: opt(z.string()),
+  updatedAt: opt(z.string()),
+});
+
+const repoRef = { namespace: named(naming.swrNamespace), repository: named(naming.swrRepository) };
+const target = { remoteRegionId: regionId, remoteNamespace: named(naming.swrNamespace) };
+const repoRefInput = z.object(repoRef).strict();
+const createSyncRepoInput = z.object({ ...repoRef, ...target, syncAuto: z.boolean().optional(), override: z.boolean().optional() }).strict();
+const deleteSyncRepoInput = z.object({ ...repoRef, ...target }).strict();
+const syncImagesInput = z
+  .object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() })
+  .strict();
+const listSyncJobsInput = z
+  .object({
+    ...repoRef,
+    limit: z.number().int().min(1).max(1000).optional(),
+    offset: z.number().int().min(0).optional(),
+    order: z.enum(['desc', 'asc']).optional(),
+  })
+  .strict();
+
+export type SwrRepoRef = z.input<typeof repoRefInput>;
+export type CreateSyncRepoInput = z.input<typeof createSyncRepoInput>;
+export type DeleteSyncRepoInput = z.input<typeof deleteSyncRepoInput>;
+export type SyncImagesInput = z.input<typeof syncImagesInput>;
+export type ListSyncJobsInput = z.input<typeof listSyncJobsInput>;
+
+interface SwrCall {
+  action: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string> | undefined;
+  body?: unknown;
+  mayHaveCreated?: boolean | undefined;
+  overrides?: Record<string, new (init: CloudErrorInit) => CloudError> | undefined;
+}
+
+export class SwrClient {
+  readonly region: string;
+  readonly endpoint: string;
+  private readonly host: string;
+  private readonly clock: Clock;
+  private readonly policy: RetryPolicy;
+  private readonly limiter: AccountLimiter;
+
+  constructor(private readonly options: SwrClientOptions) {
+    if (!/^[a-z]{2,3}(?:-[a-z0-9]+)+$/.test(options.region)) throw new Error(`region: "${options.region}" is not a region id like "cn-north-4"`);
+    this.region = options.region;
+    this.endpoint = (options.endpoint ?? defaultSwrEndpoint(options.region)).replace(/\/+$/, '');
+    this.host = new URL(this.endpoint).host;
+    this.clock = options.clock ?? systemClock;
+    this.policy = { ...defaultRetryPolicy, ...options.retry };
+    const auth = options.auth;
+    if (auth.kind === 'aksk') {
+      if (!auth.accessKey || !auth.secretKey) throw new Error('SWR AK/SK auth needs accessKey and secretKey');
+      registerSecret(auth.secretKey);
+      registerSecret(auth.securityToken);
+    }
+    const key = options.accountKey ?? (auth.kind === 'aksk' ? `huawei:${auth.accessKey}` : auth.iam.accountKey);
+    this.limiter = options.limiter ?? getAccountLimiter(key);
+  }
+
+  private repoPath(ns: string, repo: string, leaf: string): string {
+    return `/v2/manage/namespaces/${ns}/repos/${swrRepoPathSegment(repo)}/${leaf}`;
+  }
+
+  /** Creates an automatic sync task (syncs images pushed from now on). */
+  async createSyncRepo(input: CreateSyncRepoInput): Promise<void> {
+    const i = checkInput(createSyncRepoInput, input, 'swr', 'POST sync_repo');
+    await this.call({
+      action: 'POST sync_repo',
+      method: 'POST',
+      path: this.repoPath(i.namespace, i.repository, 'sync_repo'),
+      body: { remoteRegionId: i.remoteRegionId, remoteNamespace: i.remoteNamespace, syncAuto: i.syncAuto ?? false, override: i.override ?? false },
+      mayHaveCreated: true,
+    });
+  }
+
+  async listSyncRepos(input: SwrRepoRef): Promise<SwrSyncRepo[]> {
+    const i = checkInput(repoRefInput, input, 'swr', 'GET sync_repo');
+    const action = 'GET sync_repo';
+    const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'sync_repo') });
+    return checkOutput(z.array(syncRepoSchema), this.json(res, action), this.ctx(action, res));
+  }
+
+  /** Deletes an automatic sync task. `SVCSTG.SWR.4001158` (Huawei's Terraform reads it as "already gone") → CloudNotFoundError. */
+  async deleteSyncRepo(input: DeleteSyncRepoInput): Promise<void> {
+    const i = checkInput(deleteSyncRepoInput, input, 'swr', 'DELETE sync_repo');
+    await this.call({
+      action: 'DELETE sync_repo',
+      method: 'DELETE',
+      path: this.repoPath(i.namespace, i.repository, 'sync_repo'),
+      body: { remoteRegionId: i.remoteRegionId, remoteNamespace: i.remoteNamespace },
+      overrides: { 'SVCSTG.SWR.4001158': CloudNotFoundError },
+    });
+  }
+
+  /** Manual sync of existing tags; returns the tags SWR could not start (usually none). */
+  async syncImages(input: SyncImagesInput): Promise<{ failedTags: string[] }> {
+    const i = checkInput(syncImagesInput, input, 'swr', 'POST sync_images');
+    const action = 'POST sync_images';
+    const res = await this.call({
+      action,
+      method: 'POST',
+      path: this.repoPath(i.namespace, i.repository, 'sync_images'),
+      body: { imageTag: i.imageTag, override: i.override ?? false, remoteRegionId: i.remoteRegionId, remoteNamespace: i.remoteNamespace },
+      mayHaveCreated: true,
+    });
+    const body = res.body.trim() ? this.json(res, action) : [];
+    return { failedTags: checkOutput(z.array(z.string()).nullable().transform((v) => v ?? []), body, this.ctx(action, res)) };
+  }
+
+  /** Sync job records; `total` from `Content-Range: offset-count/total` (null when absent). */
+  async listSyncJobs(input: ListSyncJobsInput): Promise<{ jobs: SwrSyncJob[]; total: number | null }> {
+    const i = checkInput(listSyncJobsInput, input, 'swr', 'GET sync_job');
+    const action = 'GET sync_job';
+    const filter = [`limit::${i.limit ?? 10}`, `offset::${i.offset ?? 0}`, `order::${i.order ?? 'desc'}`].join('|');
+    const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'sync_job'), query: { filter } });
+    const jobs = checkOutput(z.array(syncJobSchema), this.json(res, action), this.ctx(action, res));
+    const range = res.headers['content-range'];
+    let total: number | null = null;
+    if (range !== undefined) {
+      const m = /^\s*(?:items\s+)?\d+-\d+\/(\d+)\s*$/.exec(range);
+      if (!m) {
+        throw new CloudMalformedResponseError({ ...this.ctx(action, res), code: 'MalformedResponse', message: `Content-Range header "${range}" is not "offset-count/total"` });
+      }
+      total = Number(m[1]);
+    }
+    return { jobs, total };
+  }
+
+  /** Regions this account can sync to. */
+  async listRegions(): Promise<string[]> {
+    const action = 'GET regions';
+    const res = await this.call({ action, method: 'GET', path: '/v2/manage/regions' });
+    return checkOutput(z.array(z.object({ regionID: z.string().min(1) })), this.json(res, action), this.ctx(action, res)).map((r) => r.regionID);
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private ctx(action: string, res: HttpResponse) {
+    return { provider: 'swr' as const, action, status: res.status, requestId: res.headers['x-request-id'] };
+  }
+
+  private json(res: HttpResponse, action: string): unknown {
+    try {
+      return JSON.parse(res.body);
+    } catch {
+      throw new CloudMalformedResponseError({ ...this.ctx(action, res), code: 'MalformedResponse', message: `response is not JSON: ${res.body.slice(0, 200) || '(empty body)'}` });
+    }
+  }
+
+  private call(c: SwrCall): Promise<HttpResponse> {
+    return withRetry(() => this.limiter.run(() => this.attempt(c)), this.policy, this.clock, { mayHaveCreated: c.mayHaveCreated });
+  }
+
+  /** One attempt; with token auth a 401 invalidates the token and re-sends once (the server refused it, so it is safe). */
+  private async attempt(c: SwrCall): Promise<HttpResponse> {
+    const auth = this.options.auth;
+    let res = await this.sendSigned(c);
+    if (res.status === 401 && auth.kind === 'token') {
+      auth.iam.invalidate(res.token);
+      res = await this.sendSigned(c);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw mapHuaweiError('swr', c.action, res.status, res.headers, res.body, this.clock.now(), c.overrides);
+    }
+    return res;
+  }
+
+  private async sendSigned(c: SwrCall): Promise<HttpResponse & { token?: string }> {
+    const body = c.body === undefined ? '' : JSON.stringify(c.body);
+    const query = c.query ?? {};
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const auth = this.options.auth;
+    let token: string | undefined;
+    if (auth.kind === 'token') {
+      token = await auth.iam.getToken();
+      headers['x-auth-token'] = token;
+    } else {
+      headers.host = this.host;
+      headers['x-sdk-date'] = sdkDate(new Date(this.clock.now()));
+      if (auth.securityToken) headers['x-security-token'] = auth.securityToken;
+      if (auth.projectId) headers['x-project-id'] = auth.projectId;
+      const signed = Object.keys(headers).sort();
+      const signature = huaweiSignature({ method: c.method, path: c.path, query, headers, body }, signed, headers['x-sdk-date'], auth.secretKey);
+      headers.authorization = huaweiAuthorization(auth.accessKey, signed, signature);
+    }
+    const qs = canonicalQuery(query);
+    const res = await sendHttp({
+      method: c.method,
+      url: `${this.endpoint}${c.path}${qs ? '?' + qs : ''}`,
+      headers,
+      body: body || undefined,
+      timeoutMs: this.options.timeoutMs ?? 10_000,
+      provider: 'swr',
+      action: c.action,
+      dispatcher: this.options.dispatcher,
+    });
+    return { ...res, ...(token !== undefined ? { token } : {}) };
+  }
+}

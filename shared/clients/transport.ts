@@ -1,0 +1,241 @@
+/**
+ * The one way Ferry's cloud clients talk HTTP: undici with a timeout, retries that know
+ * which failures are safe to re-send, and a per-account limiter shared by every client
+ * of the process.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../clock.ts';
+import { CloudThrottledError, CloudTransientError, type CloudProvider } from './errors.ts';
+
+// ---------------------------------------------------------------- HTTP
+
+export interface HttpCall {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+  timeoutMs: number;
+  provider: CloudProvider;
+  /** For error messages, e.g. `CancelRepoSyncTask`. */
+  action: string;
+  dispatcher?: Dispatcher | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lowercased names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: string;
+}
+
+const sharedAgent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
+
+/**
+ * Codes of network failures that happen before a byte of the request left this host:
+ * re-sending those is safe even for calls that create something.
+ */
+export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Sends one request. Network failures and timeouts become CloudTransientError; HTTP statuses are returned. */
+export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
+  const signal = AbortSignal.timeout(call.timeoutMs);
+  try {
+    const res = await request(call.url, {
+      method: call.method as Dispatcher.HttpMethod,
+      headers: call.headers,
+      body: call.body,
+      signal,
+      dispatcher: call.dispatcher ?? sharedAgent,
+    });
+    const body = await res.body.text();
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
+    return { status: res.statusCode, headers, body };
+  } catch (err) {
+    const timedOut = signal.aborted || (err as Error)?.name === 'TimeoutError';
+    const code = timedOut ? 'RequestTimeout' : (errorCode(err) ?? 'NetworkError');
+    const message = timedOut ? `no response within ${call.timeoutMs} ms` : `network failure: ${(err as Error)?.message ?? String(err)}`;
+    throw new CloudTransientError({ provider: call.provider, action: call.action, code, message, cause: err });
+  }
+}
+
+// ---------------------------------------------------------------- retry
+
+export interface RetryPolicy {
+  /** Total attempts including the first. */
+  maxAttempts: number;
+  /** First backoff cap; doubles per attempt (full jitter: a uniform wait in [0, cap]). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A server asking to wait longer than this is not waited for: the error is thrown. */
+  maxServerWaitMs: number;
+  /** Source of randomness in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000, maxServerWaitMs: 30_000 };
+
+export interface RetryOptions {
+  /**
+   * The call creates something and has no idempotency token (CreateRepoSyncTask): after a
+   * response we did not read (timeout, dropped connection, 5xx) it may have been applied, so
+   * only answers that say "refused" (throttling) and failures before sending are retried.
+   * The caller reconciles by listing.
+   */
+  mayHaveCreated?: boolean | undefined;
+  onRetry?: ((info: { attempt: number; waitMs: number; error: unknown }) => void) | undefined;
+}
+
+export function isRetryable(err: unknown, mayHaveCreated: boolean): boolean {
+  if (err instanceof CloudThrottledError) return true;
+  if (err instanceof CloudTransientError) return !mayHaveCreated || NOT_SENT_CODES.has(err.code);
+  return false;
+}
+
+/** Full-jitter backoff for the n-th retry (1-based). */
+export function backoffDelay(policy: RetryPolicy, retry: number): number {
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor((policy.random ?? Math.random)() * cap);
+}
+
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy = defaultRetryPolicy,
+  clock: Clock = systemClock,
+  options: RetryOptions = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= policy.maxAttempts || !isRetryable(err, options.mayHaveCreated ?? false)) throw err;
+      let waitMs = backoffDelay(policy, attempt);
+      if (err instanceof CloudThrottledError && err.retryAfterMs !== undefined) {
+        if (err.retryAfterMs > policy.maxServerWaitMs) throw err;
+        waitMs = Math.max(waitMs, err.retryAfterMs);
+      }
+      options.onRetry?.({ attempt, waitMs, error: err });
+      if (waitMs > 0) await clock.sleep(waitMs);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- per-account limiter
+
+export interface LimiterOptions {
+  /** Requests in flight at once. */
+  maxConcurrent: number;
+  /** Sustained requests per second (token bucket refill rate). */
+  ratePerSecond: number;
+  /** Bucket size: requests that may start back to back after a quiet spell. */
+  burst: number;
+}
+
+export const defaultLimiterOptions: LimiterOptions = { maxConcurrent: 8, ratePerSecond: 20, burst: 20 };
+
+/** Bounded concurrency plus a token bucket, so a fan-out cannot trip the cloud's throttling by itself. */
+export class AccountLimiter {
+  readonly options: LimiterOptions;
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  private tokens: number;
+  private lastRefill: number;
+  private tokenQueue: Promise<void> = Promise.resolve();
+
+  constructor(options: Partial<LimiterOptions> = {}, private readonly clock: Clock = systemClock) {
+    this.options = { ...defaultLimiterOptions, ...options };
+    if (!(this.options.maxConcurrent >= 1)) throw new Error('limiter maxConcurrent must be at least 1');
+    if (!(this.options.ratePerSecond > 0)) throw new Error('limiter ratePerSecond must be positive');
+    if (!(this.options.burst >= 1)) throw new Error('limiter burst must be at least 1');
+    this.tokens = this.options.burst;
+    this.lastRefill = clock.now();
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquireSlot();
+    try {
+      await this.takeToken();
+      return await fn();
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (this.active < this.options.maxConcurrent) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiters.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.active--;
+  }
+
+  private takeToken(): Promise<void> {
+    // Serialised so waiting callers are served in order and never double-spend a token.
+    const turn = this.tokenQueue.then(() => this.waitForToken());
+    this.tokenQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async waitForToken(): Promise<void> {
+    for (;;) {
+      const now = this.clock.now();
+      const elapsed = Math.max(0, now - this.lastRefill);
+      this.tokens = Math.min(this.options.burst, this.tokens + (elapsed * this.options.ratePerSecond) / 1000);
+      this.lastRefill = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.clock.sleep(Math.ceil(((1 - this.tokens) * 1000) / this.options.ratePerSecond));
+    }
+  }
+}
+
+const limiters = new Map<string, AccountLimiter>();
+let registryOptions: Partial<LimiterOptions> = {};
+
+/** Options for limiters created from now on (e.g. from config at start-up). */
+export function configureAccountLimiters(options: Partial<LimiterOptions>): void {
+  registryOptions = { ...options };
+}
+
+/**
+ * The process-wide limiter of one account (key like `alibaba:<account or AccessKeyId>`,
+ * `huawei:<AK or domain>`); every client of that account in this process shares it.
+ */
+export function getAccountLimiter(key: string, options?: Partial<LimiterOptions>, clock?: Clock): AccountLimiter {
+  let limiter = limiters.get(key);
+  if (!limiter) {
+    limiter = new AccountLimiter({ ...registryOptions, ...options }, clock);
+    limiters.set(key, limiter);
+  }
+  return limiter;
+}
+
+/** Forget every limiter (tests). */
+export function resetAccountLimiters(): void {
+  limiters.clear();
+  registryOptions = {};
+}

@@ -1,0 +1,54 @@
+/** zod helpers shared by the clients: checked inputs and checked responses, with errors naming the field. */
+import { z } from 'zod';
+import type { NameCheck } from '../rules/naming.ts';
+import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
+
+/** A string that must pass one of `shared/rules/naming.ts`' checks. */
+export function named(check: NameCheck) {
+  return z.string().superRefine((value, ctx) => {
+    const reason = check(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
+
+/** Alibaba/Huawei region id shape, e.g. `cn-hangzhou`, `eu-west-101`. */
+export const regionId = z.string().regex(/^[a-z]{2,3}(?:-[a-z0-9]+)+$/, 'must be a region id like "cn-hangzhou"');
+
+/** A long that some APIs send as a number and others as a numeric string. */
+export const longish = z.union([z.number(), z.string().regex(/^-?\d+$/, 'expected a number').transform(Number)]);
+
+/** A boolean that ECS sends as "true"/"false". */
+export const boolish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates a method's input; a bad one throws CloudInvalidRequestError naming the field, before any request. */
+export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    throw new CloudInvalidRequestError({ provider, action, code: 'InvalidInput', message: `invalid input: ${describeIssues(r.error)}` });
+  }
+  return r.data;
+}
+
+/** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
+export function checkOutput<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined },
+): z.output<S> {
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    throw new CloudMalformedResponseError({
+      ...ctx,
+      code: 'MalformedResponse',
+      message: `response does not match the documented shape: ${describeIssues(r.error)}`,
+    });
+  }
+  return r.data;
+}

@@ -1,0 +1,73 @@
+/**
+ * FC handler factories. The app (and everything it holds: DB pool, cloud clients) is built
+ * lazily ONCE per instance on the first invocation and reused while the instance lives.
+ * A failed build is not cached: the next invocation tries again.
+ */
+import { createLogger, type Logger } from '../log.ts';
+import { handleApiGatewayEvent, isApiGatewayEvent } from './apiGateway.ts';
+import { invocationContextFromFc, type FetchApp, type InvocationContext } from './context.ts';
+import { handleFc3HttpEvent, isFc3HttpEvent } from './fc3Http.ts';
+import { BadEventError, errorResult, parseEventJson, type FcHttpResult } from './http.ts';
+import { parseTimerEvent, type TimerEvent } from './timer.ts';
+
+export type FcHandler<R> = (event: unknown, context: unknown) => Promise<R>;
+
+/** Memoises an async factory; a rejection clears the memo so a later call retries. */
+export function once<T>(factory: () => T | Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (!pending) {
+      pending = Promise.resolve().then(factory);
+      pending.catch(() => {
+        pending = undefined;
+      });
+    }
+    return pending;
+  };
+}
+
+export interface HandlerOptions {
+  logger?: Logger;
+}
+
+/** FC handler for HTTP functions: detects API Gateway vs FC 3.0 HTTP trigger events and dispatches. */
+export function httpHandler(appFactory: () => FetchApp | Promise<FetchApp>, opts: HandlerOptions = {}): FcHandler<FcHttpResult> {
+  const getApp = once(appFactory);
+  const log = opts.logger ?? createLogger({ component: 'runtime' });
+  const onError = (err: unknown, ctx: InvocationContext) => log.error('app failed', { requestId: ctx.requestId, err });
+  return async (event, context) => {
+    const ctx = invocationContextFromFc(context);
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = parseEventJson(event, 'HTTP');
+    } catch (err) {
+      return errorResult(400, 'BadEvent', err instanceof BadEventError ? err.message : 'malformed event', ctx.requestId);
+    }
+    let app: FetchApp;
+    try {
+      app = await getApp();
+    } catch (err) {
+      log.error('app initialisation failed', { requestId: ctx.requestId, err });
+      return errorResult(503, 'Unavailable', 'the function could not start; try again', ctx.requestId);
+    }
+    if (isFc3HttpEvent(parsed)) return handleFc3HttpEvent(app, parsed, ctx, onError);
+    if (isApiGatewayEvent(parsed)) return handleApiGatewayEvent(app, parsed, ctx, onError);
+    return errorResult(400, 'BadEvent', 'event is neither an API Gateway event (httpMethod) nor an FC HTTP trigger event (requestContext.http)', ctx.requestId);
+  };
+}
+
+export type TimerJob<R> = (tick: TimerEvent, ctx: InvocationContext) => Promise<R>;
+
+/**
+ * FC handler for timer functions. A malformed event throws (FC records the failure) —
+ * a timer has no caller to answer with a 400.
+ */
+export function timerHandler<R>(jobFactory: () => TimerJob<R> | Promise<TimerJob<R>>): FcHandler<R> {
+  const getJob = once(jobFactory);
+  return async (event, context) => {
+    const ctx = invocationContextFromFc(context);
+    const tick = parseTimerEvent(event);
+    const job = await getJob();
+    return job(tick, ctx);
+  };
+}

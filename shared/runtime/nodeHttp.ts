@@ -1,0 +1,120 @@
+/**
+ * Serve a FetchApp on node's http server (local stack, tests). Bodies stream both ways;
+ * nothing app-specific (no size limits, no routing) is enforced here.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { FetchApp, InvocationContext } from './context.ts';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  /** Extra context for every request (e.g. region, functionName); requestId is generated per request. */
+  context?: Omit<InvocationContext, 'requestId'>;
+  onError?: (err: unknown) => void;
+}
+
+export interface NodeServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function toRequest(req: IncomingMessage, base: string, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    if (/^(connection|keep-alive|transfer-encoding|upgrade|http2-settings)$/i.test(name)) continue;
+    try {
+      headers.append(name, value);
+    } catch {
+      // skip header node accepted but Fetch rejects
+    }
+  }
+  const method = (req.method ?? 'GET').toUpperCase();
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  return new Request(new URL(req.url ?? '/', base), init);
+}
+
+async function writeResponse(res: Response, out: ServerResponse, method: string): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  res.headers.forEach((value, name) => {
+    if (name === 'set-cookie') return;
+    headers[name] = value;
+  });
+  const cookies = res.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  out.writeHead(res.status, res.statusText || undefined, headers);
+  if (!res.body || method === 'HEAD') {
+    out.end();
+    return;
+  }
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Respect backpressure so large bodies are not buffered in memory.
+      if (!out.write(value)) await new Promise<void>((resolve) => out.once('drain', resolve));
+      if (out.destroyed) {
+        await reader.cancel();
+        return;
+      }
+    }
+    out.end();
+  } catch (err) {
+    out.destroy(err as Error);
+  }
+}
+
+export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const server = createServer((req, res) => {
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const ctx: InvocationContext = { ...opts.context, requestId: randomUUID() };
+    if (req.socket.remoteAddress) ctx.sourceIp = req.socket.remoteAddress;
+    const base = `http://${req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(req.headers.host) ? req.headers.host : `${host}:${(server.address() as AddressInfo).port}`}`;
+    void (async () => {
+      let response: Response;
+      try {
+        response = await app(toRequest(req, base, abort.signal), ctx);
+      } catch (err) {
+        opts.onError?.(err);
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ error: 'InternalError', message: 'the request could not be processed', requestId: ctx.requestId }));
+        } else res.destroy();
+        return;
+      }
+      await writeResponse(response, res, req.method ?? 'GET');
+    })();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      const urlHost = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        url: `http://${urlHost}:${port}`,
+        port,
+        close: () =>
+          new Promise<void>((res, rej) => {
+            server.close((err) => (err ? rej(err) : res()));
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
