@@ -1,0 +1,110 @@
+import { globToRegExp, hasWildcard } from '../rules/glob.ts';
+import type { RawIssue } from './errors.ts';
+
+/**
+ * Checks that relate fields to each other: names referenced elsewhere, duplicates,
+ * targets a rule's sources can feed. They read the raw document defensively so they
+ * run (and report) even when other fields are malformed.
+ */
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+interface SourceInfo {
+  name: string;
+  kind: string | undefined;
+  region: string | undefined;
+}
+
+/** Which source kinds each target provider can copy from. */
+const FEEDS: Record<string, string> = { acr: 'acr', swr: 'swr' };
+
+const KIND_NAMES: Record<string, string> = { acr: 'ACR', swr: 'SWR', harbor: 'Harbor', distribution: 'distribution', dockerhub: 'Docker Hub' };
+/** With its article: "an ACR", "a Harbor". */
+function kindName(kind: string | undefined): string {
+  const name = (kind && KIND_NAMES[kind]) || 'unknown kind of';
+  return `${/^[AEIOSu]/.test(name) ? 'an' : 'a'} ${name}`;
+}
+
+export function crossCheck(raw: unknown): RawIssue[] {
+  if (!isObj(raw)) return [];
+  const issues: RawIssue[] = [];
+
+  const sources: SourceInfo[] = [];
+  const firstSource = new Map<string, number>();
+  arr(raw.sources).forEach((s, i) => {
+    if (!isObj(s)) return;
+    const name = str(s.name);
+    if (name === undefined) return;
+    const seen = firstSource.get(name);
+    if (seen !== undefined) issues.push({ path: ['sources', i, 'name'], message: `duplicate source name "${name}" (also sources[${seen}])` });
+    else {
+      firstSource.set(name, i);
+      sources.push({ name, kind: str(s.kind), region: str(s.region) });
+    }
+  });
+  const known = sources.map((s) => s.name);
+  const unknownSource = (name: string) =>
+    `unknown source "${name}" (${known.length ? `configured: ${known.join(', ')}` : 'no sources are configured'})`;
+
+  const firstRule = new Map<string, number>();
+  arr(raw.rules).forEach((r, i) => {
+    if (!isObj(r)) return;
+    const name = str(r.name);
+    if (name !== undefined) {
+      const seen = firstRule.get(name);
+      if (seen !== undefined) issues.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${name}" (also rules[${seen}])` });
+      else firstRule.set(name, i);
+    }
+
+    const pattern = str(r.source);
+    if (pattern === undefined || pattern === '') return;
+    let matched: SourceInfo[];
+    try {
+      const re = globToRegExp(pattern);
+      matched = sources.filter((s) => re.test(s.name));
+    } catch {
+      return; // the field check reports the bad glob
+    }
+    if (!matched.length) {
+      issues.push({
+        path: ['rules', i, 'source'],
+        message: hasWildcard(pattern) ? `"${pattern}" matches no configured source` : unknownSource(pattern),
+      });
+      return;
+    }
+
+    arr(r.targets).forEach((t, j) => {
+      if (!isObj(t)) return;
+      const provider = str(t.provider);
+      if (provider === undefined || !(provider in FEEDS)) return;
+      const feeding = matched.filter((s) => s.kind === FEEDS[provider]);
+      if (!feeding.length) {
+        const needs = FEEDS[provider]!;
+        const what = matched.length === 1 ? `"${matched[0]!.name}" is ${kindName(matched[0]!.kind)} source` : `"${pattern}" matches no ${KIND_NAMES[needs]} source`;
+        issues.push({ path: ['rules', i, 'targets', j, 'provider'], message: `${kindName(provider)} target copies from ${kindName(needs)} source, but ${what}` });
+        return;
+      }
+      const region = str(t.region);
+      if (provider === 'swr' && region !== undefined) {
+        for (const s of feeding) {
+          if (s.region !== undefined && s.region !== region) {
+            issues.push({ path: ['rules', i, 'targets', j, 'region'], message: `source "${s.name}" is in ${s.region}, not ${region}` });
+          }
+        }
+      }
+    });
+  });
+
+  const auth = isObj(raw.auth) ? raw.auth : {};
+  arr(auth.webhookTokens).forEach((t, i) => {
+    if (!isObj(t)) return;
+    arr(t.sources).forEach((s, j) => {
+      if (typeof s === 'string' && !firstSource.has(s)) issues.push({ path: ['auth', 'webhookTokens', i, 'sources', j], message: unknownSource(s) });
+    });
+  });
+
+  return issues;
+}

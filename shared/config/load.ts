@@ -1,0 +1,169 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, extname } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { registerSecret } from '../log.ts';
+import { crossCheck } from './cross-checks.ts';
+import { ConfigError, formatPath, zodIssueToRaw, type ConfigIssue, type RawIssue } from './errors.ts';
+import { buildConfigSchema, type FerryConfigData } from './schema.ts';
+import { SecretSink, type Env } from './secrets.ts';
+
+export type FerryConfig = FerryConfigData & {
+  /** Every resolved secret value, for the logger's mask (see registerConfigSecrets). */
+  readonly secretValues: readonly string[];
+};
+
+export type ValidationResult = { ok: true; config: FerryConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** Validate a parsed document (an object from YAML or JSON) against an environment. */
+export function validateConfig(input: unknown, env: Env = process.env): ValidationResult {
+  const doc = input ?? {};
+  const secrets = new SecretSink();
+  const parsed = buildConfigSchema({ env, secrets }).safeParse(doc, { reportInput: true });
+  const raw: RawIssue[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) raw.push(...zodIssueToRaw(issue));
+  }
+  raw.push(...crossCheck(doc));
+  if (raw.length) return { ok: false, issues: inDocumentOrder(doc, dedupe(raw)).map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  return { ok: true, config: { ...(parsed.data as FerryConfigData), secretValues: secrets.values } };
+}
+
+/** Like validateConfig, but throws ConfigError. */
+export function parseConfig(input: unknown, env: Env = process.env, file?: string): FerryConfig {
+  const result = validateConfig(input, env);
+  if (!result.ok) throw new ConfigError(result.issues, file);
+  return result.config;
+}
+
+/** Parse YAML (or JSON when `format` is json) text. Syntax errors name the line. */
+export function parseConfigText(text: string, format: 'yaml' | 'json', env: Env = process.env, file?: string): FerryConfig {
+  return parseConfig(readDocument(text, format, file), env, file);
+}
+
+export interface LoadOptions {
+  /** Config file; else env FERRY_CONFIG; else ferry.config.yaml (.yml, .json) in cwd. */
+  path?: string;
+  env?: Env;
+  cwd?: string;
+  /** With no file found (and none named), return the defaults instead of failing. */
+  allowMissing?: boolean;
+  /** Register resolved secrets with the logger (default true). */
+  registerSecrets?: boolean;
+}
+
+export const DEFAULT_FILES = ['ferry.config.yaml', 'ferry.config.yml', 'ferry.config.json'];
+
+/** Find, read and validate the config. Throws ConfigError listing every problem. */
+export function loadConfig(options: LoadOptions = {}): FerryConfig & { file: string | undefined } {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const named = options.path ?? (env.FERRY_CONFIG || undefined);
+  let file: string | undefined;
+  if (named !== undefined) {
+    file = resolve(cwd, named);
+    if (!existsSync(file)) {
+      const via = options.path !== undefined ? 'path' : 'FERRY_CONFIG';
+      throw new ConfigError([{ path: via, message: `file ${file} not found` }]);
+    }
+  } else {
+    file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
+    if (!file) {
+      if (options.allowMissing) return finish({ ...parseConfig({}, env), file: undefined }, options);
+      throw new ConfigError([{ path: '(config)', message: `no ${DEFAULT_FILES[0]} in ${cwd}; set FERRY_CONFIG to the config file's path` }]);
+    }
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '(config)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], file);
+  }
+  const format = extname(file).toLowerCase() === '.json' ? 'json' : 'yaml';
+  return finish({ ...parseConfigText(text, format, env, file), file }, options);
+}
+
+function finish<T extends FerryConfig>(config: T, options: LoadOptions): T {
+  if (options.registerSecrets !== false) registerConfigSecrets(config);
+  return config;
+}
+
+/** Hand every resolved secret to the logger so it is masked wherever it appears. */
+export function registerConfigSecrets(config: Pick<FerryConfig, 'secretValues'>): void {
+  for (const value of config.secretValues) registerSecret(value);
+}
+
+function readDocument(text: string, format: 'yaml' | 'json', file?: string): unknown {
+  if (format === 'json') {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError([jsonSyntax(text, err as Error)], file);
+    }
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const issues = doc.errors.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { path: `line ${line}, column ${col}`, message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+    });
+    throw new ConfigError(issues, file);
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ path: '(yaml)', message: (err as Error).message.split('\n')[0]! }], file);
+  }
+}
+
+/** V8's JSON messages may quote the text (and so a secret): keep only the reason, locate it by line. */
+function jsonSyntax(text: string, err: Error): ConfigIssue {
+  const reason = err.message.split('\n')[0]!.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*$/, '');
+  let pos: number | undefined;
+  const at = / at position (\d+)/.exec(err.message);
+  if (at) pos = Number(at[1]);
+  else {
+    // No position in this V8 message: JSON is YAML, so ask the YAML parser where it breaks.
+    const located = parseDocument(text, { prettyErrors: false }).errors[0];
+    if (located) pos = located.pos[0];
+  }
+  if (pos === undefined) return { path: '(json)', message: `JSON syntax error: ${reason}` };
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return { path: `line ${line}, column ${col}`, message: `JSON syntax error: ${reason}` };
+}
+
+function dedupe(issues: RawIssue[]): RawIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = JSON.stringify(i);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Sort issues as their fields appear in the document; fields it lacks go last in their mapping. */
+function inDocumentOrder(doc: unknown, issues: RawIssue[]): RawIssue[] {
+  const rank = (path: (string | number)[]): number[] => {
+    const out: number[] = [];
+    let node: unknown = doc;
+    for (const seg of path) {
+      if (typeof seg === 'number') out.push(seg);
+      else {
+        const keys = node && typeof node === 'object' && !Array.isArray(node) ? Object.keys(node) : [];
+        const at = keys.indexOf(seg);
+        out.push(at < 0 ? Number.MAX_SAFE_INTEGER : at);
+      }
+      node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+    }
+    return out;
+  };
+  const ranked = issues.map((issue, index) => ({ issue, index, rank: rank(issue.path) }));
+  ranked.sort((a, b) => {
+    for (let k = 0; k < Math.min(a.rank.length, b.rank.length); k++) if (a.rank[k] !== b.rank[k]) return a.rank[k]! - b.rank[k]!;
+    return a.rank.length - b.rank.length || a.index - b.index;
+  });
+  return ranked.map((r) => r.issue);
+}

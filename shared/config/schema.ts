@@ -1,0 +1,339 @@
+import { z } from 'zod';
+import { localCloudSeedSchema } from '../local-cloud/seed.ts';
+import * as naming from '../rules/naming.ts';
+import { isAlibabaRegion, isHuaweiRegion } from '../rules/regions.ts';
+import { checkPattern, globToRegExp } from '../rules/glob.ts';
+import { checkTemplate, compileTemplate } from '../rules/template.ts';
+import { plainOrRef, secretRef, type RefContext } from './secrets.ts';
+
+/**
+ * The operator's config file. Built per parse because secret references resolve
+ * against the environment given to that parse. Cross-field checks (names referenced
+ * elsewhere, duplicates) live in cross-checks.ts; this file checks each field alone.
+ */
+
+export const POLICY_DEFAULTS = {
+  maxAttempts: 3,
+  backoff: { initialSeconds: 30, maxSeconds: 900, multiplier: 2 },
+  deadlineMinutes: 60,
+  retryOnTimeout: true,
+} as const;
+
+function checked(check: naming.NameCheck) {
+  return z.string().superRefine((v, ctx) => {
+    const reason = check(v);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const name = z.string().regex(NAME, { error: 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit' });
+
+const alibabaRegion = z.string().refine(isAlibabaRegion, { error: (iss) => `unknown region "${String(iss.input)}"` });
+const huaweiRegion = z.string().refine(isHuaweiRegion, { error: (iss) => `unknown Huawei Cloud region "${String(iss.input)}"` });
+
+/** A glob or `/regex/flags`. */
+const pattern = z.string().superRefine((v, ctx) => {
+  const reason = checkPattern(v);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
+
+/** A glob over source names. */
+const sourceGlob = z.string().min(1).superRefine((v, ctx) => {
+  try {
+    globToRegExp(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+/** A target name template; when it has no placeholder the literal must already be a valid name. */
+function template(fallback: string, check: naming.NameCheck) {
+  return z
+    .string()
+    .superRefine((v, ctx) => {
+      const reason = checkTemplate(v);
+      if (reason) return ctx.addIssue({ code: 'custom', message: reason });
+      if (compileTemplate(v).placeholders.size === 0) {
+        const bad = check(v);
+        if (bad) ctx.addIssue({ code: 'custom', message: bad });
+      }
+    })
+    .default(fallback);
+}
+
+const url = z.string().refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
+
+// ---------- sources ----------
+const acrSource = z.strictObject({
+  kind: z.literal('acr'),
+  name,
+  instanceId: checked(naming.acrInstanceId),
+  region: alibabaRegion,
+  accountId: checked(naming.accountId).optional(),
+});
+const swrSource = z.strictObject({
+  kind: z.literal('swr'),
+  name,
+  region: huaweiRegion,
+  namespaces: z.array(checked(naming.swrNamespace)).min(1),
+});
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
+const registrySource = <K extends 'harbor' | 'distribution' | 'dockerhub'>(kind: K) =>
+  z.strictObject({
+    kind: z.literal(kind),
+    name,
+    host: z.string().regex(HOST, { error: 'must be a host name, optionally with ":port"' }).optional(),
+  });
+export const sourceSchema = z.discriminatedUnion('kind', [acrSource, swrSource, registrySource('harbor'), registrySource('distribution'), registrySource('dockerhub')]);
+
+// ---------- policy ----------
+const backoffPartial = z.strictObject({
+  initialSeconds: z.number().positive().max(86_400).optional(),
+  maxSeconds: z.number().positive().max(86_400).optional(),
+  multiplier: z.number().min(1).max(10).optional(),
+});
+export const policyPartialSchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(20).optional(),
+  backoff: backoffPartial.optional(),
+  deadlineMinutes: z.number().int().min(1).max(10_080).optional(),
+  retryOnTimeout: z.boolean().optional(),
+});
+export type PolicyInput = z.output<typeof policyPartialSchema>;
+
+export interface Backoff {
+  initialSeconds: number;
+  maxSeconds: number;
+  multiplier: number;
+}
+export interface Policy {
+  /** Submissions of one task before it is given up (1–20). */
+  maxAttempts: number;
+  backoff: Backoff;
+  /** A task still running this long after it was created is cancelled. */
+  deadlineMinutes: number;
+  /** Whether a task cancelled at its deadline (or timed out in the cloud) is retried. */
+  retryOnTimeout: boolean;
+}
+
+export function mergePolicy(base: Policy, over: PolicyInput | undefined): Policy {
+  if (!over) return base;
+  return {
+    maxAttempts: over.maxAttempts ?? base.maxAttempts,
+    backoff: {
+      initialSeconds: over.backoff?.initialSeconds ?? base.backoff.initialSeconds,
+      maxSeconds: over.backoff?.maxSeconds ?? base.backoff.maxSeconds,
+      multiplier: over.backoff?.multiplier ?? base.backoff.multiplier,
+    },
+    deadlineMinutes: over.deadlineMinutes ?? base.deadlineMinutes,
+    retryOnTimeout: over.retryOnTimeout ?? base.retryOnTimeout,
+  };
+}
+
+// ---------- the whole file ----------
+export function buildConfigSchema(ctx: RefContext) {
+  const acrTarget = z.strictObject({
+    provider: z.literal('acr'),
+    instanceId: checked(naming.acrInstanceId),
+    region: alibabaRegion,
+    namespace: template('{namespace}', naming.acrNamespace),
+    repo: template('{repo}', naming.acrRepository),
+    tag: template('{tag}', naming.imageTag),
+    override: z.boolean().default(false),
+    /** Cross-account replication: the Alibaba Cloud account (UID) owning the target instance. */
+    targetUserId: checked(naming.accountId).optional(),
+  });
+  const swrTarget = z.strictObject({
+    provider: z.literal('swr'),
+    /** The source's SWR region; defaults to it. */
+    region: huaweiRegion.optional(),
+    remoteRegion: huaweiRegion,
+    remoteNamespace: template('{namespace}', naming.swrNamespace),
+    override: z.boolean().default(false),
+  });
+
+  const rule = z.strictObject({
+    name,
+    source: sourceGlob,
+    namespace: pattern.default('**'),
+    repository: pattern.default('**'),
+    tags: z.strictObject({ include: z.array(pattern).default([]), exclude: z.array(pattern).default([]) }).prefault({}),
+    /** Also match pushes that carry a digest and no tag. */
+    digestOnly: z.boolean().default(false),
+    targets: z.array(z.discriminatedUnion('provider', [acrTarget, swrTarget])).min(1),
+    policy: policyPartialSchema.optional(),
+  });
+
+  const webhookTokenObject = z.strictObject({
+    token: secretRef(ctx, 'FERRY_WEBHOOK_TOKEN'),
+    /** Sources this token may push for; all when omitted. */
+    sources: z.array(name).min(1).optional(),
+  });
+  const webhookTokenRef = secretRef(ctx, 'FERRY_WEBHOOK_TOKEN');
+  // A plain reference string, or {token, sources}: dispatch on shape so errors stay specific.
+  const webhookToken = z.unknown().transform((v, t): { token: string; sources?: string[] | undefined } => {
+    if (typeof v === 'string') {
+      const r = webhookTokenRef.safeParse(v, { reportInput: true });
+      if (r.success) return { token: r.data };
+      t.issues.push(...(r.error.issues as z.core.$ZodRawIssue[]));
+      return z.NEVER;
+    }
+    const r = webhookTokenObject.safeParse(v, { reportInput: true });
+    if (r.success) return r.data;
+    t.issues.push(...(r.error.issues as z.core.$ZodRawIssue[]));
+    return z.NEVER;
+  });
+
+  const auth = z
+    .strictObject({
+      webhookTokens: z.array(webhookToken).default([]),
+      apiTokens: z
+        .array(z.strictObject({ name: name.optional(), token: secretRef(ctx, 'FERRY_API_TOKEN'), role: z.enum(['admin', 'read']) }))
+        .default([]),
+    })
+    .prefault({});
+
+  const alibaba = z
+    .strictObject({
+      accessKeyId: secretRef(ctx, 'ALIBABA_CLOUD_ACCESS_KEY_ID').optional(),
+      accessKeySecret: secretRef(ctx, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET').optional(),
+      securityToken: secretRef(ctx, 'ALIBABA_CLOUD_SECURITY_TOKEN').optional(),
+      /** One URL for every Alibaba API (the local cloud); default `https://<product>.<region>.aliyuncs.com`. */
+      endpoint: plainOrRef(ctx, url).optional(),
+    })
+    .superRefine((a, c) => {
+      if ((a.accessKeyId === undefined) !== (a.accessKeySecret === undefined)) {
+        const missing = a.accessKeyId === undefined ? 'accessKeyId' : 'accessKeySecret';
+        c.addIssue({ code: 'custom', path: [missing], message: 'is required when the other half of the AccessKey pair is given' });
+      }
+      if (a.securityToken !== undefined && a.accessKeyId === undefined) {
+        c.addIssue({ code: 'custom', path: ['securityToken'], message: 'needs accessKeyId and accessKeySecret' });
+      }
+    });
+
+  const huawei = z
+    .strictObject({
+      accessKey: secretRef(ctx, 'HUAWEICLOUD_SDK_AK').optional(),
+      secretKey: secretRef(ctx, 'HUAWEICLOUD_SDK_SK').optional(),
+      securityToken: secretRef(ctx, 'HUAWEICLOUD_SDK_SECURITY_TOKEN').optional(),
+      // IAM user and domain are not secret (masking a short user name would blank out log lines).
+      user: plainOrRef(ctx, z.string().min(1)).optional(),
+      password: secretRef(ctx, 'HUAWEI_IAM_PASSWORD').optional(),
+      domain: plainOrRef(ctx, z.string().min(1)).optional(),
+      endpoints: z.strictObject({ swr: plainOrRef(ctx, url).optional(), iam: plainOrRef(ctx, url).optional() }).prefault({}),
+    })
+    .superRefine((h, c) => {
+      const aksk = ['accessKey', 'secretKey'] as const;
+      const iam = ['user', 'password', 'domain'] as const;
+      const given = (keys: readonly (keyof typeof h)[]) => keys.filter((k) => h[k] !== undefined);
+      const a = given(aksk);
+      const p = given(iam);
+      if (a.length && p.length) {
+        c.addIssue({ code: 'custom', message: 'give either accessKey and secretKey, or user, password and domain, not both' });
+      } else if (!a.length && !p.length) {
+        c.addIssue({ code: 'custom', message: 'give either accessKey and secretKey, or user, password and domain' });
+      } else {
+        const group = a.length ? aksk : iam;
+        for (const k of group) if (h[k] === undefined) c.addIssue({ code: 'custom', path: [k], message: `is required with ${group.filter((g) => g !== k).join(' and ')}` });
+      }
+      if (h.securityToken !== undefined && !a.length) c.addIssue({ code: 'custom', path: ['securityToken'], message: 'needs accessKey and secretKey' });
+    })
+    .transform((h) => ({
+      auth:
+        h.accessKey !== undefined
+          ? { type: 'aksk' as const, accessKey: h.accessKey, secretKey: h.secretKey!, ...(h.securityToken ? { securityToken: h.securityToken } : {}) }
+          : { type: 'password' as const, user: h.user!, password: h.password!, domain: h.domain! },
+      endpoints: h.endpoints,
+    }));
+
+  const store = z
+    .strictObject({
+      /** PostgreSQL URL; else env DATABASE_URL; else embedded PGlite in dataDir. */
+      databaseUrl: secretRef(ctx, 'DATABASE_URL').optional(),
+      dataDir: z.string().min(1).default('.ferry'),
+      retentionDays: z.number().int().min(1).max(3650).default(30),
+    })
+    .prefault({})
+    .transform((s) => {
+      const databaseUrl = s.databaseUrl ?? (ctx.env.DATABASE_URL || undefined);
+      if (databaseUrl !== undefined) {
+        ctx.secrets.add(databaseUrl);
+        return { kind: 'postgres' as const, databaseUrl, retentionDays: s.retentionDays };
+      }
+      return { kind: 'pglite' as const, dataDir: s.dataDir, retentionDays: s.retentionDays };
+    });
+
+  const notifyOn = z.array(z.enum(['failure', 'success'])).min(1).default(['failure']);
+  const notification = z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('webhook'), url: secretRef(ctx, 'FERRY_NOTIFY_URL'), on: notifyOn }),
+    z.strictObject({ type: z.literal('slack'), url: secretRef(ctx, 'FERRY_SLACK_WEBHOOK_URL'), on: notifyOn }),
+    z.strictObject({
+      type: z.literal('dingtalk'),
+      url: secretRef(ctx, 'FERRY_DINGTALK_URL'),
+      /** DingTalk robot signing secret ("SEC…"). */
+      secret: secretRef(ctx, 'FERRY_DINGTALK_SECRET').optional(),
+      on: notifyOn,
+    }),
+  ]);
+
+  const webhook = z
+    .strictObject({
+      /** Time the webhook may spend submitting tasks before it answers and leaves the rest to the sweep. */
+      submitBudgetMs: z.number().int().min(100).max(60_000).default(3000),
+      maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    })
+    .prefault({});
+
+  const sweep = z
+    .strictObject({
+      /** A task younger than this is left to the webhook that created it. */
+      graceSeconds: z.number().int().min(0).max(3600).default(60),
+      /** Wall time one sweep run may use. */
+      budgetMs: z.number().int().min(1000).max(600_000).default(50_000),
+      /** Tasks handled per ledger query. */
+      batchSize: z.number().int().min(1).max(1000).default(50),
+      /** ECS image import/export tasks to watch (and cancel past their deadline). */
+      ecsWatch: z
+        .strictObject({
+          regions: z.array(alibabaRegion).default([]),
+          taskActions: z.array(z.enum(['ImportImage', 'ExportImage'])).min(1).default(['ImportImage', 'ExportImage']),
+        })
+        .prefault({}),
+    })
+    .prefault({});
+
+  return z
+    .strictObject({
+      sources: z.array(sourceSchema).default([]),
+      rules: z.array(rule).default([]),
+      defaults: policyPartialSchema.optional(),
+      auth,
+      clouds: z.strictObject({ alibaba: alibaba.optional(), huawei: huawei.optional() }).prefault({}),
+      store,
+      notifications: z.array(notification).default([]),
+      webhook,
+      sweep,
+      localCloud: localCloudSeedSchema.optional(),
+    })
+    .transform((c, t) => {
+      const defaults = mergePolicy(structuredClone(POLICY_DEFAULTS) as Policy, c.defaults);
+      checkBackoff(defaults.backoff, ['defaults', 'backoff'], t.issues);
+      const rules = c.rules.map((r, i) => {
+        const policy = mergePolicy(defaults, r.policy);
+        if (r.policy?.backoff) checkBackoff(policy.backoff, ['rules', i, 'policy', 'backoff'], t.issues);
+        return { ...r, policy };
+      });
+      const { defaults: _given, ...rest } = c;
+      return { ...rest, defaults, rules };
+    });
+}
+
+function checkBackoff(b: Backoff, path: (string | number)[], issues: z.core.$ZodRawIssue[]): void {
+  if (b.maxSeconds < b.initialSeconds) {
+    issues.push({ code: 'custom', path: [...path, 'maxSeconds'], message: `must be at least initialSeconds (${b.initialSeconds})`, input: b.maxSeconds });
+  }
+}
+
+type Schema = ReturnType<typeof buildConfigSchema>;
+export type FerryConfigData = z.output<Schema>;
+export type FerryConfigInput = z.input<Schema>;
