@@ -3,19 +3,24 @@
  * (first invocation), from the environment:
  *   FERRY_CONFIG   path of the operator config file; unset → ferry.config.{yaml,yml,json} in the
  *                  function's code root (the package ships that file next to dist/)
- *   DATABASE_URL   PostgreSQL ledger; when unset the ledger falls back to PGlite (local only —
- *                  pglite is not shipped in the function bundles).
+ *   DATABASE_URL   PostgreSQL ledger (or the config's store.databaseUrl). Required when deployed:
+ *                  pglite is not shipped in the function bundles.
+ *   FERRY_MODE     `local` runs a function bundle outside Function Compute (against the local cloud):
+ *                  then PGlite and a config without tokens are allowed. Anything else is "deployed".
+ * A deployed function refuses to start (clear error, FC logs it, every invocation answers 503) when the
+ * config has no webhook or API tokens, or no PostgreSQL ledger.
  * The STS credentials FC hands each invocation are remembered so long-lived clients always
  * sign with the freshest ones (they rotate while an instance lives).
  *
  * NOTE: depends on modules owned by others (shared/config, shared/ledger); see the names below.
  */
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, type FerryConfig } from '../config/index.ts';
 import { Ledger } from '../ledger/index.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { createLogger, registerSecret, type Logger } from '../log.ts';
 import type { InvocationContext, InvocationCredentials } from './context.ts';
 import { once } from './handler.ts';
+import { makeDeps, type Deps } from '../replicate/deps.ts';
 
 let latest: InvocationCredentials | undefined;
 
@@ -36,14 +41,30 @@ export async function buildDeps(env: NodeJS.ProcessEnv = process.env) {
   const log: Logger = createLogger({ service: 'ferry', fn: env.FC_FUNCTION_NAME });
   const clock: Clock = systemClock;
   const config = loadConfig({ env });
-  const databaseUrl = env.DATABASE_URL || undefined;
-  if (databaseUrl) registerSecret(databaseUrl);
+  assertDeployable(config, env);
+  const store = config.store;
   // Opens pg (DATABASE_URL) or PGlite, applies pending migrations (advisory-locked, idempotent).
-  const ledger = await Ledger.open({ ...(databaseUrl ? { databaseUrl } : {}), now: () => clock.now() });
-  return { config, ledger, clock, log, credentials: currentCredentials, env };
+  const ledger = await Ledger.open({ ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: store.dataDir }), now: () => clock.now() });
+  return makeDeps({ config, ledger, clock, log, invocationCredentials: currentCredentials, env });
 }
 
-export type Deps = Awaited<ReturnType<typeof buildDeps>>;
+export type { Deps };
+
+export function isLocalMode(env: Record<string, string | undefined>): boolean {
+  return env.FERRY_MODE === 'local';
+}
+
+/** The config checks a deployed function makes before it serves anything. Throws naming every problem. */
+export function assertDeployable(config: Pick<FerryConfig, 'auth' | 'store'>, env: Record<string, string | undefined>): void {
+  if (isLocalMode(env)) return;
+  const problems: string[] = [];
+  if (!config.auth.webhookTokens.length) problems.push('auth.webhookTokens: is empty; a deployed Ferry needs at least one webhook token (e.g. token: ${FERRY_WEBHOOK_TOKEN})');
+  if (!config.auth.apiTokens.length) problems.push('auth.apiTokens: is empty; a deployed Ferry needs at least one API token (e.g. {name: operator, token: ${FERRY_API_TOKEN}, role: admin})');
+  if (config.store.kind !== 'postgres') problems.push('store: a deployed Ferry needs PostgreSQL: set DATABASE_URL (or store.databaseUrl); the embedded PGlite ledger is for local runs only');
+  if (problems.length) {
+    throw new Error(`Ferry refuses to start outside local mode (FERRY_MODE=local):\n  ${problems.join('\n  ')}`);
+  }
+}
 
 /** Per-instance singleton; a failed build is retried on the next invocation. */
 export const getDeps = once(() => buildDeps());

@@ -1,0 +1,178 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** Something SQL can be sent to: the database itself, or one open transaction. */
+export interface Queryable {
+  /** One statement, `$1`-style parameters. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[] }>;
+  /** A script of several statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly backend: 'postgres' | 'pglite';
+  /**
+   * Runs `fn` inside BEGIN … COMMIT on one connection (ROLLBACK when it throws).
+   * Inside `fn`, send SQL through `tx` only: on PGlite the outer handle would wait for this very
+   * transaction, so using it is refused with an error instead of deadlocking.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDbOptions {
+  /** postgres://… — PostgreSQL via a `pg` Pool. Without it: PGlite. */
+  databaseUrl?: string;
+  /** PGlite data directory (created if missing). Default `.ferry/ledger`. */
+  dataDir?: string;
+  /** PGlite in memory (tests). Wins over dataDir. */
+  memory?: boolean;
+  /** pg pool size. Default 3: Function Compute instances are many and small. */
+  poolMax?: number;
+  /** Per-statement limit on PostgreSQL, ms. Default 10 s. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL `search_path` for every pooled connection (tests isolate themselves in a schema). */
+  searchPath?: string;
+}
+
+export const DEFAULT_DATA_DIR = '.ferry/ledger';
+
+export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts);
+  return openPglite(opts);
+}
+
+function openPostgres(url: string, opts: OpenDbOptions): Db {
+  if (opts.searchPath !== undefined && !/^[a-z_][a-z0-9_]*(,\s*[a-z_][a-z0-9_]*)*$/i.test(opts.searchPath)) {
+    throw new Error(`searchPath: must be comma-separated plain identifiers, got ${JSON.stringify(opts.searchPath)}`);
+  }
+  const timeout = opts.statementTimeoutMs ?? 10_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolMax ?? 3,
+    statement_timeout: timeout,
+    idle_in_transaction_session_timeout: Math.max(timeout * 3, 30_000),
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 10_000,
+    ...(opts.searchPath ? { options: `-c search_path=${opts.searchPath}` } : {}),
+  });
+  // An idle client that errors (server restart) must not crash the process; the pool drops it.
+  pool.on('error', () => {});
+
+  const on = (client: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const res = await client.query(sql, params as unknown[]);
+      return { rows: res.rows as T[] };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  });
+  const direct = on(pool);
+
+  return {
+    backend: 'postgres',
+    query: direct.query,
+    exec: direct.exec,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        try {
+          const out = await fn(on(client));
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
+          throw err;
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** FIFO lock: PGlite has one connection, so one transaction (or lone query) at a time. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    let unlock!: () => void;
+    const next = new Promise<void>((r) => (unlock = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  }
+}
+
+async function openPglite(opts: OpenDbOptions): Promise<Db> {
+  let dataDir: string | undefined;
+  if (!opts.memory) {
+    dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const lite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  const mutex = new Mutex();
+  const inTx = new AsyncLocalStorage<boolean>();
+  let closed = false;
+
+  const raw: Queryable = {
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const res = await lite.query<T>(sql, params as unknown[]);
+      return { rows: res.rows };
+    },
+    async exec(sql: string) {
+      await lite.exec(sql);
+    },
+  };
+  const guard = () => {
+    if (inTx.getStore()) {
+      throw new Error('ledger db: use the transaction handle inside transaction(); the outer handle would deadlock');
+    }
+    if (closed) throw new Error('ledger db: closed');
+  };
+
+  return {
+    backend: 'pglite',
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      guard();
+      return mutex.run(() => raw.query<T>(sql, params));
+    },
+    async exec(sql: string) {
+      guard();
+      return mutex.run(() => raw.exec(sql));
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      guard();
+      return mutex.run(async () => {
+        await lite.query('BEGIN');
+        try {
+          const out = await inTx.run(true, () => fn(raw));
+          await lite.query('COMMIT');
+          return out;
+        } catch (err) {
+          await lite.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      });
+    },
+    async close() {
+      if (closed) return;
+      await mutex.run(async () => {
+        closed = true;
+        await lite.close();
+      });
+    },
+  };
+}

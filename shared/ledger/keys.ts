@@ -1,0 +1,51 @@
+/**
+ * Idempotency keys. A task's key is `<source image key>|<target key>`; the database holds it UNIQUE,
+ * so however often a push is delivered or swept, one (image, target) pair yields one task.
+ *
+ * Source image key (version 1), fields joined by `|`:
+ *   `v1|<sourceKind>|<source>|<namespace>/<repository>|<version>`
+ * where <version> is
+ *   `<tag>@<digest>`        when the digest is known,
+ *   `<tag>@pushed:<ISO>`    otherwise (pushed-at normalised to UTC ISO-8601 with milliseconds),
+ *   `@<digest>`             for a push without a tag.
+ * The tag stays in the key even when the digest is known: the clouds copy tags, so the same digest
+ * pushed as `v1` and as `latest` are two replications, not one. A re-delivery of the same tag and
+ * digest (or tag and pushed-at) is the same replication.
+ */
+import { LedgerInputError } from './states.ts';
+
+export interface SourceImage {
+  sourceKind: string;
+  source: string;
+  namespace: string;
+  repository: string;
+  tag?: string | null;
+  digest?: string | null;
+  pushedAt?: Date | string | number | null;
+}
+
+export function toIso(value: Date | string | number, field: string): string {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) throw new LedgerInputError(field, `not a valid time: ${JSON.stringify(value)}`);
+  return d.toISOString();
+}
+
+function part(value: string | null | undefined, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new LedgerInputError(field, 'required, non-empty string');
+  if (value.includes('|')) throw new LedgerInputError(field, "must not contain '|'");
+  return value;
+}
+
+export function sourceImageKey(img: SourceImage): string {
+  const head = `v1|${part(img.sourceKind, 'sourceKind')}|${part(img.source, 'source')}|${part(img.namespace, 'namespace')}/${part(img.repository, 'repository')}`;
+  const tag = img.tag ? part(img.tag, 'tag') : '';
+  if (img.digest) return `${head}|${tag}@${part(img.digest, 'digest')}`;
+  if (!tag) throw new LedgerInputError('digest', 'required when the push has no tag');
+  if (img.pushedAt == null) throw new LedgerInputError('pushedAt', 'required when the digest is unknown');
+  return `${head}|${tag}@pushed:${toIso(img.pushedAt, 'pushedAt')}`;
+}
+
+export function idempotencyKey(img: SourceImage, targetKey: string): string {
+  if (typeof targetKey !== 'string' || targetKey === '') throw new LedgerInputError('targetKey', 'required, non-empty string');
+  return `${sourceImageKey(img)}|${targetKey}`;
+}

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './db.ts';
+import { toIso } from './keys.ts';
+import { type EcsTaskRow, type Iso, type SwrSyncTaskRow, type TimeInput, toEcsTask, toSwrSyncTask } from './rows.ts';
+import { ECS_WATCH_STATES, type EcsWatchState, IllegalTransitionError, LedgerInputError, NotFoundError, StaleStateError } from './states.ts';
+
+function need(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new LedgerInputError(field, 'required, non-empty string');
+  return value;
+}
+
+export interface WatchEcsTaskInput {
+  region: string;
+  taskId: string;
+  action: string;
+  ferryTaskId?: string | null;
+  resourceId?: string | null;
+  cloudStatus?: string | null;
+  deadlineAt?: TimeInput | null;
+}
+
+/** ECS ImportImage/ExportImage tasks the sweep watches: watching → finished | failed | canceled | timed_out. */
+export class EcsTaskRegistry {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Iso,
+  ) {}
+
+  /** Inserts or refreshes (status, deadline, links) a watched task; its watch state is left alone. */
+  async watch(input: WatchEcsTaskInput): Promise<EcsTaskRow> {
+    const now = this.now();
+    const { rows } = await this.db.query(
+      `INSERT INTO ecs_tasks (region, task_id, action, ferry_task_id, resource_id, cloud_status, deadline_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz, $8::timestamptz)
+       ON CONFLICT (region, task_id) DO UPDATE SET
+         cloud_status = coalesce(EXCLUDED.cloud_status, ecs_tasks.cloud_status),
+         deadline_at = coalesce(EXCLUDED.deadline_at, ecs_tasks.deadline_at),
+         ferry_task_id = coalesce(EXCLUDED.ferry_task_id, ecs_tasks.ferry_task_id),
+         resource_id = coalesce(EXCLUDED.resource_id, ecs_tasks.resource_id),
+         updated_at = EXCLUDED.updated_at
+       RETURNING *`,
+      [
+        need(input.region, 'region'),
+        need(input.taskId, 'taskId'),
+        need(input.action, 'action'),
+        input.ferryTaskId ?? null,
+        input.resourceId ?? null,
+        input.cloudStatus ?? null,
+        input.deadlineAt == null ? null : toIso(input.deadlineAt, 'deadlineAt'),
+        now,
+      ],
+    );
+    return toEcsTask(rows[0]!);
+  }
+
+  async get(region: string, taskId: string): Promise<EcsTaskRow | null> {
+    const { rows } = await this.db.query('SELECT * FROM ecs_tasks WHERE region = $1 AND task_id = $2', [region, taskId]);
+    return rows[0] ? toEcsTask(rows[0]) : null;
+  }
+
+  async list(filter: { region?: string; state?: EcsWatchState } = {}): Promise<EcsTaskRow[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ecs_tasks WHERE ($1::text IS NULL OR region = $1) AND ($2::text IS NULL OR state = $2)
+       ORDER BY created_at, region, task_id`,
+      [filter.region ?? null, filter.state ?? null],
+    );
+    return rows.map(toEcsTask);
+  }
+
+  /** Records the latest cloud status of a task still being watched. */
+  async observe(region: string, taskId: string, cloudStatus: string): Promise<EcsTaskRow> {
+    const { rows } = await this.db.query(
+      `UPDATE ecs_tasks SET cloud_status = $3, updated_at = $4::timestamptz
+       WHERE region = $1 AND task_id = $2 RETURNING *`,
+      [region, taskId, cloudStatus, this.now()],
+    );
+    if (!rows[0]) throw new NotFoundError('ecs task', `${region}/${taskId}`);
+    return toEcsTask(rows[0]);
+  }
+
+  /** watching → finished | failed | canceled | timed_out, guarded by the current state. */
+  async transition(
+    region: string,
+    taskId: string,
+    t: { from: EcsWatchState; to: EcsWatchState; cloudStatus?: string; error?: { code: string; message: string } },
+  ): Promise<EcsTaskRow> {
+    if (!ECS_WATCH_STATES.includes(t.to) || t.from !== 'watching' || t.to === 'watching') {
+      throw new IllegalTransitionError(t.from, t.to, `${region}/${taskId}`);
+    }
+    const now = this.now();
+    const { rows } = await this.db.query(
+      `UPDATE ecs_tasks SET state = $4, cloud_status = coalesce($5, cloud_status), updated_at = $6::timestamptz,
+              finished_at = $6::timestamptz, last_error_code = $7, last_error_message = $8
+       WHERE region = $1 AND task_id = $2 AND state = $3 RETURNING *`,
+      [region, taskId, t.from, t.to, t.cloudStatus ?? null, now, t.error?.code ?? null, t.error?.message ?? null],
+    );
+    if (rows[0]) return toEcsTask(rows[0]);
+    const cur = await this.get(region, taskId);
+    if (!cur) throw new NotFoundError('ecs task', `${region}/${taskId}`);
+    throw new StaleStateError(`${region}/${taskId}`, t.from, cur.state);
+  }
+}
+
+export interface SwrSyncTaskInput {
+  region: string;
+  namespace: string;
+  repository: string;
+  remoteRegion: string;
+  remoteNamespace: string;
+  syncAuto?: boolean;
+  override?: boolean;
+  /** 'created' when Ferry made it, 'adopted' when Ferry was told about an existing one. */
+  origin: 'created' | 'adopted';
+  /** SWR's numeric id from the list call, when known. */
+  cloudId?: string | null;
+}
+
+/** SWR automatic sync tasks (sync_repo), addressable by Ferry id; unique on their natural key. */
+export class SwrSyncTaskRegistry {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Iso,
+  ) {}
+
+  /** Idempotent: registering the same (region, namespace, repository, remoteRegion, remoteNamespace) returns the existing row. */
+  async register(input: SwrSyncTaskInput): Promise<{ task: SwrSyncTaskRow; created: boolean }> {
+    if (input.origin !== 'created' && input.origin !== 'adopted') {
+      throw new LedgerInputError('origin', "must be 'created' or 'adopted'");
+    }
+    const natural = [
+      need(input.region, 'region'),
+      need(input.namespace, 'namespace'),
+      need(input.repository, 'repository'),
+      need(input.remoteRegion, 'remoteRegion'),
+      need(input.remoteNamespace, 'remoteNamespace'),
+    ];
+    return this.db.transaction(async (tx) => {
+      const ins = await tx.query(
+        `INSERT INTO swr_sync_tasks (id, region, namespace, repository, remote_region, remote_namespace,
+                                     sync_auto, override, origin, cloud_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz)
+         ON CONFLICT (region, namespace, repository, remote_region, remote_namespace) DO NOTHING
+         RETURNING *`,
+        [randomUUID(), ...natural, input.syncAuto ?? true, input.override ?? false, input.origin, input.cloudId ?? null, this.now()],
+      );
+      if (ins.rows[0]) return { task: toSwrSyncTask(ins.rows[0]), created: true };
+      const { rows } = await tx.query(
+        `SELECT * FROM swr_sync_tasks WHERE region = $1 AND namespace = $2 AND repository = $3
+           AND remote_region = $4 AND remote_namespace = $5`,
+        natural,
+      );
+      return { task: toSwrSyncTask(rows[0]!), created: false };
+    });
+  }
+
+  async get(id: string): Promise<SwrSyncTaskRow | null> {
+    const { rows } = await this.db.query('SELECT * FROM swr_sync_tasks WHERE id = $1', [id]);
+    return rows[0] ? toSwrSyncTask(rows[0]) : null;
+  }
+
+  async find(key: Omit<SwrSyncTaskInput, 'origin' | 'syncAuto' | 'override' | 'cloudId'>): Promise<SwrSyncTaskRow | null> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM swr_sync_tasks WHERE region = $1 AND namespace = $2 AND repository = $3
+         AND remote_region = $4 AND remote_namespace = $5`,
+      [key.region, key.namespace, key.repository, key.remoteRegion, key.remoteNamespace],
+    );
+    return rows[0] ? toSwrSyncTask(rows[0]) : null;
+  }
+
+  async list(filter: { region?: string; namespace?: string; repository?: string } = {}): Promise<SwrSyncTaskRow[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM swr_sync_tasks
+       WHERE ($1::text IS NULL OR region = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR repository = $3)
+       ORDER BY created_at, id`,
+      [filter.region ?? null, filter.namespace ?? null, filter.repository ?? null],
+    );
+    return rows.map(toSwrSyncTask);
+  }
+
+  /** Forgets a sync task (after it was deleted in SWR). Returns the removed row, or null when there was none. */
+  async delete(id: string): Promise<SwrSyncTaskRow | null> {
+    const { rows } = await this.db.query('DELETE FROM swr_sync_tasks WHERE id = $1 RETURNING *', [id]);
+    return rows[0] ? toSwrSyncTask(rows[0]) : null;
+  }
+}
