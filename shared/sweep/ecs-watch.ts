@@ -1,0 +1,153 @@
+/**
+ * ECS image import/export tasks in the configured regions: record every Processing one (with a
+ * deadline from config.defaults.deadlineMinutes counted from its creation), then check the watched
+ * ones by id (DescribeTasks, 100 ids per call) and cancel those past their deadline.
+ */
+import type { EcsTask } from '../clients/ecs.ts';
+import { CloudError } from '../clients/errors.ts';
+import type { EcsTaskRow } from '../ledger/index.ts';
+import type { SweepContext } from './context.ts';
+import { claimWatchedEcs, knownEcsTasks, releaseWatchedEcs } from './ledger-ext.ts';
+import { guarded } from './outcome.ts';
+
+export const ECS_PAGE_SIZE = 100;
+const MAX_DISCOVERY_PAGES = 20;
+
+/** `2024-01-31T08:00Z` (or with seconds) → epoch ms. */
+export function ecsTimeMs(t: string | undefined): number | null {
+  if (!t) return null;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+type EcsEnd = 'finished' | 'failed' | 'canceled';
+/** Final ECS statuses and the watch state they end in; anything else is still running. */
+export function ecsEnd(status: string): EcsEnd | null {
+  switch (status) {
+    case 'Finished':
+      return 'finished';
+    case 'Failed':
+      return 'failed';
+    case 'Deleted':
+    case 'Cancelled':
+    case 'Canceled':
+      return 'canceled';
+    default:
+      return null;
+  }
+}
+
+export async function watchEcs(ctx: SweepContext): Promise<void> {
+  const { regions, taskActions } = ctx.deps.config.sweep.ecsWatch;
+  for (const region of regions) {
+    if (!ctx.hasTime()) return;
+    try {
+      await discover(ctx, region, taskActions);
+      await checkWatched(ctx, region);
+    } catch (err) {
+      ctx.stats.errors++;
+      ctx.log.warn('sweep: ECS region not watched this run', { region, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+async function discover(ctx: SweepContext, region: string, actions: readonly ('ImportImage' | 'ExportImage')[]): Promise<void> {
+  const ecs = ctx.clouds.ecs(region);
+  const deadlineMs = ctx.deps.config.defaults.deadlineMinutes * 60_000;
+  for (const taskAction of actions) {
+    for (let pageNumber = 1; pageNumber <= MAX_DISCOVERY_PAGES && ctx.hasTime(); pageNumber++) {
+      const page = await ecs.describeTasks({ taskAction, taskStatus: 'Processing', pageSize: ECS_PAGE_SIZE, pageNumber });
+      const known = await knownEcsTasks(
+        ctx.deps.ledger.db,
+        region,
+        page.tasks.map((t) => t.taskId),
+      );
+      for (const t of page.tasks) {
+        if (known.has(t.taskId)) continue;
+        const created = ecsTimeMs(t.creationTime) ?? ctx.now();
+        await ctx.deps.ledger.ecs.watch({ region, taskId: t.taskId, action: t.taskAction, resourceId: t.resourceId ?? null, cloudStatus: t.taskStatus, deadlineAt: created + deadlineMs });
+        ctx.stats.event('ecs.watched');
+      }
+      if (page.tasks.length < ECS_PAGE_SIZE || pageNumber * ECS_PAGE_SIZE >= page.totalCount) break;
+    }
+  }
+}
+
+async function checkWatched(ctx: SweepContext, region: string): Promise<void> {
+  const ecs = ctx.clouds.ecs(region);
+  while (ctx.hasTime()) {
+    const rows = await claimWatchedEcs(ctx.deps.ledger.db, { region, now: ctx.now(), leaseMs: ctx.leaseMs, limit: ECS_PAGE_SIZE });
+    if (rows.length === 0) return;
+    const untouched = new Set(rows.map((r) => r.taskId));
+    try {
+      const page = await ecs.describeTasks({ taskIds: rows.map((r) => r.taskId), pageSize: ECS_PAGE_SIZE });
+      const seen = new Map(page.tasks.map((t) => [t.taskId, t]));
+      for (const row of rows) {
+        if (!ctx.hasAnyTime()) break;
+        try {
+          await checkOne(ctx, region, row, seen.get(row.taskId));
+          untouched.delete(row.taskId);
+        } catch (err) {
+          ctx.stats.errors++;
+          ctx.log.warn('sweep: ECS task not checked', { region, taskId: row.taskId, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    } finally {
+      await releaseWatchedEcs(ctx.deps.ledger.db, region, [...untouched], ctx.now());
+    }
+    if (rows.length < ECS_PAGE_SIZE) return;
+  }
+}
+
+async function checkOne(ctx: SweepContext, region: string, row: EcsTaskRow, t: EcsTask | undefined): Promise<void> {
+  const registry = ctx.deps.ledger.ecs;
+  if (!t) {
+    await endWatch(ctx, region, row, 'failed', undefined, { code: 'InvalidTaskId.NotFound', message: 'the task is no longer listed by DescribeTasks' });
+    return;
+  }
+  const end = ecsEnd(t.taskStatus);
+  if (end) {
+    await endWatch(ctx, region, row, end, t.taskStatus, end === 'failed' ? { code: 'TaskFailed', message: `${t.taskAction} task ${t.taskId} failed` } : undefined);
+    return;
+  }
+  const deadline = row.deadlineAt ? Date.parse(row.deadlineAt) : null;
+  if (deadline === null || deadline > ctx.now()) {
+    await registry.observe(region, row.taskId, t.taskStatus); // also gives the claim back
+    return;
+  }
+  try {
+    const r = await ctx.clouds.ecs(region).cancelTask({ taskId: row.taskId });
+    await endWatch(ctx, region, row, 'timed_out', 'Cancelled', {
+      code: 'DeadlineExceeded',
+      message: `${row.action} task canceled past its deadline ${row.deadlineAt} (CancelTask request ${r.requestId ?? 'unknown'})`,
+    });
+  } catch (err) {
+    if (err instanceof CloudError && err.kind === 'conflict') {
+      // IncorrectTaskStatus: it finished meanwhile; record how.
+      const again = (await ctx.clouds.ecs(region).describeTasks({ taskIds: [row.taskId], pageSize: 1 })).tasks[0];
+      const after = again ? ecsEnd(again.taskStatus) : 'failed';
+      if (after) {
+        await endWatch(ctx, region, row, after, again?.taskStatus, after === 'failed' ? { code: 'TaskFailed', message: 'ended before it could be canceled' } : undefined);
+        return;
+      }
+    }
+    throw err;
+  }
+}
+
+async function endWatch(
+  ctx: SweepContext,
+  region: string,
+  row: EcsTaskRow,
+  to: 'finished' | 'failed' | 'canceled' | 'timed_out',
+  cloudStatus: string | undefined,
+  error?: { code: string; message: string },
+): Promise<void> {
+  const moved = await guarded(ctx, () =>
+    ctx.deps.ledger.ecs.transition(region, row.taskId, { from: 'watching', to, ...(cloudStatus ? { cloudStatus } : {}), ...(error ? { error } : {}) }),
+  );
+  if (moved) {
+    ctx.stats.transition('ecs:watching', `ecs:${to}`);
+    if (to !== 'finished') ctx.log.warn('sweep: ECS task ended badly', { region, taskId: row.taskId, action: row.action, state: to, error });
+  }
+}

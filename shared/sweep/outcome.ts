@@ -1,0 +1,194 @@
+/**
+ * How the sweep moves one claimed task to where the cloud says it is. Every write is guarded by the
+ * task's state and this run's lease; a LedgerError (someone else moved it) skips the task.
+ */
+import { LedgerError, type TaskRow, type TaskState } from '../ledger/index.ts';
+import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
+import { backoffMs, policyOf } from '../replicate/target.ts';
+import type { SweepContext } from './context.ts';
+import { replicationForSuccess } from './ledger-ext.ts';
+
+export type ActiveState = Extract<TaskState, 'submitted' | 'running'>;
+
+/** Runs a ledger write; a lost race (stale state, lost lease) is counted and skipped, anything else thrown. */
+export async function guarded<T>(ctx: SweepContext, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof LedgerError) {
+      ctx.stats.event('skipped.ledgerRace');
+      ctx.log.debug('sweep: ledger moved under us', { error: err.message });
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function info(e: FailureInfo): { code: string; message: string; requestId: string | null } {
+  return { code: e.code, message: e.message, requestId: e.requestId ?? null };
+}
+
+export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: string, details: Record<string, unknown> = {}): Promise<void> {
+  const from = task.state as ActiveState | 'pending';
+  const successTargets = ctx.deps.config.notifications.map((n, i) => ({ n, i })).filter(({ n }) => n.on.includes('success'));
+  let rep: Awaited<ReturnType<typeof replicationForSuccess>> = null;
+  if (successTargets.length) rep = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+  // When every other task already succeeded, this one completes the replication: queue the success
+  // notice in the same transaction. Two last tasks finishing at once both see the other open: the
+  // check after the write below covers that (the outbox keeps one per replication and target).
+  const notify = rep && rep.othersNotSucceeded === 0 ? successNotices(ctx, task, rep) : undefined;
+  const moved = await guarded(ctx, () =>
+    ctx.deps.ledger.transition(task.id, {
+      from,
+      to: 'succeeded',
+      owner: ctx.owner,
+      actor: ctx.owner,
+      reason: `cloud task ${cloudStatus}`,
+      details,
+      patch: { cloudStatus, lastError: null },
+      ...(notify ? { notify } : {}),
+    }),
+  );
+  if (!moved) return;
+  ctx.stats.transition(from, 'succeeded');
+  if (successTargets.length && !notify) {
+    const after = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+    if (after && after.state === 'succeeded') {
+      for (const n of successNotices(ctx, task, after)) {
+        await ctx.deps.ledger.outbox.enqueue({ replicationId: task.replicationId, kind: n.kind, target: n.target, payload: n.payload });
+      }
+    }
+  }
+}
+
+function successNotices(ctx: SweepContext, task: TaskRow, rep: NonNullable<Awaited<ReturnType<typeof replicationForSuccess>>>) {
+  return ctx.deps.config.notifications.flatMap((n, i) =>
+    n.on.includes('success')
+      ? [
+          {
+            about: 'replication' as const,
+            kind: 'replication.succeeded',
+            target: notificationTargetName(n, i),
+            payload: {
+              event: 'replication.succeeded',
+              replicationId: task.replicationId,
+              source: rep.source,
+              image: `${rep.namespace}/${rep.repository}${rep.tag ? `:${rep.tag}` : ''}${rep.digest ? `@${rep.digest}` : ''}`,
+              lastTaskId: task.id,
+            },
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * A failed cloud task: back to pending after a backoff when it may succeed on another try and
+ * attempts remain (a new cloud task is made by the next submission), else failed + notification.
+ */
+export async function failOrRetry(
+  ctx: SweepContext,
+  task: TaskRow,
+  e: FailureInfo & { retryable: boolean; cloudStatus?: string; reason?: string },
+): Promise<'retried' | 'failed' | undefined> {
+  const from = task.state as ActiveState;
+  const retry = e.retryable && task.attempts < task.maxAttempts;
+  const reason = e.reason ?? `cloud task ${e.cloudStatus ?? 'failed'}: ${e.code}`;
+  if (retry) {
+    const delay = backoffMs(policyOf(task), task.attempts, ctx.deps.random);
+    const moved = await guarded(ctx, () =>
+      ctx.deps.ledger.transition(task.id, {
+        from,
+        to: 'pending',
+        owner: ctx.owner,
+        actor: ctx.owner,
+        reason: `${reason}; retry ${task.attempts + 1}/${task.maxAttempts} in ${Math.round(delay / 1000)} s`,
+        details: { retryInMs: delay, cloudRef: task.cloudRef },
+        patch: { lastError: info(e), nextAttemptAt: ctx.now() + delay },
+      }),
+    );
+    if (!moved) return undefined;
+    ctx.stats.transition(from, 'pending');
+    return 'retried';
+  }
+  const why = e.retryable ? `${reason} (attempts exhausted: ${task.attempts}/${task.maxAttempts})` : `${reason} (not retryable)`;
+  const moved = await guarded(ctx, () =>
+    ctx.deps.ledger.transition(task.id, {
+      from,
+      to: 'failed',
+      owner: ctx.owner,
+      actor: ctx.owner,
+      reason: why,
+      patch: { lastError: info(e), ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
+      notify: failureNotices(ctx.deps.config.notifications, task, 'failed', e),
+    }),
+  );
+  if (!moved) return undefined;
+  ctx.stats.transition(from, 'failed');
+  return 'failed';
+}
+
+/** The cloud task ended canceled: on the operator's request (no notification), or by someone else (notified). */
+export async function canceled(ctx: SweepContext, task: TaskRow, cloudStatus: string | null, note?: string): Promise<void> {
+  const from = task.state as ActiveState | 'pending';
+  const byOperator = task.cancelRequestedAt !== null;
+  const err = { code: 'Canceled', message: byOperator ? `canceled on request: ${task.cancelReason ?? 'no reason given'}` : 'the cloud task was canceled outside Ferry', requestId: null };
+  const moved = await guarded(ctx, () =>
+    ctx.deps.ledger.transition(task.id, {
+      from,
+      to: 'canceled',
+      owner: ctx.owner,
+      actor: ctx.owner,
+      reason: byOperator ? `cancel completed by the sweep${note ? ` (${note})` : ''}` : `cloud task ${cloudStatus ?? 'canceled'}`,
+      patch: { lastError: err, ...(cloudStatus ? { cloudStatus } : {}) },
+      ...(byOperator ? {} : { notify: failureNotices(ctx.deps.config.notifications, task, 'canceled', err) }),
+    }),
+  );
+  if (moved) ctx.stats.transition(from, 'canceled');
+}
+
+/**
+ * Timed out (cancelled at its deadline, or the cloud's own timeout): timed_out, then back to
+ * pending when the policy retries timeouts and attempts remain; otherwise timed_out stays, notified.
+ * The two steps are two transactions: a crash between them leaves the task timed_out (terminal).
+ */
+export async function timedOut(
+  ctx: SweepContext,
+  task: TaskRow,
+  e: { cloudStatus: string | null; message: string; details?: Record<string, unknown>; requestId?: string | null },
+): Promise<void> {
+  const from = task.state as ActiveState;
+  const policy = policyOf(task);
+  const retry = policy.retryOnTimeout && task.attempts < task.maxAttempts;
+  const err = { code: 'DeadlineExceeded', message: e.message, requestId: e.requestId ?? null };
+  const moved = await guarded(ctx, () =>
+    ctx.deps.ledger.transition(task.id, {
+      from,
+      to: 'timed_out',
+      owner: ctx.owner,
+      actor: ctx.owner,
+      reason: e.message,
+      details: { ...(e.details ?? {}), willRetry: retry },
+      patch: { lastError: err, ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
+      ...(retry ? {} : { notify: failureNotices(ctx.deps.config.notifications, task, 'timed_out', err) }),
+    }),
+  );
+  if (!moved) return;
+  ctx.stats.transition(from, 'timed_out');
+  if (!retry) return;
+  const delay = backoffMs(policy, task.attempts, ctx.deps.random);
+  const again = await guarded(ctx, () =>
+    ctx.deps.ledger.transition(task.id, {
+      from: 'timed_out',
+      to: 'pending',
+      actor: ctx.owner,
+      reason: `retry ${task.attempts + 1}/${task.maxAttempts} after timeout in ${Math.round(delay / 1000)} s`,
+      patch: { nextAttemptAt: ctx.now() + delay },
+    }),
+  );
+  if (again) ctx.stats.transition('timed_out', 'pending');
+}
+
+export function deadlinePassed(ctx: SweepContext, task: TaskRow): boolean {
+  return task.deadlineAt !== null && Date.parse(task.deadlineAt) <= ctx.now();
+}

@@ -1,0 +1,86 @@
+/**
+ * The sweep: run by a timer, it drives every open task to an end state and tells people about
+ * failures. Its cost follows the number of open tasks, never history: every read goes through the
+ * open-task indexes and cloud listings stop once past the oldest open task.
+ *
+ * Phases, each stopping when the budget is spent (leases expire, so leftovers go to the next run):
+ *   1. submit pending tasks the webhook did not finish (after the grace period) and due retries;
+ *   2. reconcile ACR tasks per source instance, SWR tasks per source repository — including
+ *      operator cancels the API left unfinished and deadline cancels (timed_out → retry or fail);
+ *   3. watch ECS image import/export tasks;
+ *   4. deliver queued notifications (a reserve of the budget is kept for this).
+ * Concurrent runs never act on the same task: every task is leased (ledger claims) before use.
+ */
+import type { Deps } from '../replicate/deps.ts';
+import { deliverDue } from '../notify/deliver.ts';
+import { type SweepOptions, createContext, currentStats } from './context.ts';
+import { watchEcs } from './ecs-watch.ts';
+import { reconcileAcr } from './reconcile-acr.ts';
+import { reconcileSwr } from './reconcile-swr.ts';
+import { submitPending } from './submit-pending.ts';
+
+export type { SweepOptions } from './context.ts';
+
+export interface SweepSummary {
+  owner: string;
+  durationMs: number;
+  /** `from→to` → count (ECS watches as `ecs:watching→ecs:<state>`). */
+  transitions: Record<string, number>;
+  /** `<product>:<Method>` → logical calls (client-level retries not counted separately). */
+  cloudCalls: Record<string, number>;
+  cloudCallsTotal: number;
+  notifications: { sent: number; failed: number; dead: number };
+  /** Other counters: adoptions, stragglers, skipped races, deadline/cancel results, leftovers. */
+  events: Record<string, number>;
+  errors: number;
+  /** True when the budget ran out before every phase finished. */
+  leftover: boolean;
+}
+
+export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepSummary> {
+  const { ctx, elapsed } = createContext(deps, opts);
+  return currentStats.run(ctx.stats, async () => {
+    const phases: Array<[string, () => Promise<void>]> = [
+      ['submit', () => submitPending(ctx)],
+      ['acr', () => reconcileAcr(ctx)],
+      ['swr', () => reconcileSwr(ctx)],
+      ['ecs', () => watchEcs(ctx)],
+    ];
+    let leftover = false;
+    for (const [name, phase] of phases) {
+      if (!ctx.hasTime()) {
+        leftover = true;
+        ctx.stats.event(`leftover.phase.${name}`);
+        continue;
+      }
+      try {
+        await phase();
+      } catch (err) {
+        // A phase that fails (ledger unreachable, …) does not stop the others.
+        ctx.stats.errors++;
+        deps.log.error('sweep phase failed', { phase: name, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    let notifications = { sent: 0, failed: 0, dead: 0 };
+    try {
+      notifications = await deliverDue(deps, { owner: ctx.owner, now: ctx.now, hasTime: ctx.hasAnyTime, timeoutMs: Math.min(10_000, Math.max(1_000, ctx.remainingMs())) });
+    } catch (err) {
+      ctx.stats.errors++;
+      deps.log.error('sweep phase failed', { phase: 'notify', error: err instanceof Error ? err.message : String(err) });
+    }
+    if (!ctx.hasTime()) leftover = true;
+    const summary: SweepSummary = {
+      owner: ctx.owner,
+      durationMs: Math.round(elapsed()),
+      transitions: { ...ctx.stats.transitions },
+      cloudCalls: { ...ctx.stats.cloudCalls },
+      cloudCallsTotal: ctx.stats.totalCloudCalls,
+      notifications,
+      events: { ...ctx.stats.events },
+      errors: ctx.stats.errors,
+      leftover,
+    };
+    deps.log.info('sweep', { ...summary });
+    return summary;
+  });
+}
