@@ -12,7 +12,7 @@ function ctx(owner = 'w1'): SubmitContext {
 }
 
 async function recordAcrPush(tag = 'v1.0.0') {
-  const pushed = stack.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo: 'app', tag });
+  const pushed = await stack.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo: 'app', tag });
   const event = { sourceKind: 'acr' as const, source: 'acr-hangzhou', namespace: 'team', repository: 'app', tag, digest: pushed.digest, pushedAt: new Date(stack.clock.now()) };
   const matches = matchPush(event, stack.config).filter((m) => m.ok);
   const now = stack.clock.now();
