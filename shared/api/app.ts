@@ -1,0 +1,312 @@
+/**
+ * The operator API, served by the `cancel` function:
+ *   GET  /tasks                 list (state, provider, repository, since; cursor paging)
+ *   GET  /tasks/{id}            one task with its event history (Ferry UUID, or an ECS task id t-…)
+ *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
+ *   POST /cancel                cancel by the cloud's own reference
+ *   GET  /replications/{id}     one replication with its tasks
+ *   GET  /healthz               no auth; checks the ledger
+ *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
+ * Auth: `Authorization: Bearer <token>` from config.auth.apiTokens; missing/unknown → 401,
+ * a read-only token on a POST → 403. The token's name is recorded as the actor.
+ */
+import { Hono, type Context } from 'hono';
+import type { z } from 'zod';
+import type { FetchApp, InvocationContext } from '../runtime/context.ts';
+import type { Deps } from '../replicate/deps.ts';
+import { LedgerInputError, type TaskRow } from '../ledger/index.ts';
+import * as naming from '../rules/naming.ts';
+import { cancelAtCloud, cancelEcsTask, cancelTask, type CancelTaskResult, type CloudCancelResult } from '../replicate/cancel.ts';
+import { TokenChecker, type Caller } from './auth.ts';
+import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { cancelTaskBody, cloudCancelBody, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type Env = { Variables: { caller: Caller }; Bindings: { ctx: InvocationContext } };
+
+export function createApiApp(deps: Deps): FetchApp {
+  const tokens = new TokenChecker(deps.config.auth.apiTokens);
+  const app = new Hono<Env>();
+  let openapi: string | undefined;
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status as 400, err.headers);
+    if (err instanceof LedgerInputError) {
+      const e = new ApiError(400, 'InvalidRequest', err.message, { field: `query.${err.field}` });
+      return c.json(e.body(), 400);
+    }
+    deps.log.error('api request failed', { path: c.req.path, error: err instanceof Error ? err.message : String(err) });
+    const e = new ApiError(500, 'InternalError', 'the request could not be processed');
+    return c.json(e.body(), 500);
+  });
+  app.notFound((c) => c.json(new ApiError(404, 'NotFound', `no route ${c.req.method} ${c.req.path}`).body(), 404));
+
+  app.get('/healthz', async (c) => {
+    const h = await deps.ledger.health();
+    return c.json(h, h.ok ? 200 : 503);
+  });
+  app.get('/openapi.json', (c) => {
+    openapi ??= JSON.stringify(buildOpenApi());
+    return c.body(openapi, 200, { 'content-type': 'application/json; charset=utf-8' });
+  });
+
+  app.use('*', async (c, next) => {
+    const caller = tokens.check(c.req.header('authorization'));
+    if (!caller) {
+      throw new ApiError(401, 'Unauthorized', 'a valid API token is required (Authorization: Bearer <token>)', {}, { 'www-authenticate': 'Bearer realm="ferry"' });
+    }
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && caller.role !== 'admin') {
+      throw new ApiError(403, 'Forbidden', `token "${caller.name}" is read-only; cancelling needs an admin token`);
+    }
+    c.set('caller', caller);
+    await next();
+  });
+
+  app.get('/tasks', async (c) => {
+    const q = parse(listTasksQuery, Object.fromEntries(new URL(c.req.url).searchParams), 'query');
+    const page = await deps.ledger.listTasks({
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.provider ? { provider: q.provider } : {}),
+      ...(q.repository ? { repository: q.repository } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+      limit: q.limit ?? 50,
+    });
+    return c.json(page);
+  });
+
+  app.get('/tasks/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!naming.ecsTaskId(id)) return c.json({ ecsTask: await findEcs(deps, id) });
+    parse(uuidParam, id, 'path', 'id');
+    const detail = await deps.ledger.getTask(id);
+    if (!detail) throw new ApiError(404, 'TaskNotFound', `no task ${id}`);
+    return c.json(detail);
+  });
+
+  app.post('/tasks/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    const body = parse(cancelTaskBody, await readJson(c), 'body');
+    const actor = c.get('caller').name;
+    if (!naming.ecsTaskId(id)) {
+      const row = await findEcs(deps, id);
+      return ecsAnswer(c, await cancelEcsTask(deps, row.region, row.taskId), `ECS task ${id}`, deps, actor, body.reason);
+    }
+    parse(uuidParam, id, 'path', 'id');
+    const result = await cancelTask(deps, id, { actor, reason: body.reason });
+    logCancel(deps, actor, { taskId: id, outcome: result.outcome });
+    return taskAnswer(c, result, `task ${id}`);
+  });
+
+  app.post('/cancel', async (c) => {
+    const body = parse(cloudCancelBody, await readJson(c), 'body');
+    const actor = c.get('caller').name;
+    logCancel(deps, actor, { provider: body.provider, ref: refText(body) });
+    if (body.provider === 'ecs') return ecsAnswer(c, await cancelEcsTask(deps, body.regionId, body.taskId), `ECS task ${body.taskId}`, deps, actor, body.reason);
+    if (body.provider === 'acr') return cancelAcrRef(c, deps, body, actor);
+    return cancelSwrRef(c, deps, body);
+  });
+
+  app.get('/replications/:id', async (c) => {
+    const id = c.req.param('id');
+    parse(uuidParam, id, 'path', 'id');
+    const r = await deps.ledger.getReplication(id);
+    if (!r) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
+    return c.json(r);
+  });
+
+  for (const path of ['/tasks', '/tasks/:id', '/replications/:id', '/healthz', '/openapi.json']) {
+    app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, (c) => methodNotAllowed(c, 'GET'));
+  }
+  for (const path of ['/tasks/:id/cancel', '/cancel']) {
+    app.on(['GET', 'PUT', 'PATCH', 'DELETE'], path, (c) => methodNotAllowed(c, 'POST'));
+  }
+
+  return async (req, ctx) => app.fetch(req, { ctx });
+}
+
+function methodNotAllowed(c: Context<Env>, allow: string) {
+  return c.json(new ApiError(405, 'MethodNotAllowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`).body(), 405, { allow });
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path', field?: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  if (field) {
+    const issue = r.error.issues[0]!;
+    throw new ApiError(400, 'InvalidRequest', `${where}.${field}: ${issue.message}`, { field: `${where}.${field}` });
+  }
+  throw invalidField(r.error, where, value);
+}
+
+/** The JSON body, at most MAX_BODY_BYTES; an empty body is `{}`. */
+async function readJson(c: Context<Env>): Promise<unknown> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const stream = c.req.raw.body;
+  if (!stream) return {};
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  const type = (c.req.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new ApiError(415, 'UnsupportedMediaType', `content-type ${type} is not accepted; send application/json`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ApiError(400, 'InvalidJson', `body: not valid JSON (${(err as Error).message.split('\n')[0]})`, { field: 'body' });
+  }
+}
+
+function tooLarge(): ApiError {
+  return new ApiError(413, 'PayloadTooLarge', `body: larger than ${MAX_BODY_BYTES} bytes`, { field: 'body' });
+}
+
+async function findEcs(deps: Deps, taskId: string) {
+  const rows = (await deps.ledger.ecs.list()).filter((r) => r.taskId === taskId);
+  if (rows.length === 0) throw new ApiError(404, 'TaskNotFound', `Ferry watches no ECS task ${taskId}; cancel it by reference with POST /cancel {provider:"ecs", regionId, taskId}`);
+  if (rows.length > 1) {
+    throw new ApiError(409, 'AmbiguousTask', `ECS task ${taskId} is watched in ${rows.length} regions; use POST /cancel with its regionId`);
+  }
+  return rows[0]!;
+}
+
+const CLOUD_TO_TASK_STATE: Record<string, string> = { SUCCESS: 'succeeded', ERROR: 'failed', Finished: 'succeeded', Failed: 'failed' };
+const cloudState = (status: string) => CLOUD_TO_TASK_STATE[status] ?? status.toLowerCase();
+
+function cloudErrorOf(r: CloudCancelResult | undefined) {
+  return r && 'error' in r && r.error ? { code: r.error.code, requestId: r.error.requestId } : undefined;
+}
+
+function okBody(p: {
+  provider: CancelResponse['provider'];
+  already: boolean;
+  cloudCall: boolean;
+  task?: TaskRow;
+  taskId?: string | null;
+  cloud?: CloudCancelResult | undefined;
+  note?: string | undefined;
+}): CancelResponse {
+  const cloud = p.cloud;
+  return {
+    state: 'canceled',
+    alreadyCanceled: p.already,
+    provider: p.provider,
+    taskId: p.task?.id ?? p.taskId ?? null,
+    cloudCall: p.cloudCall,
+    cloudStatus: (cloud && 'cloudStatus' in cloud ? cloud.cloudStatus : undefined) ?? p.task?.cloudStatus ?? null,
+    requestId: (cloud && cloud.outcome === 'canceled' ? cloud.requestId : undefined) ?? null,
+    ...(p.note ? { note: p.note } : {}),
+    ...(p.task ? { task: p.task } : {}),
+  };
+}
+
+function taskAnswer(c: Context<Env>, r: CancelTaskResult, what: string) {
+  switch (r.outcome) {
+    case 'not_found':
+      throw new ApiError(404, 'TaskNotFound', `no ${what}`);
+    case 'canceled':
+      return c.json(okBody({ provider: r.task.provider, already: r.already, cloudCall: r.cloudCall, task: r.task, cloud: r.cloud, note: r.note }), 200);
+    case 'finished': {
+      const cloudSaid = r.cloud?.outcome === 'finished' && r.task.state !== 'succeeded' && r.task.state !== 'failed' && r.task.state !== 'timed_out';
+      const state = cloudSaid ? cloudState((r.cloud as Extract<CloudCancelResult, { outcome: 'finished' }>).cloudStatus) : r.task.state;
+      const cloud = cloudErrorOf(r.cloud);
+      throw finished(what, state, { taskId: r.task.id, ...(cloud ? { cloud } : {}) });
+    }
+    case 'cloud_error':
+      throw cloudFailure(r.cloud, `cancel ${what}`, { taskId: r.task.id });
+  }
+}
+
+async function ecsAnswer(
+  c: Context<Env>,
+  r: Awaited<ReturnType<typeof cancelEcsTask>>,
+  what: string,
+  deps: Deps,
+  actor: string,
+  reason: string | undefined,
+) {
+  switch (r.outcome) {
+    case 'not_found':
+      throw new ApiError(404, 'TaskNotFound', `no ${what}`);
+    case 'canceled': {
+      deps.log.info('ecs task canceled', { actor, what, already: r.already, reason: reason ?? null });
+      return c.json(okBody({ provider: 'ecs', already: r.already, cloudCall: r.cloud !== undefined, cloud: r.cloud }), 200);
+    }
+    case 'finished': {
+      const cloud = cloudErrorOf(r.cloud);
+      throw finished(what, r.cloud?.outcome === 'finished' ? cloudState(r.cloud.cloudStatus) : r.state, cloud ? { cloud } : {});
+    }
+    case 'cloud_error':
+      throw cloudFailure(r.cloud, `cancel ${what}`);
+  }
+}
+
+/** Region of an ACR instance: the body's, else the configured source's, else the ledger task's. */
+function acrRegion(deps: Deps, body: Extract<CloudCancelBody, { provider: 'acr' }>, known: TaskRow | null): string {
+  if (body.region) return body.region;
+  const source = deps.config.sources.find((s) => s.kind === 'acr' && s.instanceId === body.instanceId) as { region?: string } | undefined;
+  if (source?.region) return source.region;
+  const from = (known?.target as { from?: { instanceId?: string; region?: string } } | undefined)?.from;
+  if (from?.instanceId === body.instanceId && from.region) return from.region;
+  throw new ApiError(400, 'InvalidRequest', `body.region: is required: no configured ACR source has instance ${body.instanceId}`, { field: 'body.region' });
+}
+
+async function cancelAcrRef(c: Context<Env>, deps: Deps, body: Extract<CloudCancelBody, { provider: 'acr' }>, actor: string) {
+  const known = await deps.ledger.findTaskByCloudRef(body.syncTaskId);
+  const region = acrRegion(deps, body, known);
+  const from = (known?.target as { from?: { instanceId?: string; region?: string } } | undefined)?.from;
+  // A reference that is a Ferry task's current cloud task: cancel the task (ledger + cloud) as by id.
+  if (known && known.provider === 'acr' && known.cloudRef === body.syncTaskId && from?.instanceId === body.instanceId && from.region === region) {
+    return taskAnswer(c, await cancelTask(deps, known.id, { actor, reason: body.reason }), `task ${known.id} (${body.syncTaskId})`);
+  }
+  const what = `ACR sync task ${body.syncTaskId}`;
+  const r = await cancelAtCloud(deps.clouds, { provider: 'acr', region, instanceId: body.instanceId, syncTaskId: body.syncTaskId });
+  if (r.outcome === 'canceled') return c.json(okBody({ provider: 'acr', already: r.already, cloudCall: true, cloud: r, taskId: known?.id ?? null }), 200);
+  if (r.outcome === 'finished') {
+    const cloud = cloudErrorOf(r);
+    throw finished(what, cloudState(r.cloudStatus), cloud ? { cloud } : {});
+  }
+  throw cloudFailure(r, `cancel ${what}`);
+}
+
+async function cancelSwrRef(c: Context<Env>, deps: Deps, body: Extract<CloudCancelBody, { provider: 'swr' }>) {
+  const what = `SWR automatic sync task ${body.region}/${body.namespace}/${body.repository} → ${body.remoteRegionId}/${body.remoteNamespace}`;
+  const { reason: _reason, ...ref } = body;
+  const r = await cancelAtCloud(deps.clouds, ref);
+  if (r.outcome === 'canceled' || r.outcome === 'not_found') {
+    // Keep Ferry's registry of automatic sync tasks in step with SWR.
+    const row = await deps.ledger.swr.find({ region: body.region, namespace: body.namespace, repository: body.repository, remoteRegion: body.remoteRegionId, remoteNamespace: body.remoteNamespace });
+    if (row) await deps.ledger.swr.delete(row.id);
+  }
+  if (r.outcome === 'canceled') {
+    return c.json(okBody({ provider: 'swr', already: r.already, cloudCall: true, cloud: r, note: `automatic sync task ${r.already ? 'was already deleted' : 'deleted'}; manual sync jobs already running are not stopped` }), 200);
+  }
+  if (r.outcome === 'finished') throw finished(what, cloudState(r.cloudStatus));
+  throw cloudFailure(r, `cancel ${what}`);
+}
+
+function refText(b: CloudCancelBody): string {
+  if (b.provider === 'acr') return `${b.instanceId}/${b.syncTaskId}`;
+  if (b.provider === 'ecs') return `${b.regionId}/${b.taskId}`;
+  return `${b.region}/${b.namespace}/${b.repository}->${b.remoteRegionId}/${b.remoteNamespace}`;
+}
+
+function logCancel(deps: Deps, actor: string, fields: Record<string, unknown>) {
+  deps.log.info('cancel requested', { actor, ...fields });
+}

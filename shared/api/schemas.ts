@@ -1,0 +1,203 @@
+/**
+ * Request and response shapes of the operator API. Requests are validated with these schemas;
+ * the OpenAPI document (openapi.ts) is generated from the same ones.
+ */
+import { z } from 'zod';
+import * as naming from '../rules/naming.ts';
+import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
+import { PROVIDERS, TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
+
+/** A string passing one of the naming rules; the rule's sentence becomes the issue message. */
+function named(check: naming.NameCheck, description: string, pattern?: RegExp) {
+  const base = pattern ? z.string().regex(pattern, check('') ?? 'invalid') : z.string();
+  return base
+    .superRefine((v, ctx) => {
+      const reason = check(v);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    })
+    .describe(description);
+}
+
+const alibabaRegion = z
+  .enum(ALIBABA_REGIONS, { message: 'must be an Alibaba Cloud region id Ferry knows, like "cn-hangzhou"' })
+  .describe('Alibaba Cloud region id');
+const huaweiRegion = z
+  .enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud region id Ferry knows, like "cn-north-4"' })
+  .describe('Huawei Cloud region id');
+
+export const uuidParam = z.uuid({ message: 'must be a UUID' });
+
+export const cancelTaskBody = z
+  .strictObject({ reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
+  .describe('Optional reason, recorded in the task history');
+
+export const cloudCancelBody = z.discriminatedUnion(
+  'provider',
+  [
+    z.strictObject({
+      provider: z.literal('acr'),
+      instanceId: named(naming.acrInstanceId, 'ACR Enterprise instance id (cri-…)', /^cri-[a-z0-9]{4,32}$/),
+      syncTaskId: named(naming.acrSyncTaskId, 'ACR replication task id (rst-…)', /^rst-[a-z0-9]{4,32}$/),
+      region: alibabaRegion.optional().describe('Region of the instance; default: the configured source with that instance id'),
+      reason: cancelTaskBody.shape.reason,
+    }),
+    z.strictObject({
+      provider: z.literal('ecs'),
+      regionId: alibabaRegion,
+      taskId: named(naming.ecsTaskId, 'ECS task id (t-…)', /^t-[a-z0-9]{4,32}$/),
+      reason: cancelTaskBody.shape.reason,
+    }),
+    z.strictObject({
+      provider: z.literal('swr'),
+      region: huaweiRegion.describe('Source region of the automatic sync task'),
+      namespace: named(naming.swrNamespace, 'SWR organization'),
+      repository: named(naming.swrRepository, 'SWR repository'),
+      remoteRegionId: huaweiRegion.describe('Target region'),
+      remoteNamespace: named(naming.swrNamespace, 'Target organization'),
+      reason: cancelTaskBody.shape.reason,
+    }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'must be one of "acr", "ecs", "swr"' : undefined) },
+);
+export type CloudCancelBody = z.output<typeof cloudCancelBody>;
+
+export const listTasksQuery = z.strictObject({
+  state: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(TASK_STATES, { message: `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)` })).min(1))
+    .optional()
+    .describe('Task state(s), comma-separated'),
+  provider: z.enum(PROVIDERS as ['acr', 'swr', 'ecs'], { message: `must be one of ${PROVIDERS.join(', ')}` }).optional(),
+  repository: z.string().min(1).max(256).optional().describe('Source repository name'),
+  since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' }).optional().describe('Tasks created at or after'),
+  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
+  limit: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(1, 'must be 1..500').max(500, 'must be 1..500').optional(),
+});
+
+// ---------------------------------------------------------------- responses
+
+const iso = z.string().describe('ISO-8601 UTC time');
+const nullableIso = iso.nullable();
+
+export const taskSchema = z.object({
+  id: z.string(),
+  replicationId: z.string(),
+  idempotencyKey: z.string(),
+  provider: z.enum(['acr', 'swr', 'ecs']),
+  scope: z.string(),
+  target: z.record(z.string(), z.unknown()),
+  targetKey: z.string(),
+  rule: z.string().nullable(),
+  state: z.enum(TASK_STATES),
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+  nextAttemptAt: nullableIso,
+  deadlineAt: nullableIso,
+  submitStartedAt: nullableIso,
+  cloudRef: z.string().nullable(),
+  cloudCreatedAt: nullableIso,
+  cloudStatus: z.string().nullable(),
+  lastError: z.object({ code: z.string(), message: z.string(), requestId: z.string().nullable() }).nullable(),
+  leaseOwner: z.string().nullable(),
+  leaseExpiresAt: nullableIso,
+  cancelRequestedAt: nullableIso,
+  cancelReason: z.string().nullable(),
+  policy: z.record(z.string(), z.unknown()),
+  createdAt: iso,
+  updatedAt: iso,
+  finishedAt: nullableIso,
+});
+
+export const taskEventSchema = z.object({
+  id: z.number().int(),
+  taskId: z.string(),
+  at: iso,
+  fromState: z.enum(TASK_STATES).nullable(),
+  toState: z.enum(TASK_STATES),
+  reason: z.string(),
+  actor: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+export const ecsTaskSchema = z.object({
+  region: z.string(),
+  taskId: z.string(),
+  action: z.string(),
+  ferryTaskId: z.string().nullable(),
+  resourceId: z.string().nullable(),
+  cloudStatus: z.string().nullable(),
+  state: z.enum(ECS_WATCH_STATES),
+  deadlineAt: nullableIso,
+  lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: iso,
+  updatedAt: iso,
+  finishedAt: nullableIso,
+});
+
+export const taskListResponse = z.object({ items: z.array(taskSchema), nextCursor: z.string().nullable() });
+
+export const taskDetailResponse = z.object({
+  task: taskSchema,
+  events: z.array(taskEventSchema),
+  cloudRefs: z.array(z.object({ cloudRef: z.string(), attempt: z.number().int(), createdAt: nullableIso, recordedAt: iso })),
+});
+
+export const ecsTaskDetailResponse = z.object({ ecsTask: ecsTaskSchema });
+
+export const replicationResponse = z.object({
+  replication: z.object({
+    id: z.string(),
+    sourceKey: z.string(),
+    sourceKind: z.string(),
+    source: z.string(),
+    region: z.string().nullable(),
+    namespace: z.string(),
+    repository: z.string(),
+    tag: z.string().nullable(),
+    digest: z.string().nullable(),
+    pushedAt: nullableIso,
+    receivedAt: iso,
+    rules: z.array(z.string()),
+    details: z.record(z.string(), z.unknown()),
+    state: z.enum(REPLICATION_STATES),
+    createdAt: iso,
+    updatedAt: iso,
+  }),
+  tasks: z.array(taskSchema),
+});
+
+export const cancelResponse = z.object({
+  state: z.literal('canceled'),
+  alreadyCanceled: z.boolean().describe('true when it was canceled before this request (idempotent repeat)'),
+  provider: z.enum(['acr', 'swr', 'ecs']),
+  taskId: z.string().nullable().describe('Ferry task id, when the ledger knows the task'),
+  cloudCall: z.boolean().describe('whether a cloud API was called'),
+  cloudStatus: z.string().nullable(),
+  requestId: z.string().nullable().describe("the cloud's request id of the cancel call"),
+  note: z.string().optional(),
+  task: taskSchema.optional(),
+});
+export type CancelResponse = z.infer<typeof cancelResponse>;
+
+export const errorResponse = z.object({
+  error: z.object({
+    status: z.number().int(),
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional().describe('the request field at fault'),
+    state: z.string().optional().describe('final state of the task (409)'),
+    taskId: z.string().optional(),
+    cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorResponse>['error'];
+
+export const healthResponse = z.object({
+  ok: z.boolean(),
+  backend: z.string(),
+  schemaVersion: z.number().int().optional(),
+  openTasks: z.number().int().optional(),
+  latencyMs: z.number(),
+  error: z.string().optional(),
+});

@@ -1,0 +1,441 @@
+/**
+ * `ferry`: the operator CLI. Talks to a deployed or local Ferry API (--url, default env FERRY_URL
+ * or http://127.0.0.1:8080; token from env FERRY_API_TOKEN), or works locally (config check,
+ * sweep, replay). Human-readable by default, `--json` for scripts.
+ * Exit codes: 0 ok, 1 failure (HTTP error, invalid config, …), 2 usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { request } from 'undici';
+import { keyValues, shortTime, table, type Io } from './output.ts';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+const GLOBAL_HELP = `ferry — operate a Ferry deployment
+
+Usage: ferry <command> [options]
+
+Commands:
+  tasks                      list tasks (--state, --provider, --repository, --since, --limit, --cursor)
+  task <id>                  one task with its event history
+  cancel <id>                cancel a task by its Ferry id (or a watched ECS task id)
+  cancel --acr <instance> <rst-id> [--region r]
+  cancel --ecs <region> <t-id>
+  cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace>
+                             cancel by the cloud's own reference
+  replication <id>           one replication with its tasks
+  health                     the API's /healthz
+  config check [file]        validate a config file locally, printing every problem
+  sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
+  replay <payload.json> --kind <kind> [--instance id] [--source name]
+                             POST a saved webhook to <url>/webhooks/<kind> (token: FERRY_WEBHOOK_TOKEN)
+  cloud [seed.json]          run the local cloud emulator
+
+Global options:
+  --url <url>     Ferry API (default: $FERRY_URL or http://127.0.0.1:8080)
+  --json          machine-readable output
+  -h, --help      help (also: ferry <command> --help)
+
+Environment: FERRY_API_TOKEN (API bearer token), FERRY_WEBHOOK_TOKEN (replay), FERRY_URL.
+Exit codes: 0 ok, 1 failure, 2 usage error.`;
+
+const HELP: Record<string, string> = {
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
+List tasks, newest first. With more pages, prints the cursor of the next one.`,
+  task: `Usage: ferry task <id> [--json]
+Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
+  cancel: `Usage:
+  ferry cancel <id> [--reason text]
+  ferry cancel --acr <instance-id> <rst-id> [--region region] [--reason text]
+  ferry cancel --ecs <region> <t-id> [--reason text]
+  ferry cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace> [--reason text]
+Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
+  replication: `Usage: ferry replication <id> [--json]`,
+  health: `Usage: ferry health [--json]`,
+  config: `Usage: ferry config check [file]
+Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
+secrets, printing every problem. Exit 1 when the config is invalid.`,
+  sweep: `Usage: ferry sweep [--json]
+Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
+  replay: `Usage: ferry replay <payload.json> --kind <acr|harbor|distribution|dockerhub|cloudevents> [--instance id] [--source name] [--url url]
+POSTs a saved webhook payload to <url>/webhooks/<kind>, with FERRY_WEBHOOK_TOKEN as bearer token
+(and as ?token=, like an ACR trigger URL). --instance and --source are passed as query parameters.`,
+  cloud: `Usage: ferry cloud [seed.json]
+Runs the local cloud emulator (port: $FERRY_CLOUD_PORT, default 8090).`,
+};
+
+const OPTIONS = {
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  state: { type: 'string' },
+  provider: { type: 'string' },
+  repository: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  reason: { type: 'string' },
+  acr: { type: 'boolean' },
+  ecs: { type: 'boolean' },
+  swr: { type: 'boolean' },
+  region: { type: 'string' },
+  kind: { type: 'string' },
+  instance: { type: 'string' },
+  source: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+export interface CliEnv {
+  env: Record<string, string | undefined>;
+  io: Io;
+}
+
+export async function main(argv: string[], ctx: CliEnv): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    values = parsed.values as Values;
+    positionals = parsed.positionals;
+  } catch (err) {
+    ctx.io.err(`ferry: ${(err as Error).message}\nRun "ferry --help" for usage.`);
+    return EXIT.usage;
+  }
+  const [command, ...args] = positionals;
+  if (!command) {
+    (values.help ? ctx.io.out : ctx.io.err)(GLOBAL_HELP);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  if (values.help) {
+    const help = HELP[command];
+    if (!help) return usage(ctx, `unknown command "${command}"`);
+    ctx.io.out(help);
+    return EXIT.ok;
+  }
+  try {
+    switch (command) {
+      case 'tasks':
+        return await listTasks(ctx, values, args);
+      case 'task':
+        return await showTask(ctx, values, args);
+      case 'cancel':
+        return await cancel(ctx, values, args);
+      case 'replication':
+        return await showReplication(ctx, values, args);
+      case 'health':
+        return await health(ctx, values, args);
+      case 'config':
+        return await configCheck(ctx, values, args);
+      case 'sweep':
+        return await sweep(ctx, values, args);
+      case 'replay':
+        return await replay(ctx, values, args);
+      case 'cloud':
+        return await cloud(args);
+      case 'help':
+        ctx.io.out((args[0] ? HELP[args[0]] : undefined) ?? GLOBAL_HELP);
+        return EXIT.ok;
+      default:
+        return usage(ctx, `unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) return usage(ctx, err.message, command);
+    ctx.io.err(`ferry: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.failure;
+  }
+}
+
+function usage(ctx: CliEnv, message: string, command?: string): number {
+  ctx.io.err(`ferry: ${message}\n${command && HELP[command] ? HELP[command] : 'Run "ferry --help" for usage.'}`);
+  return EXIT.usage;
+}
+
+function expectArgs(args: string[], n: number, what: string): void {
+  if (args.length < n) throw new UsageError(`missing ${what}`);
+  if (args.length > n) throw new UsageError(`unexpected argument "${args[n]}"`);
+}
+
+// ---------------------------------------------------------------- API client
+
+interface ApiAnswer {
+  status: number;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function baseUrl(ctx: CliEnv, v: Values): string {
+  const url = v.url ?? ctx.env.FERRY_URL ?? 'http://127.0.0.1:8080';
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new UsageError(`--url: "${url}" is not an http(s) URL`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
+async function api(ctx: CliEnv, v: Values, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiAnswer> {
+  const token = ctx.env.FERRY_API_TOKEN;
+  if (!token) throw new Error('FERRY_API_TOKEN is not set: export the API token to use');
+  const url = baseUrl(ctx, v) + path;
+  let res;
+  try {
+    res = await request(url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
+  } catch (err) {
+    throw new Error(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  const text = await res.body.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.statusCode, body: parsed, headers: res.headers };
+}
+
+/** Prints an API error (JSON with --json) and returns the exit code for it. */
+function failed(ctx: CliEnv, v: Values, a: ApiAnswer): number {
+  if (v.json) {
+    ctx.io.out(JSON.stringify(typeof a.body === 'object' ? a.body : { error: { status: a.status, message: String(a.body) } }, null, 2));
+    return EXIT.failure;
+  }
+  const e = a.body?.error;
+  if (!e) {
+    ctx.io.err(`ferry: HTTP ${a.status}: ${String(a.body).slice(0, 500)}`);
+    return EXIT.failure;
+  }
+  const parts = [`ferry: HTTP ${a.status} ${e.code}: ${e.message}`];
+  if (e.state) parts.push(`  state: ${e.state}`);
+  if (e.cloud) parts.push(`  cloud: ${e.cloud.code} (request id ${e.cloud.requestId ?? '-'})`);
+  const retry = a.headers['retry-after'];
+  if (retry) parts.push(`  retry after: ${String(retry)}s`);
+  ctx.io.err(parts.join('\n'));
+  return EXIT.failure;
+}
+
+function printJson(ctx: CliEnv, value: unknown): number {
+  ctx.io.out(JSON.stringify(value, null, 2));
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------- commands
+
+const TASK_COLUMNS = ['id', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created'];
+
+function taskRow(t: any): Record<string, unknown> {
+  return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };
+}
+
+async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const q = new URLSearchParams();
+  for (const k of ['state', 'provider', 'repository', 'since', 'limit', 'cursor'] as const) {
+    const value = v[k];
+    if (typeof value === 'string') q.set(k, value);
+  }
+  const a = await api(ctx, v, 'GET', `/tasks${q.size ? `?${q}` : ''}`);
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) return printJson(ctx, a.body);
+  ctx.io.out(table(a.body.items.map(taskRow), TASK_COLUMNS));
+  if (a.body.nextCursor) ctx.io.out(`\nmore: ferry tasks --cursor ${a.body.nextCursor}`);
+  return EXIT.ok;
+}
+
+async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 1, 'task id');
+  const a = await api(ctx, v, 'GET', `/tasks/${encodeURIComponent(args[0]!)}`);
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) return printJson(ctx, a.body);
+  if (a.body.ecsTask) {
+    const e = a.body.ecsTask;
+    ctx.io.out(keyValues([['ecs task', e.taskId], ['region', e.region], ['action', e.action], ['state', e.state], ['cloud status', e.cloudStatus], ['created', shortTime(e.createdAt)]]));
+    return EXIT.ok;
+  }
+  const t = a.body.task;
+  ctx.io.out(
+    keyValues([
+      ['task', t.id],
+      ['replication', t.replicationId],
+      ['provider', t.provider],
+      ['target', t.targetKey],
+      ['rule', t.rule],
+      ['state', t.state],
+      ['attempts', `${t.attempts}/${t.maxAttempts}`],
+      ['cloud ref', t.cloudRef],
+      ['cloud status', t.cloudStatus],
+      ['deadline', shortTime(t.deadlineAt)],
+      ['last error', t.lastError ? `${t.lastError.code}: ${t.lastError.message}` : null],
+      ['cancel requested', t.cancelRequestedAt ? `${shortTime(t.cancelRequestedAt)} (${t.cancelReason ?? ''})` : null],
+      ['created', shortTime(t.createdAt)],
+      ['finished', shortTime(t.finishedAt)],
+    ]),
+  );
+  ctx.io.out('\nHistory:');
+  ctx.io.out(
+    table(
+      a.body.events.map((e: any) => ({ at: shortTime(e.at), from: e.fromState, to: e.toState, actor: e.actor, reason: e.reason })),
+      ['at', 'from', 'to', 'actor', 'reason'],
+    ),
+  );
+  return EXIT.ok;
+}
+
+async function cancel(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  const forms = [v.acr, v.ecs, v.swr].filter(Boolean).length;
+  if (forms > 1) throw new UsageError('give at most one of --acr, --ecs, --swr');
+  const reason = v.reason !== undefined ? { reason: v.reason } : {};
+  let a: ApiAnswer;
+  if (v.acr) {
+    expectArgs(args, 2, '<instance-id> <rst-id>');
+    a = await api(ctx, v, 'POST', '/cancel', { provider: 'acr', instanceId: args[0], syncTaskId: args[1], ...(v.region ? { region: v.region } : {}), ...reason });
+  } else if (v.ecs) {
+    expectArgs(args, 2, '<region> <t-id>');
+    a = await api(ctx, v, 'POST', '/cancel', { provider: 'ecs', regionId: args[0], taskId: args[1], ...reason });
+  } else if (v.swr) {
+    expectArgs(args, 5, '<region> <namespace> <repository> <remote-region> <remote-namespace>');
+    const [region, namespace, repository, remoteRegionId, remoteNamespace] = args;
+    a = await api(ctx, v, 'POST', '/cancel', { provider: 'swr', region, namespace, repository, remoteRegionId, remoteNamespace, ...reason });
+  } else {
+    expectArgs(args, 1, 'task id');
+    a = await api(ctx, v, 'POST', `/tasks/${encodeURIComponent(args[0]!)}/cancel`, reason);
+  }
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) return printJson(ctx, a.body);
+  const b = a.body;
+  const what = b.taskId ? `task ${b.taskId}` : `${b.provider} task`;
+  ctx.io.out(b.alreadyCanceled ? `${what} was already canceled` : `${what} canceled`);
+  const details: Array<[string, unknown]> = [
+    ['provider', b.provider],
+    ['cloud call', b.cloudCall ? 'yes' : 'no'],
+    ['cloud status', b.cloudStatus],
+    ['request id', b.requestId],
+  ];
+  if (b.note) details.push(['note', b.note]);
+  ctx.io.out(keyValues(details));
+  return EXIT.ok;
+}
+
+async function showReplication(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 1, 'replication id');
+  const a = await api(ctx, v, 'GET', `/replications/${encodeURIComponent(args[0]!)}`);
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) return printJson(ctx, a.body);
+  const r = a.body.replication;
+  ctx.io.out(keyValues([['replication', r.id], ['source', r.source], ['image', `${r.namespace}/${r.repository}:${r.tag ?? r.digest ?? ''}`], ['state', r.state], ['received', shortTime(r.receivedAt)]]));
+  ctx.io.out('\nTasks:');
+  ctx.io.out(table(a.body.tasks.map(taskRow), TASK_COLUMNS));
+  return EXIT.ok;
+}
+
+async function health(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const url = `${baseUrl(ctx, v)}/healthz`;
+  const res = await request(url, { method: 'GET' }).catch((err: Error) => {
+    throw new Error(`cannot reach ${url}: ${err.message}`);
+  });
+  const body = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
+  if (v.json) ctx.io.out(JSON.stringify(body, null, 2));
+  else ctx.io.out(keyValues(Object.entries(body)));
+  return res.statusCode === 200 ? EXIT.ok : EXIT.failure;
+}
+
+async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  if (args[0] !== 'check') throw new UsageError(args[0] ? `unknown config command "${args[0]}"` : 'missing "check"');
+  if (args.length > 2) throw new UsageError(`unexpected argument "${args[2]}"`);
+  const { loadConfig, ConfigError } = await import('../config/index.ts');
+  try {
+    const config = loadConfig({ ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false });
+    const summary = { ok: true, file: config.file ?? null, sources: config.sources.length, rules: config.rules.length, apiTokens: config.auth.apiTokens.length };
+    if (v.json) return printJson(ctx, summary);
+    ctx.io.out(`config ${config.file ?? '(defaults)'} is valid: ${summary.sources} source(s), ${summary.rules} rule(s)`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (v.json) ctx.io.out(JSON.stringify({ ok: false, file: err.file ?? null, issues: err.issues }, null, 2));
+    else ctx.io.err(err.message);
+    return EXIT.failure;
+  }
+}
+
+async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const { buildDeps } = await import('../runtime/bootstrap.ts');
+  // Resolved at run time: the sweep lives in shared/sweep/run.ts.
+  const sweepModule = '../sweep/run.ts';
+  const { runSweep } = (await import(sweepModule)) as { runSweep: (deps: unknown) => Promise<unknown> };
+  const deps = await buildDeps(ctx.env as NodeJS.ProcessEnv);
+  try {
+    const result = await runSweep(deps);
+    if (v.json) return printJson(ctx, result ?? {});
+    ctx.io.out('sweep done');
+    if (result && typeof result === 'object') ctx.io.out(keyValues(Object.entries(result as Record<string, unknown>)));
+    return EXIT.ok;
+  } finally {
+    await deps.ledger.close().catch(() => {});
+  }
+}
+
+async function replay(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 1, 'payload file');
+  if (!v.kind) throw new UsageError('--kind is required (acr, harbor, distribution, dockerhub, cloudevents)');
+  if (!/^[a-z][a-z0-9-]{1,31}$/.test(v.kind)) throw new UsageError(`--kind: "${v.kind}" is not a webhook kind`);
+  let payload: string;
+  try {
+    payload = readFileSync(args[0]!, 'utf8');
+    JSON.parse(payload);
+  } catch (err) {
+    throw new Error(`${args[0]}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const token = ctx.env.FERRY_WEBHOOK_TOKEN;
+  if (!token) throw new Error('FERRY_WEBHOOK_TOKEN is not set: export the webhook token to use');
+  const q = new URLSearchParams({ token });
+  if (v.instance) q.set('instanceId', v.instance);
+  if (v.source) q.set('source', v.source);
+  const url = `${baseUrl(ctx, v)}/webhooks/${v.kind}?${q}`;
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: payload,
+  }).catch((err: Error) => {
+    throw new Error(`cannot reach ${baseUrl(ctx, v)}: ${err.message}`);
+  });
+  const text = await res.body.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // text
+  }
+  if (v.json) ctx.io.out(JSON.stringify({ status: res.statusCode, body }, null, 2));
+  else (res.statusCode < 300 ? ctx.io.out : ctx.io.err)(`HTTP ${res.statusCode}\n${typeof body === 'string' ? body : JSON.stringify(body, null, 2)}`);
+  return res.statusCode < 300 ? EXIT.ok : EXIT.failure;
+}
+
+async function cloud(args: string[]): Promise<number> {
+  // The emulator's own entry reads its seed file from argv[2] and runs until SIGINT/SIGTERM.
+  process.argv = [process.argv[0]!, 'local-cloud', ...args];
+  const entry = '../local-cloud/cli.ts';
+  await import(entry);
+  return new Promise<number>(() => {});
+}
+
+/** The process entry (bin/ferry.js): runs `main` on argv and sets the exit code. */
+export async function run(): Promise<void> {
+  const io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+  try {
+    process.exitCode = await main(process.argv.slice(2), { env: process.env, io });
+  } catch (err) {
+    process.stderr.write(`ferry: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}
