@@ -176,6 +176,10 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
     'rules[1].targets[0].region: source "swr" is in cn-north-4, not cn-east-3',
     'rules[1].targets[1].provider: an ACR target copies from an ACR source, but "swr" is an SWR source',
   ]],
+  ['mirrorOf must name an ACR or SWR source', (c) => c.sources.push({ kind: 'distribution', name: 'd1', mirrorOf: 'hb' }, { kind: 'dockerhub', name: 'd2', mirrorOf: 'nope' }), [
+    'sources[3].mirrorOf: must name an ACR or SWR source, but "hb" is a Harbor source',
+    'sources[4].mirrorOf: unknown source "nope" (configured: src, swr, hb, d1, d2)',
+  ]],
   ['generic registry cannot feed ACR', (c) => (c.rules[0].source = 'hb'), ['rules[0].targets[0].provider: an ACR target copies from an ACR source, but "hb" is a Harbor source']],
   ['half credentials, bad endpoint', (c) => (c.clouds = { huawei: { accessKey: '${AK}' }, alibaba: { accessKeyId: '${AK}', endpoint: 'ftp://x' } }), [
     'clouds.huawei.secretKey: is required with accessKey',

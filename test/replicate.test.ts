@@ -44,7 +44,7 @@ describe('submitTask against the local cloud', () => {
     for (const id of ids) {
       const task = (await stack.ledger.getTask(id))!.task;
       expect(task.state).toBe('submitted');
-      expect(cloudTasks.map((c) => c.SyncTaskId ?? c.syncTaskId)).toContain(task.cloudRef);
+      expect(cloudTasks.map((c) => c.syncTaskId)).toContain(task.cloudRef);
       expect(task.attempts).toBe(1);
     }
   });

@@ -89,6 +89,12 @@ describe('normalizeWebhook', () => {
     expect(normalizeWebhook({ kind, headers: { 'content-type': type }, body })).toMatchObject({ ok: false, status, field });
   });
 
+  it('an epoch out of the Date range is no time at all (the receive time stands in), never an Invalid Date', () => {
+    const now = new Date('2024-05-06T00:00:00Z');
+    const r = normalizeWebhook({ kind: 'dockerhub', headers: json, now, body: JSON.stringify({ push_data: { pushed_at: 1e300, tag: 'v1' }, repository: { name: 'a', namespace: 'b' } }) });
+    expect(r).toMatchObject({ ok: true, pushes: [{ pushedAt: now }] });
+  });
+
   it('parseAcrTime accepts an explicit zone and rejects garbage', () => {
     expect(parseAcrTime('2024-01-01 00:00:00Z')?.toISOString()).toBe('2024-01-01T00:00:00.000Z');
     expect(parseAcrTime('2024-13-45 99:00:00')).toBeNull();

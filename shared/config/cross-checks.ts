@@ -46,6 +46,15 @@ export function crossCheck(raw: unknown): RawIssue[] {
     }
   });
   const known = sources.map((s) => s.name);
+  arr(raw.sources).forEach((s, i) => {
+    const mirror = isObj(s) ? str(s.mirrorOf) : undefined;
+    if (mirror === undefined) return;
+    const target = sources.find((t) => t.name === mirror);
+    if (!target) issues.push({ path: ['sources', i, 'mirrorOf'], message: `unknown source "${mirror}" (configured: ${known.join(', ')})` });
+    else if (target.kind !== 'acr' && target.kind !== 'swr') {
+      issues.push({ path: ['sources', i, 'mirrorOf'], message: `must name an ACR or SWR source, but "${mirror}" is ${kindName(target.kind)} source` });
+    }
+  });
   const unknownSource = (name: string) =>
     `unknown source "${name}" (${known.length ? `configured: ${known.join(', ')}` : 'no sources are configured'})`;
 

@@ -84,6 +84,8 @@ const registrySource = <K extends 'harbor' | 'distribution' | 'dockerhub'>(kind:
     kind: z.literal(kind),
     name,
     host: z.string().regex(HOST, { error: 'must be a host name, optionally with ":port"' }).optional(),
+    /** An ACR or SWR source that holds this registry's images under the same names (clouds copy from there). */
+    mirrorOf: name.optional(),
   });
 export const sourceSchema = z.discriminatedUnion('kind', [acrSource, swrSource, registrySource('harbor'), registrySource('distribution'), registrySource('dockerhub')]);
 

@@ -55,7 +55,10 @@ export function parseAcrTime(value: string): Date | null {
 }
 
 function parseTime(value: unknown): Date | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value < 1e12 ? value * 1000 : value);
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const d = new Date(value < 1e12 ? value * 1000 : value);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
   if (typeof value === 'string' && value.trim()) {
     if (/^\d+(\.\d+)?$/.test(value.trim())) return parseTime(Number(value));
     const acr = parseAcrTime(value);

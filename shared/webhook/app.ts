@@ -1,0 +1,115 @@
+import { Hono, type Context } from 'hono';
+import type { InvocationContext, FetchApp, InvocationCredentials } from '../runtime/context.ts';
+import { Clouds, RepoIdCache } from '../replicate/clouds.ts';
+import type { Deps } from '../replicate/deps.ts';
+import { authenticate, presentedToken } from './auth.ts';
+import { budgetClock } from './budget.ts';
+import { errorAnswer, handleDelivery, type Answer, type WebhookRuntime } from './handle.ts';
+import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
+
+/**
+ * `POST /webhooks/{kind}`: registry push notifications in, replication tasks out.
+ * Order of checks: route (404/405) → token (401, before the body is read) → size (413) →
+ * content type / JSON / event (415/400/422, normalize.ts) → source and token scope → work.
+ */
+
+export interface WebhookAppOptions {
+  /** Clients for submissions; default: built from the config with the submit budget as timeout. */
+  clouds?: Clouds;
+  repoIds?: RepoIdCache;
+}
+
+type Env = { Bindings: { invocation: InvocationContext } };
+
+function send(c: Context, a: Answer): Response {
+  return c.json(a.body, a.status as 200);
+}
+
+/** Reads at most `max` bytes (Content-Length checked first, streamed bytes counted); null when over. */
+async function readLimited(req: Request, max: number): Promise<{ ok: true; text: string } | { ok: false; status: 400 | 413; message: string }> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > max) {
+    return { ok: false, status: 413, message: `body is ${declared} bytes; the limit is ${max}` };
+  }
+  if (!req.body) return { ok: true, text: '' };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return { ok: false, status: 413, message: `body exceeds the limit of ${max} bytes` };
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  try {
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all) };
+  } catch {
+    return { ok: false, status: 400, message: 'body is not valid UTF-8' };
+  }
+}
+
+export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): FetchApp {
+  let credentials: InvocationCredentials | undefined;
+  const clouds =
+    options.clouds ??
+    new Clouds({
+      config: deps.config,
+      clock: budgetClock(deps.clock),
+      timeoutMs: deps.config.webhook.submitBudgetMs,
+      invocationCredentials: () => credentials,
+    });
+  const rt: WebhookRuntime = { deps, clouds, repoIds: options.repoIds ?? new RepoIdCache(clouds) };
+  const kinds = new Set<string>(WEBHOOK_KINDS);
+  const app = new Hono<Env>();
+
+  app.post('/webhooks/:kind', async (c) => {
+    const answer = await deliver(c);
+    if (answer.status >= 400) {
+      // Accepted deliveries are logged by handleDelivery; refusals get their line here (never the token).
+      const e = (answer.body as { error: { code: string; field?: string } }).error;
+      deps.log.info('webhook refused', { kind: c.req.param('kind'), requestId: c.env.invocation.requestId, status: answer.status, code: e.code, field: e.field });
+    }
+    return send(c, answer);
+  });
+
+  async function deliver(c: Context<Env>): Promise<Answer> {
+    const kind = c.req.param('kind') ?? '';
+    if (!kinds.has(kind)) return errorAnswer(404, 'unknown_kind', `unknown webhook kind "${kind}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
+    const invocation = c.env.invocation;
+    if (invocation.credentials) credentials = invocation.credentials;
+    const receivedAt = deps.clock.now();
+    const url = new URL(c.req.url);
+    const token = authenticate(presentedToken(c.req.raw.headers, url), deps.config.auth.webhookTokens);
+    if (!token) return errorAnswer(401, 'unauthorized', 'missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
+    const body = await readLimited(c.req.raw, deps.config.webhook.maxBodyBytes);
+    if (!body.ok) {
+      // The rest of an oversized body is not read: the connection cannot be reused.
+      if (body.status === 413) c.header('connection', 'close');
+      return errorAnswer(body.status, body.status === 413 ? 'payload_too_large' : 'malformed', body.message, '(body)');
+    }
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    return handleDelivery({ kind: kind as WebhookKind, headers, query: url.searchParams, body: body.text, requestId: invocation.requestId, token, receivedAt }, rt);
+  }
+  app.all('/webhooks/:kind', (c) => {
+    c.header('allow', 'POST');
+    return send(c, errorAnswer(405, 'method_not_allowed', `${c.req.method} is not allowed; use POST`));
+  });
+  app.notFound((c) => send(c, errorAnswer(404, 'not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; use POST /webhooks/{${WEBHOOK_KINDS.join('|')}}`)));
+  app.onError((err, c) => {
+    deps.log.error('webhook internal error', { error: err instanceof Error ? { name: err.name, message: err.message } : String(err) });
+    return send(c, errorAnswer(500, 'internal', 'the delivery could not be processed; it may be retried'));
+  });
+
+  return async (req, ctx) => app.fetch(req, { invocation: ctx });
+}

@@ -1,0 +1,280 @@
+import type { WebhookToken } from '../config/index.ts';
+import { defaultLimiterOptions } from '../clients/transport.ts';
+import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
+import { redact } from '../log.ts';
+import type { Clouds, RepoIdCache } from '../replicate/clouds.ts';
+import type { Deps } from '../replicate/deps.ts';
+import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitResult } from '../replicate/submit.ts';
+import { taskSpecOf } from '../replicate/target.ts';
+import type { PushEvent } from '../rules/event.ts';
+import { matchPush, matchRule, type MatchedTarget, type RenderedTarget, type TargetError } from '../rules/match.ts';
+import { tokenCovers } from './auth.ts';
+import { runPool, withinBudget } from './budget.ts';
+import { normalizeWebhook, type NormalizedPush, type WebhookKind } from './normalize.ts';
+import { resolveSource, type ResolvedSource } from './source.ts';
+
+/**
+ * One delivery, from parsed body to answer: normalize → resolve the source → match rules →
+ * record (one transaction per push) → submit the new tasks within the budget → report.
+ */
+
+export interface Delivery {
+  kind: WebhookKind;
+  /** Lowercased names. */
+  headers: Record<string, string>;
+  query: URLSearchParams;
+  body: string;
+  requestId: string;
+  /** The configured token the request authenticated with. */
+  token: WebhookToken;
+  /** Epoch ms (deps.clock) the request arrived; the budget runs from here. */
+  receivedAt: number;
+}
+
+export interface WebhookRuntime {
+  deps: Deps;
+  /** Clients for submissions: timeouts within the budget, budget-aware retry waits. */
+  clouds: Clouds;
+  repoIds: RepoIdCache;
+}
+
+export interface ErrorBody {
+  error: { status: number; code: string; field?: string; message: string };
+}
+
+export type TargetEntry = {
+  rule: string;
+  targetKey?: string;
+  target?: RenderedTarget;
+  taskId?: string;
+  state: string;
+  duplicate?: boolean;
+  cloudRef?: string;
+  error?: { code: string; message: string; field?: string; requestId?: string | null };
+};
+
+export interface ReplicationEntry {
+  replicationId: string;
+  created: boolean;
+  image: { source: string; namespace: string; repository: string; tag?: string; digest?: string };
+  targets: TargetEntry[];
+}
+
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export function errorAnswer(status: number, code: string, message: string, field?: string): Answer {
+  const error: ErrorBody['error'] = { status, code, message: String(redact(message)) };
+  if (field) error.field = field;
+  return { status, body: { error } };
+}
+
+const CODES: Record<number, string> = { 400: 'malformed', 401: 'unauthorized', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'invalid_event' };
+
+interface Planned {
+  push: NormalizedPush;
+  resolved: ResolvedSource;
+}
+
+export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<Answer> {
+  const { deps } = rt;
+  const budgetMs = deps.config.webhook.submitBudgetMs;
+  const deadline = d.receivedAt + budgetMs;
+  const normalized = normalizeWebhook({ kind: d.kind, headers: d.headers, body: d.body, now: new Date(d.receivedAt) });
+  if (!normalized.ok) return errorAnswer(normalized.status, CODES[normalized.status] ?? 'invalid_event', normalized.message, normalized.field);
+  const ignored = [...normalized.ignored];
+  const base = { requestId: d.requestId, kind: d.kind };
+  if (!normalized.pushes.length) {
+    logDelivery(rt, d, { sources: [], matched: 0, created: 0, duplicates: 0, ignored: ignored.length });
+    return { status: 200, body: { ...base, matched: 0, ignored, reason: ignored.join('; ') || 'no push in this event' } };
+  }
+
+  // Resolve and authorize every push before recording any: a delivery is accepted or refused whole.
+  const planned: Planned[] = [];
+  for (const push of normalized.pushes) {
+    const r = resolveSource(push, { source: d.query.get('source'), instance: d.query.get('instance') }, deps.config);
+    if (!r.ok) return errorAnswer(422, 'unknown_source', r.message, r.field);
+    // A scoped token used for another source is refused like a wrong token (401): it proves
+    // nothing about this source, and a 403 would confirm the token is valid elsewhere.
+    if (!tokenCovers(d.token, r.source.name)) return errorAnswer(401, 'unauthorized', 'missing or invalid token');
+    planned.push({ push, resolved: r });
+  }
+
+  const replications: ReplicationEntry[] = [];
+  const reasons: string[] = [];
+  const fresh: { task: string; entry: TargetEntry }[] = [];
+  let matched = 0;
+  for (const { push, resolved } of planned) {
+    const { source, matchAs } = resolved;
+    if (!matchAs) {
+      reasons.push(`source "${source.name}" is a ${source.kind} registry the clouds cannot copy from; give it mirrorOf: <an ACR or SWR source> to replicate its pushes`);
+      continue;
+    }
+    const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest, pushedAt: push.pushedAt };
+    const results = matchPush(event, deps.config);
+    if (!results.length) {
+      reasons.push(noMatchReason(event, deps));
+      continue;
+    }
+    matched += results.length;
+    const ok = results.filter((r): r is MatchedTarget => r.ok);
+    const bad = results.filter((r): r is TargetError => !r.ok);
+    let recorded: RecordResult;
+    try {
+      recorded = await deps.ledger.recordReplication(
+        {
+          sourceKind: matchAs.kind,
+          source: matchAs.name,
+          region: matchAs.region,
+          namespace: push.namespace,
+          repository: push.repository,
+          tag: push.tag ?? null,
+          digest: push.digest ?? null,
+          pushedAt: push.pushedAt,
+          receivedAt: d.receivedAt,
+          rules: [...new Set(results.map((r) => r.rule))],
+          details: {
+            format: push.format,
+            announcedBy: source.name,
+            requestId: d.requestId,
+            ...(bad.length ? { targetErrors: bad.map((b) => ({ rule: b.rule, field: b.field, reason: b.reason })) } : {}),
+          },
+        },
+        ok.map((m) => taskSpecOf(m, d.receivedAt)),
+      );
+    } catch (err) {
+      // Values the ledger cannot key (e.g. "|" in a name): the event is unusable, not our failure.
+      if (err instanceof LedgerInputError) return errorAnswer(422, 'invalid_event', err.rule, err.field.replace(/^event\./, ''));
+      throw err;
+    }
+    const byKey = new Map(recorded.tasks.map((t) => [t.targetKey, t]));
+    const targets: TargetEntry[] = ok.map((m) => {
+      const t = byKey.get(m.targetKey)!;
+      const entry: TargetEntry = { rule: m.rule, targetKey: m.targetKey, target: m.target, taskId: t.taskId, state: t.state };
+      if (!t.created) entry.duplicate = true;
+      else fresh.push({ task: t.taskId, entry });
+      return entry;
+    });
+    for (const b of bad) {
+      targets.push({ rule: b.rule, state: 'failed', error: { code: 'InvalidTargetName', field: `rules.${b.rule}.${b.field}`, message: b.reason } });
+    }
+    replications.push({
+      replicationId: recorded.replication.id,
+      created: recorded.replicationCreated,
+      image: {
+        source: matchAs.name,
+        namespace: push.namespace,
+        repository: push.repository,
+        ...(push.tag ? { tag: push.tag } : {}),
+        ...(push.digest ? { digest: push.digest } : {}),
+      },
+      targets,
+    });
+  }
+
+  await submitFresh(fresh, d, rt, deadline);
+
+  const all = replications.flatMap((r) => r.targets);
+  const created = fresh.length;
+  const duplicates = all.filter((t) => t.duplicate).length;
+  logDelivery(rt, d, {
+    sources: [...new Set(planned.map((p) => p.resolved.source.name))],
+    matched,
+    created,
+    duplicates,
+    ignored: ignored.length,
+    states: countStates(all),
+  });
+  const body: Record<string, unknown> = { ...base, matched, created, duplicates };
+  if (replications.length) body.replicationId = replications[0]!.replicationId;
+  body.replications = replications;
+  if (ignored.length) body.ignored = ignored;
+  if (reasons.length) body.reason = reasons.join('; ');
+  return { status: replications.length ? 202 : 200, body };
+}
+
+function noMatchReason(event: PushEvent, deps: Deps): string {
+  const why = deps.config.rules.map((r) => {
+    const m = matchRule(r, event);
+    return `${r.name}: ${m.matched ? 'matched, but has no target this source can feed' : m.reason}`;
+  });
+  return `no rule matches ${event.source}/${event.namespace}/${event.repository}${event.tag ? ':' + event.tag : ''}` + (why.length ? ` (${why.slice(0, 10).join('; ')})` : ' (no rules configured)');
+}
+
+/**
+ * Leases the tasks this delivery created and submits them, at most the limiter's concurrency at
+ * once, starting none after the deadline and awaiting those started (see budget.ts). Tasks not
+ * submitted stay pending, their lease released, for the sweep.
+ */
+async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Delivery, rt: WebhookRuntime, deadline: number): Promise<void> {
+  if (!fresh.length) return;
+  const { deps } = rt;
+  const owner = `${deps.workerId}:${d.requestId}`;
+  const leaseMs = Math.max(60_000, 4 * deps.config.webhook.submitBudgetMs);
+  const leased = await deps.ledger.claimPending(fresh.map((f) => f.task), { owner, leaseMs });
+  const entries = new Map(fresh.map((f) => [f.task, f.entry]));
+  const ctx: SubmitContext = {
+    ledger: deps.ledger,
+    clouds: rt.clouds,
+    repoIds: rt.repoIds,
+    clock: deps.clock,
+    owner,
+    notifications: deps.config.notifications,
+    log: deps.log,
+    random: deps.random,
+  };
+  const submitOne = async (task: TaskRow): Promise<SubmitResult | { state: 'error'; error: ErrorInfo }> => {
+    try {
+      return await withinBudget(deadline, task.provider === 'swr' ? 'swr' : 'acr', () => submitTask(task, ctx));
+    } catch (err) {
+      // A ledger outage mid-submission: the task keeps its recorded state; the sweep takes over.
+      deps.log.error('webhook submission error', { taskId: task.id, error: errorInfo(err) });
+      return { state: 'error', error: errorInfo(err) };
+    } finally {
+      await deps.ledger.release(task.id, owner).catch(() => false);
+    }
+  };
+  const { done, notStarted } = await runPool(leased, defaultLimiterOptions.maxConcurrent, deadline, () => deps.clock.now(), submitOne);
+  await Promise.all(notStarted.map((t) => deps.ledger.release(t.id, owner).catch(() => false)));
+  for (const [task, result] of done) {
+    const entry = entries.get(task.id)!;
+    switch (result.state) {
+      case 'submitted':
+        entry.state = 'submitted';
+        entry.cloudRef = result.cloudRef;
+        break;
+      case 'pending':
+        entry.state = 'pending';
+        if (result.error) entry.error = publicError(result.error);
+        break;
+      case 'failed':
+        entry.state = 'failed';
+        entry.error = publicError(result.error);
+        break;
+      case 'skipped':
+      case 'error': {
+        const now = await deps.ledger.getTask(task.id).catch(() => null);
+        entry.state = now?.task.state ?? 'pending';
+        if (now?.task.cloudRef) entry.cloudRef = now.task.cloudRef;
+        break;
+      }
+    }
+  }
+}
+
+function publicError(e: ErrorInfo): NonNullable<TargetEntry['error']> {
+  return { code: e.code, message: String(redact(e.message)), requestId: e.requestId };
+}
+
+function countStates(entries: TargetEntry[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of entries) out[e.state] = (out[e.state] ?? 0) + 1;
+  return out;
+}
+
+function logDelivery(rt: WebhookRuntime, d: Delivery, fields: Record<string, unknown>): void {
+  rt.deps.log.info('webhook delivery', { kind: d.kind, requestId: d.requestId, ...fields, durationMs: rt.deps.clock.now() - d.receivedAt });
+}
+

@@ -1,0 +1,152 @@
+import type { FerryConfig, Source } from '../config/index.ts';
+import * as naming from '../rules/naming.ts';
+import type { NormalizedPush } from './normalize.ts';
+
+/**
+ * Which configured source announced a push. Payloads rarely name it: ACR triggers carry only
+ * a region (the URL may add `instance=cri-…`), EventBridge names the instance, Harbor and
+ * distribution name a host, Docker Hub nothing; `?source=<name>` always settles it.
+ */
+
+export interface ResolvedSource {
+  /** The configured source the push came from (tokens are scoped against it). */
+  source: Source;
+  /**
+   * The ACR or SWR source rules see the push as coming from: the source itself, or the one a
+   * generic registry mirrors into (`mirrorOf`). Null for a generic registry without `mirrorOf`.
+   */
+  matchAs: Extract<Source, { kind: 'acr' | 'swr' }> | null;
+}
+
+export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; field: string; message: string };
+
+export interface SourceHints {
+  /** `?source=` */
+  source?: string | null | undefined;
+  /** `?instance=` */
+  instance?: string | null | undefined;
+}
+
+function fail(field: string, message: string): SourceResult {
+  return { ok: false, status: 422, field, message };
+}
+
+const list = (sources: readonly Source[]) => sources.map((s) => (s.kind === 'acr' ? `${s.name} (${s.instanceId}, ${s.region})` : s.name)).join(', ');
+
+type AcrFormat = 'acr-trigger' | 'eventbridge-acr';
+const isAcrFormat = (f: NormalizedPush['format']): f is AcrFormat => f === 'acr-trigger' || f === 'eventbridge-acr';
+
+/** Source kinds each sender format may announce without `?source=`. */
+function defaultKinds(format: NormalizedPush['format']): Source['kind'][] {
+  switch (format) {
+    case 'acr-trigger':
+    case 'eventbridge-acr':
+      return ['acr'];
+    case 'harbor':
+    case 'harbor-cloudevents':
+      return ['harbor'];
+    case 'distribution':
+      return ['distribution'];
+    case 'dockerhub':
+      return ['dockerhub'];
+  }
+}
+
+export function resolveSource(push: NormalizedPush, hints: SourceHints, config: Pick<FerryConfig, 'sources'>): SourceResult {
+  const sources = config.sources;
+  let picked: Source;
+  if (hints.source) {
+    const s = sources.find((x) => x.name === hints.source);
+    if (!s) return fail('source', `unknown source "${hints.source}" (configured: ${sources.map((x) => x.name).join(', ') || 'none'})`);
+    // ACR payloads only come from ACR; SWR has no webhook format of its own, so any format may speak for it.
+    const allowed = isAcrFormat(push.format) ? ['acr'] : [...defaultKinds(push.format), 'swr'];
+    if (!allowed.includes(s.kind)) return fail('source', `source "${s.name}" is a ${s.kind} source; a ${push.format} event can only come from a ${allowed.join(' or ')} source`);
+    picked = s;
+  } else if (isAcrFormat(push.format)) {
+    const r = resolveAcr(push, hints, sources);
+    if (!r.ok) return r;
+    picked = r.source;
+  } else {
+    const r = resolveRegistry(push, sources);
+    if (!r.ok) return r;
+    picked = r.source;
+  }
+  return finish(picked, push, sources);
+}
+
+function resolveAcr(push: NormalizedPush, hints: SourceHints, sources: readonly Source[]): SourceResult {
+  const acr = sources.filter((s): s is Extract<Source, { kind: 'acr' }> => s.kind === 'acr');
+  if (!acr.length) return fail('source', 'no ACR source is configured');
+  const instance = hints.instance || push.instanceId;
+  if (instance) {
+    const field = hints.instance ? 'instance' : 'data.InstanceId';
+    const s = acr.find((x) => x.instanceId === instance);
+    if (!s) return fail(field, `no ACR source is configured for instance "${instance}" (configured: ${list(acr)})`);
+    if (push.region && push.region !== s.region) return fail('repository.region', `"${push.region}" is not the region of instance ${instance} (${s.region})`);
+    return { ok: true, source: s, matchAs: s };
+  }
+  if (!push.region) {
+    if (acr.length === 1) return { ok: true, source: acr[0]!, matchAs: acr[0]! };
+    return fail('repository.region', `the event names no region and several ACR sources are configured (${list(acr)}); add ?instance=cri-… to the trigger URL`);
+  }
+  const inRegion = acr.filter((s) => s.region === push.region);
+  if (!inRegion.length) return fail('repository.region', `no ACR source is configured in region ${push.region} (configured: ${list(acr)})`);
+  if (inRegion.length > 1) {
+    return fail('instance', `ambiguous: ACR sources ${list(inRegion)} are all in region ${push.region}; add ?instance=cri-… to the trigger URL`);
+  }
+  return { ok: true, source: inRegion[0]!, matchAs: inRegion[0]! };
+}
+
+function hostMatches(configured: string, announced: string): boolean {
+  const a = configured.toLowerCase();
+  const b = announced.toLowerCase();
+  return a === b || (!a.includes(':') && b.split(':')[0] === a);
+}
+
+function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): SourceResult {
+  const kinds = defaultKinds(push.format);
+  const candidates = sources.filter((s) => kinds.includes(s.kind));
+  const what = kinds.join('/');
+  if (!candidates.length) return fail('source', `no ${what} source is configured; add ?source=<name> to the webhook URL`);
+  if (push.host) {
+    const byHost = candidates.filter((s) => 'host' in s && s.host && hostMatches(s.host, push.host!));
+    if (byHost.length === 1) return { ok: true, source: byHost[0]!, matchAs: null };
+    if (byHost.length > 1) return fail('source', `ambiguous: ${what} sources ${list(byHost)} all have host ${push.host}; add ?source=<name> to the webhook URL`);
+  }
+  // No host in the event, or none configured with it: a source without a host may take it.
+  const hostless = candidates.filter((s) => !('host' in s) || !s.host);
+  if (hostless.length === 1) return { ok: true, source: hostless[0]!, matchAs: null };
+  const named = push.host ? ` for host ${push.host}` : '';
+  if (!hostless.length) return fail('source', `no ${what} source is configured${named} (configured: ${list(candidates)}); add ?source=<name> to the webhook URL`);
+  return fail('source', `ambiguous: ${what} sources ${list(hostless)} could have sent this event; add ?source=<name> to the webhook URL`);
+}
+
+function finish(source: Source, push: NormalizedPush, sources: readonly Source[]): SourceResult {
+  let matchAs: ResolvedSource['matchAs'] = null;
+  if (source.kind === 'acr' || source.kind === 'swr') matchAs = source;
+  else if (source.mirrorOf) {
+    const m = sources.find((s) => s.name === source.mirrorOf);
+    // The config's cross-checks guarantee this; a stale reference is treated as no mirror.
+    if (m && (m.kind === 'acr' || m.kind === 'swr')) matchAs = m;
+  }
+  if (matchAs) {
+    const bad = checkNames(push, matchAs.kind);
+    if (bad) return fail(bad.field, bad.message);
+  }
+  return { ok: true, source, matchAs };
+}
+
+/** The pushed image must be nameable in the cloud it will be copied from. */
+function checkNames(push: NormalizedPush, kind: 'acr' | 'swr'): { field: string; message: string } | null {
+  const checks: [string, string | undefined, naming.NameCheck][] = [
+    ['namespace', push.namespace, kind === 'acr' ? naming.acrNamespace : naming.swrNamespace],
+    ['repository', push.repository, kind === 'acr' ? naming.acrRepository : naming.swrRepository],
+    ['tag', push.tag, naming.imageTag],
+  ];
+  for (const [field, value, check] of checks) {
+    if (value === undefined) continue;
+    const reason = check(value);
+    if (reason) return { field, message: `"${value}" ${reason}` };
+  }
+  return null;
+}
