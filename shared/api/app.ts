@@ -10,6 +10,7 @@
  * Auth: `Authorization: Bearer <token>` from config.auth.apiTokens; missing/unknown → 401,
  * a read-only token on a POST → 403. The token's name is recorded as the actor.
  */
+import { readBodyLimited } from '../runtime/body.ts';
 import { Hono, type Context } from 'hono';
 import type { z } from 'zod';
 import type { FetchApp, InvocationContext } from '../runtime/context.ts';
@@ -143,24 +144,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
 
 /** The JSON body, at most MAX_BODY_BYTES; an empty body is `{}`. */
 async function readJson(c: Context<Env>): Promise<unknown> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const stream = c.req.raw.body;
-  if (!stream) return {};
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const body = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
+  if (!body.ok) throw body.status === 413 ? tooLarge() : new ApiError(400, 'InvalidBody', `body: ${body.message}`, { field: 'body' });
+  const text = body.text.trim();
   if (!text) return {};
   const type = (c.req.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && !type.endsWith('+json')) {

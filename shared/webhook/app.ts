@@ -1,3 +1,4 @@
+import { readBodyLimited } from '../runtime/body.ts';
 import { Hono, type Context } from 'hono';
 import type { InvocationContext, FetchApp, InvocationCredentials } from '../runtime/context.ts';
 import { Clouds, RepoIdCache } from '../replicate/clouds.ts';
@@ -23,39 +24,6 @@ type Env = { Bindings: { invocation: InvocationContext } };
 
 function send(c: Context, a: Answer): Response {
   return c.json(a.body, a.status as 200);
-}
-
-/** Reads at most `max` bytes (Content-Length checked first, streamed bytes counted); null when over. */
-async function readLimited(req: Request, max: number): Promise<{ ok: true; text: string } | { ok: false; status: 400 | 413; message: string }> {
-  const declared = req.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > max) {
-    return { ok: false, status: 413, message: `body is ${declared} bytes; the limit is ${max}` };
-  }
-  if (!req.body) return { ok: true, text: '' };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return { ok: false, status: 413, message: `body exceeds the limit of ${max} bytes` };
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  try {
-    return { ok: true, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all) };
-  } catch {
-    return { ok: false, status: 400, message: 'body is not valid UTF-8' };
-  }
 }
 
 export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): FetchApp {
@@ -91,7 +59,7 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     const url = new URL(c.req.url);
     const token = authenticate(presentedToken(c.req.raw.headers, url), deps.config.auth.webhookTokens);
     if (!token) return errorAnswer(401, 'unauthorized', 'missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
-    const body = await readLimited(c.req.raw, deps.config.webhook.maxBodyBytes);
+    const body = await readBodyLimited(c.req.raw, deps.config.webhook.maxBodyBytes);
     if (!body.ok) {
       // The rest of an oversized body is not read: the connection cannot be reused.
       if (body.status === 413) c.header('connection', 'close');
