@@ -277,6 +277,37 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     expect((await ledger.getTask(id))!.events).toHaveLength(2);
   });
 
+  it('applies a chain of transitions in one transaction, or none of it', async () => {
+    const { tasks } = await ledger.recordReplication(push(), [target('chain')]);
+    const id = tasks[0]!.taskId;
+    await ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: 'rst-chain1' } });
+    await ledger.transition(id, { from: 'submitted', to: 'running', reason: 'r', actor: 'a' });
+    const before = (await ledger.getTask(id))!;
+    // The second step is stale (the task is not succeeded): the first must not be written either.
+    const err = await ledger
+      .transitions(id, [
+        { from: 'running', to: 'timed_out', reason: 'deadline', actor: 'sweep' },
+        { from: 'succeeded', to: 'pending', reason: 'retry', actor: 'sweep' } as never,
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IllegalTransitionError);
+    const staleErr = await ledger
+      .transitions(id, [
+        { from: 'running', to: 'timed_out', reason: 'deadline', actor: 'sweep' },
+        { from: 'running', to: 'pending', reason: 'retry', actor: 'sweep' },
+      ])
+      .catch((e: unknown) => e);
+    expect(staleErr).toBeInstanceOf(StaleStateError);
+    expect(await ledger.getTask(id)).toEqual(before);
+    const after = await ledger.transitions(id, [
+      { from: 'running', to: 'timed_out', reason: 'deadline', actor: 'sweep' },
+      { from: 'timed_out', to: 'pending', reason: 'retry', actor: 'sweep', patch: { nextAttemptAt: clock.now() + 1000 } },
+    ]);
+    expect(after.state).toBe('pending');
+    const events = (await ledger.getTask(id))!.events.map((e) => `${e.fromState}>${e.toState}`);
+    expect(events.slice(-2)).toEqual(['running>timed_out', 'timed_out>pending']);
+  });
+
   it('appends the event history of a full lifecycle and rolls the replication up', async () => {
     const ev = push();
     const res = await ledger.recordReplication(ev, [target('a'), target('b')]);

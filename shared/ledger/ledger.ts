@@ -386,13 +386,33 @@ export class Ledger {
    * IllegalTransitionError / StaleStateError / LeaseLostError leave the database untouched.
    */
   async transition(taskId: string, t: TransitionInput): Promise<TaskRow> {
-    if (!isTaskState(t.from) || !isTaskState(t.to) || !canTransition(t.from, t.to)) {
-      throw new IllegalTransitionError(String(t.from), String(t.to), taskId);
+    return this.transitions(taskId, [t]);
+  }
+
+  /**
+   * Several transitions of one task in one transaction (e.g. running → timed_out → pending), each
+   * guarded and recorded as its own event: a crash between them cannot strand the task halfway.
+   * Returns the row after the last step.
+   */
+  async transitions(taskId: string, steps: readonly TransitionInput[]): Promise<TaskRow> {
+    if (steps.length === 0) throw new LedgerInputError('steps', 'at least one transition');
+    for (const t of steps) {
+      if (!isTaskState(t.from) || !isTaskState(t.to) || !canTransition(t.from, t.to)) {
+        throw new IllegalTransitionError(String(t.from), String(t.to), taskId);
+      }
+      if (!t.reason) throw new LedgerInputError('reason', 'required, non-empty string');
+      if (!t.actor) throw new LedgerInputError('actor', 'required, non-empty string');
     }
-    if (!t.reason) throw new LedgerInputError('reason', 'required, non-empty string');
-    if (!t.actor) throw new LedgerInputError('actor', 'required, non-empty string');
     const now = this.nowIso();
     return this.db.transaction(async (tx) => {
+      let last: TaskRow | undefined;
+      for (const t of steps) last = await this.transitionIn(tx, taskId, t, now);
+      return last!;
+    });
+  }
+
+  private async transitionIn(tx: Queryable, taskId: string, t: TransitionInput, now: Iso): Promise<TaskRow> {
+    {
       const sets: string[] = ['state = $3', 'updated_at = $4::timestamptz'];
       const params: unknown[] = [taskId, t.from, t.to, now];
       const add = (col: string, value: unknown, cast = '') => {
@@ -459,7 +479,7 @@ export class Ledger {
         );
       }
       return task;
-    });
+    }
   }
 
   /**

@@ -161,32 +161,29 @@ export async function timedOut(
   const policy = policyOf(task);
   const retry = policy.retryOnTimeout && task.attempts < task.maxAttempts;
   const err = { code: 'DeadlineExceeded', message: e.message, requestId: e.requestId ?? null };
-  const moved = await guarded(ctx, () =>
-    ctx.deps.ledger.transition(task.id, {
-      from,
-      to: 'timed_out',
-      owner: ctx.owner,
-      actor: ctx.owner,
-      reason: e.message,
-      details: { ...(e.details ?? {}), willRetry: retry },
-      patch: { lastError: err, ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
-      ...(retry ? {} : { notify: failureNotices(ctx.deps.config.notifications, task, 'timed_out', err) }),
-    }),
-  );
+  const delay = backoffMs(policy, task.attempts, ctx.deps.random);
+  const timeOut = {
+    from,
+    to: 'timed_out' as const,
+    owner: ctx.owner,
+    actor: ctx.owner,
+    reason: e.message,
+    details: { ...(e.details ?? {}), willRetry: retry },
+    patch: { lastError: err, ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
+    ...(retry ? {} : { notify: failureNotices(ctx.deps.config.notifications, task, 'timed_out', err) }),
+  };
+  const retryStep = {
+    from: 'timed_out' as const,
+    to: 'pending' as const,
+    actor: ctx.owner,
+    reason: `retry ${task.attempts + 1}/${task.maxAttempts} after timeout in ${Math.round(delay / 1000)} s`,
+    patch: { nextAttemptAt: ctx.now() + delay },
+  };
+  // One transaction: a crash can never leave a task that should be retried stuck in timed_out.
+  const moved = await guarded(ctx, () => ctx.deps.ledger.transitions(task.id, retry ? [timeOut, retryStep] : [timeOut]));
   if (!moved) return;
   ctx.stats.transition(from, 'timed_out');
-  if (!retry) return;
-  const delay = backoffMs(policy, task.attempts, ctx.deps.random);
-  const again = await guarded(ctx, () =>
-    ctx.deps.ledger.transition(task.id, {
-      from: 'timed_out',
-      to: 'pending',
-      actor: ctx.owner,
-      reason: `retry ${task.attempts + 1}/${task.maxAttempts} after timeout in ${Math.round(delay / 1000)} s`,
-      patch: { nextAttemptAt: ctx.now() + delay },
-    }),
-  );
-  if (again) ctx.stats.transition('timed_out', 'pending');
+  if (retry) ctx.stats.transition('timed_out', 'pending');
 }
 
 export function deadlinePassed(ctx: SweepContext, task: TaskRow): boolean {
