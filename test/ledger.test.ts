@@ -3,6 +3,7 @@ import type { Db } from '../shared/ledger/db.ts';
 import { idempotencyKey, sourceImageKey } from '../shared/ledger/keys.ts';
 import { Ledger, type ReplicationInput, type TaskSpec } from '../shared/ledger/ledger.ts';
 import { migrate } from '../shared/ledger/migrate.ts';
+import { MIGRATIONS } from '../shared/ledger/migrations.ts';
 import {
   IllegalTransitionError,
   LeaseLostError,
@@ -275,6 +276,20 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const loser = race.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(loser.reason).toBeInstanceOf(StaleStateError);
     expect((await ledger.getTask(id))!.events).toHaveLength(2);
+  });
+
+  it('leases watched ECS tasks: concurrent claimers split them, released ones come back', async () => {
+    const region = `cn-ecs-${Math.random().toString(36).slice(2, 7)}`;
+    for (const id of ['t-ecs0001', 't-ecs0002', 't-ecs0003']) await ledger.ecs.watch({ region, taskId: id, action: 'ImportImage' });
+    const [a, b] = await Promise.all([
+      ledger.ecs.claimDue({ region, owner: 'A', leaseMs: 60_000, limit: 2 }),
+      other.ecs.claimDue({ region, owner: 'B', leaseMs: 60_000, limit: 2 }),
+    ]);
+    const ids = [...a, ...b].map((r) => r.taskId).sort();
+    expect(ids).toEqual(['t-ecs0001', 't-ecs0002', 't-ecs0003']);
+    expect(await ledger.ecs.claimDue({ region, owner: 'C', leaseMs: 60_000, limit: 5 })).toHaveLength(0);
+    await ledger.ecs.release(region, a.map((r) => r.taskId), 'A');
+    expect((await ledger.ecs.claimDue({ region, owner: 'C', leaseMs: 60_000, limit: 5 })).map((r) => r.taskId).sort()).toEqual(a.map((r) => r.taskId).sort());
   });
 
   it('applies a chain of transitions in one transaction, or none of it', async () => {
@@ -560,7 +575,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
 
   it('reports health', async () => {
     const h = await ledger.health();
-    expect(h).toMatchObject({ ok: true, backend: backend.name, schemaVersion: 2 });
+    expect(h).toMatchObject({ ok: true, backend: backend.name, schemaVersion: MIGRATIONS.at(-1)!.version });
     expect(h.openTasks).toBeGreaterThan(0);
   });
 });

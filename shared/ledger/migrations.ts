@@ -12,4 +12,9 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "notifications",
     sql: "-- Ferry ledger, version 2: the notifications outbox. A notification is queued in the same transaction\n-- as the change it reports, and at most once per (subject, kind, target).\n\nCREATE TABLE notifications (\n  id               text PRIMARY KEY,\n  subject          text NOT NULL,              -- 'task:<id>' or 'replication:<id>'\n  task_id          text REFERENCES tasks (id) ON DELETE CASCADE,\n  replication_id   text REFERENCES replications (id) ON DELETE CASCADE,\n  kind             text NOT NULL,\n  target           text NOT NULL,\n  payload          jsonb NOT NULL DEFAULT '{}'::jsonb,\n  state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),\n  attempts         integer NOT NULL DEFAULT 0,\n  max_attempts     integer NOT NULL DEFAULT 10,\n  next_attempt_at  timestamptz NOT NULL,\n  lease_owner      text,\n  lease_expires_at timestamptz,\n  last_error       text,\n  created_at       timestamptz NOT NULL,\n  updated_at       timestamptz NOT NULL,\n  sent_at          timestamptz,\n  CONSTRAINT notifications_once UNIQUE (subject, kind, target)\n);\nCREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE state = 'pending';\nCREATE INDEX notifications_task ON notifications (task_id);\nCREATE INDEX notifications_replication ON notifications (replication_id);\n",
   },
+  {
+    version: 3,
+    name: "ecs_leases",
+    sql: "-- Ferry ledger, version 3: watched ECS tasks are claimed with a lease, like ledger tasks, so two\n-- concurrent sweeps never poll or cancel the same import/export task.\n\nALTER TABLE ecs_tasks ADD COLUMN lease_owner text;\nALTER TABLE ecs_tasks ADD COLUMN lease_expires_at timestamptz;\n",
+  },
 ];

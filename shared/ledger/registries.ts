@@ -67,6 +67,41 @@ export class EcsTaskRegistry {
     return rows.map(toEcsTask);
   }
 
+  /**
+   * Leases up to `limit` watched tasks of a region to `owner` (nearest deadline first); rows leased by
+   * a concurrent claimer are skipped, expired leases are taken over.
+   */
+  async claimDue(o: { region: string; owner: string; leaseMs: number; limit: number }): Promise<EcsTaskRow[]> {
+    const now = this.now();
+    const until = new Date(Date.parse(now) + o.leaseMs).toISOString();
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query(
+        `WITH due AS (
+           SELECT region, task_id FROM ecs_tasks
+           WHERE region = $1 AND state = 'watching'
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $2::timestamptz)
+           ORDER BY deadline_at NULLS LAST, task_id
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         UPDATE ecs_tasks e SET lease_owner = $4, lease_expires_at = $5::timestamptz
+         FROM due WHERE e.region = due.region AND e.task_id = due.task_id
+         RETURNING e.*`,
+        [o.region, now, o.limit, o.owner, until],
+      );
+      return rows.map(toEcsTask);
+    });
+  }
+
+  /** Gives back leases this owner holds on these tasks. */
+  async release(region: string, taskIds: readonly string[], owner: string): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.query(
+      `UPDATE ecs_tasks SET lease_owner = NULL, lease_expires_at = NULL
+       WHERE region = $1 AND task_id = ANY($2::text[]) AND lease_owner = $3`,
+      [region, [...taskIds], owner],
+    );
+  }
+
   /** Records the latest cloud status of a task still being watched. */
   async observe(region: string, taskId: string, cloudStatus: string): Promise<EcsTaskRow> {
     const { rows } = await this.db.query(
@@ -90,7 +125,8 @@ export class EcsTaskRegistry {
     const now = this.now();
     const { rows } = await this.db.query(
       `UPDATE ecs_tasks SET state = $4, cloud_status = coalesce($5, cloud_status), updated_at = $6::timestamptz,
-              finished_at = $6::timestamptz, last_error_code = $7, last_error_message = $8
+              finished_at = $6::timestamptz, last_error_code = $7, last_error_message = $8,
+              lease_owner = NULL, lease_expires_at = NULL
        WHERE region = $1 AND task_id = $2 AND state = $3 RETURNING *`,
       [region, taskId, t.from, t.to, t.cloudStatus ?? null, now, t.error?.code ?? null, t.error?.message ?? null],
     );

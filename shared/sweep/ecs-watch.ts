@@ -7,7 +7,7 @@ import type { EcsTask } from '../clients/ecs.ts';
 import { CloudError } from '../clients/errors.ts';
 import type { EcsTaskRow } from '../ledger/index.ts';
 import type { SweepContext } from './context.ts';
-import { claimWatchedEcs, knownEcsTasks, releaseWatchedEcs } from './ledger-ext.ts';
+import { knownEcsTasks } from './ledger-ext.ts';
 import { guarded } from './outcome.ts';
 
 export const ECS_PAGE_SIZE = 100;
@@ -75,27 +75,28 @@ async function discover(ctx: SweepContext, region: string, actions: readonly ('I
 
 async function checkWatched(ctx: SweepContext, region: string): Promise<void> {
   const ecs = ctx.clouds.ecs(region);
-  while (ctx.hasTime()) {
-    const rows = await claimWatchedEcs(ctx.deps.ledger.db, { region, now: ctx.now(), leaseMs: ctx.leaseMs, limit: ECS_PAGE_SIZE });
-    if (rows.length === 0) return;
-    const untouched = new Set(rows.map((r) => r.taskId));
-    try {
+  // Leases are held for the whole pass and given back at its end, so each claim returns new rows.
+  const claimed: string[] = [];
+  try {
+    while (ctx.hasTime()) {
+      const rows = await ctx.deps.ledger.ecs.claimDue({ region, owner: ctx.owner, leaseMs: ctx.leaseMs, limit: ECS_PAGE_SIZE });
+      if (rows.length === 0) return;
+      claimed.push(...rows.map((r) => r.taskId));
       const page = await ecs.describeTasks({ taskIds: rows.map((r) => r.taskId), pageSize: ECS_PAGE_SIZE });
       const seen = new Map(page.tasks.map((t) => [t.taskId, t]));
       for (const row of rows) {
         if (!ctx.hasAnyTime()) break;
         try {
           await checkOne(ctx, region, row, seen.get(row.taskId));
-          untouched.delete(row.taskId);
         } catch (err) {
           ctx.stats.errors++;
           ctx.log.warn('sweep: ECS task not checked', { region, taskId: row.taskId, error: err instanceof Error ? err.message : String(err) });
         }
       }
-    } finally {
-      await releaseWatchedEcs(ctx.deps.ledger.db, region, [...untouched], ctx.now());
+      if (rows.length < ECS_PAGE_SIZE) return;
     }
-    if (rows.length < ECS_PAGE_SIZE) return;
+  } finally {
+    await ctx.deps.ledger.ecs.release(region, claimed, ctx.owner);
   }
 }
 
@@ -112,7 +113,7 @@ async function checkOne(ctx: SweepContext, region: string, row: EcsTaskRow, t: E
   }
   const deadline = row.deadlineAt ? Date.parse(row.deadlineAt) : null;
   if (deadline === null || deadline > ctx.now()) {
-    await registry.observe(region, row.taskId, t.taskStatus); // also gives the claim back
+    await registry.observe(region, row.taskId, t.taskStatus);
     return;
   }
   try {

@@ -96,41 +96,6 @@ export async function markRunningMany(
   return rows.map((r) => r.task_id);
 }
 
-/**
- * Proposed `ledger.ecs.claimDue({owner, leaseMs, region, limit})` over new columns
- * `ecs_tasks.lease_owner`, `ecs_tasks.lease_expires_at` (migration 003). Until those exist, a claim
- * pushes `updated_at` into the future (to the lease's end) and only rows whose `updated_at` has
- * passed are claimable; the next observe()/transition() writes `updated_at = now`, which releases it.
- * FOR UPDATE SKIP LOCKED keeps two concurrent claimers off the same row.
- */
-export async function claimWatchedEcs(db: Db, o: { region: string; now: number; leaseMs: number; limit: number }): Promise<EcsTaskRow[]> {
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query(
-      `WITH due AS (
-         SELECT region, task_id FROM ecs_tasks
-         WHERE region = $1 AND state = 'watching' AND updated_at <= $2::timestamptz
-         ORDER BY deadline_at NULLS LAST, task_id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED)
-       UPDATE ecs_tasks e SET updated_at = $4::timestamptz
-       FROM due WHERE e.region = due.region AND e.task_id = due.task_id
-       RETURNING e.*`,
-      [o.region, iso(o.now), o.limit, iso(o.now + o.leaseMs)],
-    );
-    return rows.map(toEcsTask);
-  });
-}
-
-/** Gives back ECS claims (updated_at back to now) for rows this run did not finish. */
-export async function releaseWatchedEcs(db: Db, region: string, taskIds: readonly string[], now: number): Promise<void> {
-  if (taskIds.length === 0) return;
-  await db.query(`UPDATE ecs_tasks SET updated_at = $3::timestamptz WHERE region = $1 AND task_id = ANY($2::text[]) AND state = 'watching'`, [
-    region,
-    [...taskIds],
-    iso(now),
-  ]);
-}
-
 /** Which of these ECS task ids are already known (any state), so re-seen Processing tasks are not rewritten. */
 export async function knownEcsTasks(db: Db, region: string, taskIds: readonly string[]): Promise<Set<string>> {
   if (taskIds.length === 0) return new Set();
