@@ -10,7 +10,8 @@
  * must only reach pglite through a dynamic import() on the no-DATABASE_URL path.
  *
  * Usage: node scripts/bundle.mjs [--outdir dist] [--entry name=path ...] [--no-minify] [--quiet]
- * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file } }.
+ * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file } } and <outdir>/package.json
+ * ({"type":"commonjs"}: index.js is CJS even below this repo's "type": "module").
  */
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -35,6 +36,20 @@ export const FORBIDDEN = [
   /^esbuild$/,
   /^typescript$/,
 ];
+
+/**
+ * Cold-start diet, both measured by `npm run bench -- bundles`:
+ * - `undici` → shared/runtime/undici-lite.ts (the same API on Node's built-in fetch, which is undici);
+ * - zod's ~40 message locales → English only (the one Ferry uses): 264 KB of the 454 KB zod adds.
+ */
+const ALIAS = { undici: './shared/runtime/undici-lite.ts' };
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /locales\/index\.js$/ }, (a) => (/[\\/]zod[\\/]/.test(a.importer) ? { path: 'zod-locales', namespace: 'ferry-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'ferry-stub' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: ROOT, loader: 'js' }));
+  },
+};
 
 /** Left out of the bundle on purpose (see header). Node builtins are external via platform: 'node'. */
 export const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-native'];
@@ -95,6 +110,8 @@ const common = (minify) => ({
   sourcemap: 'linked', // separate .map file + sourceMappingURL comment (node --enable-source-maps)
   packages: 'bundle',
   external: EXTERNAL,
+  alias: ALIAS,
+  plugins: [zodEnglishOnly],
   metafile: true,
   logLevel: 'silent',
   legalComments: 'none',
@@ -147,6 +164,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
       const msgs = (err.errors ?? []).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
       throw new Error(`bundle: ${name} (${path}) failed:\n${msgs.join('\n') || err.message}`);
     }
+    if (process.env.FERRY_BUNDLE_METAFILE) writeFileSync(join(dir, 'meta.json'), JSON.stringify(cjs.metafile));
     const bad = [...new Set([...forbiddenIn(cjs.metafile), ...forbiddenIn(esm.metafile)])];
     if (bad.length) {
       throw new Error(`bundle: ${name} pulls in forbidden dev-only packages:\n  ${bad.join('\n  ')}\n` +
@@ -167,6 +185,9 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     report[name] = { bytes: js.length, gzipBytes: gzipSync(js, { level: 9 }).length, esmBytes: mjs.length, file: relative(ROOT, join(dir, 'index.js')) };
   }
   mkdirSync(outRoot, { recursive: true });
+  // The repo's package.json says "type": "module"; without this, node would load index.js as ESM
+  // anywhere under the repo. Shipped in the zip too, so FC's loader sees the same thing.
+  writeFileSync(join(outRoot, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
   writeFileSync(join(outRoot, 'bundles.json'), JSON.stringify(report, null, 2) + '\n');
   if (!quiet) printTable(report);
   return report;

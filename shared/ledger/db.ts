@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
 /** Something SQL can be sent to: the database itself, or one open transaction. */
@@ -122,7 +122,9 @@ async function openPglite(opts: OpenDbOptions): Promise<Db> {
     dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
     mkdirSync(dataDir, { recursive: true });
   }
-  const lite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  // Loaded only here: deployed functions use PostgreSQL and ship without PGlite.
+  const { PGlite: Lite } = await import('@electric-sql/pglite');
+  const lite: PGlite = dataDir ? await Lite.create(dataDir) : await Lite.create();
   const mutex = new Mutex();
   const inTx = new AsyncLocalStorage<boolean>();
   let closed = false;
