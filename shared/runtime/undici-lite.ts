@@ -32,7 +32,7 @@ export async function request(url: string | URL, opts: RequestOptions = {}): Pro
   const res = await fetch(url, {
     method: opts.method ?? 'GET',
     headers: opts.headers ?? {},
-    body: opts.body ?? null,
+    body: (opts.body ?? null) as BodyInit | null,
     redirect: 'manual',
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
