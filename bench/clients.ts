@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { AccountLimiter } from '../shared/clients/transport.ts';
 import { startLocalCloud } from '../shared/local-cloud/server.ts';
@@ -114,7 +115,9 @@ async function importTimes(runs: number) {
     const popEntry = join(dir, 'pop-entry.cjs');
     writeFileSync(popEntry, `module.exports = require('@alicloud/pop-core');\n`);
     const common = { bundle: true, platform: 'node' as const, target: 'node20', minify: true, logLevel: 'silent' as const, absWorkingDir: ROOT, nodePaths: [join(ROOT, 'node_modules')] };
-    await build({ ...common, entryPoints: [ferryEntry], format: 'cjs', outfile: join(dir, 'ferry-acr.cjs') });
+    // The client as the functions ship it: same alias (undici → runtime fetch) and zod diet as scripts/bundle.mjs.
+    const shipped = (await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)) as { ALIAS: Record<string, string>; zodEnglishOnly: Plugin };
+    await build({ ...common, entryPoints: [ferryEntry], format: 'cjs', outfile: join(dir, 'ferry-acr.cjs'), alias: shipped.ALIAS, plugins: [shipped.zodEnglishOnly] });
     await build({ ...common, entryPoints: [popEntry], format: 'cjs', outfile: join(dir, 'pop-core.cjs') });
     return {
       ferryAcrBundled: round(freshImportMs(join(dir, 'ferry-acr.cjs'), runs, 'require'), 2),

@@ -42,8 +42,8 @@ export const FORBIDDEN = [
  * - `undici` → shared/runtime/undici-lite.ts (the same API on Node's built-in fetch, which is undici);
  * - zod's ~40 message locales → English only (the one Ferry uses): 264 KB of the 454 KB zod adds.
  */
-const ALIAS = { undici: './shared/runtime/undici-lite.ts' };
-const zodEnglishOnly = {
+export const ALIAS = { undici: './shared/runtime/undici-lite.ts' };
+export const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
     b.onResolve({ filter: /locales\/index\.js$/ }, (a) => (/[\\/]zod[\\/]/.test(a.importer) ? { path: 'zod-locales', namespace: 'ferry-stub' } : undefined));

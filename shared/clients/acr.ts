@@ -239,6 +239,31 @@ export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
 
 // ---------------------------------------------------------------- client
 
+// Response schemas, built once: compiling a zod schema per call cost more than signing the request.
+const layer = z.object({
+  SyncLayerTaskId: z.string().optional(),
+  Digest: z.string().optional(),
+  ArtifactDigest: z.string().optional(),
+  Size: longish.optional(),
+  SyncedSize: longish.optional(),
+  TaskStatus: z.string().optional(),
+});
+const trigger = z.object({
+  TriggerId: z.string().min(1),
+  TriggerName: z.string(),
+  TriggerUrl: z.string(),
+  TriggerType: z.string(),
+  TriggerTag: z.string().nullish(),
+});
+const getRepositoryOutput = z.object({ ...envelope, ...repositoryFields });
+const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: z.array(z.object(repositoryFields)).nullish() });
+const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().min(1) });
+const getRepoSyncTaskOutput = z.object({ ...envelope, ...syncTaskFields, Progress: longish.optional(), SyncedSize: longish.optional(), LayerTasks: z.array(layer).nullish() });
+const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: z.array(z.object(syncTaskFields)).nullish() });
+const envelopeOutput = z.object(envelope);
+const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
+const listRepoTriggerOutput = z.object({ ...envelope, Triggers: z.array(trigger).nullish() });
+
 export class AcrClient {
   readonly rpc: AlibabaRpcClient;
 
@@ -257,7 +282,7 @@ export class AcrClient {
   async getRepository(input: GetRepositoryInput): Promise<AcrRepository & { requestId?: string | undefined }> {
     const i = this.input(getRepositoryInput, input, 'GetRepository');
     const params = 'repoId' in i ? { InstanceId: i.instanceId, RepoId: i.repoId } : { InstanceId: i.instanceId, RepoNamespaceName: i.repoNamespaceName, RepoName: i.repoName };
-    const r = await this.rpc.call('GetRepository', params, z.object({ ...envelope, ...repositoryFields }), { errorCodes: NOT_FOUND });
+    const r = await this.rpc.call('GetRepository', params, getRepositoryOutput, { errorCodes: NOT_FOUND });
     return { ...toRepository(r), requestId: r.RequestId };
   }
 
@@ -266,7 +291,7 @@ export class AcrClient {
     const r = await this.rpc.call(
       'ListRepository',
       { InstanceId: i.instanceId, RepoNamespaceName: i.repoNamespaceName, RepoName: i.repoName, RepoStatus: i.repoStatus, PageNo: i.pageNo, PageSize: i.pageSize },
-      z.object({ ...envelope, ...pageFields, Repositories: z.array(z.object(repositoryFields)).nullish() }),
+      listRepositoryOutput,
       { errorCodes: NOT_FOUND },
     );
     return { items: (r.Repositories ?? []).map(toRepository), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
@@ -293,7 +318,7 @@ export class AcrClient {
         TargetUserId: i.targetUserId,
         Override: i.override,
       },
-      z.object({ ...envelope, SyncTaskId: z.string().min(1) }),
+      createRepoSyncTaskOutput,
       { mayHaveCreated: true, errorCodes: NOT_FOUND },
     );
     return { syncTaskId: r.SyncTaskId, requestId: r.RequestId };
@@ -301,18 +326,10 @@ export class AcrClient {
 
   async getRepoSyncTask(input: RepoSyncTaskRef): Promise<AcrSyncTaskDetail> {
     const i = this.input(taskRefInput, input, 'GetRepoSyncTask');
-    const layer = z.object({
-      SyncLayerTaskId: z.string().optional(),
-      Digest: z.string().optional(),
-      ArtifactDigest: z.string().optional(),
-      Size: longish.optional(),
-      SyncedSize: longish.optional(),
-      TaskStatus: z.string().optional(),
-    });
     const r = await this.rpc.call(
       'GetRepoSyncTask',
       { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId },
-      z.object({ ...envelope, ...syncTaskFields, Progress: longish.optional(), SyncedSize: longish.optional(), LayerTasks: z.array(layer).nullish() }),
+      getRepoSyncTaskOutput,
       { errorCodes: NOT_FOUND },
     );
     return {
@@ -345,7 +362,7 @@ export class AcrClient {
         PageNo: i.pageNo,
         PageSize: i.pageSize,
       },
-      z.object({ ...envelope, ...pageFields, SyncTasks: z.array(z.object(syncTaskFields)).nullish() }),
+      listRepoSyncTaskOutput,
       { errorCodes: NOT_FOUND },
     );
     return { items: (r.SyncTasks ?? []).map(toSyncTask), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
@@ -362,7 +379,7 @@ export class AcrClient {
 
   async cancelRepoSyncTask(input: RepoSyncTaskRef): Promise<{ requestId?: string | undefined }> {
     const i = this.input(taskRefInput, input, 'CancelRepoSyncTask');
-    const r = await this.rpc.call('CancelRepoSyncTask', { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId }, z.object(envelope), { errorCodes: NOT_FOUND });
+    const r = await this.rpc.call('CancelRepoSyncTask', { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId }, envelopeOutput, { errorCodes: NOT_FOUND });
     return { requestId: r.RequestId };
   }
 
@@ -372,7 +389,7 @@ export class AcrClient {
     const r = await this.rpc.call(
       'CreateRepoTrigger',
       { InstanceId: i.instanceId, RepoId: i.repoId, TriggerName: i.triggerName, TriggerUrl: i.triggerUrl, TriggerType: i.triggerType, TriggerTag: i.triggerTag },
-      z.object({ ...envelope, TriggerId: z.string().min(1) }),
+      createRepoTriggerOutput,
       { mayHaveCreated: true, errorCodes: NOT_FOUND },
     );
     return { triggerId: r.TriggerId, requestId: r.RequestId };
@@ -380,14 +397,7 @@ export class AcrClient {
 
   async listRepoTrigger(input: ListRepoTriggerInput): Promise<{ triggers: AcrTrigger[]; requestId?: string | undefined }> {
     const i = this.input(listRepoTriggerInput, input, 'ListRepoTrigger');
-    const trigger = z.object({
-      TriggerId: z.string().min(1),
-      TriggerName: z.string(),
-      TriggerUrl: z.string(),
-      TriggerType: z.string(),
-      TriggerTag: z.string().nullish(),
-    });
-    const r = await this.rpc.call('ListRepoTrigger', { InstanceId: i.instanceId, RepoId: i.repoId }, z.object({ ...envelope, Triggers: z.array(trigger).nullish() }), {
+    const r = await this.rpc.call('ListRepoTrigger', { InstanceId: i.instanceId, RepoId: i.repoId }, listRepoTriggerOutput, {
       errorCodes: NOT_FOUND,
     });
     return {

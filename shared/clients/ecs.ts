@@ -113,6 +113,32 @@ export interface EcsTaskPage {
   requestId?: string | undefined;
 }
 
+// Response schemas, built once per process.
+const describeTasksOutput = z.object({
+  RequestId: z.string().optional(),
+  RegionId: z.string().optional(),
+  PageNumber: longish,
+  PageSize: longish,
+  TotalCount: longish,
+  TaskSet: z.object({ Task: z.array(z.object(taskFields)).nullish() }).nullish(),
+});
+const progress = z.object({
+  ErrorCode: optString,
+  ErrorMsg: optString,
+  OperationStatus: optString,
+  RelatedItemSet: z.object({ RelatedItem: z.array(z.object({ Name: z.string(), Value: z.string() })).nullish() }).nullish(),
+});
+const describeTaskAttributeOutput = z.object({
+  RequestId: z.string().optional(),
+  RegionId: z.string().optional(),
+  ...taskFields,
+  TaskProcess: optString,
+  SuccessCount: longish.optional(),
+  FailedCount: longish.optional(),
+  TotalCount: longish.optional(),
+  OperationProgressSet: z.object({ OperationProgress: z.array(progress).nullish() }).nullish(),
+});
+
 export class EcsClient {
   readonly rpc: AlibabaRpcClient;
 
@@ -138,14 +164,7 @@ export class EcsClient {
         PageNumber: i.pageNumber,
         PageSize: i.pageSize,
       },
-      z.object({
-        RequestId: z.string().optional(),
-        RegionId: z.string().optional(),
-        PageNumber: longish,
-        PageSize: longish,
-        TotalCount: longish,
-        TaskSet: z.object({ Task: z.array(z.object(taskFields)).nullish() }).nullish(),
-      }),
+      describeTasksOutput,
       { errorCodes: ECS_ERRORS },
     );
     return {
@@ -160,25 +179,10 @@ export class EcsClient {
 
   async describeTaskAttribute(input: { taskId: string }): Promise<EcsTaskAttribute> {
     const i = checkInput(taskRefInput, input, 'ecs', 'DescribeTaskAttribute');
-    const progress = z.object({
-      ErrorCode: optString,
-      ErrorMsg: optString,
-      OperationStatus: optString,
-      RelatedItemSet: z.object({ RelatedItem: z.array(z.object({ Name: z.string(), Value: z.string() })).nullish() }).nullish(),
-    });
     const r = await this.rpc.call(
       'DescribeTaskAttribute',
       { RegionId: this.rpc.regionId, TaskId: i.taskId },
-      z.object({
-        RequestId: z.string().optional(),
-        RegionId: z.string().optional(),
-        ...taskFields,
-        TaskProcess: optString,
-        SuccessCount: longish.optional(),
-        FailedCount: longish.optional(),
-        TotalCount: longish.optional(),
-        OperationProgressSet: z.object({ OperationProgress: z.array(progress).nullish() }).nullish(),
-      }),
+      describeTaskAttributeOutput,
       { errorCodes: ECS_ERRORS },
     );
     return {
