@@ -1,8 +1,10 @@
 // Runs `node scripts/package.mjs` (bundle + offline `serverless package`) and inspects what the
 // aliyun plugin compiled. Writes dist/ and .serverless/ in the repo, like `npm run package`.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -10,11 +12,8 @@ import { parse } from 'yaml';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 
-// Until the apps the entries import exist, package the fixture entry under the three names
-// (same runtime, same handler shape). Once they all exist, the real functions/ must bundle.
-const APP_MODULES = ['shared/webhook/app.ts', 'shared/api/app.ts', 'shared/sweep/run.ts', 'shared/config/index.ts', 'shared/ledger/index.ts'];
-const realEntries = APP_MODULES.every((m) => existsSync(join(ROOT, m)));
-const entryArgs = realEntries ? [] : ['webhook', 'sweep', 'cancel'].flatMap((n) => ['--entry', `${n}=test/fixtures/bundle/entry.ts`]);
+// The real function entries (functions/*.ts). bundle.mjs fails the build on a devDependency or a
+// static pglite import anywhere they reach.
 
 type Resource = { Type: string; Properties: Record<string, any> };
 let update: { Resources: Record<string, Resource> };
@@ -23,7 +22,7 @@ let zipListing = '';
 
 beforeAll(async () => {
   const env = { ...process.env, FERRY_ALIYUN_CREDENTIALS: join(ROOT, '.no-such-credentials-file'), HOME: '/nonexistent-home' };
-  await run(process.execPath, ['scripts/package.mjs', ...entryArgs], { cwd: ROOT, env, timeout: 120_000 });
+  await run(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, env, timeout: 120_000 });
   update = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-update.json'), 'utf8'));
   create = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-create.json'), 'utf8'));
   zipListing = readFileSync(join(ROOT, '.serverless/ferry.zip')).toString('latin1');
@@ -32,7 +31,7 @@ beforeAll(async () => {
 const byType = (t: string) => Object.entries(update.Resources).filter(([, r]) => r.Type === t);
 
 describe('npm run package (offline serverless package)', () => {
-  it(`compiles the three functions with bundled CJS handlers (${realEntries ? 'real entries' : 'fixture entries'})`, () => {
+  it('compiles the three functions with bundled CJS handlers', () => {
     const fns: Record<string, Record<string, any>> = Object.fromEntries(byType('ALIYUN::FC::Function').map(([, r]) => [r.Properties.name, r.Properties]));
     expect(Object.keys(fns).sort()).toEqual(['ferry-dev-cancel', 'ferry-dev-sweep', 'ferry-dev-webhook']);
     expect(fns['ferry-dev-webhook']).toMatchObject({ handler: 'dist/webhook/index.handler', memorySize: 256, timeout: 30, runtime: 'nodejs20', service: 'ferry-dev' });
@@ -81,5 +80,72 @@ describe('npm run package (offline serverless package)', () => {
     expect(zipListing.includes('node_modules/')).toBe(false);
     expect(zipListing.includes('index.mjs')).toBe(false);
     expect(zipListing.includes('.map')).toBe(false);
+  });
+});
+
+type FcResult = { statusCode: number; body: string; headers: Record<string, string> };
+type Handler = (event: unknown, context: unknown) => Promise<FcResult>;
+
+describe('the packaged bundles are working FC handlers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-packaged-'));
+  const saved = { ...process.env };
+  afterAll(() => {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const apiEvent = (method: string, path: string, headers: Record<string, string> = {}) => Buffer.from(JSON.stringify({ httpMethod: method, path, headers, queryParameters: {}, body: '' }));
+  const load = (fn: string) => (createRequire(import.meta.url)(join(ROOT, 'dist', fn, 'index.js')) as { handler: Handler }).handler;
+
+  it('bundles contain no devDependencies and report their size', () => {
+    const report = JSON.parse(readFileSync(join(ROOT, 'dist/bundles.json'), 'utf8')) as Record<string, { bytes: number }>;
+    expect(Object.keys(report).sort()).toEqual(['cancel', 'sweep', 'webhook']);
+    for (const fn of ['webhook', 'sweep', 'cancel']) {
+      const js = readFileSync(join(ROOT, 'dist', fn, 'index.js'), 'utf8');
+      expect(js.includes('sourceMappingURL=index.js.map')).toBe(true);
+      // Marker strings of the deploy/test tooling that must never ship.
+      for (const marker of ['@alicloud/fc2', 'serverless-aliyun-function-compute', 'fast-check', 'vitest']) expect(js.includes(marker), `${fn} contains ${marker}`).toBe(false);
+      expect(js.includes('pglite.wasm')).toBe(false);
+    }
+  });
+
+  it('a deployed function without tokens and PostgreSQL refuses to start (503, reason logged)', async () => {
+    writeFileSync(join(dir, 'bare.yaml'), 'sources: []\n');
+    process.env.FERRY_CONFIG = join(dir, 'bare.yaml');
+    delete process.env.FERRY_MODE;
+    delete process.env.DATABASE_URL;
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+    let res: FcResult;
+    try {
+      res = await load('webhook')(apiEvent('POST', '/webhooks/acr'), { requestId: 'req-refuse' });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(res.statusCode).toBe(503);
+    expect(out.join('')).toMatch(/"requestId":"req-refuse"[^\n]*auth\.webhookTokens: is empty/);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'Unavailable', requestId: 'req-refuse' });
+  });
+
+  it('with tokens and DATABASE_URL the cancel bundle takes the PostgreSQL path; the URL never reaches the logs', async () => {
+    writeFileSync(join(dir, 'ok.yaml'), 'auth:\n  webhookTokens: ["${FERRY_WEBHOOK_TOKEN}"]\n  apiTokens: [{ name: op, token: "${FERRY_API_TOKEN}", role: admin }]\n');
+    // Port 1 refuses at once: the ledger cannot open, so the function answers 503 and logs why.
+    Object.assign(process.env, { FERRY_CONFIG: join(dir, 'ok.yaml'), FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1', FERRY_API_TOKEN: 'pkg-api-token-1', DATABASE_URL: 'postgres://ferry:pkg-db-password@127.0.0.1:1/ferry' });
+    delete process.env.FERRY_MODE;
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+    let res: FcResult;
+    try {
+      const sts = { accessKeyId: 'STS.pkg', accessKeySecret: 'pkg-sts-secret', securityToken: 'pkg-sts-token' };
+      res = await load('cancel')(apiEvent('GET', '/tasks', { authorization: 'Bearer pkg-api-token-1' }), { requestId: 'r1', credentials: sts });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(res.statusCode).toBe(503);
+    const logged = out.join('');
+    expect(logged).toMatch(/"msg":"app initialisation failed"[^\n]*ECONNREFUSED/);
+    for (const secret of ['pkg-db-password', 'pkg-api-token-1', 'pkg-webhook-token-1', 'pkg-sts-secret', 'pkg-sts-token']) expect(logged.includes(secret), secret).toBe(false);
   });
 });

@@ -81,6 +81,8 @@ export interface TestStackOptions {
   cloud?: StartLocalCloudOptions;
   /** Ledger on PostgreSQL instead of in-memory PGlite. */
   databaseUrl?: string;
+  /** PostgreSQL schema to work in (created by the caller), so runs don't share tables. */
+  searchPath?: string;
   workerId?: string;
 }
 
@@ -91,7 +93,10 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const env = { ...TEST_ENV, ...opts.env };
   const raw = baseConfig(cloud.url);
   const config = parseConfig(opts.config ? opts.config(raw) : raw, env);
-  const ledger = await Ledger.open({ ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { memory: true }), now: () => clock.now() });
+  const ledger = await Ledger.open({
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true }),
+    now: () => clock.now(),
+  });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
   return {
     cloud,

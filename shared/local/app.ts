@@ -1,0 +1,63 @@
+/**
+ * The local stack's single HTTP app: `/webhooks/*` goes to the webhook function's app, the
+ * rest to the operator API (what API Gateway does in front of the two deployed functions).
+ * Every request is logged as one JSON line WITHOUT its query string (ACR triggers carry the
+ * webhook token there). During shutdown new requests get 503 while in-flight ones finish.
+ */
+import type { FetchApp } from '../runtime/context.ts';
+import type { Logger } from '../log.ts';
+
+export interface ServedApp {
+  app: FetchApp;
+  /** Refuse new requests, then wait (at most `timeoutMs`) for in-flight ones. True when drained. */
+  drain(timeoutMs: number): Promise<boolean>;
+  readonly inFlight: number;
+}
+
+export function routeByPath(webhook: FetchApp, api: FetchApp): FetchApp {
+  return (req, ctx) => {
+    const path = new URL(req.url).pathname;
+    return path === '/webhooks' || path.startsWith('/webhooks/') ? webhook(req, ctx) : api(req, ctx);
+  };
+}
+
+export function serveApp(inner: FetchApp, log: Logger): ServedApp {
+  const pending = new Set<Promise<unknown>>();
+  let draining = false;
+  const app: FetchApp = async (req, ctx) => {
+    const started = performance.now();
+    const fields = { requestId: ctx.requestId, method: req.method, path: new URL(req.url).pathname };
+    if (draining) {
+      log.info('http request refused: shutting down', { ...fields, status: 503 });
+      return Response.json({ error: 'Unavailable', message: 'Ferry is shutting down', requestId: ctx.requestId }, { status: 503, headers: { 'retry-after': '5' } });
+    }
+    const work = inner(req, ctx);
+    pending.add(work);
+    try {
+      const res = await work;
+      log.info('http request', { ...fields, status: res.status, durationMs: Math.round(performance.now() - started) });
+      return res;
+    } catch (err) {
+      log.error('http request failed', { ...fields, status: 500, durationMs: Math.round(performance.now() - started), err });
+      throw err;
+    } finally {
+      pending.delete(work);
+    }
+  };
+  return {
+    app,
+    get inFlight() {
+      return pending.size;
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      if (!pending.size) return true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+      const done = Promise.allSettled([...pending]).then(() => true as const);
+      const ok = await Promise.race([done, timedOut]);
+      clearTimeout(timer);
+      return ok;
+    },
+  };
+}

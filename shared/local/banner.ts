@@ -1,0 +1,62 @@
+/** The text `npm start` prints (to stderr) once everything listens. */
+import type { DevToken } from './stack.ts';
+
+export interface BannerInfo {
+  apiUrl: string;
+  cloudUrl: string;
+  ledger: string;
+  sweepIntervalMs: number;
+  configFile: string;
+  example: boolean;
+  tokens: DevToken[];
+  /** Trigger URLs with the token already elided. */
+  triggers: { instanceId: string; namespace: string; repo: string; url: string }[];
+  push: { instanceId: string; namespace: string; repo: string; tag: string } | undefined;
+}
+
+/** Where `ferry` (shared/cli) looks without FERRY_URL. */
+const DEFAULT_CLI_URL = 'http://127.0.0.1:8080';
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function table(rows: [string, string][], indent = '  '): string[] {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}`);
+}
+
+/** Shell-quote a value for the copy-paste commands. */
+function sh(v: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+export function formatBanner(b: BannerInfo): string {
+  const lines: string[] = [];
+  lines.push('', 'Ferry is running (local mode: local cloud, development tokens).', '');
+  lines.push(
+    ...table([
+      ['Ferry API', `${b.apiUrl}  (webhooks: POST /webhooks/{kind}; operator: /tasks, /cancel, /replications/{id}, /healthz)`],
+      ['Local cloud', `${b.cloudUrl}  (state: GET ${b.cloudUrl}/_local/state)`],
+      ['Ledger', b.ledger],
+      ['Sweep', `every ${seconds(b.sweepIntervalMs)}`],
+      ['Config', `${b.configFile}${b.example ? ' (+ examples/local.env for unset variables)' : ''}`],
+      ...b.triggers.map((t): [string, string] => ['ACR trigger', `${t.instanceId} ${t.namespace}/${t.repo} → ${t.url}`]),
+    ]),
+  );
+  lines.push('', 'Tokens (development only; never use these anywhere else):');
+  lines.push(...table(b.tokens.map((t): [string, string] => [t.label, t.printable ? t.token : '(from your environment; not printed)'])));
+
+  const admin = b.tokens.find((t) => t.role === 'admin') ?? b.tokens.find((t) => t.role);
+  const tokenValue = admin ? (admin.printable ? admin.token : '$FERRY_API_TOKEN') : '<api token>';
+  if (b.push) {
+    const body = JSON.stringify({ instanceId: b.push.instanceId, namespace: b.push.namespace, repo: b.push.repo, tag: b.push.tag });
+    lines.push('', `Simulate a push of ${b.push.namespace}/${b.push.repo}:${b.push.tag} to ${b.push.instanceId} (its trigger calls Ferry's webhook):`);
+    lines.push(`  curl -X POST ${b.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d ${sh(body)}`);
+  }
+  lines.push('', 'Then watch the replication reach succeeded:');
+  lines.push(`  ${b.apiUrl === DEFAULT_CLI_URL ? '' : `FERRY_URL=${b.apiUrl} `}FERRY_API_TOKEN=${tokenValue} npx ferry tasks`);
+  lines.push(`  curl -H "authorization: Bearer ${tokenValue}" ${b.apiUrl}/tasks`);
+  lines.push('', 'Logs (JSON lines) follow on stdout. Ctrl-C stops everything.', '');
+  return lines.join('\n');
+}
