@@ -40,9 +40,10 @@ export const FORBIDDEN = [
 /**
  * Cold-start diet, both measured by `npm run bench -- bundles`:
  * - `undici` → shared/runtime/undici-lite.ts (the same API on Node's built-in fetch, which is undici);
- * - zod's ~40 message locales → English only (the one Ferry uses): 264 KB of the 454 KB zod adds.
+ * - zod's ~40 message locales → English only (the one Ferry uses): 264 KB of the 454 KB zod adds;
+ * - `yaml` → a stub: `npm run package` ships the config as dist/ferry.config.json (scripts/package.mjs).
  */
-export const ALIAS = { undici: './shared/runtime/undici-lite.ts' };
+export const ALIAS = { undici: './shared/runtime/undici-lite.ts', yaml: './shared/runtime/yaml-absent.ts' };
 export const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {

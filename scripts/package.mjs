@@ -9,11 +9,12 @@
  * Usage: node scripts/package.mjs [--stage dev] [--skip-bundle] [--entry name=path ...]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAll } from './bundle.mjs';
+import { parse as parseYaml } from 'yaml';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,8 +64,35 @@ function run(cmd, args, env) {
   });
 }
 
+/**
+ * The operator's config (FERRY_CONFIG, else ferry.config.{yaml,yml,json} here) goes into the package
+ * as dist/ferry.config.json, `${VAR}` references intact: functions resolve them from their environment.
+ * A YAML syntax error fails the package, before anything is deployed.
+ */
+export function shipConfig(env = process.env) {
+  const candidates = env.FERRY_CONFIG ? [env.FERRY_CONFIG] : ['ferry.config.yaml', 'ferry.config.yml', 'ferry.config.json'];
+  const file = candidates.map((f) => resolve(ROOT, f)).find((f) => existsSync(f));
+  if (!file) {
+    console.log(`package: no config found (${candidates.join(', ')}); the functions will need FERRY_CONFIG at run time`);
+    return null;
+  }
+  const text = readFileSync(file, 'utf8');
+  let doc;
+  try {
+    doc = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    throw new Error(`${file}: ${err.message.split('\n')[0]}`);
+  }
+  const out = join(ROOT, 'dist', 'ferry.config.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
+  console.log(`package: ${file.slice(ROOT.length + 1)} → dist/ferry.config.json`);
+  return out;
+}
+
 export async function packageService(opts) {
   if (opts.bundle) await bundleAll({ outdir: 'dist', entries: opts.entries });
+  shipConfig();
   for (const name of ['webhook', 'sweep', 'cancel']) {
     if (!existsSync(join(ROOT, 'dist', name, 'index.js'))) throw new Error(`dist/${name}/index.js is missing: run the bundle first`);
   }

@@ -21,7 +21,12 @@ let create: { Resources: Record<string, Resource> };
 let zipListing = '';
 
 beforeAll(async () => {
-  const env = { ...process.env, FERRY_ALIYUN_CREDENTIALS: join(ROOT, '.no-such-credentials-file'), HOME: '/nonexistent-home' };
+  const env = {
+    ...process.env,
+    FERRY_ALIYUN_CREDENTIALS: join(ROOT, '.no-such-credentials-file'),
+    HOME: '/nonexistent-home',
+    FERRY_CONFIG: 'examples/ferry.config.yaml',
+  };
   await run(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, env, timeout: 120_000 });
   update = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-update.json'), 'utf8'));
   create = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-create.json'), 'utf8'));
@@ -31,6 +36,15 @@ beforeAll(async () => {
 const byType = (t: string) => Object.entries(update.Resources).filter(([, r]) => r.Type === t);
 
 describe('npm run package (offline serverless package)', () => {
+  it('ships the operator YAML config as JSON, references intact, and points the functions at it', () => {
+    const shipped = JSON.parse(readFileSync(join(ROOT, 'dist/ferry.config.json'), 'utf8'));
+    expect(shipped).toEqual(parse(readFileSync(join(ROOT, 'examples/ferry.config.yaml'), 'utf8')));
+    expect(JSON.stringify(shipped)).toContain('${FERRY_WEBHOOK_TOKEN}');
+    expect(zipListing).toContain('dist/ferry.config.json');
+    for (const [, r] of byType('ALIYUN::FC::Function')) expect(r.Properties.environmentVariables.FERRY_CONFIG).toBe('dist/ferry.config.json');
+  });
+
+
   it('compiles the three functions with bundled CJS handlers', () => {
     const fns: Record<string, Record<string, any>> = Object.fromEntries(byType('ALIYUN::FC::Function').map(([, r]) => [r.Properties.name, r.Properties]));
     expect(Object.keys(fns).sort()).toEqual(['ferry-dev-cancel', 'ferry-dev-sweep', 'ferry-dev-webhook']);
@@ -55,7 +69,7 @@ describe('npm run package (offline serverless package)', () => {
     expect(apis.filter((a) => a.fn === 'ferry-dev-webhook').map((a) => a.route)).toEqual(['POST /webhooks/[kind]']);
     expect(apis.filter((a) => a.fn === 'ferry-dev-cancel').map((a) => a.route).sort()).toEqual([
       'GET /healthz', 'GET /openapi.json', 'GET /replications/[id]', 'GET /tasks', 'GET /tasks/[id]',
-      'POST /cancel', 'POST /tasks', 'POST /tasks/[id]/cancel',
+      'POST /cancel', 'POST /tasks/[id]/cancel',
     ].sort());
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);
   });
@@ -110,8 +124,9 @@ describe('the packaged bundles are working FC handlers', () => {
   });
 
   it('a deployed function without tokens and PostgreSQL refuses to start (503, reason logged)', async () => {
-    writeFileSync(join(dir, 'bare.yaml'), 'sources: []\n');
-    process.env.FERRY_CONFIG = join(dir, 'bare.yaml');
+    // Bundles read JSON only: `npm run package` ships the config as dist/ferry.config.json.
+    writeFileSync(join(dir, 'bare.json'), '{"sources": []}\n');
+    process.env.FERRY_CONFIG = join(dir, 'bare.json');
     delete process.env.FERRY_MODE;
     delete process.env.DATABASE_URL;
     const out: string[] = [];
@@ -129,9 +144,9 @@ describe('the packaged bundles are working FC handlers', () => {
   });
 
   it('with tokens and DATABASE_URL the cancel bundle takes the PostgreSQL path; the URL never reaches the logs', async () => {
-    writeFileSync(join(dir, 'ok.yaml'), 'auth:\n  webhookTokens: ["${FERRY_WEBHOOK_TOKEN}"]\n  apiTokens: [{ name: op, token: "${FERRY_API_TOKEN}", role: admin }]\n');
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify({ auth: { webhookTokens: ['${FERRY_WEBHOOK_TOKEN}'], apiTokens: [{ name: 'op', token: '${FERRY_API_TOKEN}', role: 'admin' }] } }));
     // Port 1 refuses at once: the ledger cannot open, so the function answers 503 and logs why.
-    Object.assign(process.env, { FERRY_CONFIG: join(dir, 'ok.yaml'), FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1', FERRY_API_TOKEN: 'pkg-api-token-1', DATABASE_URL: 'postgres://ferry:pkg-db-password@127.0.0.1:1/ferry' });
+    Object.assign(process.env, { FERRY_CONFIG: join(dir, 'ok.json'), FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1', FERRY_API_TOKEN: 'pkg-api-token-1', DATABASE_URL: 'postgres://ferry:pkg-db-password@127.0.0.1:1/ferry' });
     delete process.env.FERRY_MODE;
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
