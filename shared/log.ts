@@ -51,9 +51,11 @@ export function setLogSink(next: Sink): Sink {
   return prev;
 }
 
-export function createLogger(base: Record<string, unknown> = {}, minLevel: Level = (process.env.FERRY_LOG_LEVEL as Level) || 'info'): Logger {
+/** Without an explicit level, a logger follows FERRY_LOG_LEVEL (default info) as it is at each line. */
+export function createLogger(base: Record<string, unknown> = {}, minLevel?: Level): Logger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (order[level] < (order[minLevel] ?? 20)) return;
+    const min = minLevel ?? ((process.env.FERRY_LOG_LEVEL as Level) || 'info');
+    if (order[level] < (order[min] ?? 20)) return;
     sink(JSON.stringify(redact({ level, time: new Date().toISOString(), msg, ...base, ...fields })));
   };
   return {

@@ -54,7 +54,7 @@ function logLines(): Record<string, unknown>[] {
 beforeAll(async () => {
   child = spawn(process.execPath, ['--import', 'tsx', 'shared/local/start.ts'], {
     cwd: ROOT,
-    env: { ...cleanEnv(), PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'data'), FERRY_SWEEP_INTERVAL: '500' },
+    env: { ...cleanEnv(), PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'data'), FERRY_SWEEP_INTERVAL: '500', FERRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -128,6 +128,9 @@ describe('npm start, end to end', () => {
     const hook = lines.find((l) => l.msg === 'http request' && l.path === '/webhooks/acr');
     expect(hook).toMatchObject({ level: 'info', method: 'POST', requestId: expect.any(String), durationMs: expect.any(Number), time: expect.any(String) });
     expect(lines.some((l) => l.component === 'local-cloud' && String(l.msg).startsWith('acr:CreateRepoSyncTask'))).toBe(true);
+    // Ferry's own side of the same call: action, the cloud's request id, duration.
+    const call = lines.find((l) => l.component === 'cloud' && l.action === 'CreateRepoSyncTask');
+    expect(call).toMatchObject({ msg: 'cloud call', provider: 'acr', status: 200, requestId: expect.stringMatching(/^[0-9A-F-]{36}$/), durationMs: expect.any(Number) });
   });
 
   it('SIGINT shuts down cleanly with exit code 0, and stdout never carried a secret', async () => {

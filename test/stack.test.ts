@@ -12,6 +12,7 @@ import { durationSetting, parseEnvFile, portSetting } from '../shared/local/env.
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-stack-'));
 const lines: string[] = [];
+process.env.FERRY_LOG_LEVEL = 'info'; // these tests read the request and sweep lines
 const prevSink = setLogSink((l) => lines.push(l));
 
 interface Seen {

@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { CloudThrottledError, CloudTransientError, type CloudProvider } from './errors.ts';
+import { log } from '../log.ts';
 
 // ---------------------------------------------------------------- HTTP
 
@@ -46,9 +47,19 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Sends one request. Network failures and timeouts become CloudTransientError; HTTP statuses are returned. */
+/** The cloud's request id: Alibaba puts it in the body (`RequestId`), Huawei and FC in a header. */
+function requestIdOf(headers: Record<string, string>, body: string): string | undefined {
+  return headers['x-acs-request-id'] ?? headers['x-request-id'] ?? headers['x-fc-request-id'] ?? /"RequestId"\s*:\s*"([^"]{1,80})"/.exec(body.slice(0, 512))?.[1];
+}
+
+/**
+ * Sends one request and logs it (provider, action, status, the cloud's request id, duration; never
+ * the URL's query, which may carry a signature). Network failures and timeouts become
+ * CloudTransientError; HTTP statuses are returned.
+ */
 export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
   const signal = AbortSignal.timeout(call.timeoutMs);
+  const started = performance.now();
   try {
     const res = await request(call.url, {
       method: call.method as Dispatcher.HttpMethod,
@@ -62,14 +73,19 @@ export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
     for (const [k, v] of Object.entries(res.headers)) {
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
     }
+    const durationMs = Math.round(performance.now() - started);
+    cloudLog[res.statusCode >= 500 ? 'warn' : 'info']('cloud call', { provider: call.provider, action: call.action, status: res.statusCode, requestId: requestIdOf(headers, body), durationMs });
     return { status: res.statusCode, headers, body };
   } catch (err) {
     const timedOut = signal.aborted || (err as Error)?.name === 'TimeoutError';
     const code = timedOut ? 'RequestTimeout' : (errorCode(err) ?? 'NetworkError');
     const message = timedOut ? `no response within ${call.timeoutMs} ms` : `network failure: ${(err as Error)?.message ?? String(err)}`;
+    cloudLog.warn('cloud call failed', { provider: call.provider, action: call.action, code, durationMs: Math.round(performance.now() - started) });
     throw new CloudTransientError({ provider: call.provider, action: call.action, code, message, cause: err });
   }
 }
+
+const cloudLog = log.child({ component: 'cloud' });
 
 // ---------------------------------------------------------------- retry
 

@@ -19,6 +19,7 @@ const cloudLines: string[] = [];
 
 beforeAll(async () => {
   prevSink = setLogSink((l) => lines.push(l));
+  process.env.FERRY_LOG_LEVEL = 'debug'; // every line, cloud calls included, is checked for secrets
   h = await startHarness({ cloud: { log: (line) => void (/ (acr|swr|ecs|iam):/.test(` ${line}`) && cloudCalls++ && cloudLines.push(line)) } });
   h.deps.log = createLogger({ service: 'ferry' }, 'debug');
   api = await serveNode(await createApiApp(h.deps), { port: 0, host: '127.0.0.1' });
@@ -28,6 +29,7 @@ afterAll(async () => {
   await api?.close();
   await h?.close();
   setLogSink(prevSink);
+  process.env.FERRY_LOG_LEVEL = 'warn';
 });
 
 async function call(base: string, method: string, path: string, token?: string, body?: string) {
