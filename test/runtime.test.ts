@@ -216,6 +216,16 @@ describe('httpHandler', () => {
     expect(JSON.parse(odd.body).message).toMatch(/httpMethod/);
   });
 
+  it('logs one line per request with id, status and duration, never the query string', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = { info: (msg: string, f?: Record<string, unknown>) => lines.push({ msg, ...f }), error: () => {}, warn: () => {}, debug: () => {}, child: () => logger };
+    const handler = httpHandler(async () => echo, { logger });
+    const event = { ...agSample, queryParameters: { token: 'secret-token-in-query', instance: 'cri-x' } };
+    await handler(Buffer.from(JSON.stringify(event)), { requestId: 'r-log' });
+    expect(lines).toEqual([{ msg: 'http request', requestId: 'r-log', method: 'POST', path: '/webhooks/acr', status: 200, durationMs: expect.any(Number) }]);
+    expect(JSON.stringify(lines)).not.toContain('secret-token-in-query');
+  });
+
   it('answers 503 when the app cannot be built and retries on the next invocation', async () => {
     let calls = 0;
     const handler = httpHandler(async () => {

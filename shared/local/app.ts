@@ -6,6 +6,7 @@
  */
 import type { FetchApp } from '../runtime/context.ts';
 import type { Logger } from '../log.ts';
+import { withRequestLog } from '../runtime/requestLog.ts';
 
 export interface ServedApp {
   app: FetchApp;
@@ -24,22 +25,16 @@ export function routeByPath(webhook: FetchApp, api: FetchApp): FetchApp {
 export function serveApp(inner: FetchApp, log: Logger): ServedApp {
   const pending = new Set<Promise<unknown>>();
   let draining = false;
+  const logged = withRequestLog(inner, log);
   const app: FetchApp = async (req, ctx) => {
-    const started = performance.now();
-    const fields = { requestId: ctx.requestId, method: req.method, path: new URL(req.url).pathname };
     if (draining) {
-      log.info('http request refused: shutting down', { ...fields, status: 503 });
+      log.info('http request refused: shutting down', { requestId: ctx.requestId, method: req.method, path: new URL(req.url).pathname, status: 503 });
       return Response.json({ error: 'Unavailable', message: 'Ferry is shutting down', requestId: ctx.requestId }, { status: 503, headers: { 'retry-after': '5' } });
     }
-    const work = inner(req, ctx);
+    const work = logged(req, ctx);
     pending.add(work);
     try {
-      const res = await work;
-      log.info('http request', { ...fields, status: res.status, durationMs: Math.round(performance.now() - started) });
-      return res;
-    } catch (err) {
-      log.error('http request failed', { ...fields, status: 500, durationMs: Math.round(performance.now() - started), err });
-      throw err;
+      return await work;
     } finally {
       pending.delete(work);
     }

@@ -3,6 +3,7 @@
  * lazily ONCE per instance on the first invocation and reused while the instance lives.
  * A failed build is not cached: the next invocation tries again.
  */
+import { withRequestLog } from './requestLog.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { handleApiGatewayEvent, isApiGatewayEvent } from './apiGateway.ts';
 import { invocationContextFromFc, type FetchApp, type InvocationContext } from './context.ts';
@@ -32,8 +33,8 @@ export interface HandlerOptions {
 
 /** FC handler for HTTP functions: detects API Gateway vs FC 3.0 HTTP trigger events and dispatches. */
 export function httpHandler(appFactory: () => FetchApp | Promise<FetchApp>, opts: HandlerOptions = {}): FcHandler<FcHttpResult> {
-  const getApp = once(appFactory);
   const log = opts.logger ?? createLogger({ component: 'runtime' });
+  const getApp = once(async () => withRequestLog(await appFactory(), log));
   const onError = (err: unknown, ctx: InvocationContext) => log.error('app failed', { requestId: ctx.requestId, err });
   return async (event, context) => {
     const ctx = invocationContextFromFc(context);
