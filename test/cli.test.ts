@@ -187,7 +187,7 @@ describe('local commands', () => {
       const ok = await ferry(['replay', payload, '--kind', 'acr', '--instance', 'cri-localsrc001', '--url', url], { FERRY_WEBHOOK_TOKEN: 'hook-token-123' });
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toMatch(/HTTP 202/);
-      expect(seen[0]!.url).toBe('/webhooks/acr?token=hook-token-123&instanceId=cri-localsrc001');
+      expect(seen[0]!.url).toBe('/webhooks/acr?instance=cri-localsrc001'); // the parameter the webhook reads; no token in the URL
       expect(seen[0]!.auth).toBe('Bearer hook-token-123');
       expect(JSON.parse(seen[0]!.body)).toEqual(JSON.parse((await import('node:fs')).readFileSync(join(ROOT, payload), 'utf8')));
       status = 401;

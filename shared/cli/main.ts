@@ -398,10 +398,11 @@ async function replay(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   }
   const token = ctx.env.FERRY_WEBHOOK_TOKEN;
   if (!token) throw new Error('FERRY_WEBHOOK_TOKEN is not set: export the webhook token to use');
-  const q = new URLSearchParams({ token });
-  if (v.instance) q.set('instanceId', v.instance);
+  // The token travels in the Authorization header only: URLs end up in logs.
+  const q = new URLSearchParams();
+  if (v.instance) q.set('instance', v.instance);
   if (v.source) q.set('source', v.source);
-  const url = `${baseUrl(ctx, v)}/webhooks/${v.kind}?${q}`;
+  const url = `${baseUrl(ctx, v)}/webhooks/${v.kind}${q.size ? `?${q}` : ''}`;
   const res = await request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
