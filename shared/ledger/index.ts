@@ -7,3 +7,4 @@ export { type Enqueued, type NotificationInput, NotificationOutbox } from './out
 export { EcsTaskRegistry, SwrSyncTaskRegistry, type SwrSyncTaskInput, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';
 export * from './states.ts';
+export * from './sweep-queries.ts';

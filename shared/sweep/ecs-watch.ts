@@ -7,7 +7,7 @@ import type { EcsTask } from '../clients/ecs.ts';
 import { CloudError } from '../clients/errors.ts';
 import type { EcsTaskRow } from '../ledger/index.ts';
 import type { SweepContext } from './context.ts';
-import { knownEcsTasks } from './ledger-ext.ts';
+import { knownEcsTasks } from '../ledger/sweep-queries.ts';
 import { guarded } from './outcome.ts';
 
 export const ECS_PAGE_SIZE = 100;

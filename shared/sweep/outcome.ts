@@ -6,7 +6,7 @@ import { LedgerError, type TaskRow, type TaskState } from '../ledger/index.ts';
 import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
 import { backoffMs, policyOf } from '../replicate/target.ts';
 import type { SweepContext } from './context.ts';
-import { replicationForSuccess } from './ledger-ext.ts';
+import { replicationForSuccess } from '../ledger/sweep-queries.ts';
 
 export type ActiveState = Extract<TaskState, 'submitted' | 'running'>;
 

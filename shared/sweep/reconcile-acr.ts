@@ -9,7 +9,7 @@ import type { TaskRow } from '../ledger/index.ts';
 import type { AcrTaskTarget } from '../replicate/target.ts';
 import type { CloudControl, Observation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { activeScopes } from './ledger-ext.ts';
+import { activeScopes } from '../ledger/sweep-queries.ts';
 import { reconcileScope } from './scope.ts';
 
 export const ACR_PAGE_SIZE = 100;

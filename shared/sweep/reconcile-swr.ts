@@ -11,7 +11,7 @@ import { swrJobRef } from '../replicate/submit.ts';
 import type { SwrTaskTarget } from '../replicate/target.ts';
 import type { CloudControl, Observation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { activeScopes } from './ledger-ext.ts';
+import { activeScopes } from '../ledger/sweep-queries.ts';
 import { guarded } from './outcome.ts';
 import { reconcileScope } from './scope.ts';
 

@@ -1,7 +1,7 @@
 import type { Provider, TaskRow } from '../ledger/index.ts';
 import { type CloudControl, type Observation, applyObservation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { markRunningMany, releaseMany } from './ledger-ext.ts';
+import { markRunningMany, releaseMany } from '../ledger/sweep-queries.ts';
 
 /** Tasks claimed per ledger query, and at most this many per scope per run (the rest waits for the next run). */
 export const CLAIM_BATCH = 1000;

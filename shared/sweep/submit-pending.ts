@@ -7,7 +7,7 @@ import type { TaskRow } from '../ledger/index.ts';
 import { findCloudTask, submitTask, type SubmitContext } from '../replicate/submit.ts';
 import type { AcrTaskTarget, TaskTarget } from '../replicate/target.ts';
 import type { SweepContext } from './context.ts';
-import { claimPendingForSubmission, releaseMany } from './ledger-ext.ts';
+import { claimPendingForSubmission, releaseMany } from '../ledger/sweep-queries.ts';
 import { canceled } from './outcome.ts';
 
 /** Cloud submissions in flight at once (the account limiter bounds the rate as well). */

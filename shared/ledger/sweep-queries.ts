@@ -1,10 +1,10 @@
 /**
- * Ledger reads and writes the sweep needs that the Ledger class does not offer (yet). Each is a
- * proposal for a Ledger method (see the report); until then they run here on `ledger.db`.
- * SQL is plain PostgreSQL, valid on PGlite too. Times come from the caller (the ledger's clock).
+ * The sweep's batch reads and writes: one statement for many tasks, so a sweep's cost grows with the
+ * number of open tasks, not with round trips. SQL valid on PostgreSQL and PGlite; times come from the
+ * caller (the ledger's clock).
  */
-import type { Db } from '../ledger/index.ts';
-import { type EcsTaskRow, type Provider, type TaskRow, toEcsTask, toTask } from '../ledger/index.ts';
+import type { Db } from './db.ts';
+import { type Provider, type TaskRow, toTask } from './rows.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -16,7 +16,7 @@ export interface ScopeSummary {
 }
 
 /**
- * Proposed `ledger.activeScopes(provider)`: scopes with submitted/running tasks (the ones the cloud
+ * Scopes with submitted/running tasks (the ones the cloud
  * knows about), smallest first so a budget cut leaves few scopes behind.
  */
 export async function activeScopes(db: Db, provider: Provider): Promise<ScopeSummary[]> {
@@ -30,7 +30,7 @@ export async function activeScopes(db: Db, provider: Provider): Promise<ScopeSum
 }
 
 /**
- * Proposed `ledger.claimPendingForSubmission({owner, leaseMs, limit, graceCutoff})`: like claimDue for
+ * Like claimDue for
  * pending tasks, but leaves young first-time tasks to the webhook that recorded them: a task is taken
  * only if created before `graceCutoff`, or a submission already started (in doubt), or it is a retry,
  * or cancel was requested.
@@ -59,7 +59,7 @@ export async function claimPendingForSubmission(
   });
 }
 
-/** Proposed `ledger.releaseMany(taskIds, owner)`: gives back many leases in one statement. */
+/** Gives back many leases in one statement. */
 export async function releaseMany(db: Db, ids: readonly string[], owner: string, now: number): Promise<number> {
   if (ids.length === 0) return 0;
   const { rows } = await db.query(
@@ -71,7 +71,7 @@ export async function releaseMany(db: Db, ids: readonly string[], owner: string,
 }
 
 /**
- * Proposed `ledger.markRunningMany(taskIds, {owner, cloudStatus, reason})`: submitted → running for
+ * Submitted → running for
  * many tasks in one statement, with their task_events, releasing the lease. The replication state
  * does not change (submitted and running both count as in progress), so it is not recomputed.
  * Returns the ids that moved (a task someone else moved or holds is left alone).
