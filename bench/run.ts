@@ -9,6 +9,9 @@
 import { cpus, totalmem } from 'node:os';
 import { mergeResults, printTable, type BenchOptions, type ScenarioResult } from './lib.ts';
 
+// A log line per request and per cloud call would be measured too: only warnings, unless asked.
+process.env.FERRY_LOG_LEVEL ??= 'warn';
+
 const SCENARIOS: Record<string, () => Promise<(o: BenchOptions) => Promise<ScenarioResult>>> = {
   clients: async () => (await import('./clients.ts')).runClients,
   ledger: async () => (await import('./ledger.ts')).runLedger,

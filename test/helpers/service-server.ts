@@ -18,23 +18,14 @@ export function manualClock(start = Date.now()): VirtualClock {
   };
 }
 
-/** Deterministic random source (mulberry32). */
-export function seededRandom(seed = 42): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../shared/local-cloud/server.ts';
+export { seededRandom };
 
 export function testEnv(seed: LocalCloudSeedInput = {}, clock = manualClock()): LocalCloudEnv {
   return {
     clock,
     seed: Object.keys(seed).length ? localCloudSeedSchema.parse(seed) : defaultSeed(),
-    random: seededRandom(),
+    random: seededRandom(42),
     deliver: async () => ({ status: 200 }),
   };
 }
