@@ -127,6 +127,31 @@ describe('sweep: ACR task lifecycle', () => {
     expect((await stateOf(s, id!)).state).toBe('succeeded');
   });
 
+  it('a retryable ERROR with no attempts left fails with the reason and one notification', async () => {
+    receiver = await startReceiver();
+    stack = await startTestStack({
+      cloud: SLOW_SYNC,
+      env: { FERRY_NOTIFY_URL: receiver.url },
+      config: oneTargetConfig({ defaults: { maxAttempts: 1 }, notifications: [{ type: 'webhook', url: '${FERRY_NOTIFY_URL}', on: ['failure'] }] }),
+    });
+    const s = stack;
+    s.cloud.acr.addOutcome({ tag: 'v3x', outcome: 'error', taskIssue: 'NETWORK_ERROR' });
+    const [id] = await recordAcrPush(s, 'v3x');
+    s.cloud.clock.advance(61_000);
+    await runSweep(s.deps);
+    s.cloud.clock.advance(20_000);
+    const sum = await runSweep(s.deps);
+    const failed = await stateOf(s, id!);
+    expect(failed.state).toBe('failed');
+    expect(failed.lastError?.code).toBe('NETWORK_ERROR');
+    expect(sum.transitions['submitted→failed']).toBe(1);
+    const events = (await s.ledger.getTask(id!))!.events;
+    expect(events.at(-1)!.reason).toMatch(/attempts exhausted: 1\/1/);
+    expect(receiver!.requests).toHaveLength(1);
+    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'task.failed', taskId: id, error: { code: 'NETWORK_ERROR' } });
+    expect(s.cloud.acr.createCallCount()).toBe(1);
+  });
+
   it('fails TAG_CONFLICT at once (override off), with one failure notification', async () => {
     const s = await withReceiver();
     await s.cloud.acr.push({ instanceId: 'cri-localdst001', namespace: 'team', repo: 'app', tag: 'v4' }); // another digest at the target

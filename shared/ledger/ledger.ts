@@ -496,6 +496,8 @@ export class Ledger {
       owner?: string;
       error?: TaskPatch['lastError'];
       details?: Json;
+      /** Notifications queued, in the same transaction, only when attempts are exhausted. */
+      notifyOnFail?: TransitionInput['notify'];
     },
   ): Promise<{ task: TaskRow; retried: boolean }> {
     const cur = await this.requireTask(this.db, taskId);
@@ -507,6 +509,7 @@ export class Ledger {
       actor: r.actor,
       ...(r.owner !== undefined ? { owner: r.owner } : {}),
       ...(r.details ? { details: r.details } : {}),
+      ...(!retried && r.notifyOnFail ? { notify: r.notifyOnFail } : {}),
       patch: {
         ...(r.error !== undefined ? { lastError: r.error } : {}),
         ...(retried ? { nextAttemptAt: this.clock() + Math.max(0, r.delayMs) } : {}),

@@ -92,35 +92,36 @@ export async function failOrRetry(
   e: FailureInfo & { retryable: boolean; cloudStatus?: string; reason?: string },
 ): Promise<'retried' | 'failed' | undefined> {
   const from = task.state as ActiveState;
-  const retry = e.retryable && task.attempts < task.maxAttempts;
   const reason = e.reason ?? `cloud task ${e.cloudStatus ?? 'failed'}: ${e.code}`;
-  if (retry) {
+  const notify = failureNotices(ctx.deps.config.notifications, task, 'failed', e);
+  if (e.retryable) {
+    // The ledger decides retry or fail from the attempts it holds, in one guarded transition.
     const delay = backoffMs(policyOf(task), task.attempts, ctx.deps.random);
-    const moved = await guarded(ctx, () =>
-      ctx.deps.ledger.transition(task.id, {
+    const r = await guarded(ctx, () =>
+      ctx.deps.ledger.retryOrFail(task.id, {
         from,
-        to: 'pending',
-        owner: ctx.owner,
+        delayMs: delay,
+        reason,
         actor: ctx.owner,
-        reason: `${reason}; retry ${task.attempts + 1}/${task.maxAttempts} in ${Math.round(delay / 1000)} s`,
+        owner: ctx.owner,
+        error: info(e),
         details: { retryInMs: delay, cloudRef: task.cloudRef },
-        patch: { lastError: info(e), nextAttemptAt: ctx.now() + delay },
+        notifyOnFail: notify,
       }),
     );
-    if (!moved) return undefined;
-    ctx.stats.transition(from, 'pending');
-    return 'retried';
+    if (!r) return undefined;
+    ctx.stats.transition(from, r.retried ? 'pending' : 'failed');
+    return r.retried ? 'retried' : 'failed';
   }
-  const why = e.retryable ? `${reason} (attempts exhausted: ${task.attempts}/${task.maxAttempts})` : `${reason} (not retryable)`;
   const moved = await guarded(ctx, () =>
     ctx.deps.ledger.transition(task.id, {
       from,
       to: 'failed',
       owner: ctx.owner,
       actor: ctx.owner,
-      reason: why,
+      reason: `${reason} (not retryable)`,
       patch: { lastError: info(e), ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
-      notify: failureNotices(ctx.deps.config.notifications, task, 'failed', e),
+      notify,
     }),
   );
   if (!moved) return undefined;
