@@ -4,6 +4,7 @@ import { idempotencyKey, sourceImageKey } from '../shared/ledger/keys.ts';
 import { Ledger, type ReplicationInput, type TaskSpec } from '../shared/ledger/ledger.ts';
 import { migrate } from '../shared/ledger/migrate.ts';
 import { MIGRATIONS } from '../shared/ledger/migrations.ts';
+import { activeScopes } from '../shared/ledger/sweep-queries.ts';
 import {
   IllegalTransitionError,
   LeaseLostError,
@@ -434,20 +435,18 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     await expect(ledger.claimDue({ owner: 'w', leaseMs: 1, states: ['succeeded'] })).rejects.toThrow(/states/);
   });
 
-  it('summarises open tasks per provider and scope for the sweep', async () => {
+  it('summarises the tasks the cloud knows about per scope, for the sweep', async () => {
     const ev = push();
     const t0 = clock.now();
-    await ledger.recordReplication(ev, [target('a')]);
+    const first = await ledger.recordReplication(ev, [target('a')]);
     clock.advance(1000);
-    await ledger.recordReplication({ ...ev, tag: 'v2' }, [target('a'), target('b', { provider: 'swr', scope: 'cn-north-4' })]);
-    const summary = await ledger.openTasksByProvider();
-    expect(summary.find((s) => s.scope === ev.source)).toEqual({
-      provider: 'acr',
-      scope: ev.source,
-      open: 2,
-      oldestOpenAt: new Date(t0).toISOString(),
-    });
-    expect((await ledger.openTasksByProvider('swr')).every((s) => s.provider === 'swr')).toBe(true);
+    const second = await ledger.recordReplication({ ...ev, tag: 'v2' }, [target('a'), target('b', { provider: 'swr', scope: 'cn-north-4' })]);
+    for (const t of [...first.tasks, ...second.tasks]) {
+      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(0, 8)}` } });
+    }
+    const summary = await activeScopes(ledger.db, 'acr');
+    expect(summary.find((s) => s.scope === ev.source)).toEqual({ scope: ev.source, open: 2, oldestAt: t0 });
+    expect((await activeScopes(ledger.db, 'swr')).map((s) => s.scope)).toContain('cn-north-4');
     expect(await ledger.openTasks({ scope: ev.source })).toHaveLength(2);
   });
 

@@ -140,14 +140,6 @@ export interface TaskDetail {
   cloudRefs: CloudRefRow[];
 }
 
-export interface OpenScopeSummary {
-  provider: Provider;
-  scope: string;
-  open: number;
-  /** Oldest of (cloud creation time, else ledger creation time) among open tasks: how far back to list cloud tasks. */
-  oldestOpenAt: Iso;
-}
-
 export interface PruneResult {
   tasks: number;
   replications: number;
@@ -727,17 +719,6 @@ export class Ledger {
       [[...states.filter((s) => OPEN_STATES.includes(s))], f.provider ?? null, f.scope ?? null, f.limit ?? 1000],
     );
     return rows.map(toTask);
-  }
-
-  /** Per (provider, scope), e.g. per ACR instance: open task count and the oldest open creation time. */
-  async openTasksByProvider(provider?: Provider): Promise<OpenScopeSummary[]> {
-    const { rows } = await this.db.query<{ provider: Provider; scope: string; open: unknown; oldest: unknown }>(
-      `SELECT provider, scope, count(*) AS open, min(coalesce(cloud_created_at, created_at)) AS oldest
-       FROM tasks WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR provider = $2)
-       GROUP BY provider, scope ORDER BY provider, scope`,
-      [[...OPEN_STATES], provider ?? null],
-    );
-    return rows.map((r) => ({ provider: r.provider, scope: r.scope, open: Number(r.open), oldestOpenAt: new Date(r.oldest as string).toISOString() }));
   }
 
   // ---------------------------------------------------------------- retention & health
