@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { AccountLimiter } from '../shared/clients/transport.ts';
-import { startLocalCloud } from '../shared/local-cloud/server.ts';
+import { startLocalCloud } from '../local/cloud/server.ts';
 import { ROOT, freshImportMs, pool, round, type BenchOptions, type ScenarioResult } from './lib.ts';
 
 const require = createRequire(import.meta.url);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { SyncTask } from '../shared/local-cloud/acr.ts';
+import type { SyncTask } from '../local/cloud/acr.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { startTestStack } from '../test/helpers/stack.ts';
 import { reportToParent } from './lib.ts';

@@ -39,11 +39,11 @@ export const FORBIDDEN = [
 
 /**
  * Cold-start diet, both measured by `npm run bench -- bundles`:
- * - `undici` → shared/runtime/undici-lite.ts (the same API on Node's built-in fetch, which is undici);
+ * - `undici` → scripts/shims/undici-lite.ts (the same API on Node's built-in fetch, which is undici);
  * - zod's ~40 message locales → English only (the one Ferry uses): 264 KB of the 454 KB zod adds;
  * - `yaml` → a stub: `npm run package` ships the config as dist/ferry.config.json (scripts/package.mjs).
  */
-export const ALIAS = { undici: './shared/runtime/undici-lite.ts', yaml: './shared/runtime/yaml-absent.ts' };
+export const ALIAS = { undici: './scripts/shims/undici-lite.ts', yaml: './scripts/shims/yaml-absent.ts' };
 export const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
@@ -89,6 +89,13 @@ export function packageOf(inputPath) {
   const first = parts[i + 1];
   if (!first) return null;
   return first.startsWith('@') ? `${first}/${parts[i + 2]}` : first;
+}
+
+/** Project folders that only run locally (emulator, `npm start` stack, fixtures, tests, benchmarks): never shipped. */
+export const LOCAL_ONLY = /^local[\\/]/;
+
+function localOnlyIn(metafile) {
+  return Object.keys(metafile.inputs).filter((input) => LOCAL_ONLY.test(input));
 }
 
 function forbiddenIn(metafile) {
@@ -170,6 +177,11 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     if (bad.length) {
       throw new Error(`bundle: ${name} pulls in forbidden dev-only packages:\n  ${bad.join('\n  ')}\n` +
         'Keep deploy/test tooling out of code reachable from functions/.');
+    }
+    const local = [...new Set([...localOnlyIn(cjs.metafile), ...localOnlyIn(esm.metafile)])];
+    if (local.length) {
+      throw new Error(`bundle: ${name} pulls in code that only runs locally:\n  ${local.join('\n  ')}\n` +
+        'The emulator, the local stack, fixtures and tests stay out of code reachable from functions/.');
     }
     const staticPglite = new Set();
     for (const [file, input] of Object.entries(esm.metafile.inputs)) {

@@ -1,6 +1,6 @@
 /** Shared setup for the operator API tests: a served API over a test stack, and ways to make tasks. */
 import { createApiApp } from '../shared/api/app.ts';
-import { serveNode, type NodeServer } from '../shared/runtime/nodeHttp.ts';
+import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import type { TaskRow } from '../shared/ledger/index.ts';
 import { startTestStack, TEST_TOKENS, type TestStack, type TestStackOptions } from './helpers/stack.ts';
 

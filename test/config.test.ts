@@ -37,7 +37,7 @@ describe('valid configs', () => {
     expect(c.webhook).toEqual({ submitBudgetMs: 3000, maxBodyBytes: 1024 * 1024 });
     expect(c.sweep.ecsWatch.taskActions).toEqual(['ImportImage', 'ExportImage']);
     expect(c.auth).toEqual({ webhookTokens: [], apiTokens: [] });
-    expect(c.localCloud).toBeUndefined();
+    expect('localCloud' in c).toBe(false);
     expect(c.secretValues).toEqual([]);
   });
 
@@ -80,7 +80,6 @@ describe('valid configs', () => {
         store: { databaseUrl: '${PG}', retentionDays: 7 },
         notifications: [{ type: 'dingtalk', url: '${NOTIFY}', secret: '${DT}', on: ['failure', 'success'] }, { type: 'slack', url: '${NOTIFY}' }],
         sweep: { graceSeconds: 30, ecsWatch: { regions: ['cn-hangzhou'] } },
-        localCloud: { speed: 10 },
       },
       env,
     );
@@ -92,8 +91,6 @@ describe('valid configs', () => {
     expect(c.notifications[0]).toEqual({ type: 'dingtalk', url: env.NOTIFY, secret: 'SECdingtalk', on: ['failure', 'success'] });
     expect(c.notifications[1]).toEqual({ type: 'slack', url: env.NOTIFY, on: ['failure'] });
     expect(c.sweep).toEqual({ graceSeconds: 30, budgetMs: 50_000, batchSize: 50, ecsWatch: { regions: ['cn-hangzhou'], taskActions: ['ImportImage', 'ExportImage'] } });
-    expect(c.localCloud?.speed).toBe(10);
-    expect(c.localCloud?.alibaba.instances[0]?.instanceId).toBe('cri-localsrc001');
     expect([...c.secretValues].sort()).toEqual(['SECdingtalk', 'ak-id-789', 'api-token-456', 'hw-password', env.NOTIFY, 'postgres://u:pw@db/ferry', 'read-token-1', 'sk-secret-000', 'wh-token-123'].sort());
   });
 
@@ -254,6 +251,14 @@ describe('invalid configs: every problem, exact message, document order', () => 
   });
 });
 
+describe('the local cloud section is not part of a deployed config', () => {
+  test('parseConfig refuses localCloud as an unknown key', () => {
+    const r = validateConfig({ localCloud: { speed: 10 } }, {});
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(formatIssues(r.issues)).toMatch(/localCloud/);
+  });
+});
+
 describe('loadConfig: FERRY_CONFIG vs working directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-config-'));
   const cwdDir = join(dir, 'cwd');
@@ -321,7 +326,7 @@ describe('examples/ferry.config.yaml', () => {
   });
 
   test('local cloud keys in local.env are the seed defaults', async () => {
-    const { defaultSeed } = await import('../shared/local-cloud/seed.ts');
+    const { defaultSeed } = await import('../local/cloud/seed.ts');
     const seed = defaultSeed();
     expect(env.ALIBABA_CLOUD_ACCESS_KEY_ID).toBe(seed.alibaba.accounts[0]!.accessKeyId);
     expect(env.ALIBABA_CLOUD_ACCESS_KEY_SECRET).toBe(seed.alibaba.accounts[0]!.accessKeySecret);

@@ -1,4 +1,4 @@
-// End to end: `shared/local/start.ts` (what `npm start` runs) as a child process on the example
+// End to end: `local/stack/start.ts` (what `npm start` runs) as a child process on the example
 // config. A push simulated through the local cloud's admin API fires the ACR trigger → Ferry's
 // webhook → CreateRepoSyncTask in both target instances → the sweep sees them finish → the API
 // reports `succeeded`, and the tag exists in both targets. SIGINT then exits 0. The child's stdout
@@ -52,7 +52,7 @@ function logLines(): Record<string, unknown>[] {
 }
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'shared/local/start.ts'], {
+  child = spawn(process.execPath, ['--import', 'tsx', 'local/stack/start.ts'], {
     cwd: ROOT,
     env: { ...cleanEnv(), PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'data'), FERRY_SWEEP_INTERVAL: '500', FERRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

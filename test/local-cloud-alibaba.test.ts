@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalQuery } from '../shared/clients/signing/encode.ts';
 import { EMPTY_SHA256, sha256Hex, v1Signature, v3Authorization, v3Signature, v3SignedHeaderNames } from '../shared/clients/signing/alibaba.ts';
-import { startLocalCloud, type LocalCloud } from '../shared/local-cloud/server.ts';
+import { startLocalCloud, type LocalCloud } from '../local/cloud/server.ts';
 
 const require = createRequire(import.meta.url);
 // CommonJS SDKs, loaded exactly as their users do.

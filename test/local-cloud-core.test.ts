@@ -2,10 +2,10 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLoopback } from '../shared/local-cloud/admin.ts';
-import { createVirtualClock } from '../shared/local-cloud/clock.ts';
-import { FaultRegistry, globMatch } from '../shared/local-cloud/faults.ts';
-import { seededRandom, startLocalCloud, type LocalCloud } from '../shared/local-cloud/server.ts';
+import { isLoopback } from '../local/cloud/admin.ts';
+import { createVirtualClock } from '../local/cloud/clock.ts';
+import { FaultRegistry, globMatch } from '../local/cloud/faults.ts';
+import { seededRandom, startLocalCloud, type LocalCloud } from '../local/cloud/server.ts';
 
 const require = createRequire(import.meta.url);
 const RPCClient = require('@alicloud/pop-core');
@@ -152,7 +152,7 @@ describe('server and admin API', () => {
 
 describe('standalone CLI', () => {
   it('starts on FERRY_CLOUD_PORT and says where it listens', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/local-cloud/cli.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/cloud/cli.ts'], {
       env: { ...process.env, FERRY_CLOUD_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

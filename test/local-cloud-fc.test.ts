@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { request } from 'undici';
-import { createFcService, type FcService } from '../shared/local-cloud/fc.ts';
-import { fcAuthorization, fcSignature, fcStringToSign } from '../shared/local-cloud/fc-signature.ts';
-import type { VirtualClock } from '../shared/local-cloud/types.ts';
+import { createFcService, type FcService } from '../local/cloud/fc.ts';
+import { fcAuthorization, fcSignature, fcStringToSign } from '../local/cloud/fc-signature.ts';
+import type { VirtualClock } from '../local/cloud/types.ts';
 import { hostService, manualClock, testEnv, type HostedService } from './helpers/service-server.ts';
 
 // @alicloud/fc2 ships no type declarations.

@@ -5,8 +5,8 @@ import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js
 import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
 import type { HcClient } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import { sdkDate } from '../shared/clients/signing/huawei.ts';
-import { createHuaweiService, type HuaweiService } from '../shared/local-cloud/huawei.ts';
-import type { VirtualClock } from '../shared/local-cloud/types.ts';
+import { createHuaweiService, type HuaweiService } from '../local/cloud/huawei.ts';
+import type { VirtualClock } from '../local/cloud/types.ts';
 import { hostService, manualClock, testEnv, type HostedService } from './helpers/service-server.ts';
 
 const AK = 'HWLOCALFERRYAK';

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../shared/local-cloud/server.ts';
+import { startLocalCloud, type LocalCloud } from '../local/cloud/server.ts';
 
 const require = createRequire(import.meta.url);
 const plugin = require('../deploy/ferry-fc-plugin.cjs') as {

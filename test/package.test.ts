@@ -19,6 +19,7 @@ type Resource = { Type: string; Properties: Record<string, any> };
 let update: { Resources: Record<string, Resource> };
 let create: { Resources: Record<string, Resource> };
 let zipListing = '';
+let emulatorSecrets: string[] = [];
 
 beforeAll(async () => {
   const env = {
@@ -26,7 +27,12 @@ beforeAll(async () => {
     FERRY_ALIYUN_CREDENTIALS: join(ROOT, '.no-such-credentials-file'),
     HOME: '/nonexistent-home',
     FERRY_CONFIG: 'examples/ferry.config.yaml',
+    FERRY_BUNDLE_METAFILE: '1',
   };
+  const { defaultSeed } = await import('../local/cloud/seed.ts');
+  const seed = defaultSeed();
+  emulatorSecrets = [...seed.alibaba.accounts.flatMap((a) => [a.accessKeyId, a.accessKeySecret]), ...seed.huawei.credentials.flatMap((c) => [c.accessKey, c.secretKey])];
+  expect(emulatorSecrets.length).toBeGreaterThan(3);
   await run(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, env, timeout: 120_000 });
   update = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-update.json'), 'utf8'));
   create = JSON.parse(readFileSync(join(ROOT, '.serverless/configuration-template-create.json'), 'utf8'));
@@ -120,6 +126,27 @@ describe('the packaged bundles are working FC handlers', () => {
       // Marker strings of the deploy/test tooling that must never ship.
       for (const marker of ['@alicloud/fc2', 'serverless-aliyun-function-compute', 'fast-check', 'vitest']) expect(js.includes(marker), `${fn} contains ${marker}`).toBe(false);
       expect(js.includes('pglite.wasm')).toBe(false);
+      // Nothing of the emulator: none of its credentials, none of its admin routes.
+      for (const secret of emulatorSecrets) expect(js.includes(secret), `${fn} contains an emulator credential`).toBe(false);
+      expect(js.includes('/_local/'), `${fn} contains the emulator's admin API`).toBe(false);
+    }
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist/webhook/meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    expect(Object.keys(meta.inputs).filter((f) => /^local\//.test(f))).toEqual([]);
+    expect(Object.keys(meta.inputs).some((f) => f.startsWith('shared/'))).toBe(true);
+  });
+
+  it('the bundler refuses an entry that reaches local-only code', async () => {
+    const entry = join(dir, 'local-probe.ts');
+    writeFileSync(entry, `export { defaultSeed } from ${JSON.stringify(join(ROOT, 'local/cloud/seed.ts'))};\n`);
+    try {
+      const r = await run(process.execPath, ['scripts/bundle.mjs', '--outdir', join(dir, 'probe'), '--entry', `probe=${entry}`, '--quiet'], { cwd: ROOT }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/pulls in code that only runs locally:\n\s+local\/cloud\/seed\.ts/);
+    } finally {
+      rmSync(entry, { force: true });
     }
   });
 

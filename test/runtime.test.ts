@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { handleApiGatewayEvent, apiGatewayEventToRequest } from '../shared/runtime/apiGateway.ts';
-import { handleFc3HttpEvent } from '../shared/runtime/fc3Http.ts';
+import { handleApiGatewayEvent, apiGatewayEventToRequest } from '../shared/runtime/api-gateway.ts';
+import { handleFc3HttpEvent } from '../shared/runtime/fc3-http.ts';
 import { invocationContextFromFc, type FetchApp, type InvocationContext } from '../shared/runtime/context.ts';
 import { httpHandler, timerHandler, once } from '../shared/runtime/handler.ts';
 import { parseTimerEvent, BadTimerEventError } from '../shared/runtime/timer.ts';
-import { serveNode } from '../shared/runtime/nodeHttp.ts';
+import { serveNode } from '../shared/runtime/node-http.ts';
 import { responseToFcResult } from '../shared/runtime/http.ts';
 
 /** Echoes everything the app saw as JSON. */

@@ -1,4 +1,4 @@
-// The local stack's wiring (shared/local/stack.ts) with stand-in apps: config + local.env defaults,
+// The local stack's wiring (local/stack/stack.ts) with stand-in apps: config + local.env defaults,
 // the local cloud's URL in the config, one server routing /webhooks/* vs the API, the ACR trigger
 // registered in the local cloud, request logs without query strings, the sweep loop, shutdown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { setLogSink } from '../shared/log.ts';
-import { startLocalStack, type FerryApps, type LocalStack } from '../shared/local/stack.ts';
-import { durationSetting, parseEnvFile, portSetting } from '../shared/local/env.ts';
+import { startLocalStack, type FerryApps, type LocalStack } from '../local/stack/stack.ts';
+import { durationSetting, parseEnvFile, portSetting } from '../local/stack/env.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-stack-'));
 const lines: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../shared/sweep/run.ts';
-import { seedOpenAcrTasks } from '../shared/sweep/seed-open.ts';
+import { seedOpenAcrTasks } from '../local/fixtures/seed-open.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 const INSTANCES = Array.from({ length: 10 }, (_, i) => `cri-scalesrc${String(i).padStart(3, '0')}`);

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as real } from 'undici';
-import { request as lite } from '../shared/runtime/undici-lite.ts';
+import { request as lite } from '../scripts/shims/undici-lite.ts';
 
 // The function bundles swap undici for undici-lite: both must answer the same way.
 let url = '';

@@ -1,6 +1,6 @@
 /** Serves the real webhook app over HTTP on a loopback port, on top of the test stack. */
 import { readFileSync } from 'node:fs';
-import { serveNode, type NodeServer } from '../shared/runtime/nodeHttp.ts';
+import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
 import { parseConfig } from '../shared/config/index.ts';
 import { baseConfig, startTestStack, TEST_TOKENS, type TestStack, type TestStackOptions } from './helpers/stack.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger, setLogSink } from '../shared/log.ts';
-import { serveNode } from '../shared/runtime/nodeHttp.ts';
+import { serveNode } from '../shared/runtime/node-http.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
 import { fixture, ledgerCounts, startWebhook, withRegistries, type WebhookHarness } from './webhook-harness.ts';
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { localCloudSeedSchema } from '../local-cloud/seed.ts';
 import * as naming from '../rules/naming.ts';
 import { isAlibabaRegion, isHuaweiRegion } from '../rules/regions.ts';
 import { checkPattern, globToRegExp } from '../rules/glob.ts';
@@ -315,7 +314,6 @@ export function buildConfigSchema(ctx: RefContext) {
       notifications: z.array(notification).default([]),
       webhook,
       sweep,
-      localCloud: localCloudSeedSchema.optional(),
     })
     .transform((c, t) => {
       const defaults = mergePolicy(structuredClone(POLICY_DEFAULTS) as Policy, c.defaults);

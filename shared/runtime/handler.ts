@@ -3,11 +3,11 @@
  * lazily ONCE per instance on the first invocation and reused while the instance lives.
  * A failed build is not cached: the next invocation tries again.
  */
-import { withRequestLog } from './requestLog.ts';
+import { withRequestLog } from './request-log.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { handleApiGatewayEvent, isApiGatewayEvent } from './apiGateway.ts';
+import { handleApiGatewayEvent, isApiGatewayEvent } from './api-gateway.ts';
 import { invocationContextFromFc, type FetchApp, type InvocationContext } from './context.ts';
-import { handleFc3HttpEvent, isFc3HttpEvent } from './fc3Http.ts';
+import { handleFc3HttpEvent, isFc3HttpEvent } from './fc3-http.ts';
 import { BadEventError, errorResult, parseEventJson, type FcHttpResult } from './http.ts';
 import { parseTimerEvent, type TimerEvent } from './timer.ts';
 

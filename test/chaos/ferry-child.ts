@@ -8,7 +8,7 @@ import { systemClock } from '../../shared/clock.ts';
 import { Ledger } from '../../shared/ledger/index.ts';
 import { createLogger } from '../../shared/log.ts';
 import { makeDeps } from '../../shared/replicate/deps.ts';
-import { serveNode } from '../../shared/runtime/nodeHttp.ts';
+import { serveNode } from '../../shared/runtime/node-http.ts';
 import { runSweep } from '../../shared/sweep/run.ts';
 import { createWebhookApp } from '../../shared/webhook/app.ts';
 import { TEST_ENV, baseConfig } from '../helpers/stack.ts';

@@ -4,9 +4,9 @@
  * real loopback socket, the sweep, and helpers to push images and check the invariants.
  */
 import { request } from 'undici';
-import { serveNode, type NodeServer } from '../../shared/runtime/nodeHttp.ts';
+import { serveNode, type NodeServer } from '../../shared/runtime/node-http.ts';
 import { createWebhookApp } from '../../shared/webhook/app.ts';
-import type { SyncTaskView } from '../../shared/local-cloud/acr.ts';
+import type { SyncTaskView } from '../../local/cloud/acr.ts';
 import type { TaskRow } from '../../shared/ledger/index.ts';
 import { startTestStack, TEST_TOKENS, type TestStack, type TestStackOptions } from '../helpers/stack.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createApiApp } from '../../shared/api/app.ts';
 import { createLogger, setLogSink, type Sink } from '../../shared/log.ts';
-import { serveNode, type NodeServer } from '../../shared/runtime/nodeHttp.ts';
+import { serveNode, type NodeServer } from '../../shared/runtime/node-http.ts';
 import { WEBHOOK_KINDS } from '../../shared/webhook/normalize.ts';
 import { TEST_TOKENS, startHarness, type Harness } from './harness.ts';
 

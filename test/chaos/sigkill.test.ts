@@ -11,7 +11,7 @@ import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../shared/ledger/index.ts';
-import { startLocalCloud, type LocalCloud } from '../../shared/local-cloud/server.ts';
+import { startLocalCloud, type LocalCloud } from '../../local/cloud/server.ts';
 import { TEST_TOKENS } from '../helpers/stack.ts';
 import { checkInvariants, expectedCopies, seedWith, SRC, type Harness } from './harness.ts';
 

@@ -17,12 +17,12 @@ import { CloudError } from '../../shared/clients/errors.ts';
 import { IamTokenProvider } from '../../shared/clients/huawei-iam.ts';
 import { SwrClient } from '../../shared/clients/swr.ts';
 import { AccountLimiter } from '../../shared/clients/transport.ts';
-import { startLocalCloud, type LocalCloud } from '../../shared/local-cloud/server.ts';
-import type { LocalCloudSeedInput } from '../../shared/local-cloud/seed.ts';
+import { startLocalCloud, type LocalCloud } from '../../local/cloud/server.ts';
+import type { LocalCloudSeedInput } from '../../local/cloud/seed.ts';
 
 const require = createRequire(import.meta.url);
 
-// Seed defaults (shared/local-cloud/seed.ts).
+// Seed defaults (local/cloud/seed.ts).
 export const ALI_KEY = { accessKeyId: 'LTAI5tLocalFerryKey', accessKeySecret: 'local-ferry-secret' };
 export const HW_USER = { user: 'ferry', password: 'local-ferry-password', domain: 'ferry-local' };
 export const HW_AKSK = { accessKey: 'HWLOCALFERRYAK', secretKey: 'local-ferry-sk' };

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultSeed, localCloudSeedSchema, type LocalCloudSeedInput } from '../../shared/local-cloud/seed.ts';
-import type { CloudRequest, CloudResponse, EmulatedService, LocalCloudEnv, VirtualClock } from '../../shared/local-cloud/types.ts';
+import { defaultSeed, localCloudSeedSchema, type LocalCloudSeedInput } from '../../local/cloud/seed.ts';
+import type { CloudRequest, CloudResponse, EmulatedService, LocalCloudEnv, VirtualClock } from '../../local/cloud/types.ts';
 
 /** A virtual clock that only moves when told to (speed is ignored). */
 export function manualClock(start = Date.now()): VirtualClock {
@@ -18,7 +18,7 @@ export function manualClock(start = Date.now()): VirtualClock {
   };
 }
 
-import { seededRandom } from '../../shared/local-cloud/server.ts';
+import { seededRandom } from '../../local/cloud/server.ts';
 export { seededRandom };
 
 export function testEnv(seed: LocalCloudSeedInput = {}, clock = manualClock()): LocalCloudEnv {

@@ -6,7 +6,7 @@
  */
 import { parseConfig, type FerryConfig } from '../../shared/config/index.ts';
 import { Ledger } from '../../shared/ledger/index.ts';
-import { startLocalCloud, type LocalCloud, type StartLocalCloudOptions } from '../../shared/local-cloud/server.ts';
+import { startLocalCloud, type LocalCloud, type StartLocalCloudOptions } from '../../local/cloud/server.ts';
 import { createLogger } from '../../shared/log.ts';
 import { makeDeps, type Deps } from '../../shared/replicate/deps.ts';
 import type { Clock } from '../../shared/clock.ts';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { imageTag, swrNamespace, swrRepository } from '../rules/naming.ts';
+import { imageTag, swrNamespace, swrRepository } from '../../shared/rules/naming.ts';
 import { IamTokens, iamError, projectIdOf, verifyAksk } from './huawei-auth.ts';
 import { SwrState, hexId, type ForcedOutcome, type SwrImageRef, type SyncJobMatch } from './swr-state.ts';
 import type { LocalService } from './local-service.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
-import { parseHuaweiAuthorization } from '../clients/signing/huawei.ts';
+import { parseHuaweiAuthorization } from '../../shared/clients/signing/huawei.ts';
 
 /**
  * Huawei Cloud: IAM (`POST /v3/auth/tokens`) and SWR (`/v2/manage/...`), one server for all

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../rules/naming.ts';
+import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../../shared/rules/naming.ts';
 import { AlibabaApiError, invalidParameter, optionalBool, optionalInt, page, randomId, required, type Params } from './alibaba-common.ts';
 import type { LocalCloudEnv } from './types.ts';
 

@@ -14,22 +14,26 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type FerryConfig } from '../config/index.ts';
-import { Ledger } from '../ledger/index.ts';
-import { startLocalCloud, type LocalCloud } from '../local-cloud/server.ts';
-import { createLogger, registerSecret, type Logger } from '../log.ts';
-import { makeDeps, type Deps } from '../replicate/deps.ts';
-import type { Clock } from '../clock.ts';
-import type { FetchApp } from '../runtime/context.ts';
-import { serveNode, type NodeServer } from '../runtime/nodeHttp.ts';
+import { ConfigError, loadConfig, type FerryConfig } from '../../shared/config/index.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { localCloudSeedSchema, type LocalCloudSeed } from '../cloud/seed.ts';
+import { Ledger } from '../../shared/ledger/index.ts';
+import { startLocalCloud, type LocalCloud } from '../cloud/server.ts';
+import { createLogger, registerSecret, type Logger } from '../../shared/log.ts';
+import { makeDeps, type Deps } from '../../shared/replicate/deps.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { FetchApp } from '../../shared/runtime/context.ts';
+import { serveNode, type NodeServer } from '../../shared/runtime/node-http.ts';
 import { routeByPath, serveApp } from './app.ts';
 import { formatBanner, type BannerInfo } from './banner.ts';
 import { durationSetting, portSetting, positiveNumberSetting, readEnvFile, type Env } from './env.ts';
-import { startSweepLoop, type SweepLoop } from './sweepLoop.ts';
+import { startSweepLoop, type SweepLoop } from './sweep-loop.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLE_CONFIG = join(ROOT, 'examples', 'ferry.config.yaml');
 export const EXAMPLE_ENV = join(ROOT, 'examples', 'local.env');
+export const EXAMPLE_SEED = join(ROOT, 'examples', 'local-cloud.yaml');
 
 export const DEFAULT_API_PORT = 8080;
 export const DEFAULT_CLOUD_PORT = 8090;
@@ -43,7 +47,7 @@ export interface FerryApps {
 }
 
 export async function realApps(): Promise<FerryApps> {
-  const [webhook, api, sweep] = await Promise.all([import('../webhook/app.ts'), import('../api/app.ts'), import('../sweep/run.ts')]);
+  const [webhook, api, sweep] = await Promise.all([import('../../shared/webhook/app.ts'), import('../../shared/api/app.ts'), import('../../shared/sweep/run.ts')]);
   return {
     createWebhookApp: (deps) => webhook.createWebhookApp(deps),
     createApiApp: (deps) => api.createApiApp(deps),
@@ -176,8 +180,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const source = configSource(baseEnv, cwd);
   const cloudUrlGiven = Boolean(baseEnv.FERRY_LOCAL_CLOUD_URL);
   const envFor = (cloudUrl: string): Env => (cloudUrlGiven ? source.env : { ...source.env, FERRY_LOCAL_CLOUD_URL: cloudUrl });
-  // First read: only for the local cloud's seed (the cloud's URL is not known before it listens).
-  const seedConfig = loadConfig({ path: source.path, env: envFor(`http://${host}:${cloudPort || DEFAULT_CLOUD_PORT}`), cwd, registerSecrets: false });
+  const seed = localSeed(baseEnv.FERRY_LOCAL_CLOUD_SEED ? resolve(cwd, baseEnv.FERRY_LOCAL_CLOUD_SEED) : EXAMPLE_SEED);
 
   const cleanup: (() => Promise<void>)[] = [];
   const unwind = async () => {
@@ -187,7 +190,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const cloud = await startLocalCloud({
       port: cloudPort,
       host,
-      ...(seedConfig.localCloud ? { seed: seedConfig.localCloud } : {}),
+      ...(seed ? { seed } : {}),
       ...(cloudSpeed ? { speed: cloudSpeed } : {}),
       log: (line) => log.info(line.replace(/^\[local-cloud\]\s*/, ''), { component: 'local-cloud' }),
     });
@@ -314,4 +317,20 @@ function samplePush(config: FerryConfig, cloud: LocalCloud): BannerInfo['push'] 
     if (ns) return { instanceId: src.instanceId, namespace: ns.name, repo: ns.repos[0]!.name, tag: 'v1.0.0' };
   }
   return undefined;
+}
+
+/** The local cloud's seed file: its own YAML/JSON document, validated here (Ferry's config has no emulator section). */
+function localSeed(file: string): LocalCloudSeed {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([{ path: '(seed)', message: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}` }], file);
+  }
+  const r = localCloudSeedSchema.safeParse(doc ?? {});
+  if (r.success) return r.data;
+  throw new ConfigError(
+    r.error.issues.map((i) => ({ path: i.path.join('.') || '(seed)', message: i.message })),
+    file,
+  );
 }

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { parseV3Authorization, sha256Hex, v1Signature, v1StringToSign, v3Signature } from '../clients/signing/alibaba.ts';
+import { parseV3Authorization, sha256Hex, v1Signature, v1StringToSign, v3Signature } from '../../shared/clients/signing/alibaba.ts';
 import { AcrState } from './acr.ts';
 import { handleAlibabaAdmin } from './alibaba-admin.ts';
 import { AlibabaApiError, alibabaErrorResponse, requestId, type Params } from './alibaba-common.ts';

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { huaweiCanonicalRequest, parseHuaweiAuthorization, parseSdkDate } from '../clients/signing/huawei.ts';
+import { huaweiCanonicalRequest, parseHuaweiAuthorization, parseSdkDate } from '../../shared/clients/signing/huawei.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
 import { hexId, swrTime } from './swr-state.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Runs the local cloud alone: `npx tsx shared/local-cloud/cli.ts [seed.json]`.
+ * Runs the local cloud alone: `npx tsx local/cloud/cli.ts [seed.json]`.
  * Port from FERRY_CLOUD_PORT (default 8090); the optional argument is a JSON file with
  * the `localCloud` seed (see seed.ts). Logs one line per request.
  */

@@ -2,7 +2,7 @@
  * Runs the sweep every `intervalMs` (measured from the end of one run to the start of the
  * next, so runs never overlap). `stop()` cancels the next run and waits for the current one.
  */
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 
 export interface SweepLoop {
   /** Resolves when the running sweep (if any) has finished; no run starts afterwards. */

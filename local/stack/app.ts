@@ -4,9 +4,9 @@
  * Every request is logged as one JSON line WITHOUT its query string (ACR triggers carry the
  * webhook token there). During shutdown new requests get 503 while in-flight ones finish.
  */
-import type { FetchApp } from '../runtime/context.ts';
-import type { Logger } from '../log.ts';
-import { withRequestLog } from '../runtime/requestLog.ts';
+import type { FetchApp } from '../../shared/runtime/context.ts';
+import type { Logger } from '../../shared/log.ts';
+import { withRequestLog } from '../../shared/runtime/request-log.ts';
 
 export interface ServedApp {
   app: FetchApp;

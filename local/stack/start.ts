@@ -1,9 +1,9 @@
 /**
- * `npm start` (tsx shared/local/start.ts): runs the local stack in the foreground until SIGINT/SIGTERM.
+ * `npm start` (tsx local/stack/start.ts): runs the local stack in the foreground until SIGINT/SIGTERM.
  * A first signal shuts down cleanly (the running sweep and in-flight requests finish, servers and the
  * ledger close) and exits 0; a second one (a second later or more) exits at once with 130.
  */
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../../shared/config/index.ts';
 import { startLocalStack } from './stack.ts';
 
 function fail(err: unknown): never {
