@@ -17,11 +17,14 @@ import type { FetchApp, InvocationContext } from '../runtime/context.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { LedgerInputError, type TaskRow } from '../ledger/index.ts';
 import * as naming from '../rules/naming.ts';
-import { cancelAtCloud, cancelEcsTask, cancelTask, type CancelTaskResult, type CloudCancelResult } from '../replicate/cancel.ts';
+import { cancelEcsTask } from '../ecs/cancel.ts';
+import { providerNamed } from '../providers/registry.ts';
+import type { CancelOutcome } from '../providers/types.ts';
+import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
 import { TokenChecker, type Caller } from './auth.ts';
 import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { cancelTaskBody, cloudCancelBody, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
+import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -102,12 +105,15 @@ export function createApiApp(deps: Deps): FetchApp {
   });
 
   app.post('/cancel', async (c) => {
-    const body = parse(cloudCancelBody, await readJson(c), 'body');
+    const body = parse(cloudCancelBody(), await readJson(c), 'body') as CloudCancelBody;
     const actor = c.get('caller').name;
-    logCancel(deps, actor, { provider: body.provider, ref: refText(body) });
-    if (body.provider === 'ecs') return ecsAnswer(c, await cancelEcsTask(deps, body.regionId, body.taskId), `ECS task ${body.taskId}`, deps, actor, body.reason);
-    if (body.provider === 'acr') return cancelAcrRef(c, deps, body, actor);
-    return cancelSwrRef(c, deps, body);
+    const { provider, reason, ...ref } = body;
+    if (provider === ECS_REFERENCE) {
+      const { regionId, taskId } = ref as { regionId: string; taskId: string };
+      logCancel(deps, actor, { provider, ref: `${regionId}/${taskId}` });
+      return ecsAnswer(c, await cancelEcsTask(deps, regionId, taskId), `ECS task ${taskId}`, deps, actor, reason);
+    }
+    return cancelReference(c, deps, provider, ref, actor, reason);
   });
 
   app.get('/replications/:id', async (c) => {
@@ -172,10 +178,7 @@ async function findEcs(deps: Deps, taskId: string) {
   return rows[0]!;
 }
 
-const CLOUD_TO_TASK_STATE: Record<string, string> = { SUCCESS: 'succeeded', ERROR: 'failed', Finished: 'succeeded', Failed: 'failed' };
-const cloudState = (status: string) => CLOUD_TO_TASK_STATE[status] ?? status.toLowerCase();
-
-function cloudErrorOf(r: CloudCancelResult | undefined) {
+function cloudErrorOf(r: CancelOutcome | undefined) {
   return r && 'error' in r && r.error ? { code: r.error.code, requestId: r.error.requestId } : undefined;
 }
 
@@ -185,7 +188,7 @@ function okBody(p: {
   cloudCall: boolean;
   task?: TaskRow;
   taskId?: string | null;
-  cloud?: CloudCancelResult | undefined;
+  cloud?: CancelOutcome | undefined;
   note?: string | undefined;
 }): CancelResponse {
   const cloud = p.cloud;
@@ -210,7 +213,7 @@ function taskAnswer(c: Context<Env>, r: CancelTaskResult, what: string) {
       return c.json(okBody({ provider: r.task.provider, already: r.already, cloudCall: r.cloudCall, task: r.task, cloud: r.cloud, note: r.note }), 200);
     case 'finished': {
       const cloudSaid = r.cloud?.outcome === 'finished' && r.task.state !== 'succeeded' && r.task.state !== 'failed' && r.task.state !== 'timed_out';
-      const state = cloudSaid ? cloudState((r.cloud as Extract<CloudCancelResult, { outcome: 'finished' }>).cloudStatus) : r.task.state;
+      const state = cloudSaid ? (r.cloud as Extract<CancelOutcome, { outcome: 'finished' }>).state : r.task.state;
       const cloud = cloudErrorOf(r.cloud);
       throw finished(what, state, { taskId: r.task.id, ...(cloud ? { cloud } : {}) });
     }
@@ -228,69 +231,47 @@ async function ecsAnswer(
   reason: string | undefined,
 ) {
   switch (r.outcome) {
-    case 'not_found':
-      throw new ApiError(404, 'TaskNotFound', `no ${what}`);
     case 'canceled': {
       deps.log.info('ecs task canceled', { actor, what, already: r.already, reason: reason ?? null });
       return c.json(okBody({ provider: 'ecs', already: r.already, cloudCall: r.cloud !== undefined, cloud: r.cloud }), 200);
     }
     case 'finished': {
       const cloud = cloudErrorOf(r.cloud);
-      throw finished(what, r.cloud?.outcome === 'finished' ? cloudState(r.cloud.cloudStatus) : r.state, cloud ? { cloud } : {});
+      throw finished(what, r.cloud?.outcome === 'finished' ? r.cloud.state : r.state, cloud ? { cloud } : {});
     }
     case 'cloud_error':
       throw cloudFailure(r.cloud, `cancel ${what}`);
   }
 }
 
-/** Region of an ACR instance: the body's, else the configured source's, else the ledger task's. */
-function acrRegion(deps: Deps, body: Extract<CloudCancelBody, { provider: 'acr' }>, known: TaskRow | null): string {
-  if (body.region) return body.region;
-  const source = deps.config.sources.find((s) => s.kind === 'acr' && s.instanceId === body.instanceId) as { region?: string } | undefined;
-  if (source?.region) return source.region;
-  const from = (known?.target as { from?: { instanceId?: string; region?: string } } | undefined)?.from;
-  if (from?.instanceId === body.instanceId && from.region) return from.region;
-  throw new ApiError(400, 'InvalidRequest', `body.region: is required: no configured ACR source has instance ${body.instanceId}`, { field: 'body.region' });
-}
-
-async function cancelAcrRef(c: Context<Env>, deps: Deps, body: Extract<CloudCancelBody, { provider: 'acr' }>, actor: string) {
-  const known = await deps.ledger.findTaskByCloudRef(body.syncTaskId);
-  const region = acrRegion(deps, body, known);
-  const from = (known?.target as { from?: { instanceId?: string; region?: string } } | undefined)?.from;
-  // A reference that is a Ferry task's current cloud task: cancel the task (ledger + cloud) as by id.
-  if (known && known.provider === 'acr' && known.cloudRef === body.syncTaskId && from?.instanceId === body.instanceId && from.region === region) {
-    return taskAnswer(c, await cancelTask(deps, known.id, { actor, reason: body.reason }), `task ${known.id} (${body.syncTaskId})`);
+/**
+ * Cancel by the cloud's own reference. A reference that is a Ferry task's current cloud task
+ * cancels the task (ledger + cloud) as by id; any other is cancelled at the cloud only.
+ */
+async function cancelReference(c: Context<Env>, deps: Deps, name: string, given: Record<string, unknown>, actor: string, reason: string | undefined) {
+  const provider = providerNamed(name);
+  const spec = provider?.reference;
+  if (!provider || !spec) throw new ApiError(400, 'InvalidRequest', `body.provider: "${name}" has no cloud reference to cancel by`, { field: 'body.provider' });
+  logCancel(deps, actor, { provider: name, ref: spec.describe(given) });
+  const taskRef = spec.taskRef?.(given) ?? null;
+  const known = taskRef ? await deps.ledger.findTaskByCloudRef(taskRef) : null;
+  const ref = spec.complete ? spec.complete(given, { sources: deps.config.sources as readonly Record<string, unknown>[], task: known }) : given;
+  if ('field' in ref && 'message' in ref && typeof ref.message === 'string') {
+    throw new ApiError(400, 'InvalidRequest', `body.${String(ref.field)}: ${ref.message}`, { field: `body.${String(ref.field)}` });
   }
-  const what = `ACR sync task ${body.syncTaskId}`;
-  const r = await cancelAtCloud(deps.clouds, { provider: 'acr', region, instanceId: body.instanceId, syncTaskId: body.syncTaskId });
-  if (r.outcome === 'canceled') return c.json(okBody({ provider: 'acr', already: r.already, cloudCall: true, cloud: r, taskId: known?.id ?? null }), 200);
+  if (known && known.provider === name && spec.matchesTask?.(ref, known)) {
+    return taskAnswer(c, await cancelTask(deps, known.id, { actor, reason }), `task ${known.id} (${taskRef})`);
+  }
+  const what = spec.describe(ref);
+  const cloud = deps.clouds.of(name);
+  if (!cloud.cancelReference) throw new ApiError(400, 'InvalidRequest', `body.provider: "${name}" has no cloud reference to cancel by`, { field: 'body.provider' });
+  const r = await cloud.cancelReference(ref, deps);
+  if (r.outcome === 'canceled') return c.json(okBody({ provider: name, already: r.already, cloudCall: true, cloud: r, taskId: known?.id ?? null, note: r.note }), 200);
   if (r.outcome === 'finished') {
-    const cloud = cloudErrorOf(r);
-    throw finished(what, cloudState(r.cloudStatus), cloud ? { cloud } : {});
+    const e = cloudErrorOf(r);
+    throw finished(what, r.state, e ? { cloud: e } : {});
   }
   throw cloudFailure(r, `cancel ${what}`);
-}
-
-async function cancelSwrRef(c: Context<Env>, deps: Deps, body: Extract<CloudCancelBody, { provider: 'swr' }>) {
-  const what = `SWR automatic sync task ${body.region}/${body.namespace}/${body.repository} → ${body.remoteRegionId}/${body.remoteNamespace}`;
-  const { reason: _reason, ...ref } = body;
-  const r = await cancelAtCloud(deps.clouds, ref);
-  if (r.outcome === 'canceled' || r.outcome === 'not_found') {
-    // Keep Ferry's registry of automatic sync tasks in step with SWR.
-    const row = await deps.ledger.swr.find({ region: body.region, namespace: body.namespace, repository: body.repository, remoteRegion: body.remoteRegionId, remoteNamespace: body.remoteNamespace });
-    if (row) await deps.ledger.swr.delete(row.id);
-  }
-  if (r.outcome === 'canceled') {
-    return c.json(okBody({ provider: 'swr', already: r.already, cloudCall: true, cloud: r, note: `automatic sync task ${r.already ? 'was already deleted' : 'deleted'}; manual sync jobs already running are not stopped` }), 200);
-  }
-  if (r.outcome === 'finished') throw finished(what, cloudState(r.cloudStatus));
-  throw cloudFailure(r, `cancel ${what}`);
-}
-
-function refText(b: CloudCancelBody): string {
-  if (b.provider === 'acr') return `${b.instanceId}/${b.syncTaskId}`;
-  if (b.provider === 'ecs') return `${b.regionId}/${b.taskId}`;
-  return `${b.region}/${b.namespace}/${b.repository}->${b.remoteRegionId}/${b.remoteNamespace}`;
 }
 
 function logCancel(deps: Deps, actor: string, fields: Record<string, unknown>) {

@@ -1,6 +1,6 @@
 /** The API's error shape `{error:{status, code, message, field?, state?, cloud?}}` and the cloud → HTTP mapping. */
 import type { z } from 'zod';
-import type { CloudCancelResult } from '../replicate/cancel.ts';
+import type { CancelOutcome } from '../providers/types.ts';
 import type { ErrorBody } from './schemas.ts';
 
 export class ApiError extends Error {
@@ -36,7 +36,7 @@ export function invalidField(error: z.ZodError, where: 'body' | 'query' | 'path'
  * anything else from the cloud → 502.
  */
 export function cloudFailure(
-  r: Exclude<CloudCancelResult, { outcome: 'canceled' | 'finished' }>,
+  r: Exclude<CancelOutcome, { outcome: 'canceled' | 'finished' }>,
   what: string,
   extra: { taskId?: string } = {},
 ): ApiError {

@@ -56,7 +56,7 @@ export function buildOpenApi(): Json {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token of config auth.apiTokens (role admin for POSTs)' } },
       schemas: {
         CancelTaskBody: schema(cancelTaskBody, 'input'),
-        CloudCancelBody: schema(cloudCancelBody, 'input'),
+        CloudCancelBody: schema(cloudCancelBody(), 'input'),
         CancelResult: schema(cancelResponse, 'output'),
         TaskList: schema(taskListResponse, 'output'),
         TaskDetail: schema(taskDetailResponse, 'output'),

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
-import { PROVIDERS, TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
+import { providerNamed, providers } from '../providers/registry.ts';
+import type { SchemaKit } from '../providers/types.ts';
 
 /** A string passing one of the naming rules; the rule's sentence becomes the issue message. */
 function named(check: naming.NameCheck, description: string, pattern?: RegExp) {
@@ -31,35 +33,41 @@ export const cancelTaskBody = z
   .strictObject({ reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
   .describe('Optional reason, recorded in the task history');
 
-export const cloudCancelBody = z.discriminatedUnion(
-  'provider',
-  [
+/** `POST /cancel` for an ECS image import/export task (ECS is watched, not a replication provider). */
+export const ECS_REFERENCE = 'ecs';
+
+const referenceKit: SchemaKit = {
+  checked: (check) => named(check, ''),
+  template: () => z.string().default(''),
+  alibabaRegion,
+  huaweiRegion,
+};
+
+/**
+ * `POST /cancel`: the cloud's own reference, one shape per provider that has one (from the
+ * provider registry), and ECS tasks. Built on first use: providers may register before.
+ */
+export const cloudCancelBody = lazily(() => {
+  const shapes = [
     z.strictObject({
-      provider: z.literal('acr'),
-      instanceId: named(naming.acrInstanceId, 'ACR Enterprise instance id (cri-…)', /^cri-[a-z0-9]{4,32}$/),
-      syncTaskId: named(naming.acrSyncTaskId, 'ACR replication task id (rst-…)', /^rst-[a-z0-9]{4,32}$/),
-      region: alibabaRegion.optional().describe('Region of the instance; default: the configured source with that instance id'),
-      reason: cancelTaskBody.shape.reason,
-    }),
-    z.strictObject({
-      provider: z.literal('ecs'),
+      provider: z.literal(ECS_REFERENCE),
       regionId: alibabaRegion,
       taskId: named(naming.ecsTaskId, 'ECS task id (t-…)', /^t-[a-z0-9]{4,32}$/),
       reason: cancelTaskBody.shape.reason,
     }),
-    z.strictObject({
-      provider: z.literal('swr'),
-      region: huaweiRegion.describe('Source region of the automatic sync task'),
-      namespace: named(naming.swrNamespace, 'SWR organization'),
-      repository: named(naming.swrRepository, 'SWR repository'),
-      remoteRegionId: huaweiRegion.describe('Target region'),
-      remoteNamespace: named(naming.swrNamespace, 'Target organization'),
-      reason: cancelTaskBody.shape.reason,
-    }),
-  ],
-  { error: (iss) => (iss.code === 'invalid_union' ? 'must be one of "acr", "ecs", "swr"' : undefined) },
-);
-export type CloudCancelBody = z.output<typeof cloudCancelBody>;
+    ...providers().flatMap((p) => (p.reference ? [p.reference.schema(referenceKit).extend({ provider: z.literal(p.name), reason: cancelTaskBody.shape.reason })] : [])),
+  ];
+  const names = shapes.map((sh) => `"${String((sh.shape.provider as z.ZodLiteral).value)}"`).sort();
+  return z.discriminatedUnion('provider', shapes as unknown as [z.ZodObject, ...z.ZodObject[]], {
+    error: (iss) => (iss.code === 'invalid_union' ? `must be one of ${names.join(', ')}` : undefined),
+  });
+});
+export type CloudCancelBody = { provider: string; reason?: string | undefined } & Record<string, unknown>;
+
+function lazily<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
 
 export const listTasksQuery = z.strictObject({
   state: z
@@ -68,7 +76,10 @@ export const listTasksQuery = z.strictObject({
     .pipe(z.array(z.enum(TASK_STATES, { message: `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)` })).min(1))
     .optional()
     .describe('Task state(s), comma-separated'),
-  provider: z.enum(PROVIDERS as ['acr', 'swr', 'ecs'], { message: `must be one of ${PROVIDERS.join(', ')}` }).optional(),
+  provider: z
+    .string()
+    .refine((p) => providerNamed(p) !== undefined, { error: () => `must be one of ${providers().map((p) => p.name).join(', ')}` })
+    .optional(),
   repository: z.string().min(1).max(256).optional().describe('Source repository name'),
   since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' }).optional().describe('Tasks created at or after'),
   cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
@@ -84,7 +95,7 @@ export const taskSchema = z.object({
   id: z.string(),
   replicationId: z.string(),
   idempotencyKey: z.string(),
-  provider: z.enum(['acr', 'swr', 'ecs']),
+  provider: z.string().describe('the provider (or `ecs`) whose cloud work was canceled'),
   scope: z.string(),
   target: z.record(z.string(), z.unknown()),
   targetKey: z.string(),
@@ -170,7 +181,7 @@ export const replicationResponse = z.object({
 export const cancelResponse = z.object({
   state: z.literal('canceled'),
   alreadyCanceled: z.boolean().describe('true when it was canceled before this request (idempotent repeat)'),
-  provider: z.enum(['acr', 'swr', 'ecs']),
+  provider: z.string().describe('the provider (or `ecs`) whose cloud work was canceled'),
   taskId: z.string().nullable().describe('Ferry task id, when the ledger knows the task'),
   cloudCall: z.boolean().describe('whether a cloud API was called'),
   cloudStatus: z.string().nullable(),

@@ -59,3 +59,20 @@ export function staticCredentials(creds: AlibabaCredentials): CredentialSource {
   remember(creds);
   return () => creds;
 }
+
+/**
+ * Alibaba credentials for Ferry's clients: the config's keys when it names them, else the function
+ * role's temporary credentials (FC context), else the standard environment variables.
+ */
+export function alibabaCredentialSource(o: {
+  keys?: { accessKeyId?: string | undefined; accessKeySecret?: string | undefined; securityToken?: string | undefined } | undefined;
+  runtimeCredentials?: (() => AlibabaCredentials | undefined) | undefined;
+  env: Record<string, string | undefined>;
+}): CredentialSource {
+  const k = o.keys;
+  if (k?.accessKeyId && k.accessKeySecret) {
+    const fixed = { accessKeyId: k.accessKeyId, accessKeySecret: k.accessKeySecret, ...(k.securityToken ? { securityToken: k.securityToken } : {}) };
+    return () => fixed;
+  }
+  return () => o.runtimeCredentials?.() ?? alibabaCredentialsFromEnv(o.env);
+}

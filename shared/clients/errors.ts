@@ -2,7 +2,8 @@
  * One error type per meaning, whatever cloud said it. Callers branch on the class
  * (or `kind`), never on a provider's error code.
  */
-export type CloudProvider = 'acr' | 'ecs' | 'swr' | 'iam' | 'fc';
+/** Who answered: Ferry's own clients name their cloud; a registered provider may name itself. */
+export type CloudProvider = 'acr' | 'ecs' | 'swr' | 'iam' | 'fc' | (string & {});
 
 export type CloudErrorKind =
   | 'not_found'

@@ -3,6 +3,7 @@
  * which failures are safe to re-send, and a per-account limiter shared by every client
  * of the process.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { CloudThrottledError, CloudTransientError, type CloudProvider } from './errors.ts';
@@ -52,6 +53,15 @@ function requestIdOf(headers: Record<string, string>, body: string): string | un
   return headers['x-acs-request-id'] ?? headers['x-request-id'] ?? headers['x-fc-request-id'] ?? /"RequestId"\s*:\s*"([^"]{1,80})"/.exec(body.slice(0, 512))?.[1];
 }
 
+/** Told of every request sent (`acr`, `ListRepoSyncTask`), within `observeCloudCalls`. */
+export type CloudCallObserver = (provider: CloudProvider, action: string) => void;
+const callObservers = new AsyncLocalStorage<CloudCallObserver>();
+
+/** Runs `fn` telling `observer` of every cloud request it sends, retries included (concurrent runs stay apart). */
+export function observeCloudCalls<T>(observer: CloudCallObserver, fn: () => Promise<T>): Promise<T> {
+  return callObservers.run(observer, fn);
+}
+
 /**
  * Sends one request and logs it (provider, action, status, the cloud's request id, duration; never
  * the URL's query, which may carry a signature). Network failures and timeouts become
@@ -60,6 +70,7 @@ function requestIdOf(headers: Record<string, string>, body: string): string | un
 export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
   const signal = AbortSignal.timeout(call.timeoutMs);
   const started = performance.now();
+  callObservers.getStore()?.(call.provider, call.action);
   try {
     const res = await request(call.url, {
       method: call.method as Dispatcher.HttpMethod,

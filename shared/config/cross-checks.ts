@@ -1,3 +1,4 @@
+import { providerNamed, providers, providersFeedingFrom } from '../providers/registry.ts';
 import { globToRegExp, hasWildcard } from '../rules/glob.ts';
 import type { RawIssue } from './errors.ts';
 
@@ -18,13 +19,10 @@ interface SourceInfo {
   region: string | undefined;
 }
 
-/** Which source kinds each target provider can copy from. */
-const FEEDS: Record<string, string> = { acr: 'acr', swr: 'swr' };
-
-const KIND_NAMES: Record<string, string> = { acr: 'ACR', swr: 'SWR', harbor: 'Harbor', distribution: 'distribution', dockerhub: 'Docker Hub' };
+const KIND_NAMES: Record<string, string> = { harbor: 'Harbor', distribution: 'distribution', dockerhub: 'Docker Hub' };
 /** With its article: "an ACR", "a Harbor". */
 function kindName(kind: string | undefined): string {
-  const name = (kind && KIND_NAMES[kind]) || 'unknown kind of';
+  const name = (kind && (providerNamed(kind)?.title ?? KIND_NAMES[kind])) || 'unknown kind of';
   return `${/^[AEIOSu]/.test(name) ? 'an' : 'a'} ${name}`;
 }
 
@@ -51,8 +49,9 @@ export function crossCheck(raw: unknown): RawIssue[] {
     if (mirror === undefined) return;
     const target = sources.find((t) => t.name === mirror);
     if (!target) issues.push({ path: ['sources', i, 'mirrorOf'], message: `unknown source "${mirror}" (configured: ${known.join(', ')})` });
-    else if (target.kind !== 'acr' && target.kind !== 'swr') {
-      issues.push({ path: ['sources', i, 'mirrorOf'], message: `must name an ACR or SWR source, but "${mirror}" is ${kindName(target.kind)} source` });
+    else if (!target.kind || providersFeedingFrom(target.kind).length === 0) {
+      const copyable = [...new Set(providers().flatMap((p) => p.sourceKinds))].map((k) => kindName(k).replace(/^an? /, ''));
+      issues.push({ path: ['sources', i, 'mirrorOf'], message: `must name ${kindName(copyable[0]).split(' ')[0]} ${copyable.join(' or ')} source, but "${mirror}" is ${kindName(target.kind)} source` });
     }
   });
   const unknownSource = (name: string) =>
@@ -87,22 +86,18 @@ export function crossCheck(raw: unknown): RawIssue[] {
 
     arr(r.targets).forEach((t, j) => {
       if (!isObj(t)) return;
-      const provider = str(t.provider);
-      if (provider === undefined || !(provider in FEEDS)) return;
-      const feeding = matched.filter((s) => s.kind === FEEDS[provider]);
+      const provider = providerNamed(str(t.provider) ?? '');
+      if (!provider) return;
+      const feeding = matched.filter((s) => s.kind !== undefined && provider.sourceKinds.includes(s.kind));
       if (!feeding.length) {
-        const needs = FEEDS[provider]!;
-        const what = matched.length === 1 ? `"${matched[0]!.name}" is ${kindName(matched[0]!.kind)} source` : `"${pattern}" matches no ${KIND_NAMES[needs]} source`;
-        issues.push({ path: ['rules', i, 'targets', j, 'provider'], message: `${kindName(provider)} target copies from ${kindName(needs)} source, but ${what}` });
+        const needs = provider.sourceKinds.map((k) => kindName(k).replace(/^an? /, '')).join(' or ');
+        const what = matched.length === 1 ? `"${matched[0]!.name}" is ${kindName(matched[0]!.kind)} source` : `"${pattern}" matches no ${needs} source`;
+        issues.push({ path: ['rules', i, 'targets', j, 'provider'], message: `${kindName(provider.name)} target copies from ${kindName(provider.sourceKinds[0])} source, but ${what}` });
         return;
       }
-      const region = str(t.region);
-      if (provider === 'swr' && region !== undefined) {
-        for (const s of feeding) {
-          if (s.region !== undefined && s.region !== region) {
-            issues.push({ path: ['rules', i, 'targets', j, 'region'], message: `source "${s.name}" is in ${s.region}, not ${region}` });
-          }
-        }
+      for (const s of feeding) {
+        const bad = provider.checkTarget?.(t, [s]);
+        if (bad) issues.push({ path: ['rules', i, 'targets', j, bad.field], message: bad.message });
       }
     });
   });

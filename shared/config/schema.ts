@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { providers } from '../providers/registry.ts';
+import type { SchemaKit } from '../providers/types.ts';
 import * as naming from '../rules/naming.ts';
 import { isAlibabaRegion, isHuaweiRegion } from '../rules/regions.ts';
 import { checkPattern, globToRegExp } from '../rules/glob.ts';
@@ -131,28 +133,27 @@ export function mergePolicy(base: Policy, over: PolicyInput | undefined): Policy
   };
 }
 
+// ---------- targets: one schema per registered provider ----------
+export const schemaKit: SchemaKit = { checked, template, alibabaRegion, huaweiRegion };
+
+/** A rule target: `provider` names a registered provider, whose schema checks the rest. */
+function targetSchema() {
+  const byName = new Map(providers().map((p) => [p.name, p.targetSchema(schemaKit)]));
+  return z.looseObject({ provider: z.string() }).transform((t, ctx) => {
+    const schema = byName.get(t.provider);
+    if (!schema) {
+      ctx.addIssue({ code: 'custom', path: ['provider'], message: `unknown provider "${t.provider}" (one of ${[...byName.keys()].join(', ')})` });
+      return z.NEVER;
+    }
+    const r = schema.safeParse(t);
+    if (r.success) return r.data as { provider: string } & Record<string, unknown>;
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
+    return z.NEVER;
+  });
+}
+
 // ---------- the whole file ----------
 export function buildConfigSchema(ctx: RefContext) {
-  const acrTarget = z.strictObject({
-    provider: z.literal('acr'),
-    instanceId: checked(naming.acrInstanceId),
-    region: alibabaRegion,
-    namespace: template('{namespace}', naming.acrNamespace),
-    repo: template('{repo}', naming.acrRepository),
-    tag: template('{tag}', naming.imageTag),
-    override: z.boolean().default(false),
-    /** Cross-account replication: the Alibaba Cloud account (UID) owning the target instance. */
-    targetUserId: checked(naming.accountId).optional(),
-  });
-  const swrTarget = z.strictObject({
-    provider: z.literal('swr'),
-    /** The source's SWR region; defaults to it. */
-    region: huaweiRegion.optional(),
-    remoteRegion: huaweiRegion,
-    remoteNamespace: template('{namespace}', naming.swrNamespace),
-    override: z.boolean().default(false),
-  });
-
   const rule = z.strictObject({
     name,
     source: sourceGlob,
@@ -161,7 +162,7 @@ export function buildConfigSchema(ctx: RefContext) {
     tags: z.strictObject({ include: z.array(pattern).default([]), exclude: z.array(pattern).default([]) }).prefault({}),
     /** Also match pushes that carry a digest and no tag. */
     digestOnly: z.boolean().default(false),
-    targets: z.array(z.discriminatedUnion('provider', [acrTarget, swrTarget])).min(1),
+    targets: z.array(targetSchema()).min(1),
     policy: policyPartialSchema.optional(),
   });
 

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { FerryConfig } from '../config/index.ts';
-import type { Ledger } from '../ledger/index.ts';
-import type { Clock } from '../clock.ts';
-import type { Logger } from '../log.ts';
 import type { AlibabaCredentials } from '../clients/credentials.ts';
-import { Clouds, RepoIdCache } from './clouds.ts';
+import type { Clock } from '../clock.ts';
+import type { FerryConfig } from '../config/index.ts';
+import { EcsClients } from '../ecs/clients.ts';
+import type { Ledger } from '../ledger/index.ts';
+import type { Logger } from '../log.ts';
+import { Connections } from '../providers/connections.ts';
 
 /** Everything a Ferry function needs, built once per instance (cold start) and shared by invocations. */
 export interface Deps {
   config: FerryConfig;
   ledger: Ledger;
-  clouds: Clouds;
-  repoIds: RepoIdCache;
+  /** The registered providers, connected to their clouds on first use. */
+  clouds: Connections;
+  /** ECS image import/export tasks (watched by the sweep, cancelled by the operator). */
+  ecs: EcsClients;
   clock: Clock;
   log: Logger;
   /** Names this process as a lease owner in the ledger. */
@@ -24,6 +27,7 @@ export interface DepsInput {
   ledger: Ledger;
   clock: Clock;
   log: Logger;
+  /** The function role's temporary credentials (FC context), used when the config names no keys. */
   invocationCredentials?: () => AlibabaCredentials | undefined;
   env?: Record<string, string | undefined>;
   workerId?: string;
@@ -31,19 +35,20 @@ export interface DepsInput {
   cloudTimeoutMs?: number;
 }
 
+/** The composition root: the deployed functions (runtime/bootstrap.ts), the local stack and the tests all build their dependencies here. */
 export function makeDeps(input: DepsInput): Deps {
-  const clouds = new Clouds({
+  const connect = {
     config: input.config,
     clock: input.clock,
-    ...(input.invocationCredentials ? { invocationCredentials: input.invocationCredentials } : {}),
-    ...(input.env ? { env: input.env } : {}),
-    ...(input.cloudTimeoutMs ? { timeoutMs: input.cloudTimeoutMs } : {}),
-  });
+    env: input.env ?? process.env,
+    runtimeCredentials: input.invocationCredentials,
+    timeoutMs: input.cloudTimeoutMs,
+  };
   return {
     config: input.config,
     ledger: input.ledger,
-    clouds,
-    repoIds: new RepoIdCache(clouds),
+    clouds: new Connections(connect),
+    ecs: new EcsClients(connect),
     clock: input.clock,
     log: input.log,
     workerId: input.workerId ?? `ferry-${randomUUID().slice(0, 8)}`,

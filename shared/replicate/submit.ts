@@ -3,14 +3,15 @@ import type { Clock } from '../clock.ts';
 import type { NotificationTarget } from '../config/index.ts';
 import { type Ledger, LedgerError, type TaskRow } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
-import type { Clouds, RepoIdCache } from './clouds.ts';
+import type { Connections } from '../providers/connections.ts';
+import { targetOf } from '../providers/registry.ts';
+import type { Found } from '../providers/types.ts';
+import { decide } from './decide.ts';
 import { failureNotices } from './notices.ts';
-import { backoffMs, policyOf, type AcrTaskTarget, type SwrTaskTarget, type TaskTarget } from './target.ts';
 
 export interface SubmitContext {
   ledger: Ledger;
-  clouds: Clouds;
-  repoIds: RepoIdCache;
+  clouds: Connections;
   clock: Clock;
   /** Lease owner: the task must be claimed by it. */
   owner: string;
@@ -32,29 +33,25 @@ export interface ErrorInfo {
   requestId: string | null;
 }
 
-/** How far back a cloud task's creation time may precede our record of starting the submission (clock skew). */
-const LOOKUP_SKEW_MS = 120_000;
-/** Retryable submission errors (throttling, 5xx) don't count against the rule's attempts until this many. */
-const MAX_SUBMISSION_TRIES = 10;
-
 export function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof CloudError) return { code: err.code, message: err.message, requestId: err.requestId ?? null };
   return { code: 'InternalError', message: err instanceof Error ? err.message : String(err), requestId: null };
 }
 
 /**
- * Submits one claimed, pending task to its cloud. Intent before action: the ledger records that a
- * submission started before the cloud is called; if this process dies before writing the cloud's
+ * Submits one claimed, pending task to its provider. Intent before action: the ledger records that
+ * a submission started before the cloud is called; if this process dies before writing the cloud's
  * answer, the next claimer finds `submitStartedAt` without `cloudRef` and looks the task up at the
  * cloud before creating another.
  */
 export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<SubmitResult> {
-  const target = task.target as unknown as TaskTarget;
+  const target = targetOf(task);
+  const cloud = ctx.clouds.of(task);
   const now = ctx.clock.now();
-  const policy = policyOf(task);
+  const deadlineAt = now + task.policy.deadlineMinutes * 60_000;
   try {
     if (task.submitStartedAt && !task.cloudRef) {
-      const found = await findCloudTask(task, target, ctx);
+      const found = await findCloudTask(task, ctx);
       if (found) {
         await ctx.ledger.transition(task.id, {
           from: 'pending',
@@ -62,21 +59,21 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
           owner: ctx.owner,
           actor: ctx.owner,
           reason: 'adopted the cloud task of an interrupted submission',
-          patch: { cloudRef: found.ref, cloudCreatedAt: found.createdAt, nextAttemptAt: now, deadlineAt: now + policy.deadlineMinutes * 60_000, lastError: null },
+          patch: { cloudRef: found.ref, cloudCreatedAt: found.createdAt, nextAttemptAt: now, deadlineAt, lastError: null },
         });
         return { state: 'submitted', cloudRef: found.ref, adopted: true };
       }
     }
     const started = await ctx.ledger.beginSubmission(task.id, ctx.owner);
-    const created = target.to.provider === 'acr' ? await createAcrTask(target as AcrTaskTarget, ctx) : await createSwrSync(target as SwrTaskTarget, started, ctx);
+    const created = await cloud.submit(started, target, ctx);
     await ctx.ledger.transition(task.id, {
       from: 'pending',
       to: 'submitted',
       owner: ctx.owner,
       actor: ctx.owner,
       reason: `${created.action} accepted`,
-      details: { requestId: created.requestId ?? null, attempt: started.attempts },
-      patch: { cloudRef: created.ref, cloudCreatedAt: now, nextAttemptAt: now, deadlineAt: now + policy.deadlineMinutes * 60_000, lastError: null },
+      details: { requestId: created.requestId, attempt: started.attempts },
+      patch: { cloudRef: created.ref, cloudCreatedAt: now, nextAttemptAt: now, deadlineAt, lastError: null },
     });
     return { state: 'submitted', cloudRef: created.ref, adopted: false };
   } catch (err) {
@@ -88,15 +85,14 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
 async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext): Promise<SubmitResult> {
   const info = errorInfo(err);
   const current = (await ctx.ledger.getTask(task.id))?.task ?? task;
-  const policy = policyOf(current);
   const retryable = err instanceof CloudError ? err.retryable : false;
+  const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
+  const decision = decide(current.policy, current, { kind: 'submission', retryable, retryAfterMs }, ctx.clock.now(), ctx.random);
   try {
-    if (retryable && current.attempts < Math.max(MAX_SUBMISSION_TRIES, policy.maxAttempts)) {
-      const wait = (err as { retryAfterMs?: number }).retryAfterMs ?? backoffMs(policy, current.attempts, ctx.random);
-      const retryAt = ctx.clock.now() + wait;
-      await ctx.ledger.defer(task.id, { owner: ctx.owner, until: retryAt, error: info, reason: `submission deferred: ${info.code}` });
-      ctx.log.warn('submission deferred', { taskId: task.id, code: info.code, requestId: info.requestId, retryInMs: wait });
-      return { state: 'pending', reason: info.code, retryAt, error: info };
+    if (decision.next === 'defer') {
+      await ctx.ledger.defer(task.id, { owner: ctx.owner, until: decision.at, error: info, reason: `submission deferred: ${info.code}` });
+      ctx.log.warn('submission deferred', { taskId: task.id, code: info.code, requestId: info.requestId, retryInMs: decision.at - ctx.clock.now() });
+      return { state: 'pending', reason: info.code, retryAt: decision.at, error: info };
     }
     await ctx.ledger.transition(task.id, {
       from: 'pending',
@@ -115,94 +111,9 @@ async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext
   }
 }
 
-async function createAcrTask(t: AcrTaskTarget, ctx: SubmitContext) {
-  const { from, to } = t;
-  if (!from.tag) throw new CloudError({ provider: 'acr', code: 'TagRequired', message: 'CreateRepoSyncTask copies a tag; this push has none' });
-  const repoId = await ctx.repoIds.get(from.region, from.instanceId, from.namespace, from.repository);
-  const r = await ctx.clouds.acr(from.region).createRepoSyncTask({
-    instanceId: from.instanceId,
-    repoId,
-    tag: from.tag,
-    targetInstanceId: to.instanceId,
-    targetNamespace: to.namespace,
-    targetRegionId: to.region,
-    targetRepoName: to.repo,
-    targetTag: to.tag,
-    override: to.override,
-    ...(to.targetUserId ? { targetUserId: to.targetUserId } : {}),
-  });
-  return { action: 'CreateRepoSyncTask', ref: r.syncTaskId, requestId: r.requestId };
-}
-
-async function createSwrSync(t: SwrTaskTarget, started: TaskRow, ctx: SubmitContext) {
-  const { from, to } = t;
-  if (!from.tag) throw new CloudError({ provider: 'swr', code: 'TagRequired', message: 'sync_images copies tags; this push has none' });
-  const r = await ctx.clouds.swr(from.region).syncImages({
-    namespace: from.namespace,
-    repository: from.repository,
-    imageTag: [from.tag],
-    override: to.override,
-    remoteRegionId: to.remoteRegion,
-    remoteNamespace: to.remoteNamespace,
-  });
-  if (r.failedTags.includes(from.tag)) {
-    throw new CloudError({ provider: 'swr', code: 'SWR.SyncRejected', message: `sync_images refused tag ${from.tag}`, action: 'sync_images' });
-  }
-  // sync_images returns no id: find the job it created, so the sweep can follow that exact job.
-  const job = await findSwrJob(t, started, [], ctx).catch(() => null);
-  return { action: 'sync_images', ref: job?.ref ?? `swr-sync:${from.tag}@${started.submitStartedAt}`, requestId: null };
-}
-
-interface FoundTask {
-  ref: string;
-  createdAt: number | null;
-}
-
 /** Looks for a cloud task this ledger task may already have created (the crash window). */
-export async function findCloudTask(task: TaskRow, target: TaskTarget, ctx: SubmitContext): Promise<FoundTask | null> {
+export async function findCloudTask(task: TaskRow, ctx: SubmitContext): Promise<Found | null> {
   const detail = await ctx.ledger.getTask(task.id);
   const known = new Set((detail?.cloudRefs ?? []).map((r) => r.cloudRef));
-  if (target.to.provider === 'acr') return findAcrTask(task, target as AcrTaskTarget, known, ctx);
-  return findSwrJob(target as SwrTaskTarget, task, [...known], ctx);
-}
-
-async function findAcrTask(task: TaskRow, t: AcrTaskTarget, known: Set<string>, ctx: SubmitContext): Promise<FoundTask | null> {
-  const { from, to } = t;
-  const since = Date.parse(task.submitStartedAt ?? task.createdAt) - LOOKUP_SKEW_MS;
-  const page = await ctx.clouds.acr(from.region).listRepoSyncTask({
-    instanceId: from.instanceId,
-    repoNamespaceName: from.namespace,
-    repoName: from.repository,
-    ...(from.tag ? { tag: from.tag } : {}),
-    pageSize: 100,
-  });
-  const match = page.items.find(
-    (s) =>
-      !known.has(s.syncTaskId) &&
-      s.imageTo?.instanceId === to.instanceId &&
-      s.imageTo.repoNamespaceName === to.namespace &&
-      s.imageTo.repoName === to.repo &&
-      s.imageTo.imageTag === to.tag &&
-      (s.createTime ?? 0) >= since,
-  );
-  return match ? { ref: match.syncTaskId, createdAt: match.createTime ?? null } : null;
-}
-
-export function swrJobRef(id: number): string {
-  return `swr-job:${id}`;
-}
-
-async function findSwrJob(t: SwrTaskTarget, task: Pick<TaskRow, 'submitStartedAt' | 'createdAt'>, known: string[], ctx: SubmitContext): Promise<FoundTask | null> {
-  const { from, to } = t;
-  const since = Date.parse(task.submitStartedAt ?? task.createdAt) - LOOKUP_SKEW_MS;
-  const { jobs } = await ctx.clouds.swr(from.region).listSyncJobs({ namespace: from.namespace, repository: from.repository, limit: 50, offset: 0, order: 'desc' });
-  const match = jobs.find(
-    (j) =>
-      !known.includes(swrJobRef(j.id)) &&
-      j.tag === from.tag &&
-      j.remoteRegionId === to.remoteRegion &&
-      j.remoteNamespace === to.remoteNamespace &&
-      (j.createdAt ? Date.parse(j.createdAt) >= since : true),
-  );
-  return match ? { ref: swrJobRef(match.id), createdAt: match.createdAt ? Date.parse(match.createdAt) : null } : null;
+  return ctx.clouds.of(task).findExisting(task, targetOf(task), known, ctx);
 }

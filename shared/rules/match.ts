@@ -1,8 +1,9 @@
-import type { AcrTarget, FerryConfig, Policy, Rule, Source, SwrTarget } from '../config/index.ts';
+import type { FerryConfig, Policy, Rule } from '../config/index.ts';
+import { providerNamed } from '../providers/registry.ts';
+import type { RenderedTarget, RenderField, SourceImage } from '../providers/types.ts';
 import type { PushEvent } from './event.ts';
 import { compileGlob, compilePattern, type Pattern } from './glob.ts';
-import * as naming from './naming.ts';
-import { compileTemplate, templateVars, type Template, type TemplateVars } from './template.ts';
+import { compileTemplate, templateVars, type Template } from './template.ts';
 
 /**
  * Which destinations a push must be copied to: every rule that matches, every target
@@ -10,45 +11,7 @@ import { compileTemplate, templateVars, type Template, type TemplateVars } from 
  * to an invalid name is reported, never thrown, so one bad rule cannot block others.
  */
 
-/** The pushed image, as the task will name its source. */
-export interface SourceImage {
-  source: string;
-  kind: Source['kind'];
-  namespace: string;
-  repository: string;
-  tag?: string | undefined;
-  digest?: string | undefined;
-  /** ACR sources. */
-  instanceId?: string | undefined;
-  /** ACR and SWR sources. */
-  region?: string | undefined;
-}
-
-export interface RenderedAcrTarget {
-  provider: 'acr';
-  instanceId: string;
-  region: string;
-  namespace: string;
-  repo: string;
-  tag: string;
-  override: boolean;
-  targetUserId?: string | undefined;
-}
-
-export interface RenderedSwrTarget {
-  provider: 'swr';
-  /** Source region (where sync_images is called). */
-  region: string;
-  /** Source organization and repository (the path of the call). */
-  namespace: string;
-  repo: string;
-  tag: string;
-  remoteRegion: string;
-  remoteNamespace: string;
-  override: boolean;
-}
-
-export type RenderedTarget = RenderedAcrTarget | RenderedSwrTarget;
+export type { RenderedTarget, SourceImage } from '../providers/types.ts';
 
 export interface MatchedTarget {
   ok: true;
@@ -134,8 +97,9 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
     repository: event.repository,
     tag: event.tag || undefined,
     digest: event.digest || undefined,
-    ...(source.kind === 'acr' ? { instanceId: source.instanceId, region: source.region } : {}),
-    ...(source.kind === 'swr' ? { region: source.region } : {}),
+    // Where the configured source lives, as far as it says (ACR: instance and region; SWR: region).
+    ...('instanceId' in source ? { instanceId: source.instanceId } : {}),
+    ...('region' in source ? { region: source.region } : {}),
   };
   const vars = templateVars({ ...event, tag: from.tag, digest: from.digest });
   const results: TargetResult[] = [];
@@ -145,11 +109,17 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
     const c = compile(rule);
     rule.targets.forEach((target, targetIndex) => {
       const base = { rule: rule.name, targetIndex };
-      let rendered: { target: RenderedTarget; targetKey: string } | { field: string; reason: string } | null;
-      if (target.provider === 'acr') rendered = source.kind === 'acr' ? renderAcr(c, target, vars, from) : null;
-      else rendered = source.kind === 'swr' ? renderSwr(c, target, vars, from, source.region) : null;
-      if (rendered === null) return; // a target this kind of source cannot feed (rule source is a glob over mixed kinds)
-      if ('field' in rendered) {
+      const provider = providerNamed(target.provider);
+      // A target this kind of source cannot feed (the rule's source is a glob over mixed kinds).
+      if (!provider || !provider.sourceKinds.includes(source.kind)) return;
+      const field: RenderField = (name, text, check) => {
+        const r = template(c, text).render(vars);
+        if (!r.ok) return { ok: false, field: name, reason: r.reason };
+        const bad = check(r.value);
+        return bad ? { ok: false, field: name, reason: `"${r.value}" (from "${text}") ${bad}` } : { ok: true, value: r.value };
+      };
+      const rendered = provider.render(target as Record<string, unknown>, from, field);
+      if (!rendered.ok) {
         results.push({ ok: false, ...base, field: `targets[${targetIndex}]${rendered.field ? '.' + rendered.field : ''}`, reason: rendered.reason });
         return;
       }
@@ -159,55 +129,4 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
     });
   }
   return results;
-}
-
-type Rendered = { target: RenderedTarget; targetKey: string } | { field: string; reason: string };
-
-function renderField(c: CompiledRule, field: string, source: string, vars: TemplateVars, check: naming.NameCheck): { value: string } | { field: string; reason: string } {
-  const r = template(c, source).render(vars);
-  if (!r.ok) return { field, reason: r.reason };
-  const bad = check(r.value);
-  return bad ? { field, reason: `"${r.value}" (from "${source}") ${bad}` } : { value: r.value };
-}
-
-function renderAcr(c: CompiledRule, t: AcrTarget, vars: TemplateVars, from: SourceImage): Rendered {
-  const namespace = renderField(c, 'namespace', t.namespace, vars, naming.acrNamespace);
-  if ('reason' in namespace) return namespace;
-  const repo = renderField(c, 'repo', t.repo, vars, naming.acrRepository);
-  if ('reason' in repo) return repo;
-  const tag = renderField(c, 'tag', t.tag, vars, naming.imageTag);
-  if ('reason' in tag) return tag;
-  if (t.instanceId === from.instanceId && namespace.value === from.namespace && repo.value === from.repository && tag.value === from.tag) {
-    return { field: '', reason: 'renders to the pushed image itself' };
-  }
-  const target: RenderedAcrTarget = {
-    provider: 'acr',
-    instanceId: t.instanceId,
-    region: t.region,
-    namespace: namespace.value,
-    repo: repo.value,
-    tag: tag.value,
-    override: t.override,
-    ...(t.targetUserId ? { targetUserId: t.targetUserId } : {}),
-  };
-  return { target, targetKey: `acr:${t.instanceId}:${t.region}:${namespace.value}/${repo.value}:${tag.value}` };
-}
-
-function renderSwr(c: CompiledRule, t: SwrTarget, vars: TemplateVars, from: SourceImage, sourceRegion: string): Rendered {
-  if (!from.tag) return { field: '', reason: 'SWR copies by tag and this push has no tag (it was pushed by digest)' };
-  const remoteNamespace = renderField(c, 'remoteNamespace', t.remoteNamespace, vars, naming.swrNamespace);
-  if ('reason' in remoteNamespace) return remoteNamespace;
-  const region = t.region ?? sourceRegion;
-  if (t.remoteRegion === region && remoteNamespace.value === from.namespace) return { field: '', reason: 'renders to the pushed image itself' };
-  const target: RenderedSwrTarget = {
-    provider: 'swr',
-    region,
-    namespace: from.namespace,
-    repo: from.repository,
-    tag: from.tag,
-    remoteRegion: t.remoteRegion,
-    remoteNamespace: remoteNamespace.value,
-    override: t.override,
-  };
-  return { target, targetKey: `swr:${region}>${t.remoteRegion}:${remoteNamespace.value}/${from.repository}:${from.tag}` };
 }

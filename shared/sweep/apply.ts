@@ -7,32 +7,34 @@
  *  - else a submitted task the cloud runs becomes running (batched by the caller).
  */
 import type { TaskRow } from '../ledger/index.ts';
+import { targetOf } from '../providers/registry.ts';
+import type { CancelCause, Connected, Observation } from '../providers/types.ts';
 import type { SweepContext } from './context.ts';
 import { canceled, deadlinePassed, failOrRetry, succeed, timedOut } from './outcome.ts';
 
-export type Observation =
-  | { kind: 'queued' | 'running'; cloudStatus: string }
-  | { kind: 'succeeded'; cloudStatus: string }
-  | { kind: 'failed'; cloudStatus: string; code: string; message: string; requestId: string | null; retryable: boolean }
-  | { kind: 'canceled'; cloudStatus: string }
-  | { kind: 'timed_out'; cloudStatus: string; message: string }
-  /** The cloud does not know the task (deleted, or never recorded there). */
-  | { kind: 'gone'; code: string; message: string; requestId: string | null };
+/** What a cancel at the cloud came to, for the task's history and the sweep's counts. */
+type CancelResult = 'canceled' | 'gone' | 'finished' | 'unsupported';
 
-export interface CancelResult {
-  /** `finished`: the task ended meanwhile (re-read it); `unsupported`: the cloud cannot cancel this kind. */
-  result: 'canceled' | 'gone' | 'finished' | 'unsupported';
-  requestId?: string | null | undefined;
-}
-
-export interface CloudControl {
-  cancel(task: TaskRow): Promise<CancelResult>;
-  reread(task: TaskRow): Promise<Observation>;
+async function cancelAtCloud(ctx: SweepContext, cloud: Connected, task: TaskRow, by: CancelCause): Promise<{ result: CancelResult; requestId: string | null; note?: string | undefined }> {
+  const r = await cloud.cancel(task, targetOf(task), ctx, by);
+  switch (r.outcome) {
+    case 'canceled':
+      return { result: 'canceled', requestId: r.requestId ?? null, note: r.note };
+    case 'not_found':
+      return { result: 'gone', requestId: r.error.requestId };
+    case 'finished':
+      return { result: 'finished', requestId: r.error?.requestId ?? null };
+    case 'unsupported':
+      return { result: 'unsupported', requestId: r.error.requestId };
+    default:
+      // Refused, throttled or failed: the task stays as it is and is looked at again next run.
+      throw new Error(`cancel of ${task.cloudRef ?? task.id} ${r.outcome}: ${r.error.code}: ${r.error.message}`);
+  }
 }
 
 export type Applied = 'mark-running' | 'unchanged' | 'done';
 
-export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Observation, control: CloudControl, depth = 0): Promise<Applied> {
+export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Observation, cloud: Connected, depth = 0): Promise<Applied> {
   switch (obs.kind) {
     case 'succeeded':
       await succeed(ctx, task, obs.cloudStatus);
@@ -60,15 +62,15 @@ export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Ob
   }
   const cancelRequested = task.cancelRequestedAt !== null;
   if (cancelRequested || deadlinePassed(ctx, task)) {
-    const r = await control.cancel(task);
+    const r = await cancelAtCloud(ctx, cloud, task, cancelRequested ? 'operator' : 'task');
     ctx.stats.event(cancelRequested ? `cancel.${r.result}` : `deadline.${r.result}`);
     if (r.result === 'finished') {
       if (depth > 0) throw new Error(`task ${task.id}: cloud refused to cancel yet still reports it running`);
-      const again = await control.reread(task);
+      const again = await cloud.reread(task, targetOf(task), ctx);
       if (again.kind === 'queued' || again.kind === 'running') throw new Error(`task ${task.id}: cloud refused to cancel a task it reports ${again.cloudStatus}`);
-      return applyObservation(ctx, task, again, control, depth + 1);
+      return applyObservation(ctx, task, again, cloud, depth + 1);
     }
-    const note = r.result === 'unsupported' ? 'the cloud cannot cancel this job by API; it may still complete' : r.result === 'gone' ? 'cloud task already gone' : undefined;
+    const note = r.result === 'unsupported' ? 'the cloud cannot cancel this job by API; it may still complete' : r.result === 'gone' ? 'cloud task already gone' : r.note;
     if (cancelRequested) {
       await canceled(ctx, task, r.result === 'canceled' ? 'CANCELED' : null, note);
     } else {

@@ -4,9 +4,8 @@
  */
 import { LedgerError, type TaskRow, type TaskState } from '../ledger/index.ts';
 import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
-import { backoffMs, policyOf } from '../replicate/target.ts';
+import { decide } from '../replicate/decide.ts';
 import type { SweepContext } from './context.ts';
-import { replicationForSuccess } from '../ledger/sweep-queries.ts';
 
 export type ActiveState = Extract<TaskState, 'submitted' | 'running'>;
 
@@ -31,8 +30,8 @@ function info(e: FailureInfo): { code: string; message: string; requestId: strin
 export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: string, details: Record<string, unknown> = {}): Promise<void> {
   const from = task.state as ActiveState | 'pending';
   const successTargets = ctx.deps.config.notifications.map((n, i) => ({ n, i })).filter(({ n }) => n.on.includes('success'));
-  let rep: Awaited<ReturnType<typeof replicationForSuccess>> = null;
-  if (successTargets.length) rep = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+  let rep: SuccessInfo | null = null;
+  if (successTargets.length) rep = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
   // When every other task already succeeded, this one completes the replication: queue the success
   // notice in the same transaction. Two last tasks finishing at once both see the other open: the
   // check after the write below covers that (the outbox keeps one per replication and target).
@@ -52,7 +51,7 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   if (!moved) return;
   ctx.stats.transition(from, 'succeeded');
   if (successTargets.length && !notify) {
-    const after = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+    const after = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
     if (after && after.state === 'succeeded') {
       for (const n of successNotices(ctx, task, after)) {
         await ctx.deps.ledger.outbox.enqueue({ replicationId: task.replicationId, kind: n.kind, target: n.target, payload: n.payload });
@@ -61,7 +60,9 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   }
 }
 
-function successNotices(ctx: SweepContext, task: TaskRow, rep: NonNullable<Awaited<ReturnType<typeof replicationForSuccess>>>) {
+type SuccessInfo = NonNullable<Awaited<ReturnType<SweepContext['deps']['ledger']['replicationForSuccess']>>>;
+
+function successNotices(ctx: SweepContext, task: TaskRow, rep: SuccessInfo) {
   return ctx.deps.config.notifications.flatMap((n, i) =>
     n.on.includes('success')
       ? [
@@ -93,40 +94,34 @@ export async function failOrRetry(
 ): Promise<'retried' | 'failed' | undefined> {
   const from = task.state as ActiveState;
   const reason = e.reason ?? `cloud task ${e.cloudStatus ?? 'failed'}: ${e.code}`;
-  const notify = failureNotices(ctx.deps.config.notifications, task, 'failed', e);
-  if (e.retryable) {
-    // The ledger decides retry or fail from the attempts it holds, in one guarded transition.
-    const delay = backoffMs(policyOf(task), task.attempts, ctx.deps.random);
-    const r = await guarded(ctx, () =>
-      ctx.deps.ledger.retryOrFail(task.id, {
-        from,
-        delayMs: delay,
-        reason,
-        actor: ctx.owner,
-        owner: ctx.owner,
-        error: info(e),
-        details: { retryInMs: delay, cloudRef: task.cloudRef },
-        notifyOnFail: notify,
-      }),
-    );
-    if (!r) return undefined;
-    ctx.stats.transition(from, r.retried ? 'pending' : 'failed');
-    return r.retried ? 'retried' : 'failed';
-  }
+  const decision = decide(task.policy, task, { kind: 'cloud-failure', retryable: e.retryable }, ctx.now(), ctx.deps.random);
+  const patch = { lastError: info(e), ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) };
   const moved = await guarded(ctx, () =>
-    ctx.deps.ledger.transition(task.id, {
-      from,
-      to: 'failed',
-      owner: ctx.owner,
-      actor: ctx.owner,
-      reason: `${reason} (not retryable)`,
-      patch: { lastError: info(e), ...(e.cloudStatus ? { cloudStatus: e.cloudStatus } : {}) },
-      notify,
-    }),
+    decision.next === 'retry'
+      ? ctx.deps.ledger.transition(task.id, {
+          from,
+          to: 'pending',
+          owner: ctx.owner,
+          actor: ctx.owner,
+          reason,
+          details: { retryInMs: decision.at - ctx.now(), cloudRef: task.cloudRef },
+          patch: { ...patch, nextAttemptAt: decision.at },
+        })
+      : ctx.deps.ledger.transition(task.id, {
+          from,
+          to: 'failed',
+          owner: ctx.owner,
+          actor: ctx.owner,
+          reason: decision.next === 'give-up' && decision.exhausted ? `${reason} (attempts exhausted: ${task.attempts}/${task.maxAttempts})` : `${reason} (not retryable)`,
+          details: { cloudRef: task.cloudRef },
+          patch,
+          notify: failureNotices(ctx.deps.config.notifications, task, 'failed', e),
+        }),
   );
   if (!moved) return undefined;
-  ctx.stats.transition(from, 'failed');
-  return 'failed';
+  const to = decision.next === 'retry' ? 'pending' : 'failed';
+  ctx.stats.transition(from, to);
+  return decision.next === 'retry' ? 'retried' : 'failed';
 }
 
 /** The cloud task ended canceled: on the operator's request (no notification), or by someone else (notified). */
@@ -159,10 +154,10 @@ export async function timedOut(
   e: { cloudStatus: string | null; message: string; details?: Record<string, unknown>; requestId?: string | null },
 ): Promise<void> {
   const from = task.state as ActiveState;
-  const policy = policyOf(task);
-  const retry = policy.retryOnTimeout && task.attempts < task.maxAttempts;
+  const decision = decide(task.policy, task, { kind: 'timeout' }, ctx.now(), ctx.deps.random);
+  const retry = decision.next === 'retry';
   const err = { code: 'DeadlineExceeded', message: e.message, requestId: e.requestId ?? null };
-  const delay = backoffMs(policy, task.attempts, ctx.deps.random);
+  const delay = retry ? decision.at - ctx.now() : 0;
   const timeOut = {
     from,
     to: 'timed_out' as const,

@@ -5,18 +5,20 @@
  *
  * Phases, each stopping when the budget is spent (leases expire, so leftovers go to the next run):
  *   1. submit pending tasks the webhook did not finish (after the grace period) and due retries;
- *   2. reconcile ACR tasks per source instance, SWR tasks per source repository — including
- *      operator cancels the API left unfinished and deadline cancels (timed_out → retry or fail);
+ *   2. reconcile each provider's tasks, scope by scope (ACR: per source instance; SWR: per source
+ *      repository) — including operator cancels the API left unfinished and deadline cancels
+ *      (timed_out → retry or fail);
  *   3. watch ECS image import/export tasks;
  *   4. deliver queued notifications (a reserve of the budget is kept for this).
  * Concurrent runs never act on the same task: every task is leased (ledger claims) before use.
  */
 import type { Deps } from '../replicate/deps.ts';
 import { deliverDue } from '../notify/deliver.ts';
-import { type SweepOptions, createContext, currentStats } from './context.ts';
-import { watchEcs } from './ecs-watch.ts';
-import { reconcileAcr } from './reconcile-acr.ts';
-import { reconcileSwr } from './reconcile-swr.ts';
+import { observeCloudCalls } from '../clients/transport.ts';
+import { watchEcs } from '../ecs/watch.ts';
+import { providers } from '../providers/registry.ts';
+import { type SweepOptions, createContext } from './context.ts';
+import { reconcileProvider } from './reconcile.ts';
 import { submitPending } from './submit-pending.ts';
 
 export type { SweepOptions } from './context.ts';
@@ -26,7 +28,7 @@ export interface SweepSummary {
   durationMs: number;
   /** `from→to` → count (ECS watches as `ecs:watching→ecs:<state>`). */
   transitions: Record<string, number>;
-  /** `<product>:<Method>` → logical calls (client-level retries not counted separately). */
+  /** `<provider>:<action>` → requests sent (retries included), counted by the transport. */
   cloudCalls: Record<string, number>;
   cloudCallsTotal: number;
   notifications: { sent: number; failed: number; dead: number };
@@ -39,11 +41,10 @@ export interface SweepSummary {
 
 export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepSummary> {
   const { ctx, elapsed } = createContext(deps, opts);
-  return currentStats.run(ctx.stats, async () => {
+  return observeCloudCalls((provider, action) => ctx.stats.call(`${provider}:${action}`), async () => {
     const phases: Array<[string, () => Promise<void>]> = [
       ['submit', () => submitPending(ctx)],
-      ['acr', () => reconcileAcr(ctx)],
-      ['swr', () => reconcileSwr(ctx)],
+      ...providers().map((p): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)]),
       ['ecs', () => watchEcs(ctx)],
     ];
     let leftover = false;

@@ -4,10 +4,9 @@
  * earlier submission is in doubt (submitTask looks for the cloud task before creating another).
  */
 import type { TaskRow } from '../ledger/index.ts';
+import { targetOf } from '../providers/registry.ts';
 import { findCloudTask, submitTask, type SubmitContext } from '../replicate/submit.ts';
-import type { AcrTaskTarget, TaskTarget } from '../replicate/target.ts';
 import type { SweepContext } from './context.ts';
-import { claimPendingForSubmission, releaseMany } from '../ledger/sweep-queries.ts';
 import { canceled } from './outcome.ts';
 
 /** Cloud submissions in flight at once (the account limiter bounds the rate as well). */
@@ -17,8 +16,7 @@ export function submitContext(ctx: SweepContext): SubmitContext {
   const d = ctx.deps;
   return {
     ledger: d.ledger,
-    clouds: ctx.clouds,
-    repoIds: ctx.repoIds,
+    clouds: d.clouds,
     clock: d.clock,
     owner: ctx.owner,
     notifications: d.config.notifications,
@@ -33,8 +31,7 @@ export async function submitPending(ctx: SweepContext): Promise<void> {
   const limit = config.sweep.batchSize;
   const sub = submitContext(ctx);
   while (ctx.hasTime()) {
-    const now = ctx.now();
-    const tasks = await claimPendingForSubmission(ledger.db, { owner: ctx.owner, leaseMs: ctx.leaseMs, limit, now, graceCutoff: now - graceMs });
+    const tasks = await ledger.claimForSubmission({ owner: ctx.owner, leaseMs: ctx.leaseMs, limit, graceMs });
     if (tasks.length === 0) return;
     try {
       await eachLimited(tasks, SUBMIT_CONCURRENCY, async (task) => {
@@ -49,11 +46,9 @@ export async function submitPending(ctx: SweepContext): Promise<void> {
       });
     } finally {
       // Submitted tasks keep no lease: the reconcile phase (this run or the next) may claim them at once.
-      await releaseMany(
-        ledger.db,
+      await ledger.releaseMany(
         tasks.map((t) => t.id),
         ctx.owner,
-        ctx.now(),
       );
     }
     if (tasks.length < limit) return;
@@ -82,15 +77,14 @@ async function submitOne(ctx: SweepContext, task: TaskRow, sub: SubmitContext): 
 /** Cancel requested before the task reached the cloud: find an in-doubt cloud task and cancel it, then canceled. */
 async function cancelPending(ctx: SweepContext, task: TaskRow, sub: SubmitContext): Promise<void> {
   let note: string | undefined;
-  const target = task.target as unknown as TaskTarget;
   if (task.submitStartedAt && !task.cloudRef) {
-    const found = await findCloudTask(task, target, sub);
-    if (found && target.to.provider === 'acr') {
-      const { from } = target as AcrTaskTarget;
-      await ctx.clouds.acr(from.region).cancelRepoSyncTask({ instanceId: from.instanceId, syncTaskId: found.ref }).catch(() => undefined);
-      note = `canceled cloud task ${found.ref} of an interrupted submission`;
-    } else if (found) {
-      note = `cloud job ${found.ref} of an interrupted submission cannot be canceled by API`;
+    const found = await findCloudTask(task, sub);
+    if (found) {
+      const r = await ctx.deps.clouds.of(task).cancel({ ...task, cloudRef: found.ref }, targetOf(task), ctx, 'task');
+      note =
+        r.outcome === 'canceled' || r.outcome === 'finished'
+          ? `${r.outcome} cloud task ${found.ref} of an interrupted submission`
+          : `cloud task ${found.ref} of an interrupted submission could not be canceled (${r.outcome}); it may still complete`;
     }
   }
   await canceled(ctx, task, null, note);

@@ -1,7 +1,7 @@
 import { readBodyLimited } from '../runtime/body.ts';
 import { Hono, type Context } from 'hono';
-import type { InvocationContext, FetchApp, InvocationCredentials } from '../runtime/context.ts';
-import { Clouds, RepoIdCache } from '../replicate/clouds.ts';
+import type { InvocationContext, FetchApp } from '../runtime/context.ts';
+import type { Connections } from '../providers/connections.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { authenticate, presentedToken } from './auth.ts';
 import { budgetClock } from './budget.ts';
@@ -15,9 +15,8 @@ import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
  */
 
 export interface WebhookAppOptions {
-  /** Clients for submissions; default: built from the config with the submit budget as timeout. */
-  clouds?: Clouds;
-  repoIds?: RepoIdCache;
+  /** Clients for submissions; default: the shared ones, with the submit budget as timeout and deadline. */
+  clouds?: Connections;
 }
 
 type Env = { Bindings: { invocation: InvocationContext } };
@@ -27,16 +26,8 @@ function send(c: Context, a: Answer): Response {
 }
 
 export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): FetchApp {
-  let credentials: InvocationCredentials | undefined;
-  const clouds =
-    options.clouds ??
-    new Clouds({
-      config: deps.config,
-      clock: budgetClock(deps.clock),
-      timeoutMs: deps.config.webhook.submitBudgetMs,
-      invocationCredentials: () => credentials,
-    });
-  const rt: WebhookRuntime = { deps, clouds, repoIds: options.repoIds ?? new RepoIdCache(clouds) };
+  const clouds = options.clouds ?? deps.clouds.derive({ clock: budgetClock(deps.clock), timeoutMs: deps.config.webhook.submitBudgetMs });
+  const rt: WebhookRuntime = { deps, clouds };
   const kinds = new Set<string>(WEBHOOK_KINDS);
   const app = new Hono<Env>();
 
@@ -54,7 +45,6 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     const kind = c.req.param('kind') ?? '';
     if (!kinds.has(kind)) return errorAnswer(404, 'unknown_kind', `unknown webhook kind "${kind}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
     const invocation = c.env.invocation;
-    if (invocation.credentials) credentials = invocation.credentials;
     const receivedAt = deps.clock.now();
     const url = new URL(c.req.url);
     const token = authenticate(presentedToken(c.req.raw.headers, url), deps.config.auth.webhookTokens);

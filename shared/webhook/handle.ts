@@ -2,7 +2,7 @@ import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
 import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
 import { redact } from '../log.ts';
-import type { Clouds, RepoIdCache } from '../replicate/clouds.ts';
+import type { Connections } from '../providers/connections.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitResult } from '../replicate/submit.ts';
 import { taskSpecOf } from '../replicate/target.ts';
@@ -34,8 +34,7 @@ export interface Delivery {
 export interface WebhookRuntime {
   deps: Deps;
   /** Clients for submissions: timeouts within the budget, budget-aware retry waits. */
-  clouds: Clouds;
-  repoIds: RepoIdCache;
+  clouds: Connections;
 }
 
 export interface ErrorBody {
@@ -218,7 +217,6 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
   const ctx: SubmitContext = {
     ledger: deps.ledger,
     clouds: rt.clouds,
-    repoIds: rt.repoIds,
     clock: deps.clock,
     owner,
     notifications: deps.config.notifications,
@@ -227,7 +225,7 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
   };
   const submitOne = async (task: TaskRow): Promise<SubmitResult | { state: 'error'; error: ErrorInfo }> => {
     try {
-      return await withinBudget(deadline, task.provider === 'swr' ? 'swr' : 'acr', () => submitTask(task, ctx));
+      return await withinBudget(deadline, task.provider, () => submitTask(task, ctx));
     } catch (err) {
       // A ledger outage mid-submission: the task keeps its recorded state; the sweep takes over.
       deps.log.error('webhook submission error', { taskId: task.id, error: errorInfo(err) });

@@ -1,5 +1,5 @@
 import type { FerryConfig, Source } from '../config/index.ts';
-import * as naming from '../rules/naming.ts';
+import { providersFeedingFrom } from '../providers/registry.ts';
 import type { NormalizedPush } from './normalize.ts';
 
 /**
@@ -15,8 +15,11 @@ export interface ResolvedSource {
    * The ACR or SWR source rules see the push as coming from: the source itself, or the one a
    * generic registry mirrors into (`mirrorOf`). Null for a generic registry without `mirrorOf`.
    */
-  matchAs: Extract<Source, { kind: 'acr' | 'swr' }> | null;
+  matchAs: CopyableSource | null;
 }
+
+/** A configured source a registered provider copies from (today ACR and SWR sources carry the region rules need). */
+type CopyableSource = Extract<Source, { kind: 'acr' | 'swr' }>;
 
 export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; field: string; message: string };
 
@@ -121,32 +124,22 @@ function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): Sour
   return fail('source', `ambiguous: ${what} sources ${list(hostless)} could have sent this event; add ?source=<name> to the webhook URL`);
 }
 
+const copyable = (s: Source | undefined): s is CopyableSource => s !== undefined && (s.kind === 'acr' || s.kind === 'swr') && providersFeedingFrom(s.kind).length > 0;
+
 function finish(source: Source, push: NormalizedPush, sources: readonly Source[]): SourceResult {
   let matchAs: ResolvedSource['matchAs'] = null;
-  if (source.kind === 'acr' || source.kind === 'swr') matchAs = source;
-  else if (source.mirrorOf) {
+  if (copyable(source)) matchAs = source;
+  else if ('mirrorOf' in source && source.mirrorOf) {
     const m = sources.find((s) => s.name === source.mirrorOf);
     // The config's cross-checks guarantee this; a stale reference is treated as no mirror.
-    if (m && (m.kind === 'acr' || m.kind === 'swr')) matchAs = m;
+    if (copyable(m)) matchAs = m;
   }
   if (matchAs) {
-    const bad = checkNames(push, matchAs.kind);
-    if (bad) return fail(bad.field, bad.message);
+    // The pushed image must be nameable in the cloud it will be copied from.
+    for (const p of providersFeedingFrom(matchAs.kind)) {
+      const bad = p.checkSourceImage?.(push);
+      if (bad) return fail(bad.field, bad.message);
+    }
   }
   return { ok: true, source, matchAs };
-}
-
-/** The pushed image must be nameable in the cloud it will be copied from. */
-function checkNames(push: NormalizedPush, kind: 'acr' | 'swr'): { field: string; message: string } | null {
-  const checks: [string, string | undefined, naming.NameCheck][] = [
-    ['namespace', push.namespace, kind === 'acr' ? naming.acrNamespace : naming.swrNamespace],
-    ['repository', push.repository, kind === 'acr' ? naming.acrRepository : naming.swrRepository],
-    ['tag', push.tag, naming.imageTag],
-  ];
-  for (const [field, value, check] of checks) {
-    if (value === undefined) continue;
-    const reason = check(value);
-    if (reason) return { field, message: `"${value}" ${reason}` };
-  }
-  return null;
 }

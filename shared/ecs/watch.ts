@@ -4,11 +4,10 @@
  * ones by id (DescribeTasks, 100 ids per call) and cancel those past their deadline.
  */
 import type { EcsTask } from '../clients/ecs.ts';
-import { CloudError } from '../clients/errors.ts';
 import type { EcsTaskRow } from '../ledger/index.ts';
-import type { SweepContext } from './context.ts';
-import { knownEcsTasks } from '../ledger/sweep-queries.ts';
-import { guarded } from './outcome.ts';
+import type { SweepContext } from '../sweep/context.ts';
+import { guarded } from '../sweep/outcome.ts';
+import { cancelEcsAtCloud } from './cancel.ts';
 
 export const ECS_PAGE_SIZE = 100;
 const MAX_DISCOVERY_PAGES = 20;
@@ -52,13 +51,12 @@ export async function watchEcs(ctx: SweepContext): Promise<void> {
 }
 
 async function discover(ctx: SweepContext, region: string, actions: readonly ('ImportImage' | 'ExportImage')[]): Promise<void> {
-  const ecs = ctx.clouds.ecs(region);
+  const ecs = ctx.deps.ecs.region(region);
   const deadlineMs = ctx.deps.config.defaults.deadlineMinutes * 60_000;
   for (const taskAction of actions) {
     for (let pageNumber = 1; pageNumber <= MAX_DISCOVERY_PAGES && ctx.hasTime(); pageNumber++) {
       const page = await ecs.describeTasks({ taskAction, taskStatus: 'Processing', pageSize: ECS_PAGE_SIZE, pageNumber });
-      const known = await knownEcsTasks(
-        ctx.deps.ledger.db,
+      const known = await ctx.deps.ledger.ecs.known(
         region,
         page.tasks.map((t) => t.taskId),
       );
@@ -74,7 +72,7 @@ async function discover(ctx: SweepContext, region: string, actions: readonly ('I
 }
 
 async function checkWatched(ctx: SweepContext, region: string): Promise<void> {
-  const ecs = ctx.clouds.ecs(region);
+  const ecs = ctx.deps.ecs.region(region);
   // Leases are held for the whole pass and given back at its end, so each claim returns new rows.
   const claimed: string[] = [];
   try {
@@ -116,23 +114,24 @@ async function checkOne(ctx: SweepContext, region: string, row: EcsTaskRow, t: E
     await registry.observe(region, row.taskId, t.taskStatus);
     return;
   }
-  try {
-    const r = await ctx.clouds.ecs(region).cancelTask({ taskId: row.taskId });
-    await endWatch(ctx, region, row, 'timed_out', 'Cancelled', {
-      code: 'DeadlineExceeded',
-      message: `${row.action} task canceled past its deadline ${row.deadlineAt} (CancelTask request ${r.requestId ?? 'unknown'})`,
-    });
-  } catch (err) {
-    if (err instanceof CloudError && err.kind === 'conflict') {
-      // IncorrectTaskStatus: it finished meanwhile; record how.
-      const again = (await ctx.clouds.ecs(region).describeTasks({ taskIds: [row.taskId], pageSize: 1 })).tasks[0];
-      const after = again ? ecsEnd(again.taskStatus) : 'failed';
-      if (after) {
-        await endWatch(ctx, region, row, after, again?.taskStatus, after === 'failed' ? { code: 'TaskFailed', message: 'ended before it could be canceled' } : undefined);
-        return;
-      }
+  const r = await cancelEcsAtCloud(ctx.deps.ecs, region, row.taskId);
+  switch (r.outcome) {
+    case 'canceled':
+      // Canceled by someone else before our deadline cancel: it ended canceled, not timed out.
+      if (r.already) return endWatch(ctx, region, row, 'canceled', r.cloudStatus);
+      await endWatch(ctx, region, row, 'timed_out', r.cloudStatus ?? 'Cancelled', {
+        code: 'DeadlineExceeded',
+        message: `${row.action} task canceled past its deadline ${row.deadlineAt} (CancelTask request ${r.requestId ?? 'unknown'})`,
+      });
+      return;
+    case 'finished': {
+      // It ended before it could be canceled: record how.
+      const end = ecsEnd(r.cloudStatus) ?? 'failed';
+      await endWatch(ctx, region, row, end, r.cloudStatus, end === 'failed' ? { code: 'TaskFailed', message: 'ended before it could be canceled' } : undefined);
+      return;
     }
-    throw err;
+    default:
+      throw new Error(`CancelTask ${row.taskId}: ${r.outcome} (${r.error.code}: ${r.error.message})`);
   }
 }
 

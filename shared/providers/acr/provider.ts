@@ -1,0 +1,69 @@
+/** Alibaba Cloud Container Registry Enterprise: native cross-instance sync (CreateRepoSyncTask). */
+import { z } from 'zod';
+import * as naming from '../../rules/naming.ts';
+import type { CloudProvider } from '../types.ts';
+import { AcrClients } from './clients.ts';
+import { observeAcrInstance, rereadAcr } from './observe.ts';
+import { cancelSyncTask, createSyncTask, findSyncTask } from './sync-tasks.ts';
+import { acrTargetOf, acrTargetSchema, parseAcrTarget, renderAcr, type AcrTarget, type AcrTaskTarget } from './target.ts';
+
+const asAcr = (t: unknown) => t as AcrTaskTarget;
+
+export const acrProvider: CloudProvider<AcrTarget> = {
+  name: 'acr',
+  title: 'ACR',
+  sourceKinds: ['acr'],
+  targetSchema: acrTargetSchema,
+  render: renderAcr,
+  parseTarget: parseAcrTarget,
+  scopeOf: (t) => asAcr(t).from.instanceId,
+  checkSourceImage(image) {
+    const checks: [string, string | undefined, naming.NameCheck][] = [
+      ['namespace', image.namespace, naming.acrNamespace],
+      ['repository', image.repository, naming.acrRepository],
+      ['tag', image.tag, naming.imageTag],
+    ];
+    for (const [field, value, check] of checks) {
+      const reason = value === undefined ? null : check(value);
+      if (reason) return { field, message: `"${value}" ${reason}` };
+    }
+    return null;
+  },
+  reference: {
+    schema: (kit) =>
+      z.strictObject({
+        instanceId: kit.checked(naming.acrInstanceId).describe('ACR Enterprise instance id (cri-…)'),
+        syncTaskId: kit.checked(naming.acrSyncTaskId).describe('ACR replication task id (rst-…)'),
+        region: kit.alibabaRegion.optional().describe('Region of the instance; default: the configured source with that instance id'),
+      }),
+    taskRef: (ref) => String(ref.syncTaskId),
+    matchesTask: (ref, task) => {
+      const { from } = acrTargetOf(task);
+      return task.cloudRef === ref.syncTaskId && from.instanceId === ref.instanceId && (ref.region === undefined || from.region === ref.region);
+    },
+    describe: (ref) => `ACR sync task ${String(ref.syncTaskId)}`,
+    complete(ref, known) {
+      if (typeof ref.region === 'string') return ref;
+      const source = known.sources.find((s) => s.kind === 'acr' && s.instanceId === ref.instanceId);
+      if (typeof source?.region === 'string') return { ...ref, region: source.region };
+      const from = known.task?.provider === 'acr' ? acrTargetOf(known.task).from : undefined;
+      if (from && from.instanceId === ref.instanceId) return { ...ref, region: from.region };
+      return { field: 'region', message: `is required: no configured ACR source has instance ${String(ref.instanceId)}` };
+    },
+  },
+  connect(opts) {
+    const clients = new AcrClients(opts);
+    return {
+      submit: (_task, t) => createSyncTask(clients, asAcr(t)),
+      findExisting: (task, t, known) => findSyncTask(clients, task, asAcr(t), known),
+      observe: (tasks, ctx) => observeAcrInstance(clients, tasks, ctx),
+      reread: (task, t) => rereadAcr(clients, task, asAcr(t)),
+      async cancel(task, t) {
+        const { from } = asAcr(t);
+        if (!task.cloudRef) return { outcome: 'canceled', already: false, cloudCall: false, note: 'no cloud task reference recorded; canceled in the ledger only' };
+        return cancelSyncTask(clients, { region: from.region, instanceId: from.instanceId, syncTaskId: task.cloudRef });
+      },
+      cancelReference: (ref) => cancelSyncTask(clients, ref as { region: string; instanceId: string; syncTaskId: string }),
+    };
+  },
+};

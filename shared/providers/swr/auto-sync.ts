@@ -1,0 +1,50 @@
+/**
+ * SWR automatic sync tasks (sync_repo): the only SWR sync work that can be stopped, by deleting it.
+ * A manual sync job (sync_images) has no cancel API.
+ */
+import { CloudError } from '../../clients/errors.ts';
+import { cancelFailure } from '../outcomes.ts';
+import type { CancelOutcome } from '../types.ts';
+import type { SwrClients } from './clients.ts';
+
+export interface AutoSyncRef {
+  region: string;
+  namespace: string;
+  repository: string;
+  remoteRegionId: string;
+  remoteNamespace: string;
+}
+
+export const MANUAL_JOB_NOTE = 'SWR cannot stop a manual sync job (sync_images); one already running may still complete';
+
+/** Deletes the automatic sync task; SWR's SVCSTG.SWR.4001158 ("already deleted") is "already canceled". */
+export async function deleteAutoSync(clients: SwrClients, ref: AutoSyncRef): Promise<CancelOutcome> {
+  try {
+    await clients.region(ref.region).deleteSyncRepo(ref);
+    return { outcome: 'canceled', already: false };
+  } catch (err) {
+    if (err instanceof CloudError && err.code === 'SVCSTG.SWR.4001158') return { outcome: 'canceled', already: true };
+    return cancelFailure(err);
+  }
+}
+
+/**
+ * An operator's cancel of an SWR task: the manual job cannot be stopped, so the automatic sync task
+ * from the same repository to the same remote is deleted when SWR lists one; either way the answer
+ * says what could not be stopped.
+ */
+export async function cancelForOperator(clients: SwrClients, ref: AutoSyncRef): Promise<CancelOutcome> {
+  let exists: boolean;
+  try {
+    const repos = await clients.region(ref.region).listSyncRepos({ namespace: ref.namespace, repository: ref.repository });
+    exists = repos.some((r) => r.remoteRegionId === ref.remoteRegionId && r.remoteNamespace === ref.remoteNamespace);
+  } catch (err) {
+    return cancelFailure(err);
+  }
+  if (!exists) return { outcome: 'canceled', already: false, note: `${MANUAL_JOB_NOTE}; no automatic sync task to delete` };
+  const r = await deleteAutoSync(clients, ref);
+  if (r.outcome === 'canceled' || r.outcome === 'not_found') {
+    return { outcome: 'canceled', already: r.outcome === 'canceled' ? r.already : true, note: `${MANUAL_JOB_NOTE}; the automatic sync task was deleted` };
+  }
+  return r;
+}

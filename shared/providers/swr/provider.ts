@@ -1,0 +1,68 @@
+/** Huawei Cloud SWR: manual image sync between regions (sync_images), followed through sync_job. */
+import { z } from 'zod';
+import * as naming from '../../rules/naming.ts';
+import type { CloudProvider } from '../types.ts';
+import { cancelForOperator, deleteAutoSync, MANUAL_JOB_NOTE, type AutoSyncRef } from './auto-sync.ts';
+import { SwrClients } from './clients.ts';
+import { findSyncJob, observeSwrRepository, syncImages } from './jobs.ts';
+import { checkSwrTarget, parseSwrTarget, renderSwr, swrTargetSchema, type SwrTarget, type SwrTaskTarget } from './target.ts';
+
+const asSwr = (t: unknown) => t as SwrTaskTarget;
+
+function autoSyncRef(t: SwrTaskTarget): AutoSyncRef {
+  return { region: t.from.region, namespace: t.from.namespace, repository: t.from.repository, remoteRegionId: t.to.remoteRegion, remoteNamespace: t.to.remoteNamespace };
+}
+
+export const swrProvider: CloudProvider<SwrTarget> = {
+  name: 'swr',
+  title: 'SWR',
+  sourceKinds: ['swr'],
+  targetSchema: swrTargetSchema,
+  checkTarget: checkSwrTarget,
+  render: renderSwr,
+  parseTarget: parseSwrTarget,
+  scopeOf: (t) => `${asSwr(t).from.region}/${t.from.namespace}/${t.from.repository}`,
+  checkSourceImage(image) {
+    const checks: [string, string | undefined, naming.NameCheck][] = [
+      ['namespace', image.namespace, naming.swrNamespace],
+      ['repository', image.repository, naming.swrRepository],
+      ['tag', image.tag, naming.imageTag],
+    ];
+    for (const [field, value, check] of checks) {
+      const reason = value === undefined ? null : check(value);
+      if (reason) return { field, message: `"${value}" ${reason}` };
+    }
+    return null;
+  },
+  reference: {
+    schema: (kit) =>
+      z.strictObject({
+        region: kit.huaweiRegion.describe('Source region of the automatic sync task'),
+        namespace: kit.checked(naming.swrNamespace).describe('SWR organization'),
+        repository: kit.checked(naming.swrRepository).describe('SWR repository'),
+        remoteRegionId: kit.huaweiRegion.describe('Target region'),
+        remoteNamespace: kit.checked(naming.swrNamespace).describe('Target organization'),
+      }),
+    describe: (r) => `SWR automatic sync task ${String(r.region)}/${String(r.namespace)}/${String(r.repository)} → ${String(r.remoteRegionId)}/${String(r.remoteNamespace)}`,
+  },
+  connect(opts) {
+    const clients = new SwrClients(opts);
+    return {
+      submit: (task, t) => syncImages(clients, task, asSwr(t)),
+      findExisting: (task, t, known) => findSyncJob(clients, task, asSwr(t), known),
+      observe: (tasks, ctx) => observeSwrRepository(clients, tasks, ctx),
+      async reread(task) {
+        throw new Error(`task ${task.id}: SWR sync jobs are re-read by listing, not one by one`);
+      },
+      async cancel(_task, t, _ctx, by) {
+        if (by === 'operator') return cancelForOperator(clients, autoSyncRef(asSwr(t)));
+        return { outcome: 'unsupported', error: { code: 'SWR.ManualSyncNotCancellable', message: MANUAL_JOB_NOTE, requestId: null, status: null } };
+      },
+      async cancelReference(ref) {
+        const r = await deleteAutoSync(clients, ref as unknown as AutoSyncRef);
+        if (r.outcome !== 'canceled') return r;
+        return { ...r, note: `automatic sync task ${r.already ? 'was already deleted' : 'deleted'}; manual sync jobs already running are not stopped` };
+      },
+    };
+  },
+};
