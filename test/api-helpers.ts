@@ -60,7 +60,7 @@ export async function acrTask(s: TestStack, o: { cloud?: 'stuck' | 'normal' | 'n
   await s.cloud.acr.push({ instanceId: SRC.instanceId, namespace: SRC.namespace, repo: SRC.repo, tag });
   if ((o.cloud ?? 'stuck') === 'stuck') s.cloud.acr.addOutcome({ outcome: 'stuck', tag });
   const repoId = s.cloud.acr.repoId(SRC.instanceId, SRC.namespace, SRC.repo)!;
-  const { syncTaskId } = await s.deps.clouds.acr(SRC.region).createRepoSyncTask({
+  const { syncTaskId } = await s.clients.acr.region(SRC.region).createRepoSyncTask({
     instanceId: SRC.instanceId,
     repoId,
     tag,
@@ -90,13 +90,13 @@ export async function swrTask(s: TestStack, o: { autoSync?: boolean; register?: 
 
 export async function createAutoSync(s: TestStack, register: boolean): Promise<void> {
   const { region, ...key } = SWR_KEY;
-  await s.deps.clouds.swr(region).createSyncRepo({ ...key, syncAuto: true });
+  await s.clients.swr.region(region).createSyncRepo({ ...key, syncAuto: true });
   if (register) {
     await s.ledger.swr.register({ region: SWR_KEY.region, namespace: 'team', repository: 'app', remoteRegion: 'cn-east-3', remoteNamespace: 'team', origin: 'created' });
   }
 }
 
 export async function autoSyncExists(s: TestStack): Promise<boolean> {
-  const repos = await s.deps.clouds.swr(SWR_KEY.region).listSyncRepos({ namespace: 'team', repository: 'app' });
+  const repos = await s.clients.swr.region(SWR_KEY.region).listSyncRepos({ namespace: 'team', repository: 'app' });
   return repos.some((r) => r.remoteRegionId === 'cn-east-3' && r.remoteNamespace === 'team');
 }

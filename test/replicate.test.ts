@@ -8,7 +8,7 @@ let stack: TestStack;
 
 function ctx(owner = 'w1'): SubmitContext {
   const d = stack.deps;
-  return { ledger: d.ledger, clouds: d.clouds, repoIds: d.repoIds, clock: d.clock, owner, notifications: d.config.notifications, log: d.log, random: () => 0.5 };
+  return { ledger: d.ledger, clouds: d.clouds, clock: d.clock, owner, notifications: d.config.notifications, log: d.log, random: () => 0.5 };
 }
 
 async function recordAcrPush(tag = 'v1.0.0') {

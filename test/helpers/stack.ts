@@ -9,6 +9,9 @@ import { Ledger } from '../../shared/ledger/index.ts';
 import { startLocalCloud, type LocalCloud, type StartLocalCloudOptions } from '../../local/cloud/server.ts';
 import { createLogger } from '../../shared/log.ts';
 import { makeDeps, type Deps } from '../../shared/replicate/deps.ts';
+import { AcrClients } from '../../shared/providers/acr/clients.ts';
+import { SwrClients } from '../../shared/providers/swr/clients.ts';
+import { EcsClients } from '../../shared/ecs/clients.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { resetAccountLimiters } from '../../shared/clients/transport.ts';
 
@@ -71,6 +74,8 @@ export interface TestStack {
   deps: Deps;
   clock: Clock;
   env: Record<string, string>;
+  /** Ferry's own clients on the local cloud, to arrange cloud state directly. */
+  clients: { acr: AcrClients; swr: SwrClients; ecs: EcsClients };
   close(): Promise<void>;
 }
 
@@ -98,6 +103,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     now: () => clock.now(),
   });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
+  const connect = { config, clock, env };
   return {
     cloud,
     config,
@@ -105,6 +111,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     deps,
     clock,
     env,
+    clients: { acr: new AcrClients(connect), swr: new SwrClients(connect), ecs: new EcsClients(connect) },
     async close() {
       await ledger.close().catch(() => {});
       await cloud.close();
