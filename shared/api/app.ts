@@ -275,11 +275,6 @@ async function cancelSwrRef(c: Context<Env>, deps: Deps, body: Extract<CloudCanc
   const what = `SWR automatic sync task ${body.region}/${body.namespace}/${body.repository} → ${body.remoteRegionId}/${body.remoteNamespace}`;
   const { reason: _reason, ...ref } = body;
   const r = await cancelAtCloud(deps.clouds, ref);
-  if (r.outcome === 'canceled' || r.outcome === 'not_found') {
-    // Keep Ferry's registry of automatic sync tasks in step with SWR.
-    const row = await deps.ledger.swr.find({ region: body.region, namespace: body.namespace, repository: body.repository, remoteRegion: body.remoteRegionId, remoteNamespace: body.remoteNamespace });
-    if (row) await deps.ledger.swr.delete(row.id);
-  }
   if (r.outcome === 'canceled') {
     return c.json(okBody({ provider: 'swr', already: r.already, cloudCall: true, cloud: r, note: `automatic sync task ${r.already ? 'was already deleted' : 'deleted'}; manual sync jobs already running are not stopped` }), 200);
   }

@@ -252,21 +252,16 @@ async function cancelForTask(deps: CancelTaskDeps, task: TaskRow): Promise<{ clo
   const ref = cloudRefOfTask(task);
   if (task.provider === 'swr' && ref?.provider === 'swr') {
     const manual = 'SWR cannot stop a manual sync job (sync_images); one already running may still complete';
-    const key = { region: ref.region, namespace: ref.namespace, repository: ref.repository, remoteRegion: ref.remoteRegionId, remoteNamespace: ref.remoteNamespace };
-    const known = await deps.ledger.swr.find(key);
-    let exists = known !== null;
-    if (!exists) {
-      try {
-        const repos = await deps.clouds.swr(ref.region).listSyncRepos({ namespace: ref.namespace, repository: ref.repository });
-        exists = repos.some((r) => r.remoteRegionId === ref.remoteRegionId && r.remoteNamespace === ref.remoteNamespace);
-      } catch (err) {
-        return { cloud: classify(err), called: true };
-      }
+    let exists: boolean;
+    try {
+      const repos = await deps.clouds.swr(ref.region).listSyncRepos({ namespace: ref.namespace, repository: ref.repository });
+      exists = repos.some((r) => r.remoteRegionId === ref.remoteRegionId && r.remoteNamespace === ref.remoteNamespace);
+    } catch (err) {
+      return { cloud: classify(err), called: true };
     }
     if (!exists) return { cloud: { outcome: 'canceled', already: false }, called: true, note: `${manual}; no automatic sync task to delete` };
     const cloud = await cancelAtCloud(deps.clouds, ref);
     if (cloud.outcome === 'canceled' || cloud.outcome === 'not_found') {
-      if (known) await deps.ledger.swr.delete(known.id);
       return { cloud: { outcome: 'canceled', already: cloud.outcome === 'canceled' ? cloud.already : true }, called: true, note: `${manual}; the automatic sync task was deleted` };
     }
     return { cloud, called: true };

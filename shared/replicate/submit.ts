@@ -5,7 +5,7 @@ import { type Ledger, LedgerError, type TaskRow } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Clouds, RepoIdCache } from './clouds.ts';
 import { failureNotices } from './notices.ts';
-import { backoffMs, policyOf, type AcrTaskTarget, type SwrTaskTarget, type TaskTarget } from './target.ts';
+import { backoffMs, type AcrTaskTarget, type SwrTaskTarget, type TaskTarget } from './target.ts';
 
 export interface SubmitContext {
   ledger: Ledger;
@@ -51,7 +51,7 @@ export function errorInfo(err: unknown): ErrorInfo {
 export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<SubmitResult> {
   const target = task.target as unknown as TaskTarget;
   const now = ctx.clock.now();
-  const policy = policyOf(task);
+  const policy = task.policy;
   try {
     if (task.submitStartedAt && !task.cloudRef) {
       const found = await findCloudTask(task, target, ctx);
@@ -88,7 +88,7 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
 async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext): Promise<SubmitResult> {
   const info = errorInfo(err);
   const current = (await ctx.ledger.getTask(task.id))?.task ?? task;
-  const policy = policyOf(current);
+  const policy = current.policy;
   const retryable = err instanceof CloudError ? err.retryable : false;
   try {
     if (retryable && current.attempts < Math.max(MAX_SUBMISSION_TRIES, policy.maxAttempts)) {

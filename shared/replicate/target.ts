@@ -1,4 +1,4 @@
-import { POLICY_DEFAULTS, type Policy } from '../config/index.ts';
+import type { Policy } from '../config/index.ts';
 import type { TaskSpec } from '../ledger/index.ts';
 import type { MatchedTarget, RenderedAcrTarget, RenderedSwrTarget, SourceImage } from '../rules/match.ts';
 
@@ -31,7 +31,7 @@ export function taskSpecOf(m: MatchedTarget, now: number): TaskSpec {
     scope: scopeOf(target),
     maxAttempts: m.policy.maxAttempts,
     nextAttemptAt: now,
-    policy: m.policy as unknown as Record<string, unknown>,
+    policy: m.policy,
   };
 }
 
@@ -43,9 +43,4 @@ export function backoffMs(policy: Policy, attempt: number, random: () => number 
   const { initialSeconds, maxSeconds, multiplier } = policy.backoff;
   const ceiling = Math.min(maxSeconds, initialSeconds * Math.pow(multiplier, Math.max(0, attempt - 1))) * 1000;
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-export function policyOf(task: { policy: Record<string, unknown> }): Policy {
-  const p = task.policy as Partial<Policy>;
-  return { ...POLICY_DEFAULTS, ...p, backoff: { ...POLICY_DEFAULTS.backoff, ...(p.backoff ?? {}) } } as Policy;
 }

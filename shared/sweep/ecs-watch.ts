@@ -7,7 +7,6 @@ import type { EcsTask } from '../clients/ecs.ts';
 import { CloudError } from '../clients/errors.ts';
 import type { EcsTaskRow } from '../ledger/index.ts';
 import type { SweepContext } from './context.ts';
-import { knownEcsTasks } from '../ledger/sweep-queries.ts';
 import { guarded } from './outcome.ts';
 
 export const ECS_PAGE_SIZE = 100;
@@ -57,8 +56,7 @@ async function discover(ctx: SweepContext, region: string, actions: readonly ('I
   for (const taskAction of actions) {
     for (let pageNumber = 1; pageNumber <= MAX_DISCOVERY_PAGES && ctx.hasTime(); pageNumber++) {
       const page = await ecs.describeTasks({ taskAction, taskStatus: 'Processing', pageSize: ECS_PAGE_SIZE, pageNumber });
-      const known = await knownEcsTasks(
-        ctx.deps.ledger.db,
+      const known = await ctx.deps.ledger.ecs.known(
         region,
         page.tasks.map((t) => t.taskId),
       );

@@ -2,11 +2,10 @@
  * How the sweep moves one claimed task to where the cloud says it is. Every write is guarded by the
  * task's state and this run's lease; a LedgerError (someone else moved it) skips the task.
  */
-import { LedgerError, type TaskRow, type TaskState } from '../ledger/index.ts';
+import { LedgerError, type ReplicationForSuccess, type TaskRow, type TaskState } from '../ledger/index.ts';
 import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
-import { backoffMs, policyOf } from '../replicate/target.ts';
+import { backoffMs } from '../replicate/target.ts';
 import type { SweepContext } from './context.ts';
-import { replicationForSuccess } from '../ledger/sweep-queries.ts';
 
 export type ActiveState = Extract<TaskState, 'submitted' | 'running'>;
 
@@ -31,8 +30,8 @@ function info(e: FailureInfo): { code: string; message: string; requestId: strin
 export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: string, details: Record<string, unknown> = {}): Promise<void> {
   const from = task.state as ActiveState | 'pending';
   const successTargets = ctx.deps.config.notifications.map((n, i) => ({ n, i })).filter(({ n }) => n.on.includes('success'));
-  let rep: Awaited<ReturnType<typeof replicationForSuccess>> = null;
-  if (successTargets.length) rep = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+  let rep: ReplicationForSuccess | null = null;
+  if (successTargets.length) rep = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
   // When every other task already succeeded, this one completes the replication: queue the success
   // notice in the same transaction. Two last tasks finishing at once both see the other open: the
   // check after the write below covers that (the outbox keeps one per replication and target).
@@ -52,7 +51,7 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   if (!moved) return;
   ctx.stats.transition(from, 'succeeded');
   if (successTargets.length && !notify) {
-    const after = await replicationForSuccess(ctx.deps.ledger.db, task.replicationId, task.id);
+    const after = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
     if (after && after.state === 'succeeded') {
       for (const n of successNotices(ctx, task, after)) {
         await ctx.deps.ledger.outbox.enqueue({ replicationId: task.replicationId, kind: n.kind, target: n.target, payload: n.payload });
@@ -61,7 +60,7 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   }
 }
 
-function successNotices(ctx: SweepContext, task: TaskRow, rep: NonNullable<Awaited<ReturnType<typeof replicationForSuccess>>>) {
+function successNotices(ctx: SweepContext, task: TaskRow, rep: ReplicationForSuccess) {
   return ctx.deps.config.notifications.flatMap((n, i) =>
     n.on.includes('success')
       ? [
@@ -96,7 +95,7 @@ export async function failOrRetry(
   const notify = failureNotices(ctx.deps.config.notifications, task, 'failed', e);
   if (e.retryable) {
     // The ledger decides retry or fail from the attempts it holds, in one guarded transition.
-    const delay = backoffMs(policyOf(task), task.attempts, ctx.deps.random);
+    const delay = backoffMs(task.policy, task.attempts, ctx.deps.random);
     const r = await guarded(ctx, () =>
       ctx.deps.ledger.retryOrFail(task.id, {
         from,
@@ -159,7 +158,7 @@ export async function timedOut(
   e: { cloudStatus: string | null; message: string; details?: Record<string, unknown>; requestId?: string | null },
 ): Promise<void> {
   const from = task.state as ActiveState;
-  const policy = policyOf(task);
+  const policy = task.policy;
   const retry = policy.retryOnTimeout && task.attempts < task.maxAttempts;
   const err = { code: 'DeadlineExceeded', message: e.message, requestId: e.requestId ?? null };
   const delay = backoffMs(policy, task.attempts, ctx.deps.random);

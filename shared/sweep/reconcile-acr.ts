@@ -9,7 +9,6 @@ import type { TaskRow } from '../ledger/index.ts';
 import type { AcrTaskTarget } from '../replicate/target.ts';
 import type { CloudControl, Observation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { activeScopes } from '../ledger/sweep-queries.ts';
 import { reconcileScope } from './scope.ts';
 
 export const ACR_PAGE_SIZE = 100;
@@ -126,7 +125,7 @@ export async function observeAcrInstance(ctx: SweepContext, acr: AcrClient, inst
 }
 
 export async function reconcileAcr(ctx: SweepContext): Promise<void> {
-  const scopes = await activeScopes(ctx.deps.ledger.db, 'acr');
+  const scopes = await ctx.deps.ledger.activeScopes('acr');
   const control = acrControl(ctx);
   for (const [i, s] of scopes.entries()) {
     if (!ctx.hasTime()) {

@@ -11,7 +11,6 @@ import { swrJobRef } from '../replicate/submit.ts';
 import type { SwrTaskTarget } from '../replicate/target.ts';
 import type { CloudControl, Observation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { activeScopes } from '../ledger/sweep-queries.ts';
 import { guarded } from './outcome.ts';
 import { reconcileScope } from './scope.ts';
 
@@ -117,7 +116,7 @@ export async function observeSwrRepository(ctx: SweepContext, tasks: TaskRow[]):
 }
 
 export async function reconcileSwr(ctx: SweepContext): Promise<void> {
-  const scopes = await activeScopes(ctx.deps.ledger.db, 'swr');
+  const scopes = await ctx.deps.ledger.activeScopes('swr');
   for (const [i, s] of scopes.entries()) {
     if (!ctx.hasTime()) {
       ctx.stats.event('leftover.swrRepositories', scopes.length - i);

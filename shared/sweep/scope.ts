@@ -1,7 +1,6 @@
 import type { Provider, TaskRow } from '../ledger/index.ts';
 import { type CloudControl, type Observation, applyObservation } from './apply.ts';
 import type { SweepContext } from './context.ts';
-import { markRunningMany, releaseMany } from '../ledger/sweep-queries.ts';
 
 /** Tasks claimed per ledger query, and at most this many per scope per run (the rest waits for the next run). */
 export const CLAIM_BATCH = 1000;
@@ -54,16 +53,14 @@ export async function reconcileScope(
       byStatus.set(s, [...(byStatus.get(s) ?? []), id]);
     }
     for (const [cloudStatus, ids] of byStatus) {
-      const moved = await markRunningMany(ledger.db, ids, { owner: ctx.owner, now: ctx.now(), cloudStatus, reason: `cloud task ${cloudStatus}` });
+      const moved = await ledger.markRunningMany(ids, { owner: ctx.owner, cloudStatus, reason: `cloud task ${cloudStatus}` });
       ctx.stats.transition('submitted', 'running', moved.length);
     }
   } finally {
     // Tasks that moved have no lease any more; the rest are given back (only where this run holds it).
-    await releaseMany(
-      ledger.db,
+    await ledger.releaseMany(
       claimed.map((t) => t.id),
       ctx.owner,
-      ctx.now(),
     );
   }
 }

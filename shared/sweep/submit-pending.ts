@@ -7,7 +7,6 @@ import type { TaskRow } from '../ledger/index.ts';
 import { findCloudTask, submitTask, type SubmitContext } from '../replicate/submit.ts';
 import type { AcrTaskTarget, TaskTarget } from '../replicate/target.ts';
 import type { SweepContext } from './context.ts';
-import { claimPendingForSubmission, releaseMany } from '../ledger/sweep-queries.ts';
 import { canceled } from './outcome.ts';
 
 /** Cloud submissions in flight at once (the account limiter bounds the rate as well). */
@@ -33,8 +32,7 @@ export async function submitPending(ctx: SweepContext): Promise<void> {
   const limit = config.sweep.batchSize;
   const sub = submitContext(ctx);
   while (ctx.hasTime()) {
-    const now = ctx.now();
-    const tasks = await claimPendingForSubmission(ledger.db, { owner: ctx.owner, leaseMs: ctx.leaseMs, limit, now, graceCutoff: now - graceMs });
+    const tasks = await ledger.claimForSubmission({ owner: ctx.owner, leaseMs: ctx.leaseMs, limit, graceMs });
     if (tasks.length === 0) return;
     try {
       await eachLimited(tasks, SUBMIT_CONCURRENCY, async (task) => {
@@ -49,11 +47,9 @@ export async function submitPending(ctx: SweepContext): Promise<void> {
       });
     } finally {
       // Submitted tasks keep no lease: the reconcile phase (this run or the next) may claim them at once.
-      await releaseMany(
-        ledger.db,
+      await ledger.releaseMany(
         tasks.map((t) => t.id),
         ctx.owner,
-        ctx.now(),
       );
     }
     if (tasks.length < limit) return;
