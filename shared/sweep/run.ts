@@ -8,7 +8,8 @@
  *   2. reconcile ACR tasks per source instance, SWR tasks per source repository — including
  *      operator cancels the API left unfinished and deadline cancels (timed_out → retry or fail);
  *   3. watch ECS image import/export tasks;
- *   4. deliver queued notifications (a reserve of the budget is kept for this).
+ *   4. prune finished history older than store.retentionDays (retention.ts: batches, through indexes);
+ *   5. deliver queued notifications (a reserve of the budget is kept for this).
  * Concurrent runs never act on the same task: every task is leased (ledger claims) before use.
  */
 import type { Deps } from '../replicate/deps.ts';
@@ -17,6 +18,7 @@ import { type SweepOptions, createContext, currentStats } from './context.ts';
 import { watchEcs } from './ecs-watch.ts';
 import { reconcileAcr } from './reconcile-acr.ts';
 import { reconcileSwr } from './reconcile-swr.ts';
+import { pruneHistory } from './retention.ts';
 import { submitPending } from './submit-pending.ts';
 
 export type { SweepOptions } from './context.ts';
@@ -45,6 +47,7 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
       ['acr', () => reconcileAcr(ctx)],
       ['swr', () => reconcileSwr(ctx)],
       ['ecs', () => watchEcs(ctx)],
+      ['retention', () => pruneHistory(ctx)],
     ];
     let leftover = false;
     for (const [name, phase] of phases) {
