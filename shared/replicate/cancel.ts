@@ -192,7 +192,7 @@ const MAX_ROUNDS = 4;
  * the meantime, the task is read again and its final state reported.
  *
  * SWR: a manual sync job (sync_images) cannot be stopped; Ferry deletes the automatic sync task
- * for the same source repository and remote (if Ferry knows one, or SWR lists one) and records the
+ * for the same source repository and remote (when SWR lists one) and records the
  * task canceled with a note that an in-flight manual job may still complete.
  */
 export async function cancelTask(deps: CancelTaskDeps, taskId: string, input: CancelTaskInput): Promise<CancelTaskResult> {
