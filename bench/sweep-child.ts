@@ -81,7 +81,7 @@ async function main() {
     }
     acr.tasks.push(...tasks);
     // The ledger side, in bulk: one replication and one running task per cloud task.
-    const db = stack.ledger.db;
+    const db = stack.db;
     const iso = (ms: number) => new Date(ms).toISOString();
     for (let start = 0; start < n; start += 1000) {
       const ids = tasks.slice(start, start + 1000);

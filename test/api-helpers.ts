@@ -76,7 +76,7 @@ export async function acrTask(s: TestStack, o: { cloud?: 'stuck' | 'normal' | 'n
 export const SWR_KEY = { region: 'cn-north-4', namespace: 'team', repository: 'app', remoteRegionId: 'cn-east-3', remoteNamespace: 'team' };
 
 /** A submitted Ferry SWR task (manual sync job ref). `autoSync`: an automatic sync task for the same pair exists at SWR. */
-export async function swrTask(s: TestStack, o: { autoSync?: boolean; register?: boolean } = {}): Promise<TaskRow> {
+export async function swrTask(s: TestStack, o: { autoSync?: boolean } = {}): Promise<TaskRow> {
   const tag = nextTag();
   const from = { source: 'swr-beijing', kind: 'swr', namespace: 'team', repository: 'app', tag, region: 'cn-north-4' };
   const to = { provider: 'swr', region: 'cn-north-4', namespace: 'team', repo: 'app', tag, remoteRegion: 'cn-east-3', remoteNamespace: 'team', override: false };
@@ -84,16 +84,13 @@ export async function swrTask(s: TestStack, o: { autoSync?: boolean; register?: 
     { sourceKind: 'swr', source: 'swr-beijing', region: 'cn-north-4', namespace: 'team', repository: 'app', tag, pushedAt: s.clock.now() },
     [{ provider: 'swr', target: { from, to }, targetKey: `swr:cn-east-3/team/app:${tag}`, scope: 'cn-north-4/team/app' }],
   );
-  if (o.autoSync) await createAutoSync(s, o.register ?? false);
+  if (o.autoSync) await createAutoSync(s);
   return s.ledger.transition(rec.tasks[0]!.taskId, { from: 'pending', to: 'submitted', reason: 'sync_images accepted', actor: 'test', patch: { cloudRef: `swr-job:${tagSeq}` } });
 }
 
-export async function createAutoSync(s: TestStack, register: boolean): Promise<void> {
+export async function createAutoSync(s: TestStack): Promise<void> {
   const { region, ...key } = SWR_KEY;
   await s.clients.swr.region(region).createSyncRepo({ ...key, syncAuto: true });
-  if (register) {
-    await s.ledger.swr.register({ region: SWR_KEY.region, namespace: 'team', repository: 'app', remoteRegion: 'cn-east-3', remoteNamespace: 'team', origin: 'created' });
-  }
 }
 
 export async function autoSyncExists(s: TestStack): Promise<boolean> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from '../shared/ledger/db.ts';
 import { readSqlMigrations, renderMigrationsModule } from '../shared/ledger/embed-migrations.ts';
-import { Ledger } from '../shared/ledger/ledger.ts';
+import { Ledger, openLedgerDb } from '../shared/ledger/ledger.ts';
 import { migrate, schemaVersion } from '../shared/ledger/migrate.ts';
 import { MIGRATIONS } from '../shared/ledger/migrations.ts';
 import { BACKENDS, type TestDatabase, closeSharedPglite } from './ledger-fixtures.ts';
@@ -50,8 +50,9 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
     const { rows } = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await tables(a)).toEqual(
-      expect.arrayContaining(['replications', 'tasks', 'task_events', 'task_cloud_refs', 'ecs_tasks', 'swr_sync_tasks', 'notifications']),
+      expect.arrayContaining(['replications', 'tasks', 'task_events', 'task_cloud_refs', 'ecs_tasks', 'notifications']),
     );
+    expect(await tables(a)).not.toContain('swr_sync_tasks'); // dropped by version 4
     expect(await migrate(a)).toEqual({ applied: [], version: LATEST });
     await a.close();
     await b.close();
@@ -68,12 +69,18 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
       { sourceKind: 'acr', source: 'cri-1', namespace: 'ns', repository: 'repo', tag: 'v1', digest: 'sha256:1', rules: ['r'] },
       [{ provider: 'acr', target: { region: 'cn-shanghai' }, targetKey: 'acr:cn-shanghai' }],
     );
+    const taskId = rec.tasks[0]!.taskId;
+    await expect(a.query(`UPDATE tasks SET provider = 'gcr' WHERE id = $1`, [taskId])).rejects.toThrow(/tasks_provider_check/);
     const b = await database.connect();
     const results = await Promise.all([migrate(a), migrate(b)]);
     expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version));
     const ledger = new Ledger(b);
-    expect((await ledger.getTask(rec.tasks[0]!.taskId))!.task.state).toBe('pending');
-    expect((await ledger.outbox.enqueue({ taskId: rec.tasks[0]!.taskId, kind: 'k', target: 't' })).created).toBe(true);
+    expect((await ledger.getTask(taskId))!.task.state).toBe('pending');
+    expect((await ledger.outbox.enqueue({ taskId, kind: 'k', target: 't' })).created).toBe(true);
+    // Version 4: any provider name (providers are registered in code), never an empty one.
+    await b.query(`UPDATE tasks SET provider = 'gcr' WHERE id = $1`, [taskId]);
+    expect((await ledger.getTask(taskId))!.task.provider).toBe('gcr');
+    await expect(b.query(`UPDATE tasks SET provider = '' WHERE id = $1`, [taskId])).rejects.toThrow(/tasks_provider_check/);
     await a.close();
     await b.close();
   });
@@ -102,7 +109,8 @@ describe('PGlite backend', () => {
       [{ provider: 'swr', target: { region: 'cn-east-3' }, targetKey: 'swr:cn-east-3/ns/repo:v1' }],
     );
     await first.close();
-    const again = await Ledger.open({ dataDir });
+    const db = await openLedgerDb({ dataDir });
+    const again = new Ledger(db);
     expect((await again.getTask(rec.tasks[0]!.taskId))!.task.targetKey).toBe('swr:cn-east-3/ns/repo:v1');
     expect((await again.health()).schemaVersion).toBe(LATEST);
     expect((await again.recordReplication(
@@ -112,7 +120,6 @@ describe('PGlite backend', () => {
 
     // One connection: concurrent transactions are serialised, a failing one rolls back alone,
     // and the outer handle is refused inside a transaction instead of deadlocking.
-    const db = again.db;
     await db.exec('CREATE TABLE counter (n int); INSERT INTO counter VALUES (0);');
     const bump = () =>
       db.transaction(async (tx) => {

@@ -4,7 +4,6 @@ import { idempotencyKey, sourceImageKey } from '../shared/ledger/keys.ts';
 import { Ledger, type ReplicationInput, type TaskSpec } from '../shared/ledger/ledger.ts';
 import { migrate } from '../shared/ledger/migrate.ts';
 import { MIGRATIONS } from '../shared/ledger/migrations.ts';
-import { activeScopes } from '../shared/ledger/sweep-queries.ts';
 import {
   IllegalTransitionError,
   LeaseLostError,
@@ -13,6 +12,7 @@ import {
   TRANSITIONS,
   TASK_STATES,
 } from '../shared/ledger/states.ts';
+import { POLICY_DEFAULTS } from '../shared/config/index.ts';
 import { BACKENDS, type TestDatabase, manualClock, uid } from './ledger-fixtures.ts';
 
 const MIN = 60_000;
@@ -137,9 +137,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
 
   it('refuses bad input naming the field', async () => {
     await expect(ledger.recordReplication(push({ namespace: '' }), [target('x')])).rejects.toThrow(/event\.namespace/);
-    await expect(ledger.recordReplication(push(), [target('x', { provider: 'gcr' as never })])).rejects.toThrow(
-      /tasks\.0\.provider/,
-    );
+    await expect(ledger.recordReplication(push(), [target('x', { provider: '' })])).rejects.toThrow(/tasks\.0\.provider/);
     await expect(ledger.recordReplication(push(), [target('x'), target('x')])).rejects.toThrow(/appears twice/);
   });
 
@@ -385,22 +383,20 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
       await ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'ok', actor: 'w', owner: 'w', patch: { cloudRef: ref } });
     };
     await submit('rst-1');
-    const r1 = await ledger.retryOrFail(id, {
+    const r1 = await ledger.transition(id, {
       from: 'submitted',
-      delayMs: 10 * MIN,
+      to: 'pending',
       reason: 'ERROR NETWORK_ERROR',
       actor: 'w',
-      error: { code: 'NETWORK_ERROR', message: 'link reset' },
+      patch: { lastError: { code: 'NETWORK_ERROR', message: 'link reset' }, nextAttemptAt: clock.now() + 10 * MIN },
     });
-    expect(r1.retried).toBe(true);
-    expect(r1.task).toMatchObject({ state: 'pending', attempts: 1, cloudRef: null, submitStartedAt: null, leaseOwner: null });
-    expect(r1.task.nextAttemptAt).toBe(new Date(clock.now() + 10 * MIN).toISOString());
+    expect(r1).toMatchObject({ state: 'pending', attempts: 1, cloudRef: null, submitStartedAt: null, leaseOwner: null });
+    expect(r1.nextAttemptAt).toBe(new Date(clock.now() + 10 * MIN).toISOString());
     expect(await ledger.claimDue({ owner: 'w', leaseMs: MIN, scope: ev.source })).toEqual([]);
     clock.advance(10 * MIN);
     await submit('rst-2');
-    const r2 = await ledger.retryOrFail(id, { from: 'submitted', delayMs: MIN, reason: 'ERROR again', actor: 'w' });
-    expect(r2.retried).toBe(false);
-    expect(r2.task.state).toBe('failed');
+    const r2 = await ledger.transition(id, { from: 'submitted', to: 'failed', reason: 'ERROR again', actor: 'w' });
+    expect(r2.state).toBe('failed');
     const detail = (await ledger.getTask(id))!;
     expect(detail.cloudRefs.map((c) => [c.cloudRef, c.attempt])).toEqual([
       ['rst-1', 1],
@@ -444,10 +440,114 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     for (const t of [...first.tasks, ...second.tasks]) {
       await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(0, 8)}` } });
     }
-    const summary = await activeScopes(ledger.db, 'acr');
+    const summary = await ledger.activeScopes('acr');
     expect(summary.find((s) => s.scope === ev.source)).toEqual({ scope: ev.source, open: 2, oldestAt: t0 });
-    expect((await activeScopes(ledger.db, 'swr')).map((s) => s.scope)).toContain('cn-north-4');
+    expect((await ledger.activeScopes('swr')).map((s) => s.scope)).toContain('cn-north-4');
     expect(await ledger.openTasks({ scope: ev.source })).toHaveLength(2);
+  });
+
+  it('claims pending tasks for submission: past the grace period, or retries, in-doubt and cancel-requested ones at once', async () => {
+    const ev = push();
+    const early = await ledger.recordReplication(ev, [target('old'), target('later', { nextAttemptAt: clock.now() + DAY })]);
+    clock.advance(2 * MIN);
+    const young = await ledger.recordReplication({ ...ev, tag: 'v2' }, [
+      target('young'),
+      target('retry'),
+      target('doubt'),
+      target('cancel', { nextAttemptAt: clock.now() + DAY }),
+    ]);
+    const id = Object.fromEntries(
+      [...early.tasks, ...young.tasks].map((t) => [t.targetKey.split(':')[1]!.split('/')[0]!, t.taskId]),
+    ) as Record<'old' | 'later' | 'young' | 'retry' | 'doubt' | 'cancel', string>;
+    // retry: submitted once, failed, back to pending and due now; doubt: a submission started, no cloud ref.
+    await ledger.claimPending([id.retry, id.doubt], { owner: 'webhook', leaseMs: MIN });
+    await ledger.beginSubmission(id.retry, 'webhook');
+    await ledger.transition(id.retry, { from: 'pending', to: 'submitted', reason: 'r', actor: 'webhook', owner: 'webhook', patch: { cloudRef: 'rst-retry' } });
+    await ledger.transition(id.retry, { from: 'submitted', to: 'pending', reason: 'cloud failed', actor: 'sweep', patch: { nextAttemptAt: clock.now() } });
+    await ledger.beginSubmission(id.doubt, 'webhook');
+    expect(await ledger.release(id.doubt, 'webhook')).toBe(true);
+    await ledger.requestCancel(id.cancel, { reason: 'operator asked', actor: 'api' });
+
+    const mine = new Set(Object.values(id));
+    const got = (await ledger.claimForSubmission({ owner: 'sub', leaseMs: 10 * MIN, limit: 1000, graceMs: MIN })).filter((t) => mine.has(t.id));
+    expect(got.map((t) => t.id).sort()).toEqual([id.old, id.retry, id.doubt, id.cancel].sort());
+    for (const t of got) expect(t).toMatchObject({ state: 'pending', leaseOwner: 'sub' });
+    expect((await other.claimForSubmission({ owner: 'sub2', leaseMs: MIN, limit: 1000, graceMs: MIN })).filter((t) => mine.has(t.id))).toEqual([]);
+    // The grace is counted on the ledger's clock: once the young task is older than it, it is claimed.
+    clock.advance(MIN);
+    const later = (await other.claimForSubmission({ owner: 'sub2', leaseMs: MIN, limit: 1000, graceMs: MIN })).filter((t) => mine.has(t.id));
+    expect(later.map((t) => t.id)).toEqual([id.young]);
+
+    const ids = got.map((t) => t.id);
+    expect(await ledger.releaseMany(ids, 'sub2')).toBe(0);
+    expect(await ledger.releaseMany(ids, 'sub')).toBe(4);
+    expect(await ledger.releaseMany(ids, 'sub')).toBe(0);
+    expect(await ledger.releaseMany([], 'sub')).toBe(0);
+    for (const t of ids) expect((await ledger.getTask(t))!.task.leaseOwner).toBeNull();
+    expect(await ledger.releaseMany([id.young], 'sub2')).toBe(1);
+    await expect(ledger.claimForSubmission({ owner: '', leaseMs: MIN, limit: 1, graceMs: 0 })).rejects.toThrow(/owner/);
+    await expect(ledger.claimForSubmission({ owner: 'w', leaseMs: MIN, limit: 1, graceMs: -1 })).rejects.toThrow(/graceMs/);
+  });
+
+  it('moves many submitted tasks to running in one statement, only those whose lease it holds', async () => {
+    const ev = push();
+    const rec = await ledger.recordReplication(ev, [target('a'), target('b'), target('c')]);
+    for (const t of rec.tasks) {
+      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(0, 8)}` } });
+    }
+    const held = await ledger.claimDue({ owner: 'rec', leaseMs: MIN, states: ['submitted'], scope: ev.source, limit: 2 });
+    expect(held).toHaveLength(2);
+    clock.advance(1000);
+    const all = rec.tasks.map((t) => t.taskId);
+    const moved = await ledger.markRunningMany(all, { owner: 'rec', cloudStatus: 'SYNCHRONIZING', reason: 'cloud task SYNCHRONIZING' });
+    expect(moved.sort()).toEqual(held.map((t) => t.id).sort());
+    for (const id of moved) {
+      const d = (await ledger.getTask(id))!;
+      expect(d.task).toMatchObject({ state: 'running', cloudStatus: 'SYNCHRONIZING', leaseOwner: null, updatedAt: new Date(clock.now()).toISOString() });
+      expect(d.events.at(-1)).toMatchObject({ fromState: 'submitted', toState: 'running', actor: 'rec', reason: 'cloud task SYNCHRONIZING', at: new Date(clock.now()).toISOString() });
+    }
+    const left = all.find((id) => !moved.includes(id))!;
+    expect((await ledger.getTask(left))!.task.state).toBe('submitted');
+    expect(await ledger.markRunningMany(moved, { owner: 'rec', cloudStatus: 'SYNCHRONIZING', reason: 'again' })).toEqual([]);
+    expect(await ledger.markRunningMany([], { owner: 'rec', cloudStatus: 'x', reason: 'x' })).toEqual([]);
+
+    // What the success notice needs: the replication, and how many of its other tasks have not succeeded.
+    const repId = rec.replication.id;
+    expect(await ledger.replicationForSuccess(repId, moved[0]!)).toEqual({
+      state: 'in_progress',
+      source: ev.source,
+      namespace: 'team',
+      repository: ev.repository,
+      tag: 'v1',
+      digest: ev.digest,
+      othersNotSucceeded: 2,
+    });
+    await ledger.transition(moved[0]!, { from: 'running', to: 'succeeded', reason: 'r', actor: 'a' });
+    await ledger.transition(left, { from: 'submitted', to: 'succeeded', reason: 'r', actor: 'a' });
+    expect(await ledger.replicationForSuccess(repId, moved[1]!)).toMatchObject({ state: 'in_progress', othersNotSucceeded: 0 });
+    await ledger.transition(moved[1]!, { from: 'running', to: 'succeeded', reason: 'r', actor: 'a' });
+    expect(await ledger.replicationForSuccess(repId, moved[1]!)).toMatchObject({ state: 'succeeded', othersNotSucceeded: 0 });
+    expect(await ledger.replicationForSuccess('no-such-replication', moved[1]!)).toBeNull();
+  });
+
+  it('records any provider name, and reads the policy back typed with the defaults filled in', async () => {
+    const ev = push();
+    const rec = await ledger.recordReplication(ev, [
+      target('plain', { provider: 'gcr' }),
+      target('partial', { policy: { maxAttempts: 7, backoff: { multiplier: 3 } } }),
+    ]);
+    const plain = rec.tasks.find((t) => t.targetKey.includes('plain'))!.taskId;
+    const partial = rec.tasks.find((t) => t.targetKey.includes('partial'))!.taskId;
+    const p = (await ledger.getTask(plain))!.task;
+    expect(p.provider).toBe('gcr');
+    expect(p.policy).toEqual(POLICY_DEFAULTS);
+    expect((await ledger.getTask(partial))!.task.policy).toEqual({ ...POLICY_DEFAULTS, maxAttempts: 7, backoff: { ...POLICY_DEFAULTS.backoff, multiplier: 3 } });
+    expect((await ledger.listTasks({ provider: 'gcr', repository: ev.repository })).items.map((t) => t.id)).toEqual([plain]);
+    await expect(ledger.listTasks({ provider: '' })).rejects.toThrow(/provider/);
+    // A stored field of the wrong type reads as its default.
+    await db.query(`UPDATE tasks SET policy = '{"maxAttempts": "x", "backoff": 5, "retryOnTimeout": false}'::jsonb WHERE id = $1`, [plain]);
+    expect((await ledger.getTask(plain))!.task.policy).toEqual({ ...POLICY_DEFAULTS, retryOnTimeout: false });
+    await expect(db.query(`UPDATE tasks SET provider = '' WHERE id = $1`, [plain])).rejects.toThrow(/tasks_provider_check/);
   });
 
   it('pages through tasks with a cursor, newest first, with filters', async () => {
@@ -522,7 +622,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     await expect(ledger.outbox.enqueue({ kind: 'k', target: 't' })).rejects.toThrow(/taskId or replicationId/);
   });
 
-  it('tracks watched ECS tasks and SWR sync tasks', async () => {
+  it('tracks watched ECS tasks', async () => {
     const region = uid('cn-');
     const w = await ledger.ecs.watch({ region, taskId: 't-1', action: 'ImportImage', cloudStatus: 'Processing', deadlineAt: clock.now() + DAY });
     expect(w.state).toBe('watching');
@@ -534,18 +634,10 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     await expect(ledger.ecs.transition(region, 't-1', { from: 'watching', to: 'finished' })).rejects.toBeInstanceOf(StaleStateError);
     await expect(ledger.ecs.transition(region, 't-2', { from: 'finished', to: 'watching' })).rejects.toBeInstanceOf(IllegalTransitionError);
     expect((await ledger.ecs.list({ region, state: 'watching' })).map((t) => t.taskId)).toEqual(['t-2']);
-
-    const key = { region, namespace: 'team', repository: 'app', remoteRegion: 'cn-east-3', remoteNamespace: 'mirror' };
-    const a = await ledger.swr.register({ ...key, origin: 'created' });
-    const b = await other.swr.register({ ...key, origin: 'adopted' });
-    expect(a.created).toBe(true);
-    expect(b).toEqual({ task: a.task, created: false });
-    expect(await ledger.swr.find(key)).toEqual(a.task);
-    expect(await ledger.swr.get(a.task.id)).toEqual(a.task);
-    expect(await ledger.swr.list({ region })).toHaveLength(1);
-    expect(await ledger.swr.delete(a.task.id)).toEqual(a.task);
-    expect(await ledger.swr.delete(a.task.id)).toBeNull();
-    expect(await ledger.swr.get(a.task.id)).toBeNull();
+    // known: any state, this region only.
+    expect(await ledger.ecs.known(region, ['t-1', 't-2', 't-3'])).toEqual(new Set(['t-1', 't-2']));
+    expect(await ledger.ecs.known(uid('cn-'), ['t-1'])).toEqual(new Set());
+    expect(await ledger.ecs.known(region, [])).toEqual(new Set());
   });
 
   it('prunes finished tasks and their history past the retention age, and nothing else', async () => {
@@ -561,6 +653,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
 
     const result = await ledger.prune({ olderThanDays: 7, batchSize: 2 });
     expect(result.tasks).toBeGreaterThanOrEqual(2);
+    expect(result.complete).toBe(true);
     expect(await ledger.getTask(done)).toBeNull();
     expect(await ledger.getTask(empty.tasks[0]!.taskId)).toBeNull();
     expect(await ledger.getTask(open)).not.toBeNull(); // open tasks are never pruned, however old
@@ -570,6 +663,21 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM task_events WHERE task_id = $1', [done]);
     expect(rows[0]!.n).toBe(0);
     await expect(ledger.prune({ olderThanDays: -1 })).rejects.toThrow(/olderThanDays/);
+  });
+
+  it('prunes batch by batch, starting none once out of time', async () => {
+    const rec = await ledger.recordReplication(push(), [target('p1'), target('p2'), target('p3')]);
+    for (const t of rec.tasks) await ledger.transition(t.taskId, { from: 'pending', to: 'canceled', reason: 'r', actor: 'a' });
+    clock.advance(8 * DAY);
+    let batches = 0;
+    const cut = await ledger.prune({ olderThanDays: 7, batchSize: 1, hasTime: () => batches++ < 1 });
+    expect(cut).toEqual({ tasks: 1, replications: 0, ecsTasks: 0, notifications: 0, complete: false });
+    const rest = await ledger.prune({ olderThanDays: 7, batchSize: 1 });
+    expect(rest.complete).toBe(true);
+    expect(rest.tasks).toBeGreaterThanOrEqual(2);
+    for (const t of rec.tasks) expect(await ledger.getTask(t.taskId)).toBeNull();
+    expect(await ledger.getReplication(rec.replication.id)).toBeNull();
+    await expect(ledger.prune({ olderThanDays: 7, batchSize: 0 })).rejects.toThrow(/batchSize/);
   });
 
   it('reports health', async () => {

@@ -64,12 +64,12 @@ afterAll(async () => {
 });
 
 describe('startLocalStack on the example config', () => {
-  it('points the example config at the local cloud it started and opens PGlite under the data dir', () => {
+  it('points the example config at the local cloud it started and opens PGlite under the data dir', async () => {
     expect(stack.config.clouds.alibaba?.endpoint).toBe(stack.cloudUrl);
     expect(stack.config.clouds.huawei?.endpoints).toEqual({ swr: stack.cloudUrl, iam: stack.cloudUrl });
     expect(stack.config.clouds.huawei?.auth).toMatchObject({ type: 'password', user: 'ferry', domain: 'ferry-local' });
     expect(existsSync(join(dir, 'data', 'ledger'))).toBe(true);
-    expect(stack.ledger.db.backend).toBe('pglite');
+    expect((await stack.ledger.health()).backend).toBe('pglite');
   });
 
   it('prints the URLs, the development tokens and a copy-paste push', () => {

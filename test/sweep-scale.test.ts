@@ -21,7 +21,7 @@ describe('sweep at scale (call counts, not timing)', () => {
     });
     try {
       const perInstance = 100;
-      const seeded = await seedOpenAcrTasks(stack.ledger, stack.cloud.services.alibaba.acr, {
+      const seeded = await seedOpenAcrTasks(stack.db, stack.cloud.services.alibaba.acr, {
         instances: INSTANCES,
         region: 'cn-hangzhou',
         targetInstanceId: 'cri-localdst001',
@@ -52,7 +52,7 @@ describe('sweep at scale (call counts, not timing)', () => {
       expect(second.cloudCallsTotal).toBeLessThanOrEqual(2 * minimum);
       expect(second.transitions['running→pending']).toBe(1);
       expect(second.transitions['submitted→running']).toBeUndefined();
-      const { rows } = await stack.ledger.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM tasks WHERE lease_owner IS NOT NULL`);
+      const { rows } = await stack.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM tasks WHERE lease_owner IS NOT NULL`);
       expect(Number(rows[0]!.n)).toBe(0);
     } finally {
       await stack.close();

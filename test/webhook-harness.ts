@@ -85,7 +85,7 @@ export async function startWebhook(opts: TestStackOptions = {}): Promise<Webhook
 }
 
 export async function ledgerCounts(stack: TestStack): Promise<{ replications: number; tasks: number }> {
-  const r = await stack.ledger.db.query<{ n: number }>('SELECT count(*)::int AS n FROM replications');
-  const t = await stack.ledger.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks');
+  const r = await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM replications');
+  const t = await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks');
   return { replications: r.rows[0]!.n, tasks: t.rows[0]!.n };
 }

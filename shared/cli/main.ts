@@ -425,7 +425,7 @@ async function replay(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
 async function cloud(args: string[]): Promise<number> {
   // The emulator's own entry reads its seed file from argv[2] and runs until SIGINT/SIGTERM.
   process.argv = [process.argv[0]!, 'local-cloud', ...args];
-  const entry = '../local-cloud/cli.ts';
+  const entry = '../../local/cloud/cli.ts';
   await import(entry);
   return new Promise<number>(() => {});
 }

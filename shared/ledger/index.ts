@@ -4,7 +4,6 @@ export * from './ledger.ts';
 export { migrate, schemaVersion, type Migration, type MigrateResult } from './migrate.ts';
 export { MIGRATIONS } from './migrations.ts';
 export { type Enqueued, type NotificationInput, NotificationOutbox } from './outbox.ts';
-export { EcsTaskRegistry, SwrSyncTaskRegistry, type SwrSyncTaskInput, type WatchEcsTaskInput } from './registries.ts';
+export { EcsTaskRegistry, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';
 export * from './states.ts';
-export * from './sweep-queries.ts';

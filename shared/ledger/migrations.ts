@@ -17,4 +17,9 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "ecs_leases",
     sql: "-- Ferry ledger, version 3: watched ECS tasks are claimed with a lease, like ledger tasks, so two\n-- concurrent sweeps never poll or cancel the same import/export task.\n\nALTER TABLE ecs_tasks ADD COLUMN lease_owner text;\nALTER TABLE ecs_tasks ADD COLUMN lease_expires_at timestamptz;\n",
   },
+  {
+    version: 4,
+    name: "providers_retention",
+    sql: "-- Ferry ledger, version 4: any provider, no SWR sync-task registry, indexes for retention.\n\n-- Providers are registered in code: a task may name any provider; only an empty name is refused.\nALTER TABLE tasks DROP CONSTRAINT tasks_provider_check;\nALTER TABLE tasks ADD CONSTRAINT tasks_provider_check CHECK (provider <> '');\n\n-- SWR automatic sync tasks are found by listing them at the cloud (cancel does), not kept here.\nDROP TABLE swr_sync_tasks;\n\n-- Retention runs in every sweep: its deletes reach old history through these indexes, never by\n-- scanning it; deleting a task clears ecs_tasks.ferry_task_id (ON DELETE SET NULL) through the last one.\nCREATE INDEX ecs_tasks_finished ON ecs_tasks (finished_at) WHERE state <> 'watching';\nCREATE INDEX notifications_done ON notifications (updated_at) WHERE state IN ('sent', 'dead');\nCREATE INDEX ecs_tasks_ferry_task ON ecs_tasks (ferry_task_id) WHERE ferry_task_id IS NOT NULL;\n",
+  },
 ];

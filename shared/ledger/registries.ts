@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from './db.ts';
 import { toIso } from './keys.ts';
-import { type EcsTaskRow, type Iso, type SwrSyncTaskRow, type TimeInput, toEcsTask, toSwrSyncTask } from './rows.ts';
+import { type EcsTaskRow, type Iso, type TimeInput, toEcsTask } from './rows.ts';
 import { ECS_WATCH_STATES, type EcsWatchState, IllegalTransitionError, LedgerInputError, NotFoundError, StaleStateError } from './states.ts';
 
 function need(value: unknown, field: string): string {
@@ -56,6 +55,16 @@ export class EcsTaskRegistry {
   async get(region: string, taskId: string): Promise<EcsTaskRow | null> {
     const { rows } = await this.db.query('SELECT * FROM ecs_tasks WHERE region = $1 AND task_id = $2', [region, taskId]);
     return rows[0] ? toEcsTask(rows[0]) : null;
+  }
+
+  /** Which of these task ids are already recorded for the region (any state), so re-seen ones are not rewritten. */
+  async known(region: string, taskIds: readonly string[]): Promise<Set<string>> {
+    if (taskIds.length === 0) return new Set();
+    const { rows } = await this.db.query<{ task_id: string }>('SELECT task_id FROM ecs_tasks WHERE region = $1 AND task_id = ANY($2::text[])', [
+      region,
+      [...taskIds],
+    ]);
+    return new Set(rows.map((r) => r.task_id));
   }
 
   async list(filter: { region?: string; state?: EcsWatchState } = {}): Promise<EcsTaskRow[]> {
@@ -134,88 +143,5 @@ export class EcsTaskRegistry {
     const cur = await this.get(region, taskId);
     if (!cur) throw new NotFoundError('ecs task', `${region}/${taskId}`);
     throw new StaleStateError(`${region}/${taskId}`, t.from, cur.state);
-  }
-}
-
-export interface SwrSyncTaskInput {
-  region: string;
-  namespace: string;
-  repository: string;
-  remoteRegion: string;
-  remoteNamespace: string;
-  syncAuto?: boolean;
-  override?: boolean;
-  /** 'created' when Ferry made it, 'adopted' when Ferry was told about an existing one. */
-  origin: 'created' | 'adopted';
-  /** SWR's numeric id from the list call, when known. */
-  cloudId?: string | null;
-}
-
-/** SWR automatic sync tasks (sync_repo), addressable by Ferry id; unique on their natural key. */
-export class SwrSyncTaskRegistry {
-  constructor(
-    private readonly db: Db,
-    private readonly now: () => Iso,
-  ) {}
-
-  /** Idempotent: registering the same (region, namespace, repository, remoteRegion, remoteNamespace) returns the existing row. */
-  async register(input: SwrSyncTaskInput): Promise<{ task: SwrSyncTaskRow; created: boolean }> {
-    if (input.origin !== 'created' && input.origin !== 'adopted') {
-      throw new LedgerInputError('origin', "must be 'created' or 'adopted'");
-    }
-    const natural = [
-      need(input.region, 'region'),
-      need(input.namespace, 'namespace'),
-      need(input.repository, 'repository'),
-      need(input.remoteRegion, 'remoteRegion'),
-      need(input.remoteNamespace, 'remoteNamespace'),
-    ];
-    return this.db.transaction(async (tx) => {
-      const ins = await tx.query(
-        `INSERT INTO swr_sync_tasks (id, region, namespace, repository, remote_region, remote_namespace,
-                                     sync_auto, override, origin, cloud_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz)
-         ON CONFLICT (region, namespace, repository, remote_region, remote_namespace) DO NOTHING
-         RETURNING *`,
-        [randomUUID(), ...natural, input.syncAuto ?? true, input.override ?? false, input.origin, input.cloudId ?? null, this.now()],
-      );
-      if (ins.rows[0]) return { task: toSwrSyncTask(ins.rows[0]), created: true };
-      const { rows } = await tx.query(
-        `SELECT * FROM swr_sync_tasks WHERE region = $1 AND namespace = $2 AND repository = $3
-           AND remote_region = $4 AND remote_namespace = $5`,
-        natural,
-      );
-      return { task: toSwrSyncTask(rows[0]!), created: false };
-    });
-  }
-
-  async get(id: string): Promise<SwrSyncTaskRow | null> {
-    const { rows } = await this.db.query('SELECT * FROM swr_sync_tasks WHERE id = $1', [id]);
-    return rows[0] ? toSwrSyncTask(rows[0]) : null;
-  }
-
-  async find(key: Omit<SwrSyncTaskInput, 'origin' | 'syncAuto' | 'override' | 'cloudId'>): Promise<SwrSyncTaskRow | null> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM swr_sync_tasks WHERE region = $1 AND namespace = $2 AND repository = $3
-         AND remote_region = $4 AND remote_namespace = $5`,
-      [key.region, key.namespace, key.repository, key.remoteRegion, key.remoteNamespace],
-    );
-    return rows[0] ? toSwrSyncTask(rows[0]) : null;
-  }
-
-  async list(filter: { region?: string; namespace?: string; repository?: string } = {}): Promise<SwrSyncTaskRow[]> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM swr_sync_tasks
-       WHERE ($1::text IS NULL OR region = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR repository = $3)
-       ORDER BY created_at, id`,
-      [filter.region ?? null, filter.namespace ?? null, filter.repository ?? null],
-    );
-    return rows.map(toSwrSyncTask);
-  }
-
-  /** Forgets a sync task (after it was deleted in SWR). Returns the removed row, or null when there was none. */
-  async delete(id: string): Promise<SwrSyncTaskRow | null> {
-    const { rows } = await this.db.query('DELETE FROM swr_sync_tasks WHERE id = $1 RETURNING *', [id]);
-    return rows[0] ? toSwrSyncTask(rows[0]) : null;
   }
 }

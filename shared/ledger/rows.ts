@@ -1,7 +1,10 @@
+import { POLICY_DEFAULTS, type Policy } from '../config/index.ts';
 import type { EcsWatchState, ReplicationState, TaskState } from './states.ts';
 
-export type Provider = 'acr' | 'swr' | 'ecs';
-export const PROVIDERS: readonly Provider[] = ['acr', 'swr', 'ecs'];
+/** A provider name (`acr`, `swr`, …): providers are registered in code, the ledger accepts any non-empty name. */
+export type Provider = string;
+/** The providers built into Ferry today (the API's task filter lists them); not a limit on what the ledger stores. */
+export const PROVIDERS = ['acr', 'swr', 'ecs'] as const;
 
 /** Times are ISO-8601 UTC strings (millisecond precision: the ledger writes its clock's values). */
 export type Iso = string;
@@ -58,7 +61,8 @@ export interface TaskRow {
   leaseExpiresAt: Iso | null;
   cancelRequestedAt: Iso | null;
   cancelReason: string | null;
-  policy: Json;
+  /** The rule's retry/deadline policy the task was recorded with, defaults filled in. */
+  policy: Policy;
   createdAt: Iso;
   updatedAt: Iso;
   finishedAt: Iso | null;
@@ -95,20 +99,6 @@ export interface EcsTaskRow {
   createdAt: Iso;
   updatedAt: Iso;
   finishedAt: Iso | null;
-}
-
-export interface SwrSyncTaskRow {
-  id: string;
-  region: string;
-  namespace: string;
-  repository: string;
-  remoteRegion: string;
-  remoteNamespace: string;
-  syncAuto: boolean;
-  override: boolean;
-  origin: 'created' | 'adopted';
-  cloudId: string | null;
-  createdAt: Iso;
 }
 
 export type NotificationState = 'pending' | 'sent' | 'dead';
@@ -198,10 +188,29 @@ export function toTask(r: Raw): TaskRow {
     leaseExpiresAt: isoOrNull(r.lease_expires_at),
     cancelRequestedAt: isoOrNull(r.cancel_requested_at),
     cancelReason: strOrNull(r.cancel_reason),
-    policy: json(r.policy),
+    policy: toPolicy(json(r.policy)),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     finishedAt: isoOrNull(r.finished_at),
+  };
+}
+
+/**
+ * The stored policy with the defaults for whatever it leaves out (backoff field by field); a field of
+ * the wrong type counts as left out.
+ */
+export function toPolicy(stored: Json): Policy {
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+  const b = (stored.backoff ?? {}) as Json;
+  return {
+    maxAttempts: num(stored.maxAttempts, POLICY_DEFAULTS.maxAttempts),
+    backoff: {
+      initialSeconds: num(b.initialSeconds, POLICY_DEFAULTS.backoff.initialSeconds),
+      maxSeconds: num(b.maxSeconds, POLICY_DEFAULTS.backoff.maxSeconds),
+      multiplier: num(b.multiplier, POLICY_DEFAULTS.backoff.multiplier),
+    },
+    deadlineMinutes: num(stored.deadlineMinutes, POLICY_DEFAULTS.deadlineMinutes),
+    retryOnTimeout: typeof stored.retryOnTimeout === 'boolean' ? stored.retryOnTimeout : POLICY_DEFAULTS.retryOnTimeout,
   };
 }
 
@@ -242,22 +251,6 @@ export function toEcsTask(r: Raw): EcsTaskRow {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     finishedAt: isoOrNull(r.finished_at),
-  };
-}
-
-export function toSwrSyncTask(r: Raw): SwrSyncTaskRow {
-  return {
-    id: str(r.id),
-    region: str(r.region),
-    namespace: str(r.namespace),
-    repository: str(r.repository),
-    remoteRegion: str(r.remote_region),
-    remoteNamespace: str(r.remote_namespace),
-    syncAuto: Boolean(r.sync_auto),
-    override: Boolean(r.override),
-    origin: r.origin as 'created' | 'adopted',
-    cloudId: strOrNull(r.cloud_id),
-    createdAt: iso(r.created_at),
   };
 }
 

@@ -2,7 +2,7 @@
  * How the sweep moves one claimed task to where the cloud says it is. Every write is guarded by the
  * task's state and this run's lease; a LedgerError (someone else moved it) skips the task.
  */
-import { LedgerError, type TaskRow, type TaskState } from '../ledger/index.ts';
+import { LedgerError, type ReplicationForSuccess, type TaskRow, type TaskState } from '../ledger/index.ts';
 import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
 import { decide } from '../replicate/decide.ts';
 import type { SweepContext } from './context.ts';
@@ -30,7 +30,7 @@ function info(e: FailureInfo): { code: string; message: string; requestId: strin
 export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: string, details: Record<string, unknown> = {}): Promise<void> {
   const from = task.state as ActiveState | 'pending';
   const successTargets = ctx.deps.config.notifications.map((n, i) => ({ n, i })).filter(({ n }) => n.on.includes('success'));
-  let rep: SuccessInfo | null = null;
+  let rep: ReplicationForSuccess | null = null;
   if (successTargets.length) rep = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
   // When every other task already succeeded, this one completes the replication: queue the success
   // notice in the same transaction. Two last tasks finishing at once both see the other open: the
@@ -60,9 +60,7 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   }
 }
 
-type SuccessInfo = NonNullable<Awaited<ReturnType<SweepContext['deps']['ledger']['replicationForSuccess']>>>;
-
-function successNotices(ctx: SweepContext, task: TaskRow, rep: SuccessInfo) {
+function successNotices(ctx: SweepContext, task: TaskRow, rep: ReplicationForSuccess) {
   return ctx.deps.config.notifications.flatMap((n, i) =>
     n.on.includes('success')
       ? [

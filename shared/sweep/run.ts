@@ -9,7 +9,8 @@
  *      repository) — including operator cancels the API left unfinished and deadline cancels
  *      (timed_out → retry or fail);
  *   3. watch ECS image import/export tasks;
- *   4. deliver queued notifications (a reserve of the budget is kept for this).
+ *   4. prune finished history older than store.retentionDays (retention.ts: batches, through indexes);
+ *   5. deliver queued notifications (a reserve of the budget is kept for this).
  * Concurrent runs never act on the same task: every task is leased (ledger claims) before use.
  */
 import type { Deps } from '../replicate/deps.ts';
@@ -19,6 +20,7 @@ import { watchEcs } from '../ecs/watch.ts';
 import { providers } from '../providers/registry.ts';
 import { type SweepOptions, createContext } from './context.ts';
 import { reconcileProvider } from './reconcile.ts';
+import { pruneHistory } from './retention.ts';
 import { submitPending } from './submit-pending.ts';
 
 export type { SweepOptions } from './context.ts';
@@ -46,6 +48,7 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
       ['submit', () => submitPending(ctx)],
       ...providers().map((p): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)]),
       ['ecs', () => watchEcs(ctx)],
+      ['retention', () => pruneHistory(ctx)],
     ];
     let leftover = false;
     for (const [name, phase] of phases) {

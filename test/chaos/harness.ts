@@ -173,7 +173,7 @@ export async function checkInvariants(h: Harness, expected: ExpectedCopy[], opts
   }
   const notified = new Set<string>();
   if (requireNotification) {
-    const { rows } = await h.ledger.db.query<{ task_id: string | null }>('SELECT task_id FROM notifications');
+    const { rows } = await h.db.query<{ task_id: string | null }>('SELECT task_id FROM notifications');
     for (const r of rows) if (r.task_id) notified.add(r.task_id);
   }
   let succeeded = 0;

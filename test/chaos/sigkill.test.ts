@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Ledger } from '../../shared/ledger/index.ts';
+import { Ledger, openLedgerDb } from '../../shared/ledger/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud/server.ts';
 import { TEST_TOKENS } from '../helpers/stack.ts';
 import { checkInvariants, expectedCopies, seedWith, SRC, type Harness } from './harness.ts';
@@ -102,7 +102,8 @@ describe.skipIf(!url)('chaos: SIGKILL', () => {
     const { proc, url: base } = await startChild();
     child = proc;
     for (const body of pending.splice(0)) expect(await deliver(base, body)).toBeGreaterThanOrEqual(200);
-    ledger = await Ledger.open({ databaseUrl: url!, searchPath: schema });
+    const db = await openLedgerDb({ databaseUrl: url!, searchPath: schema });
+    ledger = new Ledger(db);
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       const open = await ledger.openTasks({ limit: 1 });
@@ -111,9 +112,9 @@ describe.skipIf(!url)('chaos: SIGKILL', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     proc.kill('SIGKILL');
-    const report = await checkInvariants({ ledger, cloud } as unknown as Harness, expectedCopies(pushes, TARGETS), { requireNotification: false });
-    const adopted = await ledger.db.query<{ n: string }>(`SELECT count(*) AS n FROM task_events WHERE reason LIKE 'adopted%'`);
-    const inDoubt = await ledger.db.query<{ n: string }>(`SELECT count(DISTINCT task_id) AS n FROM task_events WHERE reason = 'submission started'`);
+    const report = await checkInvariants({ ledger, db, cloud } as unknown as Harness, expectedCopies(pushes, TARGETS), { requireNotification: false });
+    const adopted = await db.query<{ n: string }>(`SELECT count(*) AS n FROM task_events WHERE reason LIKE 'adopted%'`);
+    const inDoubt = await db.query<{ n: string }>(`SELECT count(DISTINCT task_id) AS n FROM task_events WHERE reason = 'submission started'`);
     console.log(`sigkill: ${interrupted} deliveries interrupted, ${adopted.rows[0]!.n} cloud tasks adopted after a crash, ${inDoubt.rows[0]!.n} tasks submitted`);
     expect(interrupted).toBeGreaterThanOrEqual(3); // the kills really landed mid-delivery
     expect(report.violations).toEqual([]);

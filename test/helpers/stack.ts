@@ -5,7 +5,7 @@
  * moves deadlines and backoff for both sides at once.
  */
 import { parseConfig, type FerryConfig } from '../../shared/config/index.ts';
-import { Ledger } from '../../shared/ledger/index.ts';
+import { type Db, Ledger, openLedgerDb } from '../../shared/ledger/index.ts';
 import { startLocalCloud, type LocalCloud, type StartLocalCloudOptions } from '../../local/cloud/server.ts';
 import { createLogger } from '../../shared/log.ts';
 import { makeDeps, type Deps } from '../../shared/replicate/deps.ts';
@@ -71,6 +71,8 @@ export interface TestStack {
   cloud: LocalCloud;
   config: FerryConfig;
   ledger: Ledger;
+  /** The ledger's database, for tests that check rows with SQL (Ferry's code goes through `ledger`). */
+  db: Db;
   deps: Deps;
   clock: Clock;
   env: Record<string, string>;
@@ -98,16 +100,17 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const env = { ...TEST_ENV, ...opts.env };
   const raw = baseConfig(cloud.url);
   const config = parseConfig(opts.config ? opts.config(raw) : raw, env);
-  const ledger = await Ledger.open({
-    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true }),
-    now: () => clock.now(),
-  });
+  const db = await openLedgerDb(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true },
+  );
+  const ledger = new Ledger(db, { now: () => clock.now() });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
   const connect = { config, clock, env };
   return {
     cloud,
     config,
     ledger,
+    db,
     deps,
     clock,
     env,

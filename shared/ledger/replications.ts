@@ -1,0 +1,201 @@
+/**
+ * Accepted pushes: one replication row per source image, one task per target, written in one
+ * transaction before any cloud is called; and the replication reads the sweep and the API need.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
+import { idempotencyKey, sourceImageKey, toIso } from './keys.ts';
+import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
+import { LedgerInputError, type TaskState } from './states.ts';
+
+const time = z.union([z.date(), z.string().min(1), z.number()]);
+
+const replicationInput = z.object({
+  sourceKind: z.string().min(1),
+  source: z.string().min(1),
+  region: z.string().min(1).nullish(),
+  namespace: z.string().min(1),
+  repository: z.string().min(1),
+  tag: z.string().min(1).nullish(),
+  digest: z.string().min(1).nullish(),
+  pushedAt: time.nullish(),
+  receivedAt: time.optional(),
+  rules: z.array(z.string().min(1)).default([]),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ReplicationInput = z.input<typeof replicationInput>;
+
+/** What a task records of its rule's policy; fields left out take the defaults when the row is read. */
+const policyInput = z.object({
+  maxAttempts: z.number().int().min(1).optional(),
+  backoff: z
+    .object({ initialSeconds: z.number().positive().optional(), maxSeconds: z.number().positive().optional(), multiplier: z.number().min(1).optional() })
+    .optional(),
+  deadlineMinutes: z.number().positive().optional(),
+  retryOnTimeout: z.boolean().optional(),
+});
+
+const taskSpec = z.object({
+  /** The provider that submits and reconciles the task; any registered provider name. */
+  provider: z.string().min(1),
+  target: z.record(z.string(), z.unknown()),
+  /** Stable, canonical description of the destination (e.g. `acr:cn-shanghai/cri-x/ns/repo:tag`). */
+  targetKey: z.string().min(1),
+  rule: z.string().min(1).nullish(),
+  /** Where the cloud task lives / is listed. Default: the replication's source. */
+  scope: z.string().min(1).optional(),
+  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  deadlineAt: time.nullish(),
+  nextAttemptAt: time.nullish(),
+  policy: policyInput.optional(),
+});
+export type TaskSpec = z.input<typeof taskSpec>;
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new LedgerInputError([prefix, ...issue.path.map(String)].filter(Boolean).join('.'), issue.message);
+}
+
+export interface RecordedTask {
+  targetKey: string;
+  idempotencyKey: string;
+  taskId: string;
+  /** false: a task for this image and target already existed (duplicate delivery); state is the existing one. */
+  created: boolean;
+  state: TaskState;
+}
+
+export interface RecordResult {
+  replication: ReplicationRow;
+  /** false when this push was already recorded (its tasks are then reported per target below). */
+  replicationCreated: boolean;
+  tasks: RecordedTask[];
+}
+
+/** A replication as the success notice needs it, with how many of its other tasks have not succeeded. */
+export interface ReplicationForSuccess {
+  state: string;
+  source: string;
+  namespace: string;
+  repository: string;
+  tag: string | null;
+  digest: string | null;
+  othersNotSucceeded: number;
+}
+
+export async function recordReplication(core: LedgerCore, event: ReplicationInput, specs: readonly TaskSpec[]): Promise<RecordResult> {
+  const ev = parse(replicationInput, event, 'event');
+  const tasks = specs.map((s, i) => parse(taskSpec, s, `tasks.${i}`));
+  const sourceKey = sourceImageKey(ev);
+  const keyed = tasks
+    .map((t) => ({ spec: t, key: idempotencyKey(ev, t.targetKey) }))
+    // Same insert order in every transaction: concurrent recorders wait on each other, never deadlock.
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const seen = new Set<string>();
+  for (const k of keyed) {
+    if (seen.has(k.key)) throw new LedgerInputError('tasks', `targetKey ${k.spec.targetKey} appears twice`);
+    seen.add(k.key);
+  }
+  const now = nowIso(core);
+  const rules = [...new Set(ev.rules)].sort();
+
+  return core.db.transaction(async (tx) => {
+    const rep = await tx.query<Record<string, unknown> & { inserted: boolean }>(
+      `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest,
+                                 pushed_at, received_at, rules, details, state, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::jsonb, $13::jsonb,
+               'pending', $14::timestamptz, $14::timestamptz)
+       ON CONFLICT (source_key) DO UPDATE SET
+         rules = (SELECT coalesce(jsonb_agg(DISTINCT r ORDER BY r), '[]'::jsonb)
+                  FROM jsonb_array_elements_text(replications.rules || EXCLUDED.rules) AS r),
+         updated_at = EXCLUDED.updated_at
+       RETURNING *, (xmax = 0) AS inserted`,
+      [
+        randomUUID(),
+        sourceKey,
+        ev.sourceKind,
+        ev.source,
+        ev.region ?? null,
+        ev.namespace,
+        ev.repository,
+        ev.tag ?? null,
+        ev.digest ?? null,
+        ev.pushedAt == null ? null : toIso(ev.pushedAt, 'event.pushedAt'),
+        ev.receivedAt == null ? now : toIso(ev.receivedAt, 'event.receivedAt'),
+        JSON.stringify(rules),
+        JSON.stringify(ev.details ?? {}),
+        now,
+      ],
+    );
+    const repRow = rep.rows[0]!;
+    const replicationId = repRow.id as string;
+    const out: RecordedTask[] = [];
+    for (const { spec, key } of keyed) {
+      const id = randomUUID();
+      const ins = await tx.query<{ id: string; state: TaskState }>(
+        `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
+                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
+                 $13::timestamptz, $13::timestamptz)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id, state`,
+        [
+          id,
+          replicationId,
+          key,
+          spec.provider,
+          spec.scope ?? ev.source,
+          JSON.stringify(spec.target),
+          spec.targetKey,
+          spec.rule ?? null,
+          spec.maxAttempts ?? 5,
+          spec.nextAttemptAt == null ? now : toIso(spec.nextAttemptAt, 'nextAttemptAt'),
+          spec.deadlineAt == null ? null : toIso(spec.deadlineAt, 'deadlineAt'),
+          JSON.stringify(spec.policy ?? {}),
+          now,
+        ],
+      );
+      if (ins.rows[0]) {
+        await appendEvent(tx, id, now, null, 'pending', 'recorded', 'ledger', { idempotencyKey: key });
+        out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: id, created: true, state: 'pending' });
+      } else {
+        const existing = await tx.query<{ id: string; state: TaskState }>('SELECT id, state FROM tasks WHERE idempotency_key = $1', [key]);
+        const e = existing.rows[0]!;
+        out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: e.id, created: false, state: e.state });
+      }
+    }
+    await recomputeReplication(tx, replicationId, now);
+    const fresh = await tx.query('SELECT * FROM replications WHERE id = $1', [replicationId]);
+    return { replication: toReplication(fresh.rows[0]!), replicationCreated: Boolean(repRow.inserted), tasks: out };
+  });
+}
+
+export async function getReplication(core: LedgerCore, id: string): Promise<{ replication: ReplicationRow; tasks: TaskRow[] } | null> {
+  const rep = await core.db.query('SELECT * FROM replications WHERE id = $1', [id]);
+  if (!rep.rows[0]) return null;
+  const tasks = await core.db.query('SELECT * FROM tasks WHERE replication_id = $1 ORDER BY created_at, id', [id]);
+  return { replication: toReplication(rep.rows[0]), tasks: tasks.rows.map(toTask) };
+}
+
+export async function replicationForSuccess(core: LedgerCore, replicationId: string, taskId: string): Promise<ReplicationForSuccess | null> {
+  const { rows } = await core.db.query<Record<string, unknown>>(
+    `SELECT r.state, r.source, r.namespace, r.repository, r.tag, r.digest,
+            (SELECT count(*) FROM tasks t WHERE t.replication_id = r.id AND t.id <> $2 AND t.state <> 'succeeded') AS others
+     FROM replications r WHERE r.id = $1`,
+    [replicationId, taskId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    state: String(r.state),
+    source: String(r.source),
+    namespace: String(r.namespace),
+    repository: String(r.repository),
+    tag: r.tag == null ? null : String(r.tag),
+    digest: r.digest == null ? null : String(r.digest),
+    othersNotSucceeded: Number(r.others),
+  };
+}
