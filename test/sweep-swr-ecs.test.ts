@@ -25,7 +25,7 @@ describe('sweep: SWR sync jobs', () => {
     s.cloud.clock.advance(5_000);
     sum = await runSweep(s.deps);
     expect(sum.transitions['submitted→running']).toBe(2);
-    expect(sum.cloudCalls['swr:ListSyncJobs']).toBe(1); // both tasks share one repository: one listing
+    expect(sum.cloudCalls['swr:GET sync_job']).toBe(1); // both tasks share one repository: one listing
 
     s.cloud.clock.advance(10_000);
     sum = await runSweep(s.deps);

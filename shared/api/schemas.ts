@@ -37,7 +37,7 @@ export const cancelTaskBody = z
 export const ECS_REFERENCE = 'ecs';
 
 const referenceKit: SchemaKit = {
-  checked: (check) => named(check, ''),
+  checked: (check, pattern) => named(check, '', pattern),
   template: () => z.string().default(''),
   alibabaRegion,
   huaweiRegion,

@@ -17,13 +17,9 @@ export type { Env } from './secrets.ts';
 import type { FerryConfig } from './load.ts';
 
 export type Source = FerryConfig['sources'][number];
-export type AcrSource = Extract<Source, { kind: 'acr' }>;
-export type SwrSource = Extract<Source, { kind: 'swr' }>;
 export type RegistrySource = Extract<Source, { kind: 'harbor' | 'distribution' | 'dockerhub' }>;
 export type Rule = FerryConfig['rules'][number];
 export type Target = Rule['targets'][number];
-export type AcrTarget = Extract<Target, { provider: 'acr' }>;
-export type SwrTarget = Extract<Target, { provider: 'swr' }>;
 export type AuthConfig = FerryConfig['auth'];
 export type WebhookToken = AuthConfig['webhookTokens'][number];
 export type ApiToken = AuthConfig['apiTokens'][number];

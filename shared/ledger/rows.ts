@@ -3,8 +3,6 @@ import type { EcsWatchState, ReplicationState, TaskState } from './states.ts';
 
 /** A provider name (`acr`, `swr`, …): providers are registered in code, the ledger accepts any non-empty name. */
 export type Provider = string;
-/** The providers built into Ferry today (the API's task filter lists them); not a limit on what the ledger stores. */
-export const PROVIDERS = ['acr', 'swr', 'ecs'] as const;
 
 /** Times are ISO-8601 UTC strings (millisecond precision: the ledger writes its clock's values). */
 export type Iso = string;

@@ -47,8 +47,8 @@ export type RenderField = (field: string, template: string, check: NameCheck) =>
 
 /** The config schema's building blocks a provider's target schema is made of. */
 export interface SchemaKit {
-  /** A name checked by a naming rule. */
-  checked(check: NameCheck): z.ZodType<string>;
+  /** A name checked by a naming rule (`pattern`: the rule's shape, for documents such as OpenAPI). */
+  checked(check: NameCheck, pattern?: RegExp): z.ZodType<string>;
   /** A name template (`{namespace}`…); without placeholders the literal must pass `check`. */
   template(fallback: string, check: NameCheck): z.ZodType<string, string | undefined>;
   alibabaRegion: z.ZodType<string>;

@@ -32,8 +32,8 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   reference: {
     schema: (kit) =>
       z.strictObject({
-        instanceId: kit.checked(naming.acrInstanceId).describe('ACR Enterprise instance id (cri-…)'),
-        syncTaskId: kit.checked(naming.acrSyncTaskId).describe('ACR replication task id (rst-…)'),
+        instanceId: kit.checked(naming.acrInstanceId, /^cri-[a-z0-9]{4,32}$/).describe('ACR Enterprise instance id (cri-…)'),
+        syncTaskId: kit.checked(naming.acrSyncTaskId, /^rst-[a-z0-9]{4,32}$/).describe('ACR replication task id (rst-…)'),
         region: kit.alibabaRegion.optional().describe('Region of the instance; default: the configured source with that instance id'),
       }),
     taskRef: (ref) => String(ref.syncTaskId),

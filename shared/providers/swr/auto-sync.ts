@@ -20,7 +20,8 @@ export const MANUAL_JOB_NOTE = 'SWR cannot stop a manual sync job (sync_images);
 /** Deletes the automatic sync task; SWR's SVCSTG.SWR.4001158 ("already deleted") is "already canceled". */
 export async function deleteAutoSync(clients: SwrClients, ref: AutoSyncRef): Promise<CancelOutcome> {
   try {
-    await clients.region(ref.region).deleteSyncRepo(ref);
+    const { region, ...key } = ref;
+    await clients.region(region).deleteSyncRepo(key);
     return { outcome: 'canceled', already: false };
   } catch (err) {
     if (err instanceof CloudError && err.code === 'SVCSTG.SWR.4001158') return { outcome: 'canceled', already: true };
