@@ -111,7 +111,7 @@ describe('API Gateway adapter', () => {
   ])('answers 400 (never throws) for a malformed event: %s', async (_name, event) => {
     const r = await handleApiGatewayEvent(echo, event, ctx);
     expect(r.statusCode).toBe(400);
-    expect(JSON.parse(r.body)).toMatchObject({ error: 'BadEvent', requestId: 'req-1' });
+    expect(JSON.parse(r.body)).toMatchObject({ error: { status: 400, code: 'BadEvent', requestId: 'req-1' } });
   });
 
   it('turns an app failure into a 500 without internals and reports it', async () => {
@@ -213,7 +213,7 @@ describe('httpHandler', () => {
     expect(builds).toBe(1);
     const odd = await handler(Buffer.from('{"hello":1}'), fcCtx);
     expect(odd.statusCode).toBe(400);
-    expect(JSON.parse(odd.body).message).toMatch(/httpMethod/);
+    expect(JSON.parse(odd.body).error.message).toMatch(/httpMethod/);
   });
 
   it('logs one line per request with id, status and duration, never the query string', async () => {

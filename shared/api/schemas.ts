@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
+import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
 import { PROVIDERS, TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
 
 /** A string passing one of the naming rules; the rule's sentence becomes the issue message. */
@@ -180,18 +181,9 @@ export const cancelResponse = z.object({
 });
 export type CancelResponse = z.infer<typeof cancelResponse>;
 
-export const errorResponse = z.object({
-  error: z.object({
-    status: z.number().int(),
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional().describe('the request field at fault'),
-    state: z.string().optional().describe('final state of the task (409)'),
-    taskId: z.string().optional(),
-    cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
-  }),
-});
-export type ErrorBody = z.infer<typeof errorResponse>['error'];
+/** Every error answer (webhook, API, runtime): the shared envelope of shared/http/errors.ts. */
+export const errorResponse = errorEnvelopeSchema;
+export type ErrorBody = ErrorDetail;
 
 export const healthResponse = z.object({
   ok: z.boolean(),
