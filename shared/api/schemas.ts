@@ -181,6 +181,44 @@ export const cancelResponse = z.object({
 });
 export type CancelResponse = z.infer<typeof cancelResponse>;
 
+// ---------------------------------------------------------------- the webhook (POST /webhooks/{kind})
+
+const webhookTarget = z.object({
+  rule: z.string(),
+  targetKey: z.string().optional(),
+  target: z.record(z.string(), z.unknown()).optional(),
+  taskId: z.string().optional(),
+  state: z.string().describe('task state after this delivery (pending, submitted, failed, …)'),
+  duplicate: z.boolean().optional().describe('the task existed before this delivery'),
+  cloudRef: z.string().optional(),
+  error: z
+    .object({ code: z.string(), message: z.string(), field: z.string().optional(), requestId: z.string().nullable().optional() })
+    .optional()
+    .describe("this target's failure (a rendered name that breaks a rule, or the cloud's refusal); not an HTTP error"),
+});
+
+/** What the webhook answers a delivery it accepted (202) or had nothing to do for (200). */
+export const webhookResponse = z.object({
+  requestId: z.string(),
+  kind: z.string(),
+  matched: z.number().int().describe('rule targets the pushes matched'),
+  created: z.number().int().optional(),
+  duplicates: z.number().int().optional(),
+  replicationId: z.string().optional().describe('the first replication'),
+  replications: z
+    .array(
+      z.object({
+        replicationId: z.string(),
+        created: z.boolean(),
+        image: z.object({ source: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional() }),
+        targets: z.array(webhookTarget),
+      }),
+    )
+    .optional(),
+  ignored: z.array(z.string()).optional().describe('events of the delivery that are not pushes'),
+  reason: z.string().optional().describe('why nothing (or not everything) was replicated'),
+});
+
 /** Every error answer (webhook, API, runtime): the shared envelope of shared/http/errors.ts. */
 export const errorResponse = errorEnvelopeSchema;
 export type ErrorBody = ErrorDetail;
