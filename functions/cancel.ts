@@ -1,13 +1,7 @@
 // FC entry: cancel / operator API (/tasks, /cancel, /replications/{id}, /healthz, /openapi.json).
 // Handler: dist/cancel/index.handler
 import { createApiApp } from '../shared/api/app.ts';
-import { getDeps, rememberInvocation } from '../shared/runtime/bootstrap.ts';
+import { getDeps } from '../shared/runtime/bootstrap.ts';
 import { httpHandler } from '../shared/runtime/handler.ts';
 
-export const handler = httpHandler(async () => {
-  const app = await createApiApp(await getDeps());
-  return (req, ctx) => {
-    rememberInvocation(ctx);
-    return app(req, ctx);
-  };
-});
+export const handler = httpHandler(async () => createApiApp(await getDeps()));

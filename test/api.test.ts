@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acrTask, startApiStack, swrTask, type ApiStack } from './api-helpers.ts';
 import { TEST_TOKENS } from './helpers/stack.ts';
+import { ERROR_CODES } from '../shared/http/errors.ts';
+import { WEBHOOK_KINDS } from '../shared/webhook/normalize.ts';
 
 let s: ApiStack;
 beforeAll(async () => {
@@ -111,8 +113,23 @@ describe('openapi.json', () => {
     expect(r.headers.get('content-type')).toMatch(/application\/json/);
     const doc = r.body;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/cancel', '/healthz', '/openapi.json', '/replications/{id}', '/tasks', '/tasks/{id}', '/tasks/{id}/cancel'].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual(['/cancel', '/healthz', '/openapi.json', '/replications/{id}', '/tasks', '/tasks/{id}', '/tasks/{id}/cancel', '/webhooks/{kind}'].sort());
     expect(doc.paths['/tasks/{id}/cancel'].post.responses).toHaveProperty('503');
+    // One error envelope, its code an enum of the shared vocabulary, on the API routes and the webhook.
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(['status', 'code', 'message']);
+    expect(doc.components.schemas.Error.properties.error.properties.code).toEqual({ $ref: '#/components/schemas/ErrorCode' });
+    expect(doc.components.schemas.ErrorCode.enum).toEqual([...ERROR_CODES]);
+    const webhook = doc.paths['/webhooks/{kind}'].post;
+    expect(webhook.parameters.find((p: { name: string }) => p.name === 'kind').schema.enum).toEqual([...WEBHOOK_KINDS]);
+    expect(Object.keys(webhook.responses).sort()).toEqual(['200', '202', '400', '401', '404', '405', '413', '415', '422', '500', '503']);
+    for (const [path, ops] of Object.entries<Record<string, { responses: Record<string, any> }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, r] of Object.entries(op.responses)) {
+          // (/healthz answers its Health report with 503 when the ledger is down: a status, not an error.)
+          if (Number(status) >= 400 && !(path === '/healthz' && status === '503')) expect({ path, method, status, ref: r.content['application/json'].schema.$ref }).toEqual({ path, method, status, ref: '#/components/schemas/Error' });
+        }
+      }
+    }
     const body = doc.components.schemas.CloudCancelBody;
     expect(body.oneOf).toHaveLength(3);
     expect(JSON.stringify(body)).toContain('^rst-[a-z0-9]{4,32}$');

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acrTask, startApiStack, type ApiStack } from './api-helpers.ts';
 import { TEST_TOKENS } from './helpers/stack.ts';
-import { main } from '../shared/cli/main.ts';
+import { describeError, main } from '../shared/cli/main.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'ferry.js');
@@ -118,12 +118,13 @@ describe('against the API', () => {
     const ev = (await s.ledger.getTask(t.id))!.events.at(-1)!;
     expect(ev).toMatchObject({ toState: 'canceled', actor: 'operator', reason: 'from the cli' });
 
-    const [unknown, readOnly, noToken, badRef, byRef] = await Promise.all([
+    const [unknown, readOnly, noToken, badRef, byRef, badRefText] = await Promise.all([
       ferry(['cancel', '6f1c2d3e-1111-4222-8333-944455556666', ...url]),
       ferry(['cancel', pending.id, ...url], { FERRY_API_TOKEN: TEST_TOKENS.read }),
       ferry(['tasks', ...url], { FERRY_API_TOKEN: '' }),
       ferry(['cancel', '--acr', 'cri-localsrc001', 'not-an-rst', ...url, '--json']),
       ferry(['cancel', '--acr', 'cri-localsrc001', 'rst-nosuchtask001', ...url]),
+      ferry(['cancel', '--acr', 'cri-localsrc001', 'not-an-rst', ...url]),
     ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/HTTP 404 TaskNotFound/);
@@ -132,7 +133,9 @@ describe('against the API', () => {
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/FERRY_API_TOKEN is not set/);
     expect(badRef.code).toBe(1);
-    expect(JSON.parse(badRef.stdout).error).toMatchObject({ status: 400, field: 'body.syncTaskId' });
+    expect(JSON.parse(badRef.stdout).error).toMatchObject({ status: 400, code: 'InvalidRequest', field: 'body.syncTaskId' });
+    expect(badRefText.code).toBe(1);
+    expect(badRefText.stderr).toMatch(/^ferry: HTTP 400 InvalidRequest: body\.syncTaskId: .+\n {2}field: body\.syncTaskId\n$/);
     expect(byRef.code).toBe(1);
     expect(byRef.stderr).toMatch(/HTTP 404 CloudTaskNotFound[\s\S]*cloud: SYNC_TASK_NOT_EXIST \(request id \S+\)/);
     expect((await s.ledger.getTask(pending.id))!.task.state).toBe('pending');
@@ -140,6 +143,19 @@ describe('against the API', () => {
     const unreachable = await ferry(['tasks', '--url', 'http://127.0.0.1:1']);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach/);
+  });
+});
+
+describe('describeError', () => {
+  it('reads the error envelope; older flat answers and non-JSON bodies still print', () => {
+    expect(describeError(409, { error: { status: 409, code: 'AlreadyFinished', message: 'task x already ended (succeeded)', state: 'succeeded', cloud: { code: 'C', requestId: null } } }, { 'retry-after': '3' })).toBe(
+      'ferry: HTTP 409 AlreadyFinished: task x already ended (succeeded)\n  state: succeeded\n  cloud: C (request id -)\n  retry after: 3s',
+    );
+    expect(describeError(503, { error: { status: 503, code: 'Unavailable', message: 'the function could not start; try again', requestId: 'r-1' } })).toBe(
+      'ferry: HTTP 503 Unavailable: the function could not start; try again\n  request id: r-1',
+    );
+    expect(describeError(400, { error: 'BadEvent', message: 'bad', requestId: 'r-2' })).toBe('ferry: HTTP 400 BadEvent: bad\n  request id: r-2');
+    expect(describeError(502, '<html>Bad Gateway</html>')).toBe('ferry: HTTP 502: <html>Bad Gateway</html>');
   });
 });
 
@@ -177,7 +193,8 @@ describe('local commands', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         seen.push({ url: req.url ?? '', auth: req.headers.authorization, body });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: status < 300 }));
+        const answer = status < 300 ? { accepted: true } : { error: { status, code: 'Unauthorized', message: 'missing or invalid token' } };
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -197,6 +214,7 @@ describe('local commands', () => {
         ferry(['replay', payload, '--kind', 'acr', '--url', url]),
       ]);
       expect(denied.code).toBe(1);
+      expect(denied.stderr).toBe('ferry: HTTP 401 Unauthorized: missing or invalid token\n');
       expect(noKind.code).toBe(2);
       expect(noToken.code).toBe(1);
       expect(noToken.stderr).toMatch(/FERRY_WEBHOOK_TOKEN/);

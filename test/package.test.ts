@@ -167,7 +167,7 @@ describe('the packaged bundles are working FC handlers', () => {
     }
     expect(res.statusCode).toBe(503);
     expect(out.join('')).toMatch(/"requestId":"req-refuse"[^\n]*auth\.webhookTokens: is empty/);
-    expect(JSON.parse(res.body)).toMatchObject({ error: 'Unavailable', requestId: 'req-refuse' });
+    expect(JSON.parse(res.body)).toMatchObject({ error: { status: 503, code: 'Unavailable', requestId: 'req-refuse' } });
   });
 
   it('with tokens and DATABASE_URL the cancel bundle takes the PostgreSQL path; the URL never reaches the logs', async () => {

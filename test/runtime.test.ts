@@ -6,6 +6,7 @@ import { invocationContextFromFc, type FetchApp, type InvocationContext } from '
 import { httpHandler, timerHandler, once } from '../shared/runtime/handler.ts';
 import { parseTimerEvent, BadTimerEventError } from '../shared/runtime/timer.ts';
 import { serveNode } from '../shared/runtime/node-http.ts';
+import { currentCredentials } from '../shared/runtime/bootstrap.ts';
 import { responseToFcResult } from '../shared/runtime/http.ts';
 
 /** Echoes everything the app saw as JSON. */
@@ -111,7 +112,7 @@ describe('API Gateway adapter', () => {
   ])('answers 400 (never throws) for a malformed event: %s', async (_name, event) => {
     const r = await handleApiGatewayEvent(echo, event, ctx);
     expect(r.statusCode).toBe(400);
-    expect(JSON.parse(r.body)).toMatchObject({ error: 'BadEvent', requestId: 'req-1' });
+    expect(JSON.parse(r.body)).toMatchObject({ error: { status: 400, code: 'BadEvent', requestId: 'req-1' } });
   });
 
   it('turns an app failure into a 500 without internals and reports it', async () => {
@@ -213,7 +214,7 @@ describe('httpHandler', () => {
     expect(builds).toBe(1);
     const odd = await handler(Buffer.from('{"hello":1}'), fcCtx);
     expect(odd.statusCode).toBe(400);
-    expect(JSON.parse(odd.body).message).toMatch(/httpMethod/);
+    expect(JSON.parse(odd.body).error.message).toMatch(/httpMethod/);
   });
 
   it('logs one line per request with id, status and duration, never the query string', async () => {
@@ -236,6 +237,33 @@ describe('httpHandler', () => {
     expect((await handler(agSample, {})).statusCode).toBe(503);
     expect((await handler(agSample, {})).statusCode).toBe(200);
     expect(calls).toBe(2);
+  });
+});
+
+describe('handler factories record the invocation', () => {
+  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } };
+  it("httpHandler: the FC context's STS credentials reach currentCredentials before the app runs, even when it cannot start", async () => {
+    const sts = { accessKeyId: 'STS.http', accessKeySecret: 'http-sts-secret', securityToken: 'http-sts-token' };
+    let seen: unknown;
+    const failing = httpHandler(async () => {
+      seen = currentCredentials();
+      throw new Error('no config');
+    }, { logger: quiet });
+    expect((await failing(agSample, { requestId: 'r-sts', credentials: sts })).statusCode).toBe(503);
+    expect(seen).toEqual(sts);
+    const rotated = { ...sts, accessKeySecret: 'http-sts-secret-2', securityToken: 'http-sts-token-2' };
+    const ok = httpHandler(async () => async () => Response.json(currentCredentials() ?? null), { logger: quiet });
+    expect(json(await ok(agSample, { requestId: 'r-sts2', credentials: rotated }))).toEqual(rotated);
+  });
+
+  it('timerHandler: the same, before the job runs; each tick is logged', async () => {
+    const sts = { accessKeyId: 'STS.timer', accessKeySecret: 'timer-sts-secret', securityToken: 'timer-sts-token' };
+    const lines: Record<string, unknown>[] = [];
+    const logger = { ...quiet, info: (msg: string, f?: Record<string, unknown>) => void lines.push({ msg, ...f }) };
+    const handler = timerHandler(async () => async () => currentCredentials(), { logger });
+    const tick = { triggerTime: '2023-12-26T07:49:00Z', triggerName: 'ferry-sweep-timer' };
+    expect(await handler(tick, { requestId: 't-sts', credentials: sts })).toEqual(sts);
+    expect(lines).toEqual([{ msg: 'timer tick', requestId: 't-sts', trigger: 'ferry-sweep-timer', triggerTime: '2023-12-26T07:49:00.000Z' }]);
   });
 });
 

@@ -160,7 +160,7 @@ describe('auth, limits and client mistakes', () => {
     const before = await ledgerCounts(h.stack);
     const r = await h.post('acr', acrBody(), opts as any);
     expect(r.status).toBe(401);
-    expect(r.body.error).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(r.body.error).toMatchObject({ status: 401, code: 'Unauthorized' });
     expect(JSON.stringify(r.body)).not.toMatch(/scoped-token|not-the-token|nope/);
     expect(await ledgerCounts(h.stack)).toEqual(before);
     expect(h.stack.cloud.acr.createCalls.length).toBe(calls);
@@ -207,7 +207,7 @@ describe('auth, limits and client mistakes', () => {
     const big = 'x'.repeat(1024 * 1024 + 1);
     const r = await h.post('acr', big);
     expect(r.status).toBe(413);
-    expect(r.body.error.code).toBe('payload_too_large');
+    expect(r.body.error.code).toBe('PayloadTooLarge');
     // No Content-Length: a streamed body is counted as it arrives.
     const url = new URL('/webhooks/acr', h.server.url);
     const stream = new ReadableStream({
@@ -224,7 +224,7 @@ describe('auth, limits and client mistakes', () => {
     expect((await h.post('acr', acrBody(), { headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     const bad = await h.post('acr', '{"push_data":');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('malformed');
+    expect(bad.body.error.code).toBe('InvalidBody');
     const unknown = await h.post('gitlab', acrBody());
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toContain('acr, harbor, distribution, dockerhub, cloudevents');
@@ -270,7 +270,7 @@ describe('auth, limits and client mistakes', () => {
     expect(deliveries).toHaveLength(2);
     expect(deliveries[0]).toMatchObject({ msg: 'webhook delivery', kind: 'acr', sources: ['acr-hangzhou'], matched: 2, created: 2, duplicates: 0 });
     expect(typeof deliveries[0].durationMs).toBe('number');
-    expect(deliveries[1]).toMatchObject({ msg: 'webhook refused', kind: 'acr', status: 401, code: 'unauthorized' });
+    expect(deliveries[1]).toMatchObject({ msg: 'webhook refused', kind: 'acr', status: 401, code: 'Unauthorized' });
     expect(lines.join('\n')).not.toMatch(/test-webhook-token-0123456789|wrong-token-value/);
   });
 

@@ -7,6 +7,7 @@
 import type { FetchApp } from '../../shared/runtime/context.ts';
 import type { Logger } from '../../shared/log.ts';
 import { withRequestLog } from '../../shared/runtime/request-log.ts';
+import { errorResponse } from '../../shared/http/errors.ts';
 
 export interface ServedApp {
   app: FetchApp;
@@ -29,7 +30,7 @@ export function serveApp(inner: FetchApp, log: Logger): ServedApp {
   const app: FetchApp = async (req, ctx) => {
     if (draining) {
       log.info('http request refused: shutting down', { requestId: ctx.requestId, method: req.method, path: new URL(req.url).pathname, status: 503 });
-      return Response.json({ error: 'Unavailable', message: 'Ferry is shutting down', requestId: ctx.requestId }, { status: 503, headers: { 'retry-after': '5' } });
+      return errorResponse(503, 'Unavailable', 'Ferry is shutting down', { requestId: ctx.requestId }, { 'retry-after': '5' });
     }
     const work = logged(req, ctx);
     pending.add(work);

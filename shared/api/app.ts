@@ -151,7 +151,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
 /** The JSON body, at most MAX_BODY_BYTES; an empty body is `{}`. */
 async function readJson(c: Context<Env>): Promise<unknown> {
   const body = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
-  if (!body.ok) throw body.status === 413 ? tooLarge() : new ApiError(400, 'InvalidBody', `body: ${body.message}`, { field: 'body' });
+  if (!body.ok) throw body.status === 413 ? tooLarge() : new ApiError(body.status, body.code, `body: ${body.message}`, { field: 'body' });
   const text = body.text.trim();
   if (!text) return {};
   const type = (c.req.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();

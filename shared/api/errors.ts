@@ -1,23 +1,10 @@
-/** The API's error shape `{error:{status, code, message, field?, state?, cloud?}}` and the cloud → HTTP mapping. */
+/** API errors in the shared envelope (shared/http/errors.ts) and the cloud → HTTP mapping. */
 import type { z } from 'zod';
 import type { CancelOutcome } from '../providers/types.ts';
-import type { ErrorBody } from './schemas.ts';
+import { HttpError as ApiError } from '../http/errors.ts';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Omit<ErrorBody, 'status' | 'code' | 'message'> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-
-  body(): { error: ErrorBody } {
-    return { error: { status: this.status, code: this.code, message: this.message, ...this.extra } };
-  }
-}
+/** Thrown by the API's handlers; `onError` answers `{error:{status, code, message, …}}`. */
+export { ApiError };
 
 /** First zod issue → 400 naming the field (`where.path`) and the rule. */
 export function invalidField(error: z.ZodError, where: 'body' | 'query' | 'path', input?: unknown): ApiError {

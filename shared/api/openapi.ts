@@ -1,5 +1,7 @@
-/** OpenAPI 3.1 document of the operator API, assembled by hand around zod's JSON Schemas. */
+/** OpenAPI 3.1 document of the operator API and the webhook, assembled by hand around zod's JSON Schemas. */
 import { z } from 'zod';
+import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
+import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
 import {
   cancelResponse,
   cancelTaskBody,
@@ -11,6 +13,7 @@ import {
   replicationResponse,
   taskDetailResponse,
   taskListResponse,
+  webhookResponse,
 } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -25,17 +28,56 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
 const error = (description: string) => json('Error', description);
 
-const AUTH_ERRORS = { '401': error('Missing or unknown API token'), '400': error('A request field breaks a rule (the error names it)') };
+/** What the function runtime itself may answer on any route (before or around the app). */
+const RUNTIME_ERRORS = {
+  '500': error('InternalError: the request could not be processed'),
+  '503': error('Unavailable: the function could not start (configuration, ledger); retry later'),
+};
+const AUTH_ERRORS = {
+  ...RUNTIME_ERRORS,
+  '401': error('Unauthorized: missing or unknown API token'),
+  '400': error('InvalidRequest: a request field breaks a rule (`field` names it)'),
+};
 const CANCEL_ERRORS = {
   ...AUTH_ERRORS,
-  '403': error('Read-only token'),
-  '404': error('Unknown task (in Ferry or at the cloud)'),
-  '409': error('The task already ended; `state` says how'),
-  '413': error('Body larger than 64 KiB'),
-  '422': error('The cloud cannot cancel this kind of task'),
-  '502': error("The cloud refused Ferry's credentials, or failed; `cloud` has its code and request id"),
-  '503': { ...error('The cloud is throttling Ferry'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
+  '400': error('InvalidRequest (`field` names the field), InvalidJson or InvalidBody (`field` is `body`)'),
+  '403': error('Forbidden: read-only token'),
+  '404': error('TaskNotFound (in Ferry) or CloudTaskNotFound (at the cloud)'),
+  '409': error('AlreadyFinished: the task already ended, `state` says how; AmbiguousTask: an ECS task watched in several regions'),
+  '413': error('PayloadTooLarge: body larger than 64 KiB'),
+  '415': error('UnsupportedMediaType: the body is not JSON'),
+  '422': error('CancelNotSupported: the cloud cannot cancel this kind of task'),
+  '502': error("CloudPermissionDenied (the cloud refused Ferry's credentials) or CloudError; `cloud` has its code and request id"),
+  '503': {
+    ...error('CloudThrottled: the cloud is throttling Ferry (with Retry-After); or Unavailable: the function could not start'),
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
+  },
 };
+const WEBHOOK_ERRORS = {
+  ...RUNTIME_ERRORS,
+  '400': error('InvalidBody: not UTF-8, not JSON or not a JSON object, or a CloudEvent without its ce-* headers (`field` names the part)'),
+  '401': error('Unauthorized: missing or invalid webhook token, or a token scoped to another source'),
+  '404': error('UnknownKind: no such webhook kind (`field` is `kind`)'),
+  '405': error('MethodNotAllowed: use POST'),
+  '413': error('PayloadTooLarge: body larger than webhook.maxBodyBytes'),
+  '415': error("UnsupportedMediaType: a content type the kind's senders do not use (`field` is `content-type`)"),
+  '422': error('InvalidEvent: the event lacks what a push needs (`field` names it); UnknownSource: no configured source sent it'),
+};
+
+/** The Error schema with its `code` as a reference to the one ErrorCode enum. */
+function errorSchema(): Json {
+  const out = schema(errorResponse, 'output') as { properties: { error: { properties: Record<string, Json> } } };
+  out.properties.error.properties.code = ref('ErrorCode');
+  return out as unknown as Json;
+}
+
+function errorCodeDoc(): Json {
+  const listed = Object.entries(ERROR_STATUS).map(([code, status]) => `${code} (${status})`).join(', ');
+  return {
+    ...schema(errorCodeSchema, 'output'),
+    description: `The error vocabulary shared by the webhook, the operator API and the function runtime: ${listed}.`,
+  };
+}
 
 export function buildOpenApi(): Json {
   const query = schema(listTasksQuery, 'input') as { properties: Record<string, Json> };
@@ -51,9 +93,20 @@ export function buildOpenApi(): Json {
 
   return {
     openapi: '3.1.0',
-    info: { title: 'Ferry operator API', version: '1', description: 'Tasks, replications and cancellation of Ferry image replication.' },
+    info: {
+      title: 'Ferry operator API',
+      version: '1',
+      description:
+        'Tasks, replications and cancellation of Ferry image replication, and the registry webhook. Every error answer, ' +
+        'of the webhook, the API and the function runtime alike, is `{"error": {"status", "code", "message", "field"?}}` ' +
+        '(schema Error; `code` from ErrorCode); the runtime adds `requestId`, a refused cancel `state`, `taskId` or `cloud`.',
+    },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token of config auth.apiTokens (role admin for POSTs)' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A token of config auth.apiTokens (role admin for POSTs)' },
+        webhookBearer: { type: 'http', scheme: 'bearer', description: 'A token of config auth.webhookTokens' },
+        webhookQueryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'A token of config auth.webhookTokens, for senders that cannot set headers (ACR triggers)' },
+      },
       schemas: {
         CancelTaskBody: schema(cancelTaskBody, 'input'),
         CloudCancelBody: schema(cloudCancelBody(), 'input'),
@@ -63,7 +116,9 @@ export function buildOpenApi(): Json {
         EcsTaskDetail: schema(ecsTaskDetailResponse, 'output'),
         Replication: schema(replicationResponse, 'output'),
         Health: schema(healthResponse, 'output'),
-        Error: schema(errorResponse, 'output'),
+        WebhookResult: schema(webhookResponse, 'output'),
+        Error: errorSchema(),
+        ErrorCode: errorCodeDoc(),
       },
     },
     paths: {
@@ -87,7 +142,7 @@ export function buildOpenApi(): Json {
               description: 'The task',
               content: { 'application/json': { schema: { oneOf: [ref('TaskDetail'), ref('EcsTaskDetail')] } } },
             },
-            '404': error('No such task'),
+            '404': error('TaskNotFound: no such task'),
             ...AUTH_ERRORS,
           },
         },
@@ -120,7 +175,7 @@ export function buildOpenApi(): Json {
           summary: 'One replication with its tasks',
           security,
           parameters: [idParam('Replication id (UUID)')],
-          responses: { '200': json('Replication', 'The replication'), '404': error('No such replication'), ...AUTH_ERRORS },
+          responses: { '200': json('Replication', 'The replication'), '404': error('ReplicationNotFound: no such replication'), ...AUTH_ERRORS },
         },
       },
       '/healthz': {
@@ -128,7 +183,33 @@ export function buildOpenApi(): Json {
           operationId: 'health',
           summary: 'Liveness and ledger check (no auth)',
           security: [],
-          responses: { '200': json('Health', 'Healthy'), '503': json('Health', 'The ledger does not answer') },
+          responses: { '200': json('Health', 'Healthy'), '503': json('Health', 'The ledger does not answer'), '500': RUNTIME_ERRORS['500'] },
+        },
+      },
+      '/webhooks/{kind}': {
+        post: {
+          operationId: 'deliverWebhook',
+          summary: 'A registry push notification: matching rules become replication tasks',
+          description:
+            'Checks, in order: route (404/405), token (401, before the body is read), size (413), content type, JSON and event ' +
+            '(415/400/422), source and token scope (422/401). Accepted pushes are recorded and submitted within the submit budget; ' +
+            'per-target failures are reported inside the 2xx answer (`targets[].error`), not as HTTP errors.',
+          security: [{ webhookBearer: [] }, { webhookQueryToken: [] }],
+          parameters: [
+            { name: 'kind', in: 'path', required: true, schema: { type: 'string', enum: [...WEBHOOK_KINDS] }, description: 'The sender format' },
+            { name: 'instance', in: 'query', required: false, schema: { type: 'string' }, description: 'ACR instance id (cri-…) the trigger belongs to' },
+            { name: 'source', in: 'query', required: false, schema: { type: 'string' }, description: 'Name of the configured source that sends this' },
+          ],
+          requestBody: {
+            required: true,
+            description: "The sender's JSON payload (application/json; CloudEvents also as application/cloudevents+json; distribution events as their own media types)",
+            content: { 'application/json': { schema: { type: 'object' } }, 'application/cloudevents+json': { schema: { type: 'object' } } },
+          },
+          responses: {
+            '200': json('WebhookResult', 'Nothing to replicate: no push in the event, no rule matched (`reason`), or only events that are not pushes (`ignored`)'),
+            '202': json('WebhookResult', 'Accepted: tasks created (`created`) or already known (`duplicates`)'),
+            ...WEBHOOK_ERRORS,
+          },
         },
       },
       '/openapi.json': {

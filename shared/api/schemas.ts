@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
+import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
 import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
@@ -196,18 +197,47 @@ export const cancelResponse = z.object({
 });
 export type CancelResponse = z.infer<typeof cancelResponse>;
 
-export const errorResponse = z.object({
-  error: z.object({
-    status: z.number().int(),
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional().describe('the request field at fault'),
-    state: z.string().optional().describe('final state of the task (409)'),
-    taskId: z.string().optional(),
-    cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
-  }),
+// ---------------------------------------------------------------- the webhook (POST /webhooks/{kind})
+
+const webhookTarget = z.object({
+  rule: z.string(),
+  targetKey: z.string().optional(),
+  target: z.record(z.string(), z.unknown()).optional(),
+  taskId: z.string().optional(),
+  state: z.string().describe('task state after this delivery (pending, submitted, failed, …)'),
+  duplicate: z.boolean().optional().describe('the task existed before this delivery'),
+  cloudRef: z.string().optional(),
+  error: z
+    .object({ code: z.string(), message: z.string(), field: z.string().optional(), requestId: z.string().nullable().optional() })
+    .optional()
+    .describe("this target's failure (a rendered name that breaks a rule, or the cloud's refusal); not an HTTP error"),
 });
-export type ErrorBody = z.infer<typeof errorResponse>['error'];
+
+/** What the webhook answers a delivery it accepted (202) or had nothing to do for (200). */
+export const webhookResponse = z.object({
+  requestId: z.string(),
+  kind: z.string(),
+  matched: z.number().int().describe('rule targets the pushes matched'),
+  created: z.number().int().optional(),
+  duplicates: z.number().int().optional(),
+  replicationId: z.string().optional().describe('the first replication'),
+  replications: z
+    .array(
+      z.object({
+        replicationId: z.string(),
+        created: z.boolean(),
+        image: z.object({ source: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional() }),
+        targets: z.array(webhookTarget),
+      }),
+    )
+    .optional(),
+  ignored: z.array(z.string()).optional().describe('events of the delivery that are not pushes'),
+  reason: z.string().optional().describe('why nothing (or not everything) was replicated'),
+});
+
+/** Every error answer (webhook, API, runtime): the shared envelope of shared/http/errors.ts. */
+export const errorResponse = errorEnvelopeSchema;
+export type ErrorBody = ErrorDetail;
 
 export const healthResponse = z.object({
   ok: z.boolean(),

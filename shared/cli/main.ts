@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { request } from 'undici';
+import type { ErrorDetail } from '../http/errors.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -203,23 +204,40 @@ async function api(ctx: CliEnv, v: Values, method: 'GET' | 'POST', path: string,
   return { status: res.statusCode, body: parsed, headers: res.headers };
 }
 
+/**
+ * An error answer in words: `HTTP <status> <code>: <message>` and, when present, the field at
+ * fault, the task's state, the cloud's code and request id, the invocation id and Retry-After.
+ * Reads the error envelope {error:{status, code, message, field?, …}} (shared/http/errors.ts);
+ * the flat {error:'Code', message} of older deployments' runtime and non-JSON bodies still print.
+ */
+export function describeError(status: number, body: unknown, headers: ApiAnswer['headers'] = {}): string {
+  const b = body !== null && typeof body === 'object' ? (body as { error?: unknown; message?: unknown; requestId?: unknown }) : {};
+  const e: Partial<Record<keyof ErrorDetail, unknown>> | undefined =
+    b.error !== null && typeof b.error === 'object' ? b.error : typeof b.error === 'string' ? { code: b.error, message: b.message, requestId: b.requestId } : undefined;
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const lines: string[] = [];
+  if (e && (text(e.code) || text(e.message))) {
+    lines.push(`ferry: HTTP ${status}${text(e.code) ? ` ${text(e.code)}` : ''}: ${text(e.message) ?? '(no message)'}`);
+    if (text(e.field)) lines.push(`  field: ${text(e.field)}`);
+    if (text(e.state)) lines.push(`  state: ${text(e.state)}`);
+    const cloud = e.cloud as { code?: unknown; requestId?: unknown } | undefined;
+    if (cloud && text(cloud.code)) lines.push(`  cloud: ${text(cloud.code)} (request id ${text(cloud.requestId) ?? '-'})`);
+    if (text(e.requestId)) lines.push(`  request id: ${text(e.requestId)}`);
+  } else {
+    lines.push(`ferry: HTTP ${status}: ${(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 500)}`);
+  }
+  const retry = headers['retry-after'];
+  if (retry) lines.push(`  retry after: ${String(retry)}s`);
+  return lines.join('\n');
+}
+
 /** Prints an API error (JSON with --json) and returns the exit code for it. */
 function failed(ctx: CliEnv, v: Values, a: ApiAnswer): number {
   if (v.json) {
     ctx.io.out(JSON.stringify(typeof a.body === 'object' ? a.body : { error: { status: a.status, message: String(a.body) } }, null, 2));
     return EXIT.failure;
   }
-  const e = a.body?.error;
-  if (!e) {
-    ctx.io.err(`ferry: HTTP ${a.status}: ${String(a.body).slice(0, 500)}`);
-    return EXIT.failure;
-  }
-  const parts = [`ferry: HTTP ${a.status} ${e.code}: ${e.message}`];
-  if (e.state) parts.push(`  state: ${e.state}`);
-  if (e.cloud) parts.push(`  cloud: ${e.cloud.code} (request id ${e.cloud.requestId ?? '-'})`);
-  const retry = a.headers['retry-after'];
-  if (retry) parts.push(`  retry after: ${String(retry)}s`);
-  ctx.io.err(parts.join('\n'));
+  ctx.io.err(describeError(a.status, a.body, a.headers));
   return EXIT.failure;
 }
 
@@ -418,7 +436,8 @@ async function replay(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
     // text
   }
   if (v.json) ctx.io.out(JSON.stringify({ status: res.statusCode, body }, null, 2));
-  else (res.statusCode < 300 ? ctx.io.out : ctx.io.err)(`HTTP ${res.statusCode}\n${typeof body === 'string' ? body : JSON.stringify(body, null, 2)}`);
+  else if (res.statusCode < 300) ctx.io.out(`HTTP ${res.statusCode}\n${typeof body === 'string' ? body : JSON.stringify(body, null, 2)}`);
+  else ctx.io.err(describeError(res.statusCode, body, res.headers));
   return res.statusCode < 300 ? EXIT.ok : EXIT.failure;
 }
 

@@ -9,33 +9,22 @@
  *                  then PGlite and a config without tokens are allowed. Anything else is "deployed".
  * A deployed function refuses to start (clear error, FC logs it, every invocation answers 503) when the
  * config has no webhook or API tokens, or no PostgreSQL ledger.
- * The STS credentials FC hands each invocation are remembered so long-lived clients always
- * sign with the freshest ones (they rotate while an instance lives).
+ * The STS credentials FC hands each invocation are remembered by the handler factories
+ * (invocation.ts) so long-lived clients always sign with the freshest ones (they rotate while an
+ * instance lives).
  *
  * NOTE: depends on modules owned by others (shared/config, shared/ledger); see the names below.
  */
 import { loadConfig, type FerryConfig } from '../config/index.ts';
 import { Ledger } from '../ledger/index.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { createLogger, registerSecret, type Logger } from '../log.ts';
-import type { InvocationContext, InvocationCredentials } from './context.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { once } from './handler.ts';
+import { currentCredentials } from './invocation.ts';
 import { makeDeps, type Deps } from '../replicate/deps.ts';
 
-let latest: InvocationCredentials | undefined;
-
-/** Called by the function entries on every invocation. */
-export function rememberInvocation(ctx: InvocationContext): void {
-  if (!ctx.credentials) return;
-  latest = ctx.credentials;
-  registerSecret(ctx.credentials.accessKeySecret);
-  registerSecret(ctx.credentials.securityToken);
-}
-
-/** The execution role's current STS credentials (undefined outside FC / before the first invocation). */
-export function currentCredentials(): InvocationCredentials | undefined {
-  return latest;
-}
+// The handler factories (handler.ts) record each invocation's context; the clients read it here.
+export { currentCredentials } from './invocation.ts';
 
 export async function buildDeps(env: NodeJS.ProcessEnv = process.env) {
   const log: Logger = createLogger({ service: 'ferry', fn: env.FC_FUNCTION_NAME });

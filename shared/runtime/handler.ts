@@ -2,6 +2,8 @@
  * FC handler factories. The app (and everything it holds: DB pool, cloud clients) is built
  * lazily ONCE per instance on the first invocation and reused while the instance lives.
  * A failed build is not cached: the next invocation tries again.
+ * Every invocation's context (the execution role's STS credentials) is recorded first
+ * (invocation.ts), so function entries only wire an app or a job.
  */
 import { withRequestLog } from './request-log.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -9,6 +11,7 @@ import { handleApiGatewayEvent, isApiGatewayEvent } from './api-gateway.ts';
 import { invocationContextFromFc, type FetchApp, type InvocationContext } from './context.ts';
 import { handleFc3HttpEvent, isFc3HttpEvent } from './fc3-http.ts';
 import { BadEventError, errorResult, parseEventJson, type FcHttpResult } from './http.ts';
+import { rememberInvocation } from './invocation.ts';
 import { parseTimerEvent, type TimerEvent } from './timer.ts';
 
 export type FcHandler<R> = (event: unknown, context: unknown) => Promise<R>;
@@ -38,6 +41,7 @@ export function httpHandler(appFactory: () => FetchApp | Promise<FetchApp>, opts
   const onError = (err: unknown, ctx: InvocationContext) => log.error('app failed', { requestId: ctx.requestId, err });
   return async (event, context) => {
     const ctx = invocationContextFromFc(context);
+    rememberInvocation(ctx);
     let parsed: Record<string, unknown>;
     try {
       parsed = parseEventJson(event, 'HTTP');
@@ -61,13 +65,16 @@ export type TimerJob<R> = (tick: TimerEvent, ctx: InvocationContext) => Promise<
 
 /**
  * FC handler for timer functions. A malformed event throws (FC records the failure) —
- * a timer has no caller to answer with a 400.
+ * a timer has no caller to answer with a 400. Each tick is logged (request id, trigger, time).
  */
-export function timerHandler<R>(jobFactory: () => TimerJob<R> | Promise<TimerJob<R>>): FcHandler<R> {
+export function timerHandler<R>(jobFactory: () => TimerJob<R> | Promise<TimerJob<R>>, opts: HandlerOptions = {}): FcHandler<R> {
+  const log = opts.logger ?? createLogger({ component: 'runtime' });
   const getJob = once(jobFactory);
   return async (event, context) => {
     const ctx = invocationContextFromFc(context);
+    rememberInvocation(ctx);
     const tick = parseTimerEvent(event);
+    log.info('timer tick', { requestId: ctx.requestId, trigger: tick.triggerName, triggerTime: tick.triggerTime.toISOString() });
     const job = await getJob();
     return job(tick, ctx);
   };

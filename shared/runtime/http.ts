@@ -1,4 +1,5 @@
 import type { FetchApp, InvocationContext } from './context.ts';
+import { ERROR_CONTENT_TYPE, errorBody, type ErrorCode } from '../http/errors.ts';
 
 /**
  * Conversions shared by the FC adapters: platform header/query maps → Fetch objects,
@@ -130,10 +131,10 @@ export async function responseToFcResult(res: Response): Promise<FcHttpResult> {
   return { isBase64Encoded: true, statusCode: res.status, headers, body: Buffer.from(bytes).toString('base64') };
 }
 
-export function errorResult(statusCode: number, code: string, message: string, requestId?: string): FcHttpResult {
-  const body: Record<string, string> = { error: code, message };
-  if (requestId) body.requestId = requestId;
-  return { isBase64Encoded: false, statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
+/** An error answer of the adapter itself, in the shared envelope (shared/http/errors.ts). */
+export function errorResult(statusCode: number, code: ErrorCode, message: string, requestId?: string): FcHttpResult {
+  const body = errorBody(statusCode, code, message, requestId ? { requestId } : {});
+  return { isBase64Encoded: false, statusCode, headers: { 'content-type': ERROR_CONTENT_TYPE }, body: JSON.stringify(body) };
 }
 
 /** FC hands event functions a Buffer; tests and the emulator may pass a string or an object. */

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FetchApp, InvocationContext } from './context.ts';
+import { ERROR_CONTENT_TYPE, errorBody } from '../http/errors.ts';
 
 export interface ServeOptions {
   port?: number;
@@ -92,8 +93,8 @@ export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeS
       } catch (err) {
         opts.onError?.(err);
         if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-          res.end(JSON.stringify({ error: 'InternalError', message: 'the request could not be processed', requestId: ctx.requestId }));
+          res.writeHead(500, { 'content-type': ERROR_CONTENT_TYPE });
+          res.end(JSON.stringify(errorBody(500, 'InternalError', 'the request could not be processed', { requestId: ctx.requestId })));
         } else res.destroy();
         return;
       }

@@ -5,6 +5,7 @@ import type { Connections } from '../providers/connections.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { authenticate, presentedToken } from './auth.ts';
 import { budgetClock } from './budget.ts';
+import type { ErrorEnvelope } from '../http/errors.ts';
 import { errorAnswer, handleDelivery, type Answer, type WebhookRuntime } from './handle.ts';
 import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
 
@@ -35,7 +36,7 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     const answer = await deliver(c);
     if (answer.status >= 400) {
       // Accepted deliveries are logged by handleDelivery; refusals get their line here (never the token).
-      const e = (answer.body as { error: { code: string; field?: string } }).error;
+      const e = (answer.body as ErrorEnvelope).error;
       deps.log.info('webhook refused', { kind: c.req.param('kind'), requestId: c.env.invocation.requestId, status: answer.status, code: e.code, field: e.field });
     }
     return send(c, answer);
@@ -43,17 +44,17 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
 
   async function deliver(c: Context<Env>): Promise<Answer> {
     const kind = c.req.param('kind') ?? '';
-    if (!kinds.has(kind)) return errorAnswer(404, 'unknown_kind', `unknown webhook kind "${kind}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
+    if (!kinds.has(kind)) return errorAnswer(404, 'UnknownKind', `unknown webhook kind "${kind}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
     const invocation = c.env.invocation;
     const receivedAt = deps.clock.now();
     const url = new URL(c.req.url);
     const token = authenticate(presentedToken(c.req.raw.headers, url), deps.config.auth.webhookTokens);
-    if (!token) return errorAnswer(401, 'unauthorized', 'missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
+    if (!token) return errorAnswer(401, 'Unauthorized', 'missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
     const body = await readBodyLimited(c.req.raw, deps.config.webhook.maxBodyBytes);
     if (!body.ok) {
       // The rest of an oversized body is not read: the connection cannot be reused.
       if (body.status === 413) c.header('connection', 'close');
-      return errorAnswer(body.status, body.status === 413 ? 'payload_too_large' : 'malformed', body.message, '(body)');
+      return errorAnswer(body.status, body.code, body.message, '(body)');
     }
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
@@ -61,12 +62,12 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
   }
   app.all('/webhooks/:kind', (c) => {
     c.header('allow', 'POST');
-    return send(c, errorAnswer(405, 'method_not_allowed', `${c.req.method} is not allowed; use POST`));
+    return send(c, errorAnswer(405, 'MethodNotAllowed', `${c.req.method} is not allowed; use POST`));
   });
-  app.notFound((c) => send(c, errorAnswer(404, 'not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; use POST /webhooks/{${WEBHOOK_KINDS.join('|')}}`)));
+  app.notFound((c) => send(c, errorAnswer(404, 'NotFound', `no route ${c.req.method} ${new URL(c.req.url).pathname}; use POST /webhooks/{${WEBHOOK_KINDS.join('|')}}`)));
   app.onError((err, c) => {
     deps.log.error('webhook internal error', { error: err instanceof Error ? { name: err.name, message: err.message } : String(err) });
-    return send(c, errorAnswer(500, 'internal', 'the delivery could not be processed; it may be retried'));
+    return send(c, errorAnswer(500, 'InternalError', 'the delivery could not be processed; it may be retried'));
   });
 
   return async (req, ctx) => app.fetch(req, { invocation: ctx });

@@ -1,6 +1,7 @@
 import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
 import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
+import { errorBody, type ErrorCode, type ErrorEnvelope } from '../http/errors.ts';
 import { redact } from '../log.ts';
 import type { Connections } from '../providers/connections.ts';
 import type { Deps } from '../replicate/deps.ts';
@@ -37,9 +38,8 @@ export interface WebhookRuntime {
   clouds: Connections;
 }
 
-export interface ErrorBody {
-  error: { status: number; code: string; field?: string; message: string };
-}
+/** A refusal's body: the shared error envelope (shared/http/errors.ts). */
+export type ErrorBody = ErrorEnvelope;
 
 export type TargetEntry = {
   rule: string;
@@ -64,13 +64,11 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-export function errorAnswer(status: number, code: string, message: string, field?: string): Answer {
-  const error: ErrorBody['error'] = { status, code, message: String(redact(message)) };
-  if (field) error.field = field;
-  return { status, body: { error } };
+export function errorAnswer(status: number, code: ErrorCode, message: string, field?: string): Answer {
+  return { status, body: errorBody(status, code, message, field ? { field } : {}) };
 }
 
-const CODES: Record<number, string> = { 400: 'malformed', 401: 'unauthorized', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'invalid_event' };
+const CODES: Record<number, ErrorCode> = { 400: 'InvalidBody', 401: 'Unauthorized', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType', 422: 'InvalidEvent' };
 
 interface Planned {
   push: NormalizedPush;
@@ -82,7 +80,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const budgetMs = deps.config.webhook.submitBudgetMs;
   const deadline = d.receivedAt + budgetMs;
   const normalized = normalizeWebhook({ kind: d.kind, headers: d.headers, body: d.body, now: new Date(d.receivedAt) });
-  if (!normalized.ok) return errorAnswer(normalized.status, CODES[normalized.status] ?? 'invalid_event', normalized.message, normalized.field);
+  if (!normalized.ok) return errorAnswer(normalized.status, CODES[normalized.status] ?? 'InvalidEvent', normalized.message, normalized.field);
   const ignored = [...normalized.ignored];
   const base = { requestId: d.requestId, kind: d.kind };
   if (!normalized.pushes.length) {
@@ -94,10 +92,10 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const planned: Planned[] = [];
   for (const push of normalized.pushes) {
     const r = resolveSource(push, { source: d.query.get('source'), instance: d.query.get('instance') }, deps.config);
-    if (!r.ok) return errorAnswer(422, 'unknown_source', r.message, r.field);
+    if (!r.ok) return errorAnswer(422, 'UnknownSource', r.message, r.field);
     // A scoped token used for another source is refused like a wrong token (401): it proves
     // nothing about this source, and a 403 would confirm the token is valid elsewhere.
-    if (!tokenCovers(d.token, r.source.name)) return errorAnswer(401, 'unauthorized', 'missing or invalid token');
+    if (!tokenCovers(d.token, r.source.name)) return errorAnswer(401, 'Unauthorized', 'missing or invalid token');
     planned.push({ push, resolved: r });
   }
 
@@ -145,7 +143,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       );
     } catch (err) {
       // Values the ledger cannot key (e.g. "|" in a name): the event is unusable, not our failure.
-      if (err instanceof LedgerInputError) return errorAnswer(422, 'invalid_event', err.rule, err.field.replace(/^event\./, ''));
+      if (err instanceof LedgerInputError) return errorAnswer(422, 'InvalidEvent', err.rule, err.field.replace(/^event\./, ''));
       throw err;
     }
     const byKey = new Map(recorded.tasks.map((t) => [t.targetKey, t]));

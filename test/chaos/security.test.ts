@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createApiApp } from '../../shared/api/app.ts';
+import { errorEnvelopeSchema } from '../../shared/http/errors.ts';
 import { createLogger, setLogSink, type Sink } from '../../shared/log.ts';
 import { serveNode, type NodeServer } from '../../shared/runtime/node-http.ts';
 import { WEBHOOK_KINDS } from '../../shared/webhook/normalize.ts';
@@ -32,14 +33,31 @@ afterAll(async () => {
   process.env.FERRY_LOG_LEVEL = 'warn';
 });
 
-async function call(base: string, method: string, path: string, token?: string, body?: string) {
+async function answer(base: string, method: string, path: string, token?: string, body?: string) {
   const res = await request(new URL(path, base), {
     method: method as 'GET',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     ...(body !== undefined ? { body } : {}),
   });
-  await res.body.dump();
-  return res.statusCode;
+  const text = await res.body.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.statusCode, body: parsed };
+}
+
+async function call(base: string, method: string, path: string, token?: string, body?: string) {
+  return (await answer(base, method, path, token, body)).status;
+}
+
+/** The code of an error answer in the one envelope, or a note why it is not one. */
+function envelopeCode(status: number, body: unknown): string {
+  const r = errorEnvelopeSchema.safeParse(body);
+  if (!r.success) return `not the error envelope: ${JSON.stringify(body).slice(0, 200)}`;
+  return r.data.error.status === status ? r.data.error.code : `status ${r.data.error.status} in a ${status} answer`;
 }
 
 describe('security', () => {
@@ -54,7 +72,8 @@ describe('security', () => {
     ];
     for (const [base, method, path] of routes) {
       for (const token of [undefined, 'wrong-token-0123456789', TEST_TOKENS.read.slice(0, -1)]) {
-        expect({ path, token, status: await call(base, method, path, token, method === 'POST' ? '{}' : undefined) }).toEqual({ path, token, status: 401 });
+        const r = await answer(base, method, path, token, method === 'POST' ? '{}' : undefined);
+        expect({ path, token, status: r.status, code: envelopeCode(r.status, r.body) }).toEqual({ path, token, status: 401, code: 'Unauthorized' });
       }
     }
   });
@@ -64,6 +83,7 @@ describe('security', () => {
     expect(Buffer.byteLength(big)).toBe(1024 * 1024 + 1);
     const r = await h.post('/webhooks/acr?instance=cri-localsrc001', big, { authorization: `Bearer ${TEST_TOKENS.webhook}` });
     expect(r.status).toBe(413);
+    expect(envelopeCode(r.status, r.body)).toBe('PayloadTooLarge');
   });
 
   it('hostile names in every field that reaches a cloud call are refused before any cloud call', async () => {
@@ -86,8 +106,8 @@ describe('security', () => {
     }
     for (const bad of hostile) {
       for (const body of [{ taskId: bad }, { replicationId: bad }, { image: bad }, { namespace: bad, repository: bad, tag: bad }]) {
-        const status = await call(api.url, 'POST', '/cancel', TEST_TOKENS.admin, JSON.stringify({ ...body, reason: 'chaos' }));
-        expect({ body, status: status >= 400 && status < 500 }).toEqual({ body, status: true });
+        const r = await answer(api.url, 'POST', '/cancel', TEST_TOKENS.admin, JSON.stringify({ ...body, reason: 'chaos' }));
+        expect({ body, status: r.status >= 400 && r.status < 500, code: envelopeCode(r.status, r.body) }).toEqual({ body, status: true, code: 'InvalidRequest' });
       }
       const status = await call(api.url, 'POST', `/tasks/${encodeURIComponent(bad)}/cancel`, TEST_TOKENS.admin, '{"reason":"chaos"}');
       expect(status).toBeGreaterThanOrEqual(400);
