@@ -27,7 +27,6 @@ import {
   NotFoundError,
   OPEN_STATES,
   StaleStateError,
-  TASK_STATES,
   TERMINAL_STATES,
   type TaskState,
   canTransition,
