@@ -336,7 +336,7 @@ describe('examples/ferry.config.yaml', () => {
 
   test('without its env the example names every missing variable', () => {
     expect(() => loadConfig({ cwd: root, env: { FERRY_CONFIG: 'examples/ferry.config.yaml' }, registerSecrets: false })).toThrow(
-      /auth\.webhookTokens\[0\]\.token: environment variable FERRY_WEBHOOK_TOKEN is not set\n[^]*clouds\.alibaba\.endpoint: environment variable FERRY_LOCAL_CLOUD_URL is not set/,
+      /auth\.webhookTokens\[0\]\.token: environment variable FERRY_WEBHOOK_TOKEN is not set\n[\s\S]*clouds\.alibaba\.endpoint: environment variable FERRY_LOCAL_CLOUD_URL is not set/,
     );
   });
 });

@@ -125,7 +125,7 @@ describe('SWR over AK/SK signed by the official SDK signer', () => {
       [3, 'v3', 'success'],
     ]);
     expect(page.body[0]).toMatchObject({ namespace: 'team', repoName: 'app', remoteRegionId: 'cn-east-3', remoteNamespace: 'team', override: false });
-    digests.forEach((d, i) => expect(service.imageDigest({ region: 'cn-east-3', namespace: 'team', repo: 'app', tag: `v${i + 1}` })).toBe(d));
+    for (const [i, d] of digests.entries()) expect(service.imageDigest({ region: 'cn-east-3', namespace: 'team', repo: 'app', tag: `v${i + 1}` })).toBe(d);
 
     const bad = await signed('GET', `${BASE}/app/sync_job`, { query: { filter: 'limit::x' } });
     expect(bad.status).toBe(400);

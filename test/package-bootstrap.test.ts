@@ -39,7 +39,7 @@ describe('deployed functions refuse to start without tokens or PostgreSQL', () =
   it('buildDeps fails before touching any database when the config has no tokens', async () => {
     writeFileSync(join(dir, 'ferry.config.yaml'), 'store:\n  databaseUrl: ${DATABASE_URL}\n');
     await expect(buildDeps({ FERRY_CONFIG: join(dir, 'ferry.config.yaml'), DATABASE_URL: 'postgres://u:p@127.0.0.1:1/none' })).rejects.toThrow(
-      /auth\.webhookTokens: is empty[^]*auth\.apiTokens: is empty/,
+      /auth\.webhookTokens: is empty[\s\S]*auth\.apiTokens: is empty/,
     );
   });
 });

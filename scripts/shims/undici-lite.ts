@@ -11,6 +11,7 @@ export type Dispatcher = Agent;
 
 /** Connection pooling is the runtime's global dispatcher's job; options are accepted and ignored. */
 export class Agent {
+  // biome-ignore lint/complexity/noUselessConstructor: declares the options argument callers pass (`new Agent({...})`)
   constructor(_options?: unknown) {}
 }
 
@@ -37,6 +38,6 @@ export async function request(url: string | URL, opts: RequestOptions = {}): Pro
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => (headers[k] = v));
+  for (const [k, v] of res.headers) headers[k] = v;
   return { statusCode: res.status, headers, body: { text: () => res.text(), json: () => res.json() } };
 }

@@ -10,7 +10,6 @@ export { ApiError };
 export function invalidField(error: z.ZodError, where: 'body' | 'query' | 'path', input?: unknown): ApiError {
   const issue = error.issues[0]!;
   const path = issue.path.map(String).join('.');
-  const field = path ? path : where;
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.path.length > 0 && issue.code !== 'custom' && valueAt(input, issue.path) === undefined) message = 'is required';

@@ -182,7 +182,7 @@ async function api(ctx: CliEnv, v: Values, method: 'GET' | 'POST', path: string,
   const token = ctx.env.FERRY_API_TOKEN;
   if (!token) throw new Error('FERRY_API_TOKEN is not set: export the API token to use');
   const url = baseUrl(ctx, v) + path;
-  let res;
+  let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
       method,

@@ -57,7 +57,7 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
       return errorAnswer(body.status, body.code, body.message, '(body)');
     }
     const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    for (const [k, v] of c.req.raw.headers) headers[k.toLowerCase()] = v;
     return handleDelivery({ kind: kind as WebhookKind, headers, query: url.searchParams, body: body.text, requestId: invocation.requestId, token, receivedAt }, rt);
   }
   app.all('/webhooks/:kind', (c) => {
