@@ -29,8 +29,7 @@ export async function runClients(opts: BenchOptions): Promise<ScenarioResult> {
     const repoId = cloud.acr.repoId(SRC, 'team', 'app')!;
     // Unthrottled limiter: this measures the client, not Ferry's politeness towards the cloud.
     const limiter = new AccountLimiter({ maxConcurrent: CONCURRENCY, ratePerSecond: 1e9, burst: 1e9 });
-    const mk = (signatureVersion: 'v3' | 'v1') =>
-      new AcrClient({ regionId: 'cn-hangzhou', endpoint: cloud.url, credentials: () => KEY, limiter, signatureVersion, retry: { maxAttempts: 1 } });
+    const mk = (signatureVersion: 'v3' | 'v1') => new AcrClient({ regionId: 'cn-hangzhou', endpoint: cloud.url, credentials: () => KEY, limiter, signatureVersion, retry: { maxAttempts: 1 } });
     const ferry = mk('v3');
     const ferryV1 = mk('v1');
     const { syncTaskId } = await ferry.createRepoSyncTask({

@@ -67,7 +67,11 @@ export const round = (n: number, digits = 1): number => {
 };
 
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-export const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+export const median = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 /** Runs `work(i)` for i in [0, total) with at most `concurrency` in flight. */
 export async function pool(total: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {

@@ -41,7 +41,9 @@ async function main(): Promise<number> {
   const selected = names.length ? names : Object.keys(SCENARIOS);
   const opts: BenchOptions = { quick, databaseUrl: process.env.DATABASE_URL || process.env.FERRY_TEST_DATABASE_URL || undefined };
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 1048576), node: process.version };
-  console.log(`Ferry bench: ${selected.join(', ')}${quick ? ' (quick)' : ''} on ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}` + (opts.databaseUrl ? ', with PostgreSQL' : ', PGlite only'));
+  console.log(
+    `Ferry bench: ${selected.join(', ')}${quick ? ' (quick)' : ''} on ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}` + (opts.databaseUrl ? ', with PostgreSQL' : ', PGlite only'),
+  );
   const started = performance.now();
   let failed = 0;
   for (const name of selected) {

@@ -89,12 +89,16 @@ async function main() {
       const tsk: unknown[] = [];
       for (const [j, t] of ids.entries()) {
         const i = start + j;
-        rep.push(`('rep-${i}', 'key-${i}', 'acr', '${t.source.instanceId}', 'cn-hangzhou', 'team', 'app', '${t.source.tag}', '${t.source.digest}', '${iso(created)}', '${iso(created)}', '["releases"]', 'in_progress', '${iso(created)}', '${iso(created)}')`);
+        rep.push(
+          `('rep-${i}', 'key-${i}', 'acr', '${t.source.instanceId}', 'cn-hangzhou', 'team', 'app', '${t.source.tag}', '${t.source.digest}', '${iso(created)}', '${iso(created)}', '["releases"]', 'in_progress', '${iso(created)}', '${iso(created)}')`,
+        );
         const target = JSON.stringify({
           from: { instanceId: t.source.instanceId, region: 'cn-hangzhou', namespace: 'team', repository: 'app', tag: t.source.tag, digest: t.source.digest },
           to: { provider: 'acr', instanceId: DST, region: 'cn-shanghai', namespace: 'team', repo: 'app', tag: t.source.tag, override: false },
         });
-        tsk.push(`('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:cn-shanghai/${DST}/team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`);
+        tsk.push(
+          `('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:cn-shanghai/${DST}/team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`,
+        );
       }
       await db.exec(
         `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest, pushed_at, received_at, rules, state, created_at, updated_at) VALUES ${rep.join(',')};

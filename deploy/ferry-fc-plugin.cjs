@@ -165,7 +165,9 @@ function patchCompiledTemplate(resources, functions, providerEnv) {
     const byType = new Map();
     for (const [type, ev] of httpEvents) byType.set(type, [...(byType.get(type) || []), ev]);
     for (const [type, events] of byType) {
-      const merged = Object.entries(resources).find(([, r]) => r.Type === 'ALIYUN::API::HTTP' && r.Properties.ServiceConfig.FunctionComputeConfig.FunctionName === fn.name && r.Properties.RequestConfig.RequestProtocol === type.toUpperCase());
+      const merged = Object.entries(resources).find(
+        ([, r]) => r.Type === 'ALIYUN::API::HTTP' && r.Properties.ServiceConfig.FunctionComputeConfig.FunctionName === fn.name && r.Properties.RequestConfig.RequestProtocol === type.toUpperCase(),
+      );
       if (!merged) continue;
       const [mergedKey, template] = merged;
       delete resources[mergedKey];
@@ -181,7 +183,10 @@ function patchCompiledTemplate(resources, functions, providerEnv) {
         api.ApiName = apiName;
         api.RequestConfig.RequestPath = requestPath;
         api.RequestConfig.RequestHttpMethod = String(ev.method || 'GET').toUpperCase();
-        api.RequestParameters = [...params.map((p) => ({ ApiParameterName: p, ParameterType: 'String', Location: 'Path', Required: 'REQUIRED', isHide: false, Description: '' })), ...(ev.RequestParameters || [])];
+        api.RequestParameters = [
+          ...params.map((p) => ({ ApiParameterName: p, ParameterType: 'String', Location: 'Path', Required: 'REQUIRED', isHide: false, Description: '' })),
+          ...(ev.RequestParameters || []),
+        ];
         api.ServiceParameters = [...params.map((p) => ({ ServiceParameterName: p, Type: 'String', Location: 'Path', ParameterCatalog: 'REQUEST' })), ...(ev.ServiceParameters || [])];
         api.ServiceParametersMap = [...params.map((p) => ({ ServiceParameterName: p, RequestParameterName: p })), ...(ev.ServiceParametersMap || [])];
         resources[apiName] = { Type: 'ALIYUN::API::HTTP', Properties: api };
@@ -207,7 +212,7 @@ class FerryFcPlugin {
   }
 
   get ferry() {
-    return (this.serverless.service.custom && this.serverless.service.custom.ferry) || {};
+    return this.serverless.service.custom?.ferry || {};
   }
 
   functions() {
@@ -223,7 +228,7 @@ class FerryFcPlugin {
 
   context() {
     const provider = this.serverless.getProvider('aliyun');
-    const sweepKey = (this.ferry.sweep && this.ferry.sweep.function) || 'sweep';
+    const sweepKey = this.ferry.sweep?.function || 'sweep';
     const sweep = this.serverless.service.getFunction(sweepKey);
     return {
       provider,
@@ -239,7 +244,7 @@ class FerryFcPlugin {
 
   asyncConfigs() {
     const defaults = this.ferry.async || {};
-    return this.functions().map((f) => ({ functionName: f.name, ...defaults, ...((this.ferry.asyncPerFunction || {})[f.key] || {}) }));
+    return this.functions().map((f) => ({ functionName: f.name, ...defaults, ...(this.ferry.asyncPerFunction?.[f.key] || {}) }));
   }
 
   async afterDeploy() {
@@ -256,11 +261,23 @@ class FerryFcPlugin {
     const { fc, serviceName, sweepFunctionName } = this.context();
     const r = await removeTimer(fc, { serviceName, functionName: sweepFunctionName });
     this.log(`timer trigger ${TIMER_TRIGGER_NAME}: ${r}`);
-    await removeAsyncConfigs(fc, serviceName, this.functions().map((f) => f.name));
+    await removeAsyncConfigs(
+      fc,
+      serviceName,
+      this.functions().map((f) => f.name),
+    );
   }
 }
 
 module.exports = FerryFcPlugin;
 Object.assign(module.exports, {
-  TIMER_TRIGGER_NAME, syncTimer, removeTimer, putAsyncConfigs, removeAsyncConfigs, readCredentials, createFcClient, patchCompiledTemplate, isNotFound,
+  TIMER_TRIGGER_NAME,
+  syncTimer,
+  removeTimer,
+  putAsyncConfigs,
+  removeAsyncConfigs,
+  readCredentials,
+  createFcClient,
+  patchCompiledTemplate,
+  isNotFound,
 });

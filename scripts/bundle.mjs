@@ -139,7 +139,7 @@ const ESM_BANNER = [
 ].join('\n');
 
 export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet = false } = {}) {
-  const list = entries && entries.length ? entries : discoverEntries();
+  const list = entries?.length ? entries : discoverEntries();
   if (!list.length) throw new Error('bundle: no entries (functions/*.ts is empty and no --entry given)');
   const outRoot = resolve(ROOT, outdir);
   const report = {};
@@ -175,13 +175,13 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     if (process.env.FERRY_BUNDLE_METAFILE) writeFileSync(join(dir, 'meta.json'), JSON.stringify(cjs.metafile));
     const bad = [...new Set([...forbiddenIn(cjs.metafile), ...forbiddenIn(esm.metafile)])];
     if (bad.length) {
-      throw new Error(`bundle: ${name} pulls in forbidden dev-only packages:\n  ${bad.join('\n  ')}\n` +
-        'Keep deploy/test tooling out of code reachable from functions/.');
+      throw new Error(`bundle: ${name} pulls in forbidden dev-only packages:\n  ${bad.join('\n  ')}\n` + 'Keep deploy/test tooling out of code reachable from functions/.');
     }
     const local = [...new Set([...localOnlyIn(cjs.metafile), ...localOnlyIn(esm.metafile)])];
     if (local.length) {
-      throw new Error(`bundle: ${name} pulls in code that only runs locally:\n  ${local.join('\n  ')}\n` +
-        'The emulator, the local stack, fixtures and tests stay out of code reachable from functions/.');
+      throw new Error(
+        `bundle: ${name} pulls in code that only runs locally:\n  ${local.join('\n  ')}\n` + 'The emulator, the local stack, fixtures and tests stay out of code reachable from functions/.',
+      );
     }
     const staticPglite = new Set();
     for (const [file, input] of Object.entries(esm.metafile.inputs)) {
@@ -190,8 +190,10 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
       }
     }
     if (staticPglite.size) {
-      throw new Error(`bundle: ${name} reaches @electric-sql/pglite through a static import in ${[...staticPglite].join(', ')}; ` +
-        "pglite may only be reached through await import('@electric-sql/pglite') (use `import type` for its types)");
+      throw new Error(
+        `bundle: ${name} reaches @electric-sql/pglite through a static import in ${[...staticPglite].join(', ')}; ` +
+          "pglite may only be reached through await import('@electric-sql/pglite') (use `import type` for its types)",
+      );
     }
     const js = readFileSync(join(dir, 'index.js'));
     const mjs = readFileSync(join(dir, 'index.mjs'));

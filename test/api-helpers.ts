@@ -80,10 +80,9 @@ export async function swrTask(s: TestStack, o: { autoSync?: boolean } = {}): Pro
   const tag = nextTag();
   const from = { source: 'swr-beijing', kind: 'swr', namespace: 'team', repository: 'app', tag, region: 'cn-north-4' };
   const to = { provider: 'swr', region: 'cn-north-4', namespace: 'team', repo: 'app', tag, remoteRegion: 'cn-east-3', remoteNamespace: 'team', override: false };
-  const rec = await s.ledger.recordReplication(
-    { sourceKind: 'swr', source: 'swr-beijing', region: 'cn-north-4', namespace: 'team', repository: 'app', tag, pushedAt: s.clock.now() },
-    [{ provider: 'swr', target: { from, to }, targetKey: `swr:cn-east-3/team/app:${tag}`, scope: 'cn-north-4/team/app' }],
-  );
+  const rec = await s.ledger.recordReplication({ sourceKind: 'swr', source: 'swr-beijing', region: 'cn-north-4', namespace: 'team', repository: 'app', tag, pushedAt: s.clock.now() }, [
+    { provider: 'swr', target: { from, to }, targetKey: `swr:cn-east-3/team/app:${tag}`, scope: 'cn-north-4/team/app' },
+  ]);
   if (o.autoSync) await createAutoSync(s);
   return s.ledger.transition(rec.tasks[0]!.taskId, { from: 'pending', to: 'submitted', reason: 'sync_images accepted', actor: 'test', patch: { cloudRef: `swr-job:${tagSeq}` } });
 }

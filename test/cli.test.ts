@@ -39,7 +39,7 @@ async function ferry(args: string[], env: Record<string, string> = {}): Promise<
 function ferryBin(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv(), FERRY_API_TOKEN: TEST_TOKENS.admin, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
       done({ code, stdout, stderr });
     });
   });
@@ -148,9 +148,13 @@ describe('against the API', () => {
 
 describe('describeError', () => {
   it('reads the error envelope; older flat answers and non-JSON bodies still print', () => {
-    expect(describeError(409, { error: { status: 409, code: 'AlreadyFinished', message: 'task x already ended (succeeded)', state: 'succeeded', cloud: { code: 'C', requestId: null } } }, { 'retry-after': '3' })).toBe(
-      'ferry: HTTP 409 AlreadyFinished: task x already ended (succeeded)\n  state: succeeded\n  cloud: C (request id -)\n  retry after: 3s',
-    );
+    expect(
+      describeError(
+        409,
+        { error: { status: 409, code: 'AlreadyFinished', message: 'task x already ended (succeeded)', state: 'succeeded', cloud: { code: 'C', requestId: null } } },
+        { 'retry-after': '3' },
+      ),
+    ).toBe('ferry: HTTP 409 AlreadyFinished: task x already ended (succeeded)\n  state: succeeded\n  cloud: C (request id -)\n  retry after: 3s');
     expect(describeError(503, { error: { status: 503, code: 'Unavailable', message: 'the function could not start; try again', requestId: 'r-1' } })).toBe(
       'ferry: HTTP 503 Unavailable: the function could not start; try again\n  request id: r-1',
     );
@@ -164,7 +168,16 @@ describe('local commands', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'sources:\n  - kind: acr\n    name: x\nrules: 5\nbogus: true\n');
-    const localEnv = { FERRY_WEBHOOK_TOKEN: 'dev-webhook-token-0123456789', FERRY_API_TOKEN: 'dev-admin-token-0123456789', FERRY_API_READ_TOKEN: 'dev-read-token-0123456789', FERRY_LOCAL_CLOUD_URL: 'http://127.0.0.1:8090', FERRY_NOTIFY_URL: 'http://127.0.0.1:8091/n', ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tLocalFerryKey', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'local-ferry-secret', HUAWEI_IAM_PASSWORD: 'local-ferry-password' };
+    const localEnv = {
+      FERRY_WEBHOOK_TOKEN: 'dev-webhook-token-0123456789',
+      FERRY_API_TOKEN: 'dev-admin-token-0123456789',
+      FERRY_API_READ_TOKEN: 'dev-read-token-0123456789',
+      FERRY_LOCAL_CLOUD_URL: 'http://127.0.0.1:8090',
+      FERRY_NOTIFY_URL: 'http://127.0.0.1:8091/n',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tLocalFerryKey',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'local-ferry-secret',
+      HUAWEI_IAM_PASSWORD: 'local-ferry-password',
+    };
     const [badRun, badJson, good, missing] = await Promise.all([
       ferry(['config', 'check', bad]),
       ferry(['config', 'check', bad, '--json']),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcrClient } from '../shared/clients/acr.ts';
 import {
   CloudAuthError,
-  CloudError,
+  type CloudError,
   CloudInvalidRequestError,
   CloudMalformedResponseError,
   CloudNotFoundError,
@@ -107,7 +107,9 @@ describe('AcrClient requests (V3 signing, like @alicloud/openapi-client)', () =>
     expect(req.headers.accept).toBe('application/json');
     expect(req.headers['user-agent']).toMatch(/^AlibabaCloud \(/);
     expect(req.headers.host).toBe(new URL(server.url).host);
-    expect(req.headers.authorization).toMatch(/^ACS3-HMAC-SHA256 Credential=LTAI-test,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=[0-9a-f]{64}$/);
+    expect(req.headers.authorization).toMatch(
+      /^ACS3-HMAC-SHA256 Credential=LTAI-test,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=[0-9a-f]{64}$/,
+    );
     expect(alibabaSignatureProblem(req, SECRET)).toBeNull();
     expect(alibabaSignatureProblem(req, 'wrong-secret')).toBe('V3 signature mismatch');
   });
@@ -150,7 +152,19 @@ describe('AcrClient requests (V3 signing, like @alicloud/openapi-client)', () =>
 
 describe('AcrClient results', () => {
   it('getRepository by namespace + name', async () => {
-    server.script(ok({ RepoId: 'crr-abcd1234', RepoName: 'app', RepoNamespaceName: 'team', RepoStatus: 'NORMAL', RepoType: 'PRIVATE', InstanceId: INSTANCE, CreateTime: 1, ModifiedTime: 2, TagImmutability: false }));
+    server.script(
+      ok({
+        RepoId: 'crr-abcd1234',
+        RepoName: 'app',
+        RepoNamespaceName: 'team',
+        RepoStatus: 'NORMAL',
+        RepoType: 'PRIVATE',
+        InstanceId: INSTANCE,
+        CreateTime: 1,
+        ModifiedTime: 2,
+        TagImmutability: false,
+      }),
+    );
     const r = await client().getRepository({ instanceId: INSTANCE, repoNamespaceName: 'team', repoName: 'app' });
     expect(r).toMatchObject({ repoId: 'crr-abcd1234', repoName: 'app', repoNamespaceName: 'team', repoStatus: 'NORMAL', repoType: 'PRIVATE', modifiedTime: 2 });
     expect(server.requests[0]!.query).toEqual({ InstanceId: INSTANCE, RepoNamespaceName: 'team', RepoName: 'app' });
@@ -228,7 +242,9 @@ describe('AcrClient results', () => {
   it('createRepoTrigger and listRepoTrigger', async () => {
     server.script(ok({ TriggerId: 'crrt-abc' }), ok({ Triggers: [{ TriggerId: 'crrt-abc', TriggerName: 'ferry', TriggerUrl: 'https://x.example/hook?s=1', TriggerType: 'ALL', TriggerTag: '' }] }));
     const c = client();
-    await expect(c.createRepoTrigger({ instanceId: INSTANCE, repoId: 'crr-abcd1234', triggerName: 'ferry', triggerUrl: 'https://x.example/hook?s=1', triggerType: 'ALL' })).resolves.toMatchObject({ triggerId: 'crrt-abc' });
+    await expect(c.createRepoTrigger({ instanceId: INSTANCE, repoId: 'crr-abcd1234', triggerName: 'ferry', triggerUrl: 'https://x.example/hook?s=1', triggerType: 'ALL' })).resolves.toMatchObject({
+      triggerId: 'crrt-abc',
+    });
     const { triggers } = await c.listRepoTrigger({ instanceId: INSTANCE, repoId: 'crr-abcd1234' });
     expect(triggers).toEqual([{ triggerId: 'crrt-abc', triggerName: 'ferry', triggerUrl: 'https://x.example/hook?s=1', triggerType: 'ALL', triggerTag: '' }]);
     expect(server.requests[0]!.query).toMatchObject({ TriggerUrl: 'https://x.example/hook?s=1', TriggerType: 'ALL' });
@@ -271,7 +287,11 @@ describe('AcrClient errors (seed error codes)', () => {
 
   it('throttling honours x-ratelimit-user-api TimeLeft (virtual clock)', async () => {
     server.script(
-      { status: 400, headers: { 'x-ratelimit-user-api': 'Limit:1,Remain:0,TimeLeft:2000,Reset:1234' }, body: { Code: 'Throttling.User', Message: 'Request was denied due to user flow control.', RequestId: 't1' } },
+      {
+        status: 400,
+        headers: { 'x-ratelimit-user-api': 'Limit:1,Remain:0,TimeLeft:2000,Reset:1234' },
+        body: { Code: 'Throttling.User', Message: 'Request was denied due to user flow control.', RequestId: 't1' },
+      },
       ok({ SyncTaskId: 'rst-abcd9999', TaskStatus: 'PENDING' }),
     );
     const t = await client().getRepoSyncTask({ instanceId: INSTANCE, syncTaskId: TASK });
@@ -292,7 +312,10 @@ describe('AcrClient errors (seed error codes)', () => {
   });
 
   it('createRepoSyncTask retries throttling (the server refused it)', async () => {
-    server.script({ status: 400, headers: { 'x-ratelimit-user-api': 'Limit:1,Remain:0,TimeLeft:500,Reset:1' }, body: { Code: 'Throttling.User', Message: 'x', RequestId: 't' } }, ok({ SyncTaskId: 'rst-abcd7777' }));
+    server.script(
+      { status: 400, headers: { 'x-ratelimit-user-api': 'Limit:1,Remain:0,TimeLeft:500,Reset:1' }, body: { Code: 'Throttling.User', Message: 'x', RequestId: 't' } },
+      ok({ SyncTaskId: 'rst-abcd7777' }),
+    );
     await expect(client().createRepoSyncTask(createInput())).resolves.toMatchObject({ syncTaskId: 'rst-abcd7777' });
     expect(server.requests).toHaveLength(2);
     expect(clock.sleeps).toEqual([500]);

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EcsClient, normalizeTaskAction } from '../shared/clients/ecs.ts';
-import {
-  CloudConflictError,
-  CloudError,
-  CloudInvalidRequestError,
-  CloudMalformedResponseError,
-  CloudNotFoundError,
-  CloudThrottledError,
-  CloudTransientError,
-} from '../shared/clients/errors.ts';
+import { CloudConflictError, CloudError, CloudInvalidRequestError, CloudMalformedResponseError, CloudNotFoundError, CloudThrottledError, CloudTransientError } from '../shared/clients/errors.ts';
 import { AccountLimiter } from '../shared/clients/transport.ts';
 import { alibabaSignatureProblem, fakeClock, startServer, type FakeClock, type TestServer } from './clients-harness.ts';
 

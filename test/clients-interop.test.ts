@@ -20,7 +20,17 @@ describe('official SDKs vs. the test harness', () => {
       const Client = (mod.default ?? OpenApi) as unknown as new (c: $OpenApi.Config) => RpcCaller;
       for (const signatureAlgorithm of [undefined, 'v2']) {
         const c = new Client(new $OpenApi.Config({ accessKeyId: 'ak', accessKeySecret: 'sk', securityToken: 'tok', endpoint: new URL(server.url).host, protocol: 'http', signatureAlgorithm }));
-        const params = new $OpenApi.Params({ action: 'CancelRepoSyncTask', version: '2018-12-01', protocol: 'HTTP', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' });
+        const params = new $OpenApi.Params({
+          action: 'CancelRepoSyncTask',
+          version: '2018-12-01',
+          protocol: 'HTTP',
+          pathname: '/',
+          method: 'POST',
+          authType: 'AK',
+          style: 'RPC',
+          reqBodyType: 'formData',
+          bodyType: 'json',
+        });
         await c.callApi(params, new $OpenApi.OpenApiRequest({ query: { InstanceId: 'cri-abcd1234', Tag: 'a b*~' } }), new $Util.RuntimeOptions({}));
       }
       expect(server.requests).toHaveLength(2);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CloudAuthError,
-  CloudError,
+  type CloudError,
   CloudInvalidRequestError,
   CloudMalformedResponseError,
   CloudNotFoundError,
@@ -77,7 +77,19 @@ describe('SwrClient requests (AK/SK like huaweicloud-sdk-core)', () => {
   });
 
   it('listSyncRepos parses SyncRepo[]', async () => {
-    const repo = { createdAt: '2020-03-12T08:11:36.518144Z', domainID: 'd1', domainName: 'dn', id: 7, namespace: 'team', override: false, remoteNamespace: 'mirror', remoteRegionId: 'cn-east-3', repoName: 'group/app', syncAuto: true, updatedAt: '2020-03-12T08:11:36.518144Z' };
+    const repo = {
+      createdAt: '2020-03-12T08:11:36.518144Z',
+      domainID: 'd1',
+      domainName: 'dn',
+      id: 7,
+      namespace: 'team',
+      override: false,
+      remoteNamespace: 'mirror',
+      remoteRegionId: 'cn-east-3',
+      repoName: 'group/app',
+      syncAuto: true,
+      updatedAt: '2020-03-12T08:11:36.518144Z',
+    };
     server.script({ status: 200, body: [repo] });
     await expect(client().listSyncRepos(ref)).resolves.toEqual([repo]);
     expect(server.requests[0]!.method).toBe('GET');
@@ -112,7 +124,22 @@ describe('SwrClient requests (AK/SK like huaweicloud-sdk-core)', () => {
   });
 
   it('listSyncJobs: filter query, total from Content-Range', async () => {
-    const job = { createdAt: '2020-03-12T08:11:36.518144Z', domainID: 'd', domainName: 'n', id: 3, namespace: 'team', override: false, remoteNamespace: 'mirror', remoteRegionId: 'cn-east-3', repoName: 'group/app', status: 'success', syncOperatorId: 'u', syncOperatorName: 'un', tag: 'v1', updatedAt: '2020-03-12T08:11:40Z' };
+    const job = {
+      createdAt: '2020-03-12T08:11:36.518144Z',
+      domainID: 'd',
+      domainName: 'n',
+      id: 3,
+      namespace: 'team',
+      override: false,
+      remoteNamespace: 'mirror',
+      remoteRegionId: 'cn-east-3',
+      repoName: 'group/app',
+      status: 'success',
+      syncOperatorId: 'u',
+      syncOperatorName: 'un',
+      tag: 'v1',
+      updatedAt: '2020-03-12T08:11:40Z',
+    };
     server.script({ status: 200, headers: { 'content-range': '5-1/42' }, body: [job] });
     const r = await client().listSyncJobs({ ...ref, limit: 1, offset: 5, order: 'asc' });
     expect(r.total).toBe(42);
@@ -180,7 +207,11 @@ describe('SwrClient errors (every body shape)', () => {
   });
 
   it('409 SVCSTG.SWR.4090023 system busy and 5xx → transient, retried for reads', async () => {
-    server.script({ status: 409, body: [{ errorCode: 'SVCSTG.SWR.4090023', errorMessage: 'busy' }] }, { status: 500, body: [{ errorCode: 'SVCSTG.SWR.5000001', errorMessage: 'x' }] }, { status: 200, body: [] });
+    server.script(
+      { status: 409, body: [{ errorCode: 'SVCSTG.SWR.4090023', errorMessage: 'busy' }] },
+      { status: 500, body: [{ errorCode: 'SVCSTG.SWR.5000001', errorMessage: 'x' }] },
+      { status: 200, body: [] },
+    );
     await expect(client().listSyncRepos(ref)).resolves.toEqual([]);
     expect(server.requests).toHaveLength(3);
   });
@@ -211,7 +242,10 @@ describe('SwrClient errors (every body shape)', () => {
   });
 
   it('parseHuaweiErrorBody handles IAM and non-JSON bodies', () => {
-    expect(parseHuaweiErrorBody('{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}')).toMatchObject({ code: '401', message: 'The username or password is wrong.' });
+    expect(parseHuaweiErrorBody('{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}')).toMatchObject({
+      code: '401',
+      message: 'The username or password is wrong.',
+    });
     expect(parseHuaweiErrorBody('<html>oops</html>')).toEqual({ message: '<html>oops</html>' });
   });
 });

@@ -2,15 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { alibabaCredentialsFromEnv, alibabaCredentialsFromFcContext } from '../shared/clients/credentials.ts';
 import { CloudInvalidRequestError, CloudThrottledError, CloudTransientError } from '../shared/clients/errors.ts';
-import {
-  AccountLimiter,
-  backoffDelay,
-  defaultRetryPolicy,
-  getAccountLimiter,
-  resetAccountLimiters,
-  sendHttp,
-  withRetry,
-} from '../shared/clients/transport.ts';
+import { AccountLimiter, backoffDelay, defaultRetryPolicy, getAccountLimiter, resetAccountLimiters, sendHttp, withRetry } from '../shared/clients/transport.ts';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { serverWaitMs } from '../shared/clients/alibaba-rpc.ts';
 import { fakeClock, startServer, type TestServer } from './clients-harness.ts';
@@ -43,8 +35,26 @@ describe('withRetry', () => {
 
   it('never retries errors that are not throttling/transient', async () => {
     let calls = 0;
-    await expect(withRetry(async () => { calls++; throw new CloudInvalidRequestError({ provider: 'ecs', code: 'MissingParameter', message: 'x' }); }, policy, fakeClock())).rejects.toBeInstanceOf(CloudInvalidRequestError);
-    await expect(withRetry(async () => { calls++; throw new Error('bug'); }, policy, fakeClock())).rejects.toThrow('bug');
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new CloudInvalidRequestError({ provider: 'ecs', code: 'MissingParameter', message: 'x' });
+        },
+        policy,
+        fakeClock(),
+      ),
+    ).rejects.toBeInstanceOf(CloudInvalidRequestError);
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error('bug');
+        },
+        policy,
+        fakeClock(),
+      ),
+    ).rejects.toThrow('bug');
     expect(calls).toBe(2);
   });
 
@@ -64,7 +74,17 @@ describe('withRetry', () => {
     await withRetry(async () => (++calls === 1 ? Promise.reject(transient('ECONNREFUSED')) : 1), policy, clock, { mayHaveCreated: true });
     expect(calls).toBe(2);
     calls = 0;
-    await expect(withRetry(async () => { calls++; throw transient('UND_ERR_SOCKET'); }, policy, clock, { mayHaveCreated: true })).rejects.toBeInstanceOf(CloudTransientError);
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw transient('UND_ERR_SOCKET');
+        },
+        policy,
+        clock,
+        { mayHaveCreated: true },
+      ),
+    ).rejects.toBeInstanceOf(CloudTransientError);
     expect(calls).toBe(1);
   });
 });
@@ -100,7 +120,16 @@ describe('sendHttp', () => {
       retry: { maxAttempts: 3, random: () => 0.5 },
     });
     const e = await acr
-      .createRepoSyncTask({ instanceId: 'cri-abcd1234', repoId: 'crr-abcd1234', tag: 'v1', targetInstanceId: 'cri-abcd5678', targetNamespace: 'ns', targetRegionId: 'cn-beijing', targetRepoName: 'repo', targetTag: 'v1' })
+      .createRepoSyncTask({
+        instanceId: 'cri-abcd1234',
+        repoId: 'crr-abcd1234',
+        tag: 'v1',
+        targetInstanceId: 'cri-abcd5678',
+        targetNamespace: 'ns',
+        targetRegionId: 'cn-beijing',
+        targetRepoName: 'repo',
+        targetTag: 'v1',
+      })
       .catch((x) => x);
     expect(e).toBeInstanceOf(CloudTransientError);
     expect(e.code).toBe('ECONNREFUSED');
@@ -139,7 +168,11 @@ describe('AccountLimiter', () => {
 
   it('a failing call releases its slot', async () => {
     const limiter = new AccountLimiter({ maxConcurrent: 1 });
-    await expect(limiter.run(async () => { throw new Error('x'); })).rejects.toThrow('x');
+    await expect(
+      limiter.run(async () => {
+        throw new Error('x');
+      }),
+    ).rejects.toThrow('x');
     await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
   });
 
@@ -155,9 +188,17 @@ describe('AccountLimiter', () => {
 
 describe('credentials and headers', () => {
   it('from env and FC context', () => {
-    expect(alibabaCredentialsFromEnv({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret1', ALIBABA_CLOUD_SECURITY_TOKEN: 'tok1' })).toEqual({ accessKeyId: 'id', accessKeySecret: 'secret1', securityToken: 'tok1' });
+    expect(alibabaCredentialsFromEnv({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret1', ALIBABA_CLOUD_SECURITY_TOKEN: 'tok1' })).toEqual({
+      accessKeyId: 'id',
+      accessKeySecret: 'secret1',
+      securityToken: 'tok1',
+    });
     expect(() => alibabaCredentialsFromEnv({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'id' })).toThrow('ALIBABA_CLOUD_ACCESS_KEY_SECRET');
-    expect(alibabaCredentialsFromFcContext({ credentials: { accessKeyId: 'STS.x', accessKeySecret: 'sec2', securityToken: 'tok2' } })).toEqual({ accessKeyId: 'STS.x', accessKeySecret: 'sec2', securityToken: 'tok2' });
+    expect(alibabaCredentialsFromFcContext({ credentials: { accessKeyId: 'STS.x', accessKeySecret: 'sec2', securityToken: 'tok2' } })).toEqual({
+      accessKeyId: 'STS.x',
+      accessKeySecret: 'sec2',
+      securityToken: 'tok2',
+    });
     expect(() => alibabaCredentialsFromFcContext({})).toThrow('RAM role');
   });
 

@@ -65,33 +65,55 @@ describe('valid configs', () => {
   });
 
   test('full config: secrets resolved from env, listed for masking, never in the document', () => {
-    const env = { ...ENV, READ: 'read-token-1', HW_PW: 'hw-password', PG: 'postgres://u:pw@db/ferry', NOTIFY: 'https://oapi.dingtalk.com/robot/send?access_token=abc', DT: 'SECdingtalk', URL: 'http://127.0.0.1:8090' };
+    const env = {
+      ...ENV,
+      READ: 'read-token-1',
+      HW_PW: 'hw-password',
+      PG: 'postgres://u:pw@db/ferry',
+      NOTIFY: 'https://oapi.dingtalk.com/robot/send?access_token=abc',
+      DT: 'SECdingtalk',
+      URL: 'http://127.0.0.1:8090',
+    };
     const c = parseConfig(
       {
         ...base(),
         auth: {
           webhookTokens: ['${FERRY_WEBHOOK_TOKEN}', { token: '${READ}', sources: ['src'] }],
-          apiTokens: [{ name: 'ops', token: '${FERRY_API_TOKEN}', role: 'admin' }, { token: '${READ}', role: 'read' }],
+          apiTokens: [
+            { name: 'ops', token: '${FERRY_API_TOKEN}', role: 'admin' },
+            { token: '${READ}', role: 'read' },
+          ],
         },
         clouds: {
           alibaba: { accessKeyId: '${AK}', accessKeySecret: '${SK}', endpoint: '${URL}' },
           huawei: { user: 'ferry', password: '${HW_PW}', domain: 'ferry-local', endpoints: { swr: 'http://127.0.0.1:8090', iam: '${URL}' } },
         },
         store: { databaseUrl: '${PG}', retentionDays: 7 },
-        notifications: [{ type: 'dingtalk', url: '${NOTIFY}', secret: '${DT}', on: ['failure', 'success'] }, { type: 'slack', url: '${NOTIFY}' }],
+        notifications: [
+          { type: 'dingtalk', url: '${NOTIFY}', secret: '${DT}', on: ['failure', 'success'] },
+          { type: 'slack', url: '${NOTIFY}' },
+        ],
         sweep: { graceSeconds: 30, ecsWatch: { regions: ['cn-hangzhou'] } },
       },
       env,
     );
     expect(c.auth.webhookTokens).toEqual([{ token: 'wh-token-123' }, { token: 'read-token-1', sources: ['src'] }]);
-    expect(c.auth.apiTokens).toEqual([{ name: 'ops', token: 'api-token-456', role: 'admin' }, { token: 'read-token-1', role: 'read' }]);
+    expect(c.auth.apiTokens).toEqual([
+      { name: 'ops', token: 'api-token-456', role: 'admin' },
+      { token: 'read-token-1', role: 'read' },
+    ]);
     expect(c.clouds.alibaba).toEqual({ accessKeyId: 'ak-id-789', accessKeySecret: 'sk-secret-000', endpoint: 'http://127.0.0.1:8090' });
-    expect(c.clouds.huawei).toEqual({ auth: { type: 'password', user: 'ferry', password: 'hw-password', domain: 'ferry-local' }, endpoints: { swr: 'http://127.0.0.1:8090', iam: 'http://127.0.0.1:8090' } });
+    expect(c.clouds.huawei).toEqual({
+      auth: { type: 'password', user: 'ferry', password: 'hw-password', domain: 'ferry-local' },
+      endpoints: { swr: 'http://127.0.0.1:8090', iam: 'http://127.0.0.1:8090' },
+    });
     expect(c.store).toEqual({ kind: 'postgres', databaseUrl: 'postgres://u:pw@db/ferry', retentionDays: 7 });
     expect(c.notifications[0]).toEqual({ type: 'dingtalk', url: env.NOTIFY, secret: 'SECdingtalk', on: ['failure', 'success'] });
     expect(c.notifications[1]).toEqual({ type: 'slack', url: env.NOTIFY, on: ['failure'] });
     expect(c.sweep).toEqual({ graceSeconds: 30, budgetMs: 50_000, batchSize: 50, ecsWatch: { regions: ['cn-hangzhou'], taskActions: ['ImportImage', 'ExportImage'] } });
-    expect([...c.secretValues].sort()).toEqual(['SECdingtalk', 'ak-id-789', 'api-token-456', 'hw-password', env.NOTIFY, 'postgres://u:pw@db/ferry', 'read-token-1', 'sk-secret-000', 'wh-token-123'].sort());
+    expect([...c.secretValues].sort()).toEqual(
+      ['SECdingtalk', 'ak-id-789', 'api-token-456', 'hw-password', env.NOTIFY, 'postgres://u:pw@db/ferry', 'read-token-1', 'sk-secret-000', 'wh-token-123'].sort(),
+    );
   });
 
   test('store falls back to env DATABASE_URL, which then counts as a secret', () => {
@@ -134,58 +156,121 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
   ['unknown Huawei region', (c) => (c.sources[1].region = 'cn-hangzhou'), ['sources[1].region: unknown Huawei Cloud region "cn-hangzhou"']],
   ['bad instanceId', (c) => (c.sources[0].instanceId = 'cri_X'), ['sources[0].instanceId: must look like "cri-" followed by 4 to 32 lowercase letters or digits']],
   ['inline webhook token', (c) => (c.auth = { webhookTokens: ['hunter2hunter2'] }), ['auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret']],
-  ['inline scoped token + unknown scope source', (c) => (c.auth = { webhookTokens: [{ token: 'hunter2hunter2', sources: ['nope'] }] }), [
-    'auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret',
-    'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)',
-  ]],
-  ['inline cloud secret', (c) => (c.clouds = { alibaba: { accessKeyId: '${AK}', accessKeySecret: 'LTAIsecretvalue' } }), ['clouds.alibaba.accessKeySecret: must be a reference like ${ALIBABA_CLOUD_ACCESS_KEY_SECRET}, not an inline secret']],
-  ['inline notification url', (c) => (c.notifications = [{ type: 'webhook', url: 'https://hooks.example.com/x' }]), ['notifications[0].url: must be a reference like ${FERRY_NOTIFY_URL}, not an inline secret']],
+  [
+    'inline scoped token + unknown scope source',
+    (c) => (c.auth = { webhookTokens: [{ token: 'hunter2hunter2', sources: ['nope'] }] }),
+    ['auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret', 'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)'],
+  ],
+  [
+    'inline cloud secret',
+    (c) => (c.clouds = { alibaba: { accessKeyId: '${AK}', accessKeySecret: 'LTAIsecretvalue' } }),
+    ['clouds.alibaba.accessKeySecret: must be a reference like ${ALIBABA_CLOUD_ACCESS_KEY_SECRET}, not an inline secret'],
+  ],
+  [
+    'inline notification url',
+    (c) => (c.notifications = [{ type: 'webhook', url: 'https://hooks.example.com/x' }]),
+    ['notifications[0].url: must be a reference like ${FERRY_NOTIFY_URL}, not an inline secret'],
+  ],
   ['missing env var', (c) => (c.auth = { apiTokens: [{ token: '${FERRY_ADMIN}', role: 'admin' }] }), ['auth.apiTokens[0].token: environment variable FERRY_ADMIN is not set']],
   ['empty env var', (c) => (c.auth = { webhookTokens: ['${EMPTY}'] }), ['auth.webhookTokens[0]: environment variable EMPTY is not set'], { EMPTY: '' }],
   ['unknown source in rule', (c) => (c.rules[0].source = 'srcc'), ['rules[0].source: unknown source "srcc" (configured: src, swr, hb)']],
   ['source glob matching nothing', (c) => (c.rules[0].source = 'prod-*'), ['rules[0].source: "prod-*" matches no configured source']],
   ['bad regex', (c) => (c.rules[0].tags.include = ['v*', '/(/']), ['rules[0].tags.include[1]: invalid regular expression: /(/: Unterminated group']],
   ['unclosed regex', (c) => (c.rules[0].tags.exclude = ['/rc']), ['rules[0].tags.exclude[0]: "/rc" looks like a regular expression but has no closing "/"']],
-  ['unknown template placeholder', (c) => (c.rules[0].targets[0].repo = 'mirror/{repository}'), ['rules[0].targets[0].repo: unknown placeholder {repository} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})']],
+  [
+    'unknown template placeholder',
+    (c) => (c.rules[0].targets[0].repo = 'mirror/{repository}'),
+    ['rules[0].targets[0].repo: unknown placeholder {repository} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})'],
+  ],
   ['unclosed template', (c) => (c.rules[0].targets[0].tag = '{tag'), ['rules[0].targets[0].tag: unclosed "{" at position 1']],
   ['literal target name invalid', (c) => (c.rules[0].targets[0].namespace = 'Team'), ['rules[0].targets[0].namespace: must be lowercase letters and digits, separated by single ".", "_" or "-"']],
-  ['duplicate names', (c) => { c.sources.push({ ...c.sources[0] }); c.rules.push({ ...c.rules[0] }); }, ['sources[3].name: duplicate source name "src" (also sources[0])', 'rules[1].name: duplicate rule name "r" (also rules[0])']],
-  ['wrong types', (c) => { c.rules[0].digestOnly = 'yes'; c.webhook = { submitBudgetMs: '3s' }; c.sources[1].namespaces = 'team'; }, [
-    'sources[1].namespaces: must be a list, not string',
-    'rules[0].digestOnly: must be true or false, not string',
-    'webhook.submitBudgetMs: must be a number, not string',
-  ]],
-  ['maxAttempts out of range', (c) => { c.rules[0].policy = { maxAttempts: 21 }; c.defaults = { maxAttempts: 0, deadlineMinutes: 1.5 }; }, [
-    'rules[0].policy.maxAttempts: must be at most 20',
-    'defaults.maxAttempts: must be at least 1',
-    'defaults.deadlineMinutes: must be an integer, not number',
-  ]],
+  [
+    'duplicate names',
+    (c) => {
+      c.sources.push({ ...c.sources[0] });
+      c.rules.push({ ...c.rules[0] });
+    },
+    ['sources[3].name: duplicate source name "src" (also sources[0])', 'rules[1].name: duplicate rule name "r" (also rules[0])'],
+  ],
+  [
+    'wrong types',
+    (c) => {
+      c.rules[0].digestOnly = 'yes';
+      c.webhook = { submitBudgetMs: '3s' };
+      c.sources[1].namespaces = 'team';
+    },
+    ['sources[1].namespaces: must be a list, not string', 'rules[0].digestOnly: must be true or false, not string', 'webhook.submitBudgetMs: must be a number, not string'],
+  ],
+  [
+    'maxAttempts out of range',
+    (c) => {
+      c.rules[0].policy = { maxAttempts: 21 };
+      c.defaults = { maxAttempts: 0, deadlineMinutes: 1.5 };
+    },
+    ['rules[0].policy.maxAttempts: must be at most 20', 'defaults.maxAttempts: must be at least 1', 'defaults.deadlineMinutes: must be an integer, not number'],
+  ],
   ['backoff max below initial', (c) => (c.defaults = { backoff: { initialSeconds: 100, maxSeconds: 10 } }), ['defaults.backoff.maxSeconds: must be at least initialSeconds (100)']],
-  ['missing / empty targets', (c) => { delete c.rules[0].targets; c.rules.push({ name: 'b', source: 'src', targets: [] }); }, ['rules[0].targets: is required', 'rules[1].targets: must not be empty']],
-  ['unknown notification type, missing type', (c) => (c.notifications = [{ type: 'email', url: '${AK}' }, { url: '${AK}' }]), [
-    'notifications[0].type: must be one of "webhook", "slack", "dingtalk"',
-    'notifications[1].type: is required (one of "webhook", "slack", "dingtalk")',
-  ]],
-  ['unknown fields', (c) => { c.rules[0].policy = { maxAttempt: 2 }; c.extra = 1; }, ['rules[0].policy.maxAttempt: unknown field', 'extra: unknown field']],
+  [
+    'missing / empty targets',
+    (c) => {
+      delete c.rules[0].targets;
+      c.rules.push({ name: 'b', source: 'src', targets: [] });
+    },
+    ['rules[0].targets: is required', 'rules[1].targets: must not be empty'],
+  ],
+  [
+    'unknown notification type, missing type',
+    (c) => (c.notifications = [{ type: 'email', url: '${AK}' }, { url: '${AK}' }]),
+    ['notifications[0].type: must be one of "webhook", "slack", "dingtalk"', 'notifications[1].type: is required (one of "webhook", "slack", "dingtalk")'],
+  ],
+  [
+    'unknown fields',
+    (c) => {
+      c.rules[0].policy = { maxAttempt: 2 };
+      c.extra = 1;
+    },
+    ['rules[0].policy.maxAttempt: unknown field', 'extra: unknown field'],
+  ],
   ['unknown source kind', (c) => c.sources.push({ kind: 'gitlab', name: 'g' }), ['sources[3].kind: must be one of "acr", "swr", "harbor", "distribution", "dockerhub"']],
   ['unknown api role', (c) => (c.auth = { apiTokens: [{ token: '${AK}', role: 'root' }] }), ['auth.apiTokens[0].role: must be one of "admin", "read"']],
-  ['target the rule source cannot feed; SWR region mismatch', (c) => c.rules.push({ name: 's', source: 'swr', targets: [{ provider: 'swr', region: 'cn-east-3', remoteRegion: 'cn-east-3' }, { provider: 'acr', instanceId: 'cri-dst0001', region: 'cn-shanghai' }] }), [
-    'rules[1].targets[0].region: source "swr" is in cn-north-4, not cn-east-3',
-    'rules[1].targets[1].provider: an ACR target copies from an ACR source, but "swr" is an SWR source',
-  ]],
-  ['mirrorOf must name an ACR or SWR source', (c) => c.sources.push({ kind: 'distribution', name: 'd1', mirrorOf: 'hb' }, { kind: 'dockerhub', name: 'd2', mirrorOf: 'nope' }), [
-    'sources[3].mirrorOf: must name an ACR or SWR source, but "hb" is a Harbor source',
-    'sources[4].mirrorOf: unknown source "nope" (configured: src, swr, hb, d1, d2)',
-  ]],
+  [
+    'target the rule source cannot feed; SWR region mismatch',
+    (c) =>
+      c.rules.push({
+        name: 's',
+        source: 'swr',
+        targets: [
+          { provider: 'swr', region: 'cn-east-3', remoteRegion: 'cn-east-3' },
+          { provider: 'acr', instanceId: 'cri-dst0001', region: 'cn-shanghai' },
+        ],
+      }),
+    ['rules[1].targets[0].region: source "swr" is in cn-north-4, not cn-east-3', 'rules[1].targets[1].provider: an ACR target copies from an ACR source, but "swr" is an SWR source'],
+  ],
+  [
+    'mirrorOf must name an ACR or SWR source',
+    (c) => c.sources.push({ kind: 'distribution', name: 'd1', mirrorOf: 'hb' }, { kind: 'dockerhub', name: 'd2', mirrorOf: 'nope' }),
+    ['sources[3].mirrorOf: must name an ACR or SWR source, but "hb" is a Harbor source', 'sources[4].mirrorOf: unknown source "nope" (configured: src, swr, hb, d1, d2)'],
+  ],
   ['generic registry cannot feed ACR', (c) => (c.rules[0].source = 'hb'), ['rules[0].targets[0].provider: an ACR target copies from an ACR source, but "hb" is a Harbor source']],
-  ['half credentials, bad endpoint', (c) => (c.clouds = { huawei: { accessKey: '${AK}' }, alibaba: { accessKeyId: '${AK}', endpoint: 'ftp://x' } }), [
-    'clouds.huawei.secretKey: is required with accessKey',
-    'clouds.alibaba.endpoint: must be an http(s) URL',
-    // a field the document lacks is reported after those it has
-    'clouds.alibaba.accessKeySecret: is required when the other half of the AccessKey pair is given',
-  ]],
+  [
+    'half credentials, bad endpoint',
+    (c) => (c.clouds = { huawei: { accessKey: '${AK}' }, alibaba: { accessKeyId: '${AK}', endpoint: 'ftp://x' } }),
+    [
+      'clouds.huawei.secretKey: is required with accessKey',
+      'clouds.alibaba.endpoint: must be an http(s) URL',
+      // a field the document lacks is reported after those it has
+      'clouds.alibaba.accessKeySecret: is required when the other half of the AccessKey pair is given',
+    ],
+  ],
   ['no huawei credentials', (c) => (c.clouds = { huawei: {} }), ['clouds.huawei: give either accessKey and secretKey, or user, password and domain']],
-  ['not a mapping', (c) => { c.sources = 'x'; c.rules = 5; }, ['sources: must be a list, not string', 'rules: must be a list, not number']],
+  [
+    'not a mapping',
+    (c) => {
+      c.sources = 'x';
+      c.rules = 5;
+    },
+    ['sources: must be a list, not string', 'rules: must be a list, not number'],
+  ],
 ];
 
 describe('invalid configs: every problem, exact message, document order', () => {
@@ -233,7 +318,9 @@ describe('invalid configs: every problem, exact message, document order', () => 
       expect(formatIssues((e as ConfigError).issues)).toBe('line 2, column 1: YAML syntax error: Map keys must be unique');
     }
     expect.assertions(4);
-    expect(() => parseConfigText(text, 'yaml', ENV)).toThrow('invalid Ferry config (1 problem):\nline 4, column 1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]');
+    expect(() => parseConfigText(text, 'yaml', ENV)).toThrow(
+      'invalid Ferry config (1 problem):\nline 4, column 1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    );
   });
 
   test('JSON syntax errors name the line', () => {

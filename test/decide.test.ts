@@ -10,12 +10,30 @@ const half = () => 0.5;
 
 describe('decide', () => {
   const cases: Array<[string, Policy, { attempts: number; maxAttempts: number }, Cause, ReturnType<typeof decide>]> = [
-    ['throttled create with a server wait: defer by that wait', policy, { attempts: 1, maxAttempts: 3 }, { kind: 'submission', retryable: true, retryAfterMs: 7_000 }, { next: 'defer', at: now + 7_000 }],
+    [
+      'throttled create with a server wait: defer by that wait',
+      policy,
+      { attempts: 1, maxAttempts: 3 },
+      { kind: 'submission', retryable: true, retryAfterMs: 7_000 },
+      { next: 'defer', at: now + 7_000 },
+    ],
     ['transient create: defer by the backoff', policy, { attempts: 1, maxAttempts: 3 }, { kind: 'submission', retryable: true }, { next: 'defer', at: now + backoffMs(policy, 1, half) }],
-    ['throttled creates get more tries than the rule attempts', policy, { attempts: SUBMISSION_TRIES - 1, maxAttempts: 3 }, { kind: 'submission', retryable: true }, { next: 'defer', at: now + backoffMs(policy, SUBMISSION_TRIES - 1, half) }],
+    [
+      'throttled creates get more tries than the rule attempts',
+      policy,
+      { attempts: SUBMISSION_TRIES - 1, maxAttempts: 3 },
+      { kind: 'submission', retryable: true },
+      { next: 'defer', at: now + backoffMs(policy, SUBMISSION_TRIES - 1, half) },
+    ],
     ['… but not endless', policy, { attempts: SUBMISSION_TRIES, maxAttempts: 3 }, { kind: 'submission', retryable: true }, { next: 'give-up', exhausted: true }],
     ['refused create (permission, bad request): give up at once', policy, { attempts: 1, maxAttempts: 3 }, { kind: 'submission', retryable: false }, { next: 'give-up', exhausted: false }],
-    ['cloud task failed, attempts left: retry after backoff', policy, { attempts: 1, maxAttempts: 3 }, { kind: 'cloud-failure', retryable: true }, { next: 'retry', at: now + backoffMs(policy, 1, half) }],
+    [
+      'cloud task failed, attempts left: retry after backoff',
+      policy,
+      { attempts: 1, maxAttempts: 3 },
+      { kind: 'cloud-failure', retryable: true },
+      { next: 'retry', at: now + backoffMs(policy, 1, half) },
+    ],
     ['cloud task failed, attempts used up', policy, { attempts: 3, maxAttempts: 3 }, { kind: 'cloud-failure', retryable: true }, { next: 'give-up', exhausted: true }],
     ['cloud task failed for good (e.g. TAG_CONFLICT without override)', policy, { attempts: 1, maxAttempts: 3 }, { kind: 'cloud-failure', retryable: false }, { next: 'give-up', exhausted: false }],
     ['timeout, retryOnTimeout, attempts left: retry', policy, { attempts: 2, maxAttempts: 3 }, { kind: 'timeout' }, { next: 'retry', at: now + backoffMs(policy, 2, half) }],

@@ -48,7 +48,10 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
 }
 
 function logLines(): Record<string, unknown>[] {
-  return stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 beforeAll(async () => {
@@ -118,7 +121,10 @@ describe('npm start, end to end', () => {
       services: { alibaba: { acr: { instances: { instanceId: string; namespaces: { name: string; repos: { name: string; tags: Record<string, string> }[] }[] }[] } } };
     };
     const tagsOf = (id: string) =>
-      state.services.alibaba.acr.instances.find((i) => i.instanceId === id)?.namespaces.find((n) => n.name === 'team')?.repos.find((r) => r.name === 'app')?.tags ?? {};
+      state.services.alibaba.acr.instances
+        .find((i) => i.instanceId === id)
+        ?.namespaces.find((n) => n.name === 'team')
+        ?.repos.find((r) => r.name === 'app')?.tags ?? {};
     expect(tagsOf('cri-localdst001')['v1.0.0']).toBe(pushed.digest);
     expect(tagsOf('cri-localdst002')['v1.0.0']).toBe(pushed.digest);
   }, 30_000);

@@ -12,31 +12,13 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { acsTimestamp } from '../shared/clients/alibaba-rpc.ts';
-import {
-  CloudAuthError,
-  CloudConflictError,
-  CloudError,
-  CloudInvalidRequestError,
-  CloudNotFoundError,
-  CloudPermissionError,
-  CloudTransientError,
-} from '../shared/clients/errors.ts';
+import { CloudAuthError, CloudConflictError, type CloudError, CloudInvalidRequestError, CloudNotFoundError, CloudPermissionError, CloudTransientError } from '../shared/clients/errors.ts';
 import { IamTokenProvider } from '../shared/clients/huawei-iam.ts';
 import { canonicalQuery } from '../shared/clients/signing/encode.ts';
 import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeaderNames } from '../shared/clients/signing/alibaba.ts';
 import { huaweiAuthorization, huaweiSignature, sdkDate } from '../shared/clients/signing/huawei.ts';
 import { systemClock } from '../shared/clock.ts';
-import {
-  ALI_KEY,
-  DriverError,
-  HW_AKSK,
-  alibabaDrivers,
-  startCountingCloud,
-  swrDrivers,
-  type AlibabaDriver,
-  type CountingCloud,
-  type SwrDriver,
-} from './helpers/fidelity-drivers.ts';
+import { ALI_KEY, DriverError, HW_AKSK, alibabaDrivers, startCountingCloud, swrDrivers, type AlibabaDriver, type CountingCloud, type SwrDriver } from './helpers/fidelity-drivers.ts';
 
 const SRC = 'cri-localsrc001'; // cn-hangzhou, team/app
 const DST = 'cri-localdst001'; // cn-shanghai
@@ -254,12 +236,24 @@ describe('Alibaba ACR / ECS', () => {
 
     it('maps every seed error code to its CloudError class, keeping code and status', async () => {
       const expectError = async (p: Promise<unknown>, cls: new (...a: never[]) => CloudError, code: string, status: number) => {
-        const err = await p.then(() => undefined, (e: unknown) => e);
+        const err = await p.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(cls);
         expect(err).toMatchObject({ code, status });
       };
       const { repoId } = await pushed();
-      const { syncTaskId: id } = await acr.createRepoSyncTask({ instanceId: SRC, repoId, tag: 'v1', targetInstanceId: DST, targetNamespace: 'team', targetRegionId: 'cn-shanghai', targetRepoName: 'app', targetTag: 'v1' });
+      const { syncTaskId: id } = await acr.createRepoSyncTask({
+        instanceId: SRC,
+        repoId,
+        tag: 'v1',
+        targetInstanceId: DST,
+        targetNamespace: 'team',
+        targetRegionId: 'cn-shanghai',
+        targetRepoName: 'app',
+        targetTag: 'v1',
+      });
       await expectError(acr.cancelRepoSyncTask({ instanceId: SRC, syncTaskId: 'rst-doesnotexist01' }), CloudNotFoundError, 'SYNC_TASK_NOT_EXIST', 400);
       for (const [status, code, cls] of [
         [403, 'NoPrivilege', CloudPermissionError],
@@ -289,14 +283,20 @@ describe('Alibaba ACR / ECS', () => {
       await expectError(ecs.cancelTask({ taskId: done.taskId }), CloudConflictError, 'InvalidTaskId.IncorrectTaskStatus', 403);
       const running = cc.cloud.ecs.createTask({ regionId: 'cn-hangzhou', durationMs: SYNC_MS });
       cc.cloud.faults.add({ op: 'ecs:CancelTask', error: { status: 403, code: 'CancelTaskFailed' } });
-      const failed = await ecs.cancelTask({ taskId: running.taskId }).then(() => undefined, (e: unknown) => e);
+      const failed = await ecs.cancelTask({ taskId: running.taskId }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(failed).toMatchObject({ kind: 'unknown', code: 'CancelTaskFailed', status: 403 });
     });
 
     it('refuses an incomplete CreateRepoSyncTask before sending anything', async () => {
       const { repoId } = await pushed();
       const input = { instanceId: SRC, repoId, tag: 'v1', targetInstanceId: DST, targetNamespace: 'team', targetRegionId: 'cn-shanghai', targetRepoName: 'app' };
-      const err = await acr.createRepoSyncTask(input as never).then(() => undefined, (e: unknown) => e);
+      const err = await acr.createRepoSyncTask(input as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(CloudInvalidRequestError);
       expect((err as CloudError).message).toMatch(/targetTag/);
       expect(cc.requests('acr:CreateRepoSyncTask')).toBe(0);
@@ -360,7 +360,10 @@ describe('Alibaba ACR / ECS', () => {
 
     it("Ferry's client sees a bad secret as CloudAuthError SignatureDoesNotMatch", async () => {
       const bad = new AcrClient({ regionId: 'cn-hangzhou', endpoint: cc.cloud.url, credentials: () => ({ ...ALI_KEY, accessKeySecret: 'local-ferry-secreT' }), clock: cc.clock });
-      const err = await bad.listRepoSyncTask({ instanceId: SRC }).then(() => undefined, (e: unknown) => e);
+      const err = await bad.listRepoSyncTask({ instanceId: SRC }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(CloudAuthError);
       expect(err).toMatchObject({ code: 'SignatureDoesNotMatch', status: 400 });
       expect(cc.requests('acr:ListRepoSyncTask')).toBe(1);
@@ -516,7 +519,10 @@ describe('Huawei SWR', () => {
 
     it('a wrong password is an auth error from IAM, and nothing reaches SWR', async () => {
       const iam = new IamTokenProvider({ region: 'cn-north-4', user: 'ferry', password: 'wrong', domain: 'ferry-local', endpoint: cc.cloud.url, clock: cc.clock });
-      const err = await iam.getToken().then(() => undefined, (e: unknown) => e);
+      const err = await iam.getToken().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(CloudAuthError);
       expect(err).toMatchObject({ provider: 'iam', status: 401 });
       expect(cc.requests('iam:tokens')).toBe(1);

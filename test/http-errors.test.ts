@@ -87,10 +87,19 @@ describe('the webhook over HTTP', () => {
     ['body not UTF-8', 'POST', '/webhooks/acr', { token: W, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }, 400, 'InvalidBody', { field: '(body)' }],
     ['body not JSON', 'POST', '/webhooks/acr', { token: W, body: '{"push_data":' }, 400, 'InvalidBody', { field: '(body)' }],
     ['wrong content type', 'POST', '/webhooks/acr', { token: W, body: acrPush('v1.0.0'), type: 'text/plain' }, 415, 'UnsupportedMediaType', { field: 'content-type' }],
-    ['event without pushed_at', 'POST', '/webhooks/acr', { token: W, body: '{"push_data":{"tag":"v1"},"repository":{"name":"app","namespace":"team"}}' }, 422, 'InvalidEvent', { field: 'push_data.pushed_at' }],
+    [
+      'event without pushed_at',
+      'POST',
+      '/webhooks/acr',
+      { token: W, body: '{"push_data":{"tag":"v1"},"repository":{"name":"app","namespace":"team"}}' },
+      422,
+      'InvalidEvent',
+      { field: 'push_data.pushed_at' },
+    ],
     ['no source in that region', 'POST', '/webhooks/acr', { token: W, body: acrPush('v1.0.0', 'cn-qingdao') }, 422, 'UnknownSource'],
   ])('%s: %s %s', async (name, method, path, o, status, code, extra) => {
     const r = await http(webhook.url, method, path, o);
+    expect(r.status, name).toBe(status);
     expectError(`webhook: ${name}`, r.status, r.type, r.text, code, extra);
   });
 
@@ -133,6 +142,7 @@ describe('the operator API over HTTP', () => {
     ['unknown cloud task', 'POST', '/cancel', { token: A, body: '{"provider":"acr","instanceId":"cri-localsrc001","syncTaskId":"rst-nosuchtask001"}' }, 404, 'CloudTaskNotFound'],
   ])('%s: %s %s', async (name, method, path, o, status, code, extra) => {
     const r = await http(api.url, method, path, o);
+    expect(r.status, name).toBe(status);
     expectError(`api: ${name}`, r.status, r.type, r.text, code, extra);
   });
 
@@ -160,7 +170,17 @@ describe('the runtime adapters', () => {
     requestContext: { requestId: 'fc3-req', http: { method, path: rawPath, sourceIp: '10.0.0.1' } },
   });
   const ag = (httpMethod: string, path: string, headers: Record<string, string> = {}, body?: string) =>
-    Buffer.from(JSON.stringify({ httpMethod, path, headers: { host: 'ferry.example.com', ...headers }, queryParameters: {}, pathParameters: {}, ...(body !== undefined ? { body } : {}), isBase64Encoded: false }));
+    Buffer.from(
+      JSON.stringify({
+        httpMethod,
+        path,
+        headers: { host: 'ferry.example.com', ...headers },
+        queryParameters: {},
+        pathParameters: {},
+        ...(body !== undefined ? { body } : {}),
+        isBase64Encoded: false,
+      }),
+    );
 
   it.each<[string, unknown, ErrorCode, number]>([
     ['not JSON', Buffer.from('{oops'), 'BadEvent', 400],
@@ -173,6 +193,7 @@ describe('the runtime adapters', () => {
   ])('webhook function, %s', async (name, event, code, status) => {
     const handler = httpHandler(async () => createWebhookApp(s.deps), { logger: quiet });
     const r = await handler(event, { requestId: 'fc-req-1' });
+    expect(r.statusCode, name).toBe(status);
     expect(r.isBase64Encoded).toBe(false);
     const e = expectError(`fc: ${name}`, r.statusCode, r.headers['content-type'], r.body, code);
     if (code === 'BadEvent') expect(e.requestId).toBe('fc-req-1');
@@ -187,15 +208,21 @@ describe('the runtime adapters', () => {
   });
 
   it('a function that failed to initialise → 503 Unavailable with the request id; an app that throws → 500 InternalError', async () => {
-    const down = httpHandler(async (): Promise<FetchApp> => {
-      throw new Error('auth.webhookTokens: is empty');
-    }, { logger: quiet });
+    const down = httpHandler(
+      async (): Promise<FetchApp> => {
+        throw new Error('auth.webhookTokens: is empty');
+      },
+      { logger: quiet },
+    );
     const r = await down(ag('POST', '/webhooks/acr'), { requestId: 'req-refuse' });
     const e = expectError('fc: init failed', r.statusCode, r.headers['content-type'], r.body, 'Unavailable', { requestId: 'req-refuse' });
     expect(e.message).not.toMatch(/webhookTokens/);
-    const throwing = httpHandler(async () => async () => {
-      throw new Error('db password=hunter2');
-    }, { logger: quiet });
+    const throwing = httpHandler(
+      async () => async () => {
+        throw new Error('db password=hunter2');
+      },
+      { logger: quiet },
+    );
     const t = await throwing(Buffer.from(JSON.stringify(fc3('GET', '/tasks'))), { requestId: 'req-throw' });
     expectError('fc: app threw', t.statusCode, t.headers['content-type'], t.body, 'InternalError', { requestId: 'req-throw' });
     expect(t.body).not.toContain('hunter2');

@@ -25,9 +25,7 @@ describe('embedded migrations', () => {
 });
 
 async function tables(db: { query: TestDbQuery }) {
-  const { rows } = await db.query<{ t: string }>(
-    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
-  );
+  const { rows } = await db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
   return rows.map((r) => r.t);
 }
 type TestDbQuery = <T>(sql: string, params?: readonly unknown[]) => Promise<{ rows: T[] }>;
@@ -49,9 +47,7 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
     expect(results.map((r) => r.version)).toEqual([LATEST, LATEST]);
     const { rows } = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(await tables(a)).toEqual(
-      expect.arrayContaining(['replications', 'tasks', 'task_events', 'task_cloud_refs', 'ecs_tasks', 'notifications']),
-    );
+    expect(await tables(a)).toEqual(expect.arrayContaining(['replications', 'tasks', 'task_events', 'task_cloud_refs', 'ecs_tasks', 'notifications']));
     expect(await tables(a)).not.toContain('swr_sync_tasks'); // dropped by version 4
     expect(await migrate(a)).toEqual({ applied: [], version: LATEST });
     await a.close();
@@ -65,10 +61,9 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
     expect(await migrate(a, { toVersion: 1 })).toEqual({ applied: [1], version: 1 });
     expect(await tables(a)).not.toContain('notifications');
     const v1 = new Ledger(a);
-    const rec = await v1.recordReplication(
-      { sourceKind: 'acr', source: 'cri-1', namespace: 'ns', repository: 'repo', tag: 'v1', digest: 'sha256:1', rules: ['r'] },
-      [{ provider: 'acr', target: { region: 'cn-shanghai' }, targetKey: 'acr:cn-shanghai' }],
-    );
+    const rec = await v1.recordReplication({ sourceKind: 'acr', source: 'cri-1', namespace: 'ns', repository: 'repo', tag: 'v1', digest: 'sha256:1', rules: ['r'] }, [
+      { provider: 'acr', target: { region: 'cn-shanghai' }, targetKey: 'acr:cn-shanghai' },
+    ]);
     const taskId = rec.tasks[0]!.taskId;
     await expect(a.query(`UPDATE tasks SET provider = 'gcr' WHERE id = $1`, [taskId])).rejects.toThrow(/tasks_provider_check/);
     const b = await database.connect();
@@ -104,19 +99,21 @@ describe('PGlite backend', () => {
   it('persists under a data directory across reopen', async () => {
     const dataDir = join(dir, 'data');
     const first = await Ledger.open({ dataDir });
-    const rec = await first.recordReplication(
-      { sourceKind: 'swr', source: 'cn-north-4', namespace: 'ns', repository: 'repo', tag: 'v1', pushedAt: 0, rules: [] },
-      [{ provider: 'swr', target: { region: 'cn-east-3' }, targetKey: 'swr:cn-east-3/ns/repo:v1' }],
-    );
+    const rec = await first.recordReplication({ sourceKind: 'swr', source: 'cn-north-4', namespace: 'ns', repository: 'repo', tag: 'v1', pushedAt: 0, rules: [] }, [
+      { provider: 'swr', target: { region: 'cn-east-3' }, targetKey: 'swr:cn-east-3/ns/repo:v1' },
+    ]);
     await first.close();
     const db = await openLedgerDb({ dataDir });
     const again = new Ledger(db);
     expect((await again.getTask(rec.tasks[0]!.taskId))!.task.targetKey).toBe('swr:cn-east-3/ns/repo:v1');
     expect((await again.health()).schemaVersion).toBe(LATEST);
-    expect((await again.recordReplication(
-      { sourceKind: 'swr', source: 'cn-north-4', namespace: 'ns', repository: 'repo', tag: 'v1', pushedAt: 0, rules: [] },
-      [{ provider: 'swr', target: { region: 'cn-east-3' }, targetKey: 'swr:cn-east-3/ns/repo:v1' }],
-    )).tasks[0]!.created).toBe(false);
+    expect(
+      (
+        await again.recordReplication({ sourceKind: 'swr', source: 'cn-north-4', namespace: 'ns', repository: 'repo', tag: 'v1', pushedAt: 0, rules: [] }, [
+          { provider: 'swr', target: { region: 'cn-east-3' }, targetKey: 'swr:cn-east-3/ns/repo:v1' },
+        ])
+      ).tasks[0]!.created,
+    ).toBe(false);
 
     // One connection: concurrent transactions are serialised, a failing one rolls back alone,
     // and the outer handle is refused inside a transaction instead of deadlocking.

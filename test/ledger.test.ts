@@ -4,14 +4,7 @@ import { idempotencyKey, sourceImageKey } from '../shared/ledger/keys.ts';
 import { Ledger, type ReplicationInput, type TaskSpec } from '../shared/ledger/ledger.ts';
 import { migrate } from '../shared/ledger/migrate.ts';
 import { MIGRATIONS } from '../shared/ledger/migrations.ts';
-import {
-  IllegalTransitionError,
-  LeaseLostError,
-  LedgerInputError,
-  StaleStateError,
-  TRANSITIONS,
-  TASK_STATES,
-} from '../shared/ledger/states.ts';
+import { IllegalTransitionError, LeaseLostError, LedgerInputError, StaleStateError, TRANSITIONS, TASK_STATES } from '../shared/ledger/states.ts';
 import { POLICY_DEFAULTS } from '../shared/config/index.ts';
 import { BACKENDS, type TestDatabase, manualClock, uid } from './ledger-fixtures.ts';
 
@@ -52,9 +45,7 @@ describe('idempotencyKey', () => {
     expect(b).toBe(a);
   });
   it('keeps the tag: one digest pushed under two tags is two images', () => {
-    expect(idempotencyKey({ ...img, tag: 'latest', digest: 'sha256:abc' }, 'T')).not.toBe(
-      idempotencyKey({ ...img, digest: 'sha256:abc' }, 'T'),
-    );
+    expect(idempotencyKey({ ...img, tag: 'latest', digest: 'sha256:abc' }, 'T')).not.toBe(idempotencyKey({ ...img, digest: 'sha256:abc' }, 'T'));
   });
   it('falls back to tag + pushed-at normalised to UTC ISO', () => {
     const a = idempotencyKey({ ...img, pushedAt: '2030-01-01T08:00:00+08:00' }, 'T');
@@ -143,17 +134,12 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
 
   it('50 concurrent recordings of the same push yield one replication and one task', async () => {
     const ev = push();
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => (i % 2 ? other : ledger).recordReplication(ev, [target('cn-shanghai')])),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? other : ledger).recordReplication(ev, [target('cn-shanghai')])));
     const created = results.filter((r) => r.tasks[0]!.created);
     expect(created).toHaveLength(1);
     expect(new Set(results.map((r) => r.tasks[0]!.taskId)).size).toBe(1);
     expect(new Set(results.map((r) => r.replication.id)).size).toBe(1);
-    const { rows } = await db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM tasks t JOIN replications r ON r.id = t.replication_id WHERE r.repository = $1',
-      [ev.repository],
-    );
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks t JOIN replications r ON r.id = t.replication_id WHERE r.repository = $1', [ev.repository]);
     expect(rows[0]!.n).toBe(1);
     const listed = await ledger.listTasks({ repository: ev.repository });
     expect(listed.items).toHaveLength(1);
@@ -190,10 +176,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     let held: string[] = [];
     const locked = new Promise<void>((ready) => {
       void db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ id: string }>(
-          'SELECT id FROM tasks WHERE scope = $1 ORDER BY id LIMIT 2 FOR UPDATE',
-          [ev.source],
-        );
+        const { rows } = await tx.query<{ id: string }>('SELECT id FROM tasks WHERE scope = $1 ORDER BY id LIMIT 2 FOR UPDATE', [ev.source]);
         held = rows.map((r) => r.id);
         ready();
         await hold;
@@ -218,9 +201,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const [taken] = await other.claimDue({ owner: 'heir', leaseMs: 30_000, scope: ev.source });
     expect(taken).toMatchObject({ id, leaseOwner: 'heir', attempts: 1, cloudRef: null, state: 'pending' });
     expect(taken!.submitStartedAt).not.toBeNull(); // in doubt: the heir must look for the cloud task first
-    await expect(
-      ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'late', actor: 'crashy', owner: 'crashy' }),
-    ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'late', actor: 'crashy', owner: 'crashy' })).rejects.toBeInstanceOf(LeaseLostError);
     const done = await other.transition(id, {
       from: 'pending',
       to: 'submitted',
@@ -260,9 +241,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const { tasks } = await ledger.recordReplication(ev, [target('x')]);
     const id = tasks[0]!.taskId;
     const before = (await ledger.getTask(id))!;
-    const err = await ledger
-      .transition(id, { from: 'submitted', to: 'running', reason: 'poll', actor: 'sweep' })
-      .catch((e: unknown) => e);
+    const err = await ledger.transition(id, { from: 'submitted', to: 'running', reason: 'poll', actor: 'sweep' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StaleStateError);
     expect(err).toMatchObject({ expected: 'submitted', actual: 'pending' });
     expect(await ledger.getTask(id)).toEqual(before);
@@ -280,14 +259,15 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
   it('leases watched ECS tasks: concurrent claimers split them, released ones come back', async () => {
     const region = `cn-ecs-${Math.random().toString(36).slice(2, 7)}`;
     for (const id of ['t-ecs0001', 't-ecs0002', 't-ecs0003']) await ledger.ecs.watch({ region, taskId: id, action: 'ImportImage' });
-    const [a, b] = await Promise.all([
-      ledger.ecs.claimDue({ region, owner: 'A', leaseMs: 60_000, limit: 2 }),
-      other.ecs.claimDue({ region, owner: 'B', leaseMs: 60_000, limit: 2 }),
-    ]);
+    const [a, b] = await Promise.all([ledger.ecs.claimDue({ region, owner: 'A', leaseMs: 60_000, limit: 2 }), other.ecs.claimDue({ region, owner: 'B', leaseMs: 60_000, limit: 2 })]);
     const ids = [...a, ...b].map((r) => r.taskId).sort();
     expect(ids).toEqual(['t-ecs0001', 't-ecs0002', 't-ecs0003']);
     expect(await ledger.ecs.claimDue({ region, owner: 'C', leaseMs: 60_000, limit: 5 })).toHaveLength(0);
-    await ledger.ecs.release(region, a.map((r) => r.taskId), 'A');
+    await ledger.ecs.release(
+      region,
+      a.map((r) => r.taskId),
+      'A',
+    );
     expect((await ledger.ecs.claimDue({ region, owner: 'C', leaseMs: 60_000, limit: 5 })).map((r) => r.taskId).sort()).toEqual(a.map((r) => r.taskId).sort());
   });
 
@@ -299,10 +279,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const before = (await ledger.getTask(id))!;
     // The second step is stale (the task is not succeeded): the first must not be written either.
     const err = await ledger
-      .transitions(id, [
-        { from: 'running', to: 'timed_out', reason: 'deadline', actor: 'sweep' },
-        { from: 'succeeded', to: 'pending', reason: 'retry', actor: 'sweep' } as never,
-      ])
+      .transitions(id, [{ from: 'running', to: 'timed_out', reason: 'deadline', actor: 'sweep' }, { from: 'succeeded', to: 'pending', reason: 'retry', actor: 'sweep' } as never])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IllegalTransitionError);
     const staleErr = await ledger
@@ -364,11 +341,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
   it('rolls up correctly when two tasks of one replication finish concurrently', async () => {
     const ev = push();
     const res = await ledger.recordReplication(ev, [target('a'), target('b')]);
-    await Promise.all(
-      res.tasks.map((t, i) =>
-        (i ? other : ledger).transition(t.taskId, { from: 'pending', to: 'canceled', reason: 'operator', actor: 'api' }),
-      ),
-    );
+    await Promise.all(res.tasks.map((t, i) => (i ? other : ledger).transition(t.taskId, { from: 'pending', to: 'canceled', reason: 'operator', actor: 'api' })));
     expect((await ledger.getReplication(res.replication.id))!.replication.state).toBe('canceled');
   });
 
@@ -450,15 +423,11 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const ev = push();
     const early = await ledger.recordReplication(ev, [target('old'), target('later', { nextAttemptAt: clock.now() + DAY })]);
     clock.advance(2 * MIN);
-    const young = await ledger.recordReplication({ ...ev, tag: 'v2' }, [
-      target('young'),
-      target('retry'),
-      target('doubt'),
-      target('cancel', { nextAttemptAt: clock.now() + DAY }),
-    ]);
-    const id = Object.fromEntries(
-      [...early.tasks, ...young.tasks].map((t) => [t.targetKey.split(':')[1]!.split('/')[0]!, t.taskId]),
-    ) as Record<'old' | 'later' | 'young' | 'retry' | 'doubt' | 'cancel', string>;
+    const young = await ledger.recordReplication({ ...ev, tag: 'v2' }, [target('young'), target('retry'), target('doubt'), target('cancel', { nextAttemptAt: clock.now() + DAY })]);
+    const id = Object.fromEntries([...early.tasks, ...young.tasks].map((t) => [t.targetKey.split(':')[1]!.split('/')[0]!, t.taskId])) as Record<
+      'old' | 'later' | 'young' | 'retry' | 'doubt' | 'cancel',
+      string
+    >;
     // retry: submitted once, failed, back to pending and due now; doubt: a submission started, no cloud ref.
     await ledger.claimPending([id.retry, id.doubt], { owner: 'webhook', leaseMs: MIN });
     await ledger.beginSubmission(id.retry, 'webhook');
@@ -532,10 +501,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
 
   it('records any provider name, and reads the policy back typed with the defaults filled in', async () => {
     const ev = push();
-    const rec = await ledger.recordReplication(ev, [
-      target('plain', { provider: 'gcr' }),
-      target('partial', { policy: { maxAttempts: 7, backoff: { multiplier: 3 } } }),
-    ]);
+    const rec = await ledger.recordReplication(ev, [target('plain', { provider: 'gcr' }), target('partial', { policy: { maxAttempts: 7, backoff: { multiplier: 3 } } })]);
     const plain = rec.tasks.find((t) => t.targetKey.includes('plain'))!.taskId;
     const partial = rec.tasks.find((t) => t.targetKey.includes('partial'))!.taskId;
     const p = (await ledger.getTask(plain))!.task;

@@ -13,7 +13,9 @@ import { startLocalCloud, type LocalCloud } from '../local/cloud/server.ts';
 
 const require = createRequire(import.meta.url);
 // CommonJS SDKs, loaded exactly as their users do.
-const RPCClient = require('@alicloud/pop-core') as new (config: Record<string, unknown>) => {
+const RPCClient = require('@alicloud/pop-core') as new (
+  config: Record<string, unknown>,
+) => {
   request(action: string, params?: Record<string, unknown>, opts?: Record<string, unknown>): Promise<Record<string, any>>;
 };
 const OpenApi = require('@alicloud/openapi-client');
@@ -118,10 +120,29 @@ describe('ACR sync tasks through pop-core (V1)', () => {
     const list = await call(acr, 'ListRepoSyncTask', { InstanceId: SRC }, 'GET');
     expect(list.body.TotalCount).toBe('1');
     const entry = list.body.SyncTasks[0];
-    for (const field of ['CreateTime', 'ModifedTime', 'ModifiedTime', 'SyncTaskId', 'SyncBatchTaskId', 'SyncRuleId', 'TaskStatus', 'TaskTrigger', 'CrossUser', 'SyncTransAccelerate', 'ImageFrom', 'ImageTo', 'CustomLink']) {
+    for (const field of [
+      'CreateTime',
+      'ModifedTime',
+      'ModifiedTime',
+      'SyncTaskId',
+      'SyncBatchTaskId',
+      'SyncRuleId',
+      'TaskStatus',
+      'TaskTrigger',
+      'CrossUser',
+      'SyncTransAccelerate',
+      'ImageFrom',
+      'ImageTo',
+      'CustomLink',
+    ]) {
       expect(entry).toHaveProperty(field);
     }
-    expect(entry).toMatchObject({ SyncTaskId: id, TaskStatus: 'PENDING', ImageFrom: { InstanceId: SRC, RegionId: 'cn-hangzhou', RepoNamespaceName: 'team', RepoName: 'app', ImageTag: 'v1' }, ImageTo: { InstanceId: DST, RegionId: 'cn-shanghai' } });
+    expect(entry).toMatchObject({
+      SyncTaskId: id,
+      TaskStatus: 'PENDING',
+      ImageFrom: { InstanceId: SRC, RegionId: 'cn-hangzhou', RepoNamespaceName: 'team', RepoName: 'app', ImageTag: 'v1' },
+      ImageTo: { InstanceId: DST, RegionId: 'cn-shanghai' },
+    });
 
     const got = await call(acr, 'GetRepoSyncTask', { InstanceId: SRC, SyncTaskId: id });
     expect(got.body).toMatchObject({ SyncTaskId: id, TaskStatus: 'PENDING', TaskTrigger: 'INITIATIVE', Progress: 0, CrossUser: false });
@@ -243,7 +264,10 @@ describe('documented error codes, with their HTTP status', () => {
   });
 
   it('seed 000 CancelRepoSyncTask: SYNC_TASK_NOT_EXIST 400, NoPrivilege 403, AUTHENTICATION_FAILED 403, SystemError 500', async () => {
-    expect(await call(acr, 'CancelRepoSyncTask', { InstanceId: SRC, SyncTaskId: 'rst-doesnotexist1' })).toMatchObject({ status: 400, body: { Code: 'SYNC_TASK_NOT_EXIST', Message: 'Sync task is not exist.' } });
+    expect(await call(acr, 'CancelRepoSyncTask', { InstanceId: SRC, SyncTaskId: 'rst-doesnotexist1' })).toMatchObject({
+      status: 400,
+      body: { Code: 'SYNC_TASK_NOT_EXIST', Message: 'Sync task is not exist.' },
+    });
     cloud.faults.add({ op: 'acr:CancelRepoSyncTask', account: '1000000000000001', count: 1, error: { status: 403, code: 'NoPrivilege' } });
     cloud.faults.add({ op: 'acr:CancelRepoSyncTask', count: 1, error: { status: 403, code: 'AUTHENTICATION_FAILED' } });
     cloud.faults.add({ op: 'acr:Cancel*', count: 1, error: { status: 500, code: 'SystemError' } });
@@ -266,9 +290,18 @@ describe('documented error codes, with their HTTP status', () => {
   it('seed 003 ECS CancelTask: every error code', async () => {
     const missingRegion = await call(ecs, 'CancelTask', { TaskId: 't-abc123456' });
     expect(missingRegion).toMatchObject({ status: 400, body: { Code: 'MissingParameter', Message: 'An input parameter "RegionId" that is mandatory for processing the request is not supplied.' } });
-    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou' })).toMatchObject({ status: 400, body: { Code: 'MissingParameter', Message: 'An input parameter "TaskId" that is mandatory for processing the request is not supplied.' } });
-    expect(await call(ecs, 'CancelTask', { RegionId: 'xx-nowhere-1', TaskId: 't-abc123456' })).toMatchObject({ status: 400, body: { Code: 'InvalidRegionId.NotFound', Message: 'The specified RegionId does not exist.' } });
-    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: 't-abc123456' })).toMatchObject({ status: 400, body: { Code: 'InvalidTaskId.NotFound', Message: 'The specified "TaskId" is not found.' } });
+    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou' })).toMatchObject({
+      status: 400,
+      body: { Code: 'MissingParameter', Message: 'An input parameter "TaskId" that is mandatory for processing the request is not supplied.' },
+    });
+    expect(await call(ecs, 'CancelTask', { RegionId: 'xx-nowhere-1', TaskId: 't-abc123456' })).toMatchObject({
+      status: 400,
+      body: { Code: 'InvalidRegionId.NotFound', Message: 'The specified RegionId does not exist.' },
+    });
+    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: 't-abc123456' })).toMatchObject({
+      status: 400,
+      body: { Code: 'InvalidTaskId.NotFound', Message: 'The specified "TaskId" is not found.' },
+    });
     const other = cloud.ecs.createTask({ regionId: 'cn-hangzhou', action: 'RedeployInstance' });
     expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: other.taskId })).toMatchObject({ status: 403, body: { Code: 'InvalidTaskId.TaskActionNotSupport' } });
     const done = cloud.ecs.createTask({ regionId: 'cn-hangzhou', action: 'ExportImage', durationMs: 10 });
@@ -278,7 +311,10 @@ describe('documented error codes, with their HTTP status', () => {
     // Same task id in another region is not found.
     expect(await call(ecs, 'CancelTask', { RegionId: 'cn-beijing', TaskId: running.taskId })).toMatchObject({ status: 400, body: { Code: 'InvalidTaskId.NotFound' } });
     cloud.faults.add({ op: 'ecs:CancelTask', count: 1, error: { status: 403, code: 'CancelTaskFailed' } });
-    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: running.taskId })).toMatchObject({ status: 403, body: { Code: 'CancelTaskFailed', Message: 'The task is failed to cancel, Please contact the administrator.' } });
+    expect(await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: running.taskId })).toMatchObject({
+      status: 403,
+      body: { Code: 'CancelTaskFailed', Message: 'The task is failed to cancel, Please contact the administrator.' },
+    });
     const ok = await call(ecs, 'CancelTask', { RegionId: 'cn-hangzhou', TaskId: running.taskId });
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.body)).toEqual(['RequestId']);
@@ -293,7 +329,12 @@ describe('ECS tasks', () => {
     const listed = await call(ecs, 'DescribeTasks', { RegionId: 'cn-shanghai' }, 'GET');
     expect(listed.body).toMatchObject({ TotalCount: 2, PageNumber: 1, PageSize: 10, RegionId: 'cn-shanghai' });
     expect(listed.body.TaskSet.Task.map((t: any) => t.TaskId)).toEqual([exp.taskId, imp.taskId]);
-    expect(listed.body.TaskSet.Task[1]).toMatchObject({ TaskAction: 'ImportImage', TaskStatus: 'Processing', SupportCancel: 'true', CreationTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/) });
+    expect(listed.body.TaskSet.Task[1]).toMatchObject({
+      TaskAction: 'ImportImage',
+      TaskStatus: 'Processing',
+      SupportCancel: 'true',
+      CreationTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/),
+    });
     cloud.clock.advance(60_000);
     const filtered = await call(ecs, 'DescribeTasks', { RegionId: 'cn-shanghai', TaskIds: `${imp.taskId},t-unknown0000`, TaskStatus: 'Finished', TaskAction: 'ImportImage' });
     expect(filtered.body.TaskSet.Task).toEqual([expect.objectContaining({ TaskId: imp.taskId, TaskStatus: 'Finished', SupportCancel: 'false' })]);

@@ -93,7 +93,15 @@ describe('SWR over AK/SK signed by the official SDK signer', () => {
     const listed = await signed('GET', `${BASE}/tools%24cli/sync_repo`);
     expect(listed.status).toBe(200);
     expect(listed.body).toHaveLength(1);
-    expect(listed.body[0]).toMatchObject({ namespace: 'team', repoName: 'tools/cli', remoteRegionId: 'cn-east-3', remoteNamespace: 'team', syncAuto: true, override: false, domainName: 'ferry-local' });
+    expect(listed.body[0]).toMatchObject({
+      namespace: 'team',
+      repoName: 'tools/cli',
+      remoteRegionId: 'cn-east-3',
+      remoteNamespace: 'team',
+      syncAuto: true,
+      override: false,
+      domainName: 'ferry-local',
+    });
     expect(listed.body[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
 
     expect((await signed('DELETE', `${BASE}/tools$cli/sync_repo`, { data: task })).status).toBe(200);
@@ -248,7 +256,10 @@ describe('authentication failures', () => {
   test('a body changed after signing fails verification', async () => {
     const credential = new BasicCredentials().withAk(AK).withSk(SK);
     const data = { remoteRegionId: 'cn-east-3', remoteNamespace: 'team' };
-    const headers = AKSKSigner.sign({ endpoint: `${hosted.url}${BASE}/app/sync_repo`, method: 'POST', headers: { 'content-type': 'application/json' }, queryParams: {}, data } as never, credential) as Record<string, string>;
+    const headers = AKSKSigner.sign(
+      { endpoint: `${hosted.url}${BASE}/app/sync_repo`, method: 'POST', headers: { 'content-type': 'application/json' }, queryParams: {}, data } as never,
+      credential,
+    ) as Record<string, string>;
     const r = await send('POST', `${BASE}/app/sync_repo`, headers, JSON.stringify({ ...data, override: true }));
     expect(r.body.error_code).toBe('APIGW.0301');
   });
@@ -327,7 +338,14 @@ describe('fault profile and operation names', () => {
     expect(service.operation(req('POST', `${BASE}/a/sync_images`))?.op).toBe('swr:sync_images');
     expect(service.operation(req('GET', `${BASE}/a/sync_job`))?.op).toBe('swr:sync_job');
     expect(service.operation(req('GET', '/v2/manage/regions'))?.op).toBe('swr:regions');
-    expect(service.operation({ ...req('POST', '/v3/auth/tokens'), body: Buffer.from(JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'u', password: 'p', domain: { name: 'd' } } } }, scope: { project: { name: 'cn-south-1' } } } })) })).toEqual({ op: 'iam:tokens', scope: 'cn-south-1' });
+    expect(
+      service.operation({
+        ...req('POST', '/v3/auth/tokens'),
+        body: Buffer.from(
+          JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'u', password: 'p', domain: { name: 'd' } } } }, scope: { project: { name: 'cn-south-1' } } } }),
+        ),
+      }),
+    ).toEqual({ op: 'iam:tokens', scope: 'cn-south-1' });
     expect(service.owns(req('GET', '/v2/manage/regions'))).toBe(true);
     expect(service.owns(req('GET', '/2016-08-15/services'))).toBe(false);
   });

@@ -104,11 +104,27 @@ describe('notifications', () => {
   it('formats and signs without a running stack', () => {
     // Sign of a known input, computed independently with the documented recipe.
     expect(dingtalkSign('SECabc', 1700000000000)).toBe(createHmac('sha256', 'SECabc').update('1700000000000\nSECabc').digest('base64'));
-    expect(signedDingtalkUrl('https://oapi.dingtalk.com/robot/send?access_token=t', 'SECabc', 1)).toMatch(/^https:\/\/oapi\.dingtalk\.com\/robot\/send\?access_token=t&timestamp=1&sign=[A-Za-z0-9%]+$/);
+    expect(signedDingtalkUrl('https://oapi.dingtalk.com/robot/send?access_token=t', 'SECabc', 1)).toMatch(
+      /^https:\/\/oapi\.dingtalk\.com\/robot\/send\?access_token=t&timestamp=1&sign=[A-Za-z0-9%]+$/,
+    );
     expect(signedDingtalkUrl('https://example.com/hook', undefined, 1)).toBe('https://example.com/hook');
     const row = {
-      id: 'n1', subject: 'task:t', taskId: 't', replicationId: 'r', kind: 'task.timed_out', target: '0:slack', state: 'pending' as const, attempts: 0, maxAttempts: 10,
-      nextAttemptAt: '', leaseOwner: null, leaseExpiresAt: null, lastError: null, createdAt: '', updatedAt: '', sentAt: null,
+      id: 'n1',
+      subject: 'task:t',
+      taskId: 't',
+      replicationId: 'r',
+      kind: 'task.timed_out',
+      target: '0:slack',
+      state: 'pending' as const,
+      attempts: 0,
+      maxAttempts: 10,
+      nextAttemptAt: '',
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      lastError: null,
+      createdAt: '',
+      updatedAt: '',
+      sentAt: null,
       payload: { event: 'task.timed_out', taskId: 't', targetKey: 'acr:x', attempts: 3, error: { code: 'DeadlineExceeded', message: 'late', requestId: 'RID-1' } },
     };
     expect(JSON.stringify(slackBody(row))).toContain('RID-1');

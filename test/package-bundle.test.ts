@@ -57,7 +57,9 @@ describe('scripts/bundle.mjs', () => {
   });
 
   it('fails the build when pglite is imported statically', async () => {
-    await expect(bundle('--entry', 'bad=test/fixtures/bundle/static-pglite.ts')).rejects.toMatchObject({ stderr: expect.stringMatching(/static import in test\/fixtures\/bundle\/static-pglite.ts; pglite may only be reached through await import/) });
+    await expect(bundle('--entry', 'bad=test/fixtures/bundle/static-pglite.ts')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/static import in test\/fixtures\/bundle\/static-pglite.ts; pglite may only be reached through await import/),
+    });
   });
 
   it('rejects a missing entry clearly', async () => {

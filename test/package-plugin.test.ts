@@ -50,7 +50,9 @@ describe('ferry-fc-plugin with @alicloud/fc2 against the local cloud', () => {
     const opts = { serviceName: SERVICE, functionName: 'ferry-dev-sweep', cronExpression: '0 */1 * * * *' };
     expect(await plugin.syncTimer(fc, opts)).toBe('created');
     expect(cloud.services.fc.trigger(SERVICE, 'ferry-dev-sweep', plugin.TIMER_TRIGGER_NAME)).toMatchObject({
-      triggerName: 'ferry-sweep-timer', triggerType: 'timer', triggerConfig: { cronExpression: '0 */1 * * * *', enable: true, payload: '' },
+      triggerName: 'ferry-sweep-timer',
+      triggerType: 'timer',
+      triggerConfig: { cronExpression: '0 */1 * * * *', enable: true, payload: '' },
     });
     expect(await plugin.syncTimer(fc, { ...opts, cronExpression: '@every 5m', payload: '{"reason":"timer"}' })).toBe('updated');
     expect(cloud.services.fc.trigger(SERVICE, 'ferry-dev-sweep', 'ferry-sweep-timer')!.triggerConfig).toMatchObject({ cronExpression: '@every 5m', payload: '{"reason":"timer"}' });
@@ -66,7 +68,9 @@ describe('ferry-fc-plugin with @alicloud/fc2 against the local cloud', () => {
     await expect(plugin.syncTimer(client(), { serviceName: SERVICE, functionName: 'nope', cronExpression: '0 */1 * * * *' })).rejects.toMatchObject({ code: 'FunctionNotFound' });
     writeFileSync(join(dir, 'wrong'), `[default]\naliyun_account_id = ${ACCOUNT}\naliyun_access_key_id = LTAI5tLocalFerryKey\naliyun_access_key_secret = not-the-secret\n`);
     const wrong = plugin.createFcClient({ credentialsFile: join(dir, 'wrong'), region: 'cn-hangzhou', endpoint: cloud.url });
-    await expect(plugin.syncTimer(wrong, { serviceName: SERVICE, functionName: 'ferry-dev-sweep', cronExpression: '0 */1 * * * *' })).rejects.toMatchObject({ code: expect.stringMatching(/Signature|Auth|Access/i) });
+    await expect(plugin.syncTimer(wrong, { serviceName: SERVICE, functionName: 'ferry-dev-sweep', cronExpression: '0 */1 * * * *' })).rejects.toMatchObject({
+      code: expect.stringMatching(/Signature|Auth|Access/i),
+    });
     expect(cloud.services.fc.trigger(SERVICE, 'ferry-dev-sweep', 'ferry-sweep-timer')).toBeUndefined();
   });
 
@@ -79,10 +83,7 @@ describe('ferry-fc-plugin with @alicloud/fc2 against the local cloud', () => {
 
   it('puts and removes async configs (qualifier LATEST); validates ranges', async () => {
     const fc = client();
-    const done = await plugin.putAsyncConfigs(fc, SERVICE, [
-      { functionName: 'ferry-dev-webhook', maxAsyncRetryAttempts: 2, maxAsyncEventAgeInSeconds: 3600 },
-      { functionName: 'ferry-dev-cancel' },
-    ]);
+    const done = await plugin.putAsyncConfigs(fc, SERVICE, [{ functionName: 'ferry-dev-webhook', maxAsyncRetryAttempts: 2, maxAsyncEventAgeInSeconds: 3600 }, { functionName: 'ferry-dev-cancel' }]);
     expect(done).toEqual(['ferry-dev-webhook']);
     expect(cloud.services.fc.asyncConfig(SERVICE, 'ferry-dev-webhook', 'LATEST')).toMatchObject({ maxAsyncRetryAttempts: 2, maxAsyncEventAgeInSeconds: 3600, qualifier: 'LATEST' });
     expect(cloud.services.fc.asyncConfig(SERVICE, 'ferry-dev-cancel', 'LATEST')).toBeUndefined();

@@ -50,7 +50,6 @@ describe('npm run package (offline serverless package)', () => {
     for (const [, r] of byType('ALIYUN::FC::Function')) expect(r.Properties.environmentVariables.FERRY_CONFIG).toBe('dist/ferry.config.json');
   });
 
-
   it('compiles the three functions with bundled CJS handlers', () => {
     const fns: Record<string, Record<string, any>> = Object.fromEntries(byType('ALIYUN::FC::Function').map(([, r]) => [r.Properties.name, r.Properties]));
     expect(Object.keys(fns).sort()).toEqual(['ferry-dev-cancel', 'ferry-dev-sweep', 'ferry-dev-webhook']);
@@ -73,17 +72,21 @@ describe('npm run package (offline serverless package)', () => {
     }));
     expect(new Set(apis.map((a) => a.name)).size).toBe(apis.length);
     expect(apis.filter((a) => a.fn === 'ferry-dev-webhook').map((a) => a.route)).toEqual(['POST /webhooks/[kind]']);
-    expect(apis.filter((a) => a.fn === 'ferry-dev-cancel').map((a) => a.route).sort()).toEqual([
-      'GET /healthz', 'GET /openapi.json', 'GET /replications/[id]', 'GET /tasks', 'GET /tasks/[id]',
-      'POST /cancel', 'POST /tasks/[id]/cancel',
-    ].sort());
+    expect(
+      apis
+        .filter((a) => a.fn === 'ferry-dev-cancel')
+        .map((a) => a.route)
+        .sort(),
+    ).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /replications/[id]', 'GET /tasks', 'GET /tasks/[id]', 'POST /cancel', 'POST /tasks/[id]/cancel'].sort());
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);
   });
 
   it('grants the execution role only the listed cloud actions', () => {
     const role = update.Resources['sls-fc-exec-role']!.Properties;
     const actions = role.Policies[0].PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action);
-    expect(actions).toEqual(expect.arrayContaining(['cr:CreateRepoSyncTask', 'cr:GetRepoSyncTask', 'cr:ListRepoSyncTask', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'ecs:DescribeTasks', 'ecs:CancelTask']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['cr:CreateRepoSyncTask', 'cr:GetRepoSyncTask', 'cr:ListRepoSyncTask', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'ecs:DescribeTasks', 'ecs:CancelTask']),
+    );
     expect(actions.some((a: string) => a.endsWith(':*') || a === '*')).toBe(false);
   });
 
@@ -173,7 +176,12 @@ describe('the packaged bundles are working FC handlers', () => {
   it('with tokens and DATABASE_URL the cancel bundle takes the PostgreSQL path; the URL never reaches the logs', async () => {
     writeFileSync(join(dir, 'ok.json'), JSON.stringify({ auth: { webhookTokens: ['${FERRY_WEBHOOK_TOKEN}'], apiTokens: [{ name: 'op', token: '${FERRY_API_TOKEN}', role: 'admin' }] } }));
     // Port 1 refuses at once: the ledger cannot open, so the function answers 503 and logs why.
-    Object.assign(process.env, { FERRY_CONFIG: join(dir, 'ok.json'), FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1', FERRY_API_TOKEN: 'pkg-api-token-1', DATABASE_URL: 'postgres://ferry:pkg-db-password@127.0.0.1:1/ferry' });
+    Object.assign(process.env, {
+      FERRY_CONFIG: join(dir, 'ok.json'),
+      FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1',
+      FERRY_API_TOKEN: 'pkg-api-token-1',
+      DATABASE_URL: 'postgres://ferry:pkg-db-password@127.0.0.1:1/ferry',
+    });
     delete process.env.FERRY_MODE;
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);

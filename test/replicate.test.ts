@@ -16,7 +16,10 @@ async function recordAcrPush(tag = 'v1.0.0') {
   const event = { sourceKind: 'acr' as const, source: 'acr-hangzhou', namespace: 'team', repository: 'app', tag, digest: pushed.digest, pushedAt: new Date(stack.clock.now()) };
   const matches = matchPush(event, stack.config).filter((m) => m.ok);
   const now = stack.clock.now();
-  const rec = await stack.ledger.recordReplication({ ...event, rules: [...new Set(matches.map((m) => m.rule))] }, matches.map((m) => taskSpecOf(m, now)));
+  const rec = await stack.ledger.recordReplication(
+    { ...event, rules: [...new Set(matches.map((m) => m.rule))] },
+    matches.map((m) => taskSpecOf(m, now)),
+  );
   return rec.tasks.map((t) => t.taskId);
 }
 
@@ -95,7 +98,10 @@ describe('submitTask against the local cloud', () => {
     const event = { sourceKind: 'swr' as const, source: 'swr-beijing', namespace: 'team', repository: 'app', tag: 'v2.0.0', pushedAt: new Date(stack.clock.now()) };
     const matches = matchPush(event, stack.config).filter((m) => m.ok);
     expect(matches).toHaveLength(1);
-    const rec = await stack.ledger.recordReplication({ ...event, rules: ['swr-north-to-east'] }, matches.map((m) => taskSpecOf(m, stack.clock.now())));
+    const rec = await stack.ledger.recordReplication(
+      { ...event, rules: ['swr-north-to-east'] },
+      matches.map((m) => taskSpecOf(m, stack.clock.now())),
+    );
     const [t] = await claim([rec.tasks[0]!.taskId]);
     const r = await submitTask(t!, ctx());
     expect(r.state).toBe('submitted');

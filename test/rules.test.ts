@@ -78,9 +78,7 @@ describe('template', () => {
   });
 
   test('unknown placeholders are all reported when compiling', () => {
-    expect(checkTemplate('{name}/{repo}/{image}')).toBe(
-      'unknown placeholders {name}, {image} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})',
-    );
+    expect(checkTemplate('{name}/{repo}/{image}')).toBe('unknown placeholders {name}, {image} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})');
     expect(checkTemplate('a}')).toBe('unmatched "}" at position 2 (write "}}" for a literal brace)');
     expect(checkTemplate('{repo}')).toBeNull();
   });
@@ -111,7 +109,16 @@ function config(rules: unknown[]) {
 }
 
 const acr = (extra: object = {}) => ({ provider: 'acr', instanceId: 'cri-dst0001', region: 'cn-shanghai', ...extra });
-const push = (extra: Partial<PushEvent> = {}): PushEvent => ({ sourceKind: 'acr', source: 'acr-hz', namespace: 'team', repository: 'app', tag: 'v1.0.0', digest: DIGEST, pushedAt: new Date(0), ...extra });
+const push = (extra: Partial<PushEvent> = {}): PushEvent => ({
+  sourceKind: 'acr',
+  source: 'acr-hz',
+  namespace: 'team',
+  repository: 'app',
+  tag: 'v1.0.0',
+  digest: DIGEST,
+  pushedAt: new Date(0),
+  ...extra,
+});
 const keys = (c: ReturnType<typeof config>, e: PushEvent) => matchPush(e, c).map((m) => (m.ok ? `${m.rule} ${m.targetKey}` : `${m.rule} ${m.field}: ${m.reason}`));
 
 describe('matchPush', () => {
@@ -204,13 +211,24 @@ describe('matchPush', () => {
 
   test('SWR targets: source region, tag required, remote namespace template', () => {
     const c = config([
-      { name: 'east', source: 'swr-bj', targets: [{ provider: 'swr', remoteRegion: 'cn-east-3' }, { provider: 'swr', region: 'cn-north-4', remoteRegion: 'cn-south-1', remoteNamespace: '{namespace}-copy', override: true }] },
+      {
+        name: 'east',
+        source: 'swr-bj',
+        targets: [
+          { provider: 'swr', remoteRegion: 'cn-east-3' },
+          { provider: 'swr', region: 'cn-north-4', remoteRegion: 'cn-south-1', remoteNamespace: '{namespace}-copy', override: true },
+        ],
+      },
       { name: 'digests', source: 'swr-bj', digestOnly: true, targets: [{ provider: 'swr', remoteRegion: 'cn-east-3' }] },
       { name: 'self', source: 'swr-bj', namespace: 'ops', targets: [{ provider: 'swr', remoteRegion: 'cn-north-4' }] },
     ]);
     const swrPush = push({ sourceKind: 'swr', source: 'swr-bj', repository: 'base/app', tag: '1.0' });
     const [east, south] = matchPush(swrPush, c);
-    expect(east).toMatchObject({ ok: true, targetKey: 'swr:cn-north-4>cn-east-3:team/base/app:1.0', target: { provider: 'swr', region: 'cn-north-4', namespace: 'team', repo: 'base/app', tag: '1.0', remoteRegion: 'cn-east-3', remoteNamespace: 'team', override: false } });
+    expect(east).toMatchObject({
+      ok: true,
+      targetKey: 'swr:cn-north-4>cn-east-3:team/base/app:1.0',
+      target: { provider: 'swr', region: 'cn-north-4', namespace: 'team', repo: 'base/app', tag: '1.0', remoteRegion: 'cn-east-3', remoteNamespace: 'team', override: false },
+    });
     expect(south).toMatchObject({ ok: true, targetKey: 'swr:cn-north-4>cn-south-1:team-copy/base/app:1.0' });
     expect(keys(c, { ...swrPush, tag: undefined })).toEqual(['digests targets[0]: SWR copies by tag and this push has no tag (it was pushed by digest)']);
     expect(keys(c, { ...swrPush, namespace: 'ops' })).toEqual([

@@ -24,8 +24,7 @@ const echo: FetchApp = async (req, ctx) => {
   });
 };
 const ctx: InvocationContext = { requestId: 'req-1' };
-const json = (r: { body: string; isBase64Encoded: boolean }) =>
-  JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('utf8') : r.body);
+const json = (r: { body: string; isBase64Encoded: boolean }) => JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('utf8') : r.body);
 
 // Sample from function-compute.md (API Gateway → FC event), as FC delivers it: a Buffer.
 const agSample = {
@@ -66,7 +65,11 @@ describe('API Gateway adapter', () => {
     const seen = json(r);
     expect(seen.method).toBe('POST');
     expect(seen.path).toBe('/webhooks/acr');
-    expect(seen.query).toEqual([['dry', 'true'], ['tag', 'v1'], ['tag', 'v2']]);
+    expect(seen.query).toEqual([
+      ['dry', 'true'],
+      ['tag', 'v1'],
+      ['tag', 'v2'],
+    ]);
     expect(seen.headers['x-multi']).toBe('a, b');
     expect(seen.headers.accept).toBe('text/plain, application/json');
     expect(seen.headers['content-length']).not.toBe('999');
@@ -117,7 +120,14 @@ describe('API Gateway adapter', () => {
 
   it('turns an app failure into a 500 without internals and reports it', async () => {
     const seen: unknown[] = [];
-    const r = await handleApiGatewayEvent(async () => { throw new Error('db password=hunter2'); }, agSample, ctx, (e) => seen.push(e));
+    const r = await handleApiGatewayEvent(
+      async () => {
+        throw new Error('db password=hunter2');
+      },
+      agSample,
+      ctx,
+      (e) => seen.push(e),
+    );
     expect(r.statusCode).toBe(500);
     expect(r.body).not.toContain('hunter2');
     expect(seen).toHaveLength(1);
@@ -173,14 +183,17 @@ describe('responseToFcResult', () => {
 
 describe('invocationContextFromFc', () => {
   it('reads requestId, STS credentials, region, account, function name and deadline', () => {
-    const c = invocationContextFromFc({
-      requestId: 'r-9',
-      credentials: { accessKeyId: 'STS.key', accessKeySecret: 'sec', securityToken: 'tok' },
-      function: { name: 'ferry-dev-webhook', handler: 'dist/webhook/index.handler', memory: 256, timeout: 30 },
-      service: { name: 'ferry-dev' },
-      region: 'cn-hangzhou',
-      accountId: '123',
-    }, 1_000);
+    const c = invocationContextFromFc(
+      {
+        requestId: 'r-9',
+        credentials: { accessKeyId: 'STS.key', accessKeySecret: 'sec', securityToken: 'tok' },
+        function: { name: 'ferry-dev-webhook', handler: 'dist/webhook/index.handler', memory: 256, timeout: 30 },
+        service: { name: 'ferry-dev' },
+        region: 'cn-hangzhou',
+        accountId: '123',
+      },
+      1_000,
+    );
     expect(c).toEqual({
       requestId: 'r-9',
       credentials: { accessKeyId: 'STS.key', accessKeySecret: 'sec', securityToken: 'tok' },
@@ -229,11 +242,24 @@ describe('httpHandler', () => {
 
   it('answers 503 when the app cannot be built and retries on the next invocation', async () => {
     let calls = 0;
-    const handler = httpHandler(async () => {
-      calls++;
-      if (calls === 1) throw new Error('config missing');
-      return echo;
-    }, { logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } } });
+    const handler = httpHandler(
+      async () => {
+        calls++;
+        if (calls === 1) throw new Error('config missing');
+        return echo;
+      },
+      {
+        logger: {
+          debug() {},
+          info() {},
+          warn() {},
+          error() {},
+          child() {
+            return this;
+          },
+        },
+      },
+    );
     expect((await handler(agSample, {})).statusCode).toBe(503);
     expect((await handler(agSample, {})).statusCode).toBe(200);
     expect(calls).toBe(2);
@@ -241,14 +267,25 @@ describe('httpHandler', () => {
 });
 
 describe('handler factories record the invocation', () => {
-  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } };
+  const quiet = {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return this;
+    },
+  };
   it("httpHandler: the FC context's STS credentials reach currentCredentials before the app runs, even when it cannot start", async () => {
     const sts = { accessKeyId: 'STS.http', accessKeySecret: 'http-sts-secret', securityToken: 'http-sts-token' };
     let seen: unknown;
-    const failing = httpHandler(async () => {
-      seen = currentCredentials();
-      throw new Error('no config');
-    }, { logger: quiet });
+    const failing = httpHandler(
+      async () => {
+        seen = currentCredentials();
+        throw new Error('no config');
+      },
+      { logger: quiet },
+    );
     expect((await failing(agSample, { requestId: 'r-sts', credentials: sts })).statusCode).toBe(503);
     expect(seen).toEqual(sts);
     const rotated = { ...sts, accessKeySecret: 'http-sts-secret-2', securityToken: 'http-sts-token-2' };
@@ -335,7 +372,10 @@ describe('serveNode', () => {
       expect(r.statusCode).toBe(200);
       const seen = (await r.body.json()) as { method: string; query: string[][]; headers: Record<string, string>; bodyBase64: string; ctx: InvocationContext };
       expect(seen.method).toBe('POST');
-      expect(seen.query).toEqual([['a', '1'], ['a', '2']]);
+      expect(seen.query).toEqual([
+        ['a', '1'],
+        ['a', '2'],
+      ]);
       expect(seen.headers['x-h']).toBe('v');
       expect(Buffer.from(seen.bodyBase64, 'base64').equals(big)).toBe(true);
       expect(seen.ctx.region).toBe('local');

@@ -76,9 +76,7 @@ describe('startLocalStack on the example config', () => {
     expect(banner).toContain(`Ferry API    ${stack.apiUrl}`);
     expect(banner).toContain(stack.cloudUrl);
     for (const t of ['dev-webhook-token-0123456789', 'dev-admin-token-0123456789', 'dev-read-token-0123456789']) expect(banner).toContain(t);
-    expect(banner).toContain(
-      `curl -X POST ${stack.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d '{"instanceId":"cri-localsrc001","namespace":"team","repo":"app","tag":"v1.0.0"}'`,
-    );
+    expect(banner).toContain(`curl -X POST ${stack.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d '{"instanceId":"cri-localsrc001","namespace":"team","repo":"app","tag":"v1.0.0"}'`);
     expect(banner).toContain(`FERRY_URL=${stack.apiUrl} FERRY_API_TOKEN=dev-admin-token-0123456789 npx ferry tasks`);
     expect(banner).toContain('every 100 ms');
     // The trigger line shows where it points, not the token.
@@ -148,7 +146,15 @@ describe('startLocalStack with an operator config', () => {
     writeFileSync(cfg, 'sources:\n  - { kind: acr, name: src, instanceId: cri-localsrc001, region: cn-hangzhou }\nclouds:\n  alibaba: { endpoint: "${FERRY_LOCAL_CLOUD_URL}" }\n');
     let text = '';
     const s = await startLocalStack({
-      env: { FERRY_CONFIG: cfg, PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'bare'), FERRY_LOCAL_CLOUD_URL: 'http://127.0.0.1:1', ALIBABA_CLOUD_ACCESS_KEY_ID: 'k', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'operator-own-secret' },
+      env: {
+        FERRY_CONFIG: cfg,
+        PORT: '0',
+        FERRY_CLOUD_PORT: '0',
+        FERRY_DATA_DIR: join(dir, 'bare'),
+        FERRY_LOCAL_CLOUD_URL: 'http://127.0.0.1:1',
+        ALIBABA_CLOUD_ACCESS_KEY_ID: 'k',
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'operator-own-secret',
+      },
       apps,
       print: (t) => (text += t),
     });

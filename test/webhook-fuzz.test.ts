@@ -53,24 +53,41 @@ const contentType = fc.constantFrom(
   'application/json; charset=latin1',
 );
 const ceHeaders = fc.option(
-  fc.record({ 'ce-specversion': fc.constantFrom('1.0', '', '0.3'), 'ce-id': fc.string(), 'ce-source': fc.constantFrom('acs.cr', '/x'), 'ce-type': fc.constantFrom('cr:Artifact:PushCompleted', 'harbor.artifact.pushed', 'other') }),
+  fc.record({
+    'ce-specversion': fc.constantFrom('1.0', '', '0.3'),
+    'ce-id': fc.string(),
+    'ce-source': fc.constantFrom('acs.cr', '/x'),
+    'ce-type': fc.constantFrom('cr:Artifact:PushCompleted', 'harbor.artifact.pushed', 'other'),
+  }),
   { nil: undefined },
 );
 const token = fc.constantFrom<string | null>('test-webhook-token-0123456789', 'test-webhook-token-0123456789', null, 'wrong', 'test-webhook-token-012345678');
-const query = fc.record({ instance: fc.option(fc.constantFrom('cri-localsrc001', 'cri-nope0001', ''), { nil: undefined }), source: fc.option(fc.constantFrom('acr-hangzhou', 'swr-beijing', 'hub', 'registry', 'nope'), { nil: undefined }) }, { requiredKeys: [] });
+const query = fc.record(
+  {
+    instance: fc.option(fc.constantFrom('cri-localsrc001', 'cri-nope0001', ''), { nil: undefined }),
+    source: fc.option(fc.constantFrom('acr-hangzhou', 'swr-beijing', 'hub', 'registry', 'nope'), { nil: undefined }),
+  },
+  { requiredKeys: [] },
+);
 const weird = fc.oneof(fc.jsonValue(), fc.string(), fc.constantFrom('', 'v1.2.3', 'team', 'a|b', '2016-13-45 99:99:99', 1e300, -1, null, 'sha256:' + 'f'.repeat(64)));
 
-const mutated = fc
-  .tuple(fc.nat(samples.length - 1), fc.nat(1000), fc.constantFrom('delete', 'replace'), weird, fc.nat(2))
-  .map(([i, p, op, replacement, times]) => {
-    let v = samples[i]!.value;
-    for (let n = 0; n <= times; n++) {
-      const all = paths(v);
-      v = mutate(v, all[(p + n * 7) % all.length]!, op as 'delete' | 'replace', replacement);
-    }
-    return { kind: samples[i]!.kind, body: JSON.stringify(v) };
-  });
-const random = fc.record({ kind, body: fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1'))) });
+const mutated = fc.tuple(fc.nat(samples.length - 1), fc.nat(1000), fc.constantFrom('delete', 'replace'), weird, fc.nat(2)).map(([i, p, op, replacement, times]) => {
+  let v = samples[i]!.value;
+  for (let n = 0; n <= times; n++) {
+    const all = paths(v);
+    v = mutate(v, all[(p + n * 7) % all.length]!, op as 'delete' | 'replace', replacement);
+  }
+  return { kind: samples[i]!.kind, body: JSON.stringify(v) };
+});
+const random = fc.record({
+  kind,
+  body: fc.oneof(
+    fc.json(),
+    fc.string(),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1')),
+  ),
+});
 
 async function check(d: { kind: string; body: string }, ct: string, ce: Record<string, string> | undefined, tok: string | null, q: Record<string, string | undefined>) {
   const before = await ledgerCounts(h.stack);

@@ -63,7 +63,15 @@ describe('normalizeWebhook', () => {
 
   it('CloudEvents binary mode: attributes in ce-* headers, data as the body', () => {
     const event = JSON.parse(fixture('eventbridge-acr.json'));
-    const headers = { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': event.id, 'ce-source': 'acs.cr', 'ce-type': event.type, 'ce-time': event.time, 'ce-aliyunregionid': 'cn-hangzhou' };
+    const headers = {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': event.id,
+      'ce-source': 'acs.cr',
+      'ce-type': event.type,
+      'ce-time': event.time,
+      'ce-aliyunregionid': 'cn-hangzhou',
+    };
     const r = normalizeWebhook({ kind: 'cloudevents', headers, body: JSON.stringify(event.data) });
     expect(r.ok && r.pushes[0]).toMatchObject({ instanceId: 'cri-localsrc001', tag: 'v1.4.0' });
     const missing = { ...headers } as Record<string, string>;
@@ -73,7 +81,11 @@ describe('normalizeWebhook', () => {
 
   it('CloudEvents of another type are ignored', () => {
     const event = { ...JSON.parse(fixture('eventbridge-acr.json')), type: 'cr:Artifact:ScanCompleted' };
-    expect(normalizeWebhook({ kind: 'cloudevents', headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(event) })).toMatchObject({ ok: true, pushes: [], ignored: ['event type cr:Artifact:ScanCompleted is not a push'] });
+    expect(normalizeWebhook({ kind: 'cloudevents', headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(event) })).toMatchObject({
+      ok: true,
+      pushes: [],
+      ignored: ['event type cr:Artifact:ScanCompleted is not a push'],
+    });
   });
 
   it.each([
@@ -82,7 +94,13 @@ describe('normalizeWebhook', () => {
     ['acr', 'application/json', '[1]', 400, '(body)'],
     ['acr', 'application/json', '{"push_data":{"pushed_at":"2016-11-29 12:25:46"},"repository":{"namespace":"team"}}', 422, 'repository.name'],
     ['harbor', 'application/json', '{"type":"PUSH_ARTIFACT","event_data":{"resources":[],"repository":{"name":"a","namespace":"b"}}}', 422, 'event_data.resources'],
-    ['distribution', 'application/json', '{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"noslash"}}]}', 422, 'events[0].target.repository'],
+    [
+      'distribution',
+      'application/json',
+      '{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"noslash"}}]}',
+      422,
+      'events[0].target.repository',
+    ],
     ['dockerhub', 'application/json', '{"push_data":{"pushed_at":1},"repository":{"name":"a","namespace":"b"}}', 422, 'push_data.tag'],
     ['cloudevents', 'application/json', '{"hello":"world"}', 400, 'ce-specversion'],
   ] as const)('%s %s %s → %i on %s', (kind, type, body, status, field) => {

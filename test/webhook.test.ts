@@ -18,7 +18,15 @@ beforeAll(async () => {
       c.sources.push({ kind: 'harbor', name: 'harbor-plain', host: 'plain.example.com' });
       c.auth.webhookTokens = ['${FERRY_WEBHOOK_TOKEN}', '${OLD_TOKEN}', { token: '${SCOPED_TOKEN}', sources: ['hub'] }];
       c.rules.push({ name: 'bad-only', source: 'acr-hangzhou', tags: { include: ['x*'] }, targets: [{ provider: 'acr', instanceId: 'cri-localdst001', region: 'cn-shanghai', tag: '.{tag}' }] });
-      c.rules.push({ name: 'bad-name', source: 'acr-hangzhou', tags: { include: ['w*'] }, targets: [{ provider: 'acr', instanceId: 'cri-localdst001', region: 'cn-shanghai', repo: '{repo}--X' }, { provider: 'acr', instanceId: 'cri-localdst002', region: 'cn-beijing' }] });
+      c.rules.push({
+        name: 'bad-name',
+        source: 'acr-hangzhou',
+        tags: { include: ['w*'] },
+        targets: [
+          { provider: 'acr', instanceId: 'cri-localdst001', region: 'cn-shanghai', repo: '{repo}--X' },
+          { provider: 'acr', instanceId: 'cri-localdst002', region: 'cn-beijing' },
+        ],
+      });
       return c;
     },
   });
@@ -27,7 +35,12 @@ afterAll(() => h?.close());
 
 describe('one realistic sample per kind, end to end', () => {
   beforeAll(async () => {
-    for (const [repo, tag] of [['app', 'v1.2.3'], ['app', 'v1.2'], ['app', 'v1.4.0'], ['tools/cli', 'v3.1.0']] as const) {
+    for (const [repo, tag] of [
+      ['app', 'v1.2.3'],
+      ['app', 'v1.2'],
+      ['app', 'v1.4.0'],
+      ['tools/cli', 'v3.1.0'],
+    ] as const) {
       await h.stack.cloud.acr.push({ ...SRC, repo, tag });
     }
     h.stack.cloud.services.huawei.pushImage({ region: 'cn-north-4', namespace: 'team', repo: 'app', tag: 'v2.0.0' });
@@ -258,7 +271,11 @@ describe('auth, limits and client mistakes', () => {
       await h.stack.cloud.acr.push({ ...SRC, repo: 'app', tag: 'v7.0.0' });
       const body = acrBody();
       body.push_data.tag = 'v7.0.0';
-      const ok = await fetch(`${server.url}/webhooks/acr?instance=cri-localsrc001&token=test-webhook-token-0123456789`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const ok = await fetch(`${server.url}/webhooks/acr?instance=cri-localsrc001&token=test-webhook-token-0123456789`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(ok.status).toBe(202);
       const refused = await fetch(`${server.url}/webhooks/acr?token=wrong-token-value`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(refused.status).toBe(401);

@@ -679,7 +679,11 @@ export class AcrState {
 
 export function triggerMatches(t: AcrTrigger, tag: string): boolean {
   if (t.triggerType === 'ALL') return true;
-  if (t.triggerType === 'TAG_LIST') return t.triggerTag.split(',').map((s) => s.trim()).includes(tag);
+  if (t.triggerType === 'TAG_LIST')
+    return t.triggerTag
+      .split(',')
+      .map((s) => s.trim())
+      .includes(tag);
   try {
     return new RegExp(`^(?:${t.triggerTag})$`).test(tag);
   } catch {
@@ -703,6 +707,8 @@ function layersOf(t: SyncTask): { id: string; digest: string; size: number }[] {
 }
 
 function uuidFrom(random: () => number): string {
-  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('').toUpperCase();
+  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16))
+    .join('')
+    .toUpperCase();
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

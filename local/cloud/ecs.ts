@@ -156,7 +156,9 @@ export class EcsState {
     const pageSize = optionalInt(p, 'PageSize', 10, 1, 100);
     let ids: string[] | undefined;
     if (p.TaskIds) {
-      ids = p.TaskIds.split(',').map((s) => s.trim()).filter(Boolean);
+      ids = p.TaskIds.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (ids.length > 100) throw invalidParameter('TaskIds', 'must list at most 100 task ids');
     }
     const statusFilter = p.TaskStatus;

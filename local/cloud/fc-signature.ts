@@ -7,12 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * The path is the unencoded `/2016-08-15/...`; queries are signed only for `/proxy/` paths.
  * Authorization: `FC <accessKeyID>:<base64(HMAC-SHA256(secret, stringToSign))>`.
  */
-export function fcStringToSign(
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  queries: Record<string, string | string[]> | null,
-): string {
+export function fcStringToSign(method: string, path: string, headers: Record<string, string>, queries: Record<string, string | string[]> | null): string {
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase().trim()] = v;
   const fcHeaders = Object.keys(lower)

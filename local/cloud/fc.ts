@@ -80,9 +80,7 @@ interface FunctionState {
 }
 
 const timerConfig = z.object({
-  cronExpression: z
-    .string()
-    .refine((v) => /^@every \d+[smh]$/.test(v) || v.trim().split(/\s+/).length === 6, 'must be a 6-field cron expression (with seconds) or "@every <n>m"'),
+  cronExpression: z.string().refine((v) => /^@every \d+[smh]$/.test(v) || v.trim().split(/\s+/).length === 6, 'must be a 6-field cron expression (with seconds) or "@every <n>m"'),
   enable: z.boolean(),
   payload: z.string().optional(),
 });

@@ -117,7 +117,14 @@ export class IamTokens {
     else body.domain = domainRef;
     if (req.query.get('nocatalog') !== 'true') {
       body.catalog = region
-        ? [{ type: 'swr', name: 'swr', id: hexId('svc', 'swr'), endpoints: [{ interface: 'public', region, region_id: region, url: `https://swr-api.${region}.myhuaweicloud.com`, id: hexId('ep', region) }] }]
+        ? [
+            {
+              type: 'swr',
+              name: 'swr',
+              id: hexId('svc', 'swr'),
+              endpoints: [{ interface: 'public', region, region_id: region, url: `https://swr-api.${region}.myhuaweicloud.com`, id: hexId('ep', region) }],
+            },
+          ]
         : [];
     }
     return {
@@ -129,7 +136,13 @@ export class IamTokens {
 
   private mint(): string {
     const seed = `${++this.counter}:${this.env.random()}:${this.env.random()}`;
-    return 'MIIL' + createHash('sha256').update(seed).digest('base64url') + createHash('sha256').update(seed + '#').digest('base64url');
+    return (
+      'MIIL' +
+      createHash('sha256').update(seed).digest('base64url') +
+      createHash('sha256')
+        .update(seed + '#')
+        .digest('base64url')
+    );
   }
 
   snapshot(now: number): unknown {

@@ -261,7 +261,11 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     if ('status' in auth) return auth;
     swr.settle(req.now);
     try {
-      if (REGIONS_PATH.test(req.path) && req.method === 'GET') return ok(swr.regions().map((regionID) => ({ regionID })), requestId);
+      if (REGIONS_PATH.test(req.path) && req.method === 'GET')
+        return ok(
+          swr.regions().map((regionID) => ({ regionID })),
+          requestId,
+        );
       const m = SWR_PATH.exec(req.path);
       if (m) return handleSwr(req, auth.region, m, requestId);
       return gatewayError(404, 'APIGW.0101', `The API does not exist or has not been published in the environment: ${req.method} ${req.path}`, requestId);

@@ -43,22 +43,22 @@ export const localCloudSeedSchema = z.object({
       users: z.array(z.object({ name: z.string(), password: z.string() })).default([{ name: 'ferry', password: 'local-ferry-password' }]),
       credentials: z.array(z.object({ accessKey: z.string(), secretKey: z.string() })).default([{ accessKey: 'HWLOCALFERRYAK', secretKey: 'local-ferry-sk' }]),
       /** Token lifetime in virtual ms (real IAM: 24 h). */
-      tokenTtlMs: z.number().int().positive().default(24 * 3600 * 1000),
+      tokenTtlMs: z
+        .number()
+        .int()
+        .positive()
+        .default(24 * 3600 * 1000),
       regions: z.array(z.string()).default(['cn-north-4', 'cn-east-3', 'cn-south-1', 'ap-southeast-1']),
-      namespaces: z
-        .array(z.object({ region: z.string(), name: z.string(), repos: z.array(repoSeed).default([]) }))
-        .default([
-          { region: 'cn-north-4', name: 'team', repos: [{ name: 'app', tags: {} }] },
-          { region: 'cn-east-3', name: 'team', repos: [] },
-        ]),
+      namespaces: z.array(z.object({ region: z.string(), name: z.string(), repos: z.array(repoSeed).default([]) })).default([
+        { region: 'cn-north-4', name: 'team', repos: [{ name: 'app', tags: {} }] },
+        { region: 'cn-east-3', name: 'team', repos: [] },
+      ]),
     })
     .prefault({}),
   fc: z
     .object({
       accountId: z.string().default('1000000000000001'),
-      services: z
-        .array(z.object({ name: z.string(), functions: z.array(z.string()).default([]) }))
-        .default([{ name: 'ferry', functions: ['webhook', 'sweep', 'cancel'] }]),
+      services: z.array(z.object({ name: z.string(), functions: z.array(z.string()).default([]) })).default([{ name: 'ferry', functions: ['webhook', 'sweep', 'cancel'] }]),
     })
     .prefault({}),
 });

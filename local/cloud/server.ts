@@ -46,7 +46,10 @@ export interface AcrTestApi {
   repoId(instanceId: string, namespace: string, repo: string): string | undefined;
   /** Like `POST /_local/acr/push`: creates the tag, delivers matching repository triggers. */
   push(input: PushInput): Promise<PushResult>;
-  addTrigger(input: { instanceId: string; namespace: string; repo: string; url: string; type?: 'ALL' | 'TAG_LIST' | 'TAG_REG_EXP'; tag?: string; name?: string }): { triggerId: string; repoId: string };
+  addTrigger(input: { instanceId: string; namespace: string; repo: string; url: string; type?: 'ALL' | 'TAG_LIST' | 'TAG_REG_EXP'; tag?: string; name?: string }): {
+    triggerId: string;
+    repoId: string;
+  };
   /** The next `count` (default 1) matching sync tasks end in ERROR / stay SYNCHRONIZING. */
   addOutcome(rule: OutcomeRuleInput): string;
 }

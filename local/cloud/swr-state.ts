@@ -182,7 +182,12 @@ export class SwrState {
    */
   pushImage(ref: SwrImageRef, digest?: string, now = this.env.clock.now()): { digest: string; jobIds: number[] } {
     this.settle(now);
-    const d = digest ?? 'sha256:' + createHash('sha256').update(`${ref.region}/${ref.namespace}/${ref.repo}:${ref.tag}#${++this.digestCounter}`).digest('hex');
+    const d =
+      digest ??
+      'sha256:' +
+        createHash('sha256')
+          .update(`${ref.region}/${ref.namespace}/${ref.repo}:${ref.tag}#${++this.digestCounter}`)
+          .digest('hex');
     this.ensureRepo(ref.region, ref.namespace, ref.repo).set(ref.tag, d);
     const jobIds: number[] = [];
     for (const task of this.tasks) {
@@ -199,9 +204,7 @@ export class SwrState {
   }
 
   findTask(region: string, namespace: string, repo: string, remoteRegionId: string, remoteNamespace: string): TaskRecord | undefined {
-    return this.tasks.find(
-      (t) => t.region === region && t.namespace === namespace && t.repo === repo && t.remoteRegionId === remoteRegionId && t.remoteNamespace === remoteNamespace,
-    );
+    return this.tasks.find((t) => t.region === region && t.namespace === namespace && t.repo === repo && t.remoteRegionId === remoteRegionId && t.remoteNamespace === remoteNamespace);
   }
 
   createTask(t: Omit<TaskRecord, 'id' | 'createdAt'>, now: number): TaskRecord {
@@ -309,9 +312,7 @@ export class SwrState {
 
   listJobs(region: string, namespace: string, repo: string, now: number): SyncJob[] {
     this.settle(now);
-    return this.jobs
-      .filter((j) => j.region === region && j.namespace === namespace && j.repo === repo)
-      .map((j) => this.view(j, now));
+    return this.jobs.filter((j) => j.region === region && j.namespace === namespace && j.repo === repo).map((j) => this.view(j, now));
   }
 
   findJobs(match: SyncJobMatch = {}, now = this.env.clock.now()): (SyncJob & { region: string })[] {

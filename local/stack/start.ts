@@ -7,7 +7,14 @@ import { ConfigError } from '../../shared/config/index.ts';
 import { startLocalStack } from './stack.ts';
 
 function fail(err: unknown): never {
-  const msg = err instanceof ConfigError ? err.message : err instanceof Error ? (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `${err.message} (set PORT / FERRY_CLOUD_PORT to free ports)` : err.message : String(err);
+  const msg =
+    err instanceof ConfigError
+      ? err.message
+      : err instanceof Error
+        ? (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+          ? `${err.message} (set PORT / FERRY_CLOUD_PORT to free ports)`
+          : err.message
+        : String(err);
   process.stderr.write(`ferry: could not start the local stack:\n${msg}\n`);
   process.exit(1);
 }

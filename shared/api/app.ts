@@ -222,14 +222,7 @@ function taskAnswer(c: Context<Env>, r: CancelTaskResult, what: string) {
   }
 }
 
-async function ecsAnswer(
-  c: Context<Env>,
-  r: Awaited<ReturnType<typeof cancelEcsTask>>,
-  what: string,
-  deps: Deps,
-  actor: string,
-  reason: string | undefined,
-) {
+async function ecsAnswer(c: Context<Env>, r: Awaited<ReturnType<typeof cancelEcsTask>>, what: string, deps: Deps, actor: string, reason: string | undefined) {
   switch (r.outcome) {
     case 'canceled': {
       deps.log.info('ecs task canceled', { actor, what, already: r.already, reason: reason ?? null });

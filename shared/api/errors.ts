@@ -21,11 +21,7 @@ export function invalidField(error: z.ZodError, where: 'body' | 'query' | 'path'
  * credentials refused → 502 (the caller is not at fault), throttled → 503 with Retry-After,
  * anything else from the cloud → 502.
  */
-export function cloudFailure(
-  r: Exclude<CancelOutcome, { outcome: 'canceled' | 'finished' }>,
-  what: string,
-  extra: { taskId?: string } = {},
-): ApiError {
+export function cloudFailure(r: Exclude<CancelOutcome, { outcome: 'canceled' | 'finished' }>, what: string, extra: { taskId?: string } = {}): ApiError {
   const cloud = { code: r.error.code, requestId: r.error.requestId };
   const pending = extra.taskId ? ' The cancel request stays recorded on the task; the sweep will try again.' : '';
   switch (r.outcome) {
@@ -34,17 +30,21 @@ export function cloudFailure(
     case 'unsupported':
       return new ApiError(422, 'CancelNotSupported', `${what}: the cloud refused to cancel it (${r.error.code}: ${r.error.message})`, { cloud, ...extra });
     case 'permission':
-      return new ApiError(
-        502,
-        'CloudPermissionDenied',
-        `${what}: the cloud refused Ferry's credentials (${r.error.code}); Ferry's role or keys need the cancel permission.${pending}`,
-        { cloud, ...extra },
-      );
+      return new ApiError(502, 'CloudPermissionDenied', `${what}: the cloud refused Ferry's credentials (${r.error.code}); Ferry's role or keys need the cancel permission.${pending}`, {
+        cloud,
+        ...extra,
+      });
     case 'throttled': {
       const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
-      return new ApiError(503, 'CloudThrottled', `${what}: the cloud is throttling Ferry; retry after ${seconds}s.${pending}`, { cloud, ...extra }, {
-        'retry-after': String(seconds),
-      });
+      return new ApiError(
+        503,
+        'CloudThrottled',
+        `${what}: the cloud is throttling Ferry; retry after ${seconds}s.${pending}`,
+        { cloud, ...extra },
+        {
+          'retry-after': String(seconds),
+        },
+      );
     }
     case 'failed':
       return new ApiError(502, 'CloudError', `${what}: the cloud call failed (${r.error.code}: ${r.error.message}).${pending}`, { cloud, ...extra });

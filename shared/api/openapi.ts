@@ -72,7 +72,9 @@ function errorSchema(): Json {
 }
 
 function errorCodeDoc(): Json {
-  const listed = Object.entries(ERROR_STATUS).map(([code, status]) => `${code} (${status})`).join(', ');
+  const listed = Object.entries(ERROR_STATUS)
+    .map(([code, status]) => `${code} (${status})`)
+    .join(', ');
   return {
     ...schema(errorCodeSchema, 'output'),
     description: `The error vocabulary shared by the webhook, the operator API and the function runtime: ${listed}.`,

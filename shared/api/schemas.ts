@@ -21,12 +21,8 @@ function named(check: naming.NameCheck, description: string, pattern?: RegExp) {
     .describe(description);
 }
 
-const alibabaRegion = z
-  .enum(ALIBABA_REGIONS, { message: 'must be an Alibaba Cloud region id Ferry knows, like "cn-hangzhou"' })
-  .describe('Alibaba Cloud region id');
-const huaweiRegion = z
-  .enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud region id Ferry knows, like "cn-north-4"' })
-  .describe('Huawei Cloud region id');
+const alibabaRegion = z.enum(ALIBABA_REGIONS, { message: 'must be an Alibaba Cloud region id Ferry knows, like "cn-hangzhou"' }).describe('Alibaba Cloud region id');
+const huaweiRegion = z.enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud region id Ferry knows, like "cn-north-4"' }).describe('Huawei Cloud region id');
 
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
 
@@ -73,13 +69,23 @@ function lazily<T>(build: () => T): () => T {
 export const listTasksQuery = z.strictObject({
   state: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(TASK_STATES, { message: `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)` })).min(1))
     .optional()
     .describe('Task state(s), comma-separated'),
   provider: z
     .string()
-    .refine((p) => providerNamed(p) !== undefined, { error: () => `must be one of ${providers().map((p) => p.name).join(', ')}` })
+    .refine((p) => providerNamed(p) !== undefined, {
+      error: () =>
+        `must be one of ${providers()
+          .map((p) => p.name)
+          .join(', ')}`,
+    })
     .optional(),
   repository: z.string().min(1).max(256).optional().describe('Source repository name'),
   since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' }).optional().describe('Tasks created at or after'),

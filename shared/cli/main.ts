@@ -276,7 +276,16 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
   if (v.json) return printJson(ctx, a.body);
   if (a.body.ecsTask) {
     const e = a.body.ecsTask;
-    ctx.io.out(keyValues([['ecs task', e.taskId], ['region', e.region], ['action', e.action], ['state', e.state], ['cloud status', e.cloudStatus], ['created', shortTime(e.createdAt)]]));
+    ctx.io.out(
+      keyValues([
+        ['ecs task', e.taskId],
+        ['region', e.region],
+        ['action', e.action],
+        ['state', e.state],
+        ['cloud status', e.cloudStatus],
+        ['created', shortTime(e.createdAt)],
+      ]),
+    );
     return EXIT.ok;
   }
   const t = a.body.task;
@@ -349,7 +358,15 @@ async function showReplication(ctx: CliEnv, v: Values, args: string[]): Promise<
   if (a.status !== 200) return failed(ctx, v, a);
   if (v.json) return printJson(ctx, a.body);
   const r = a.body.replication;
-  ctx.io.out(keyValues([['replication', r.id], ['source', r.source], ['image', `${r.namespace}/${r.repository}:${r.tag ?? r.digest ?? ''}`], ['state', r.state], ['received', shortTime(r.receivedAt)]]));
+  ctx.io.out(
+    keyValues([
+      ['replication', r.id],
+      ['source', r.source],
+      ['image', `${r.namespace}/${r.repository}:${r.tag ?? r.digest ?? ''}`],
+      ['state', r.state],
+      ['received', shortTime(r.receivedAt)],
+    ]),
+  );
   ctx.io.out('\nTasks:');
   ctx.io.out(table(a.body.tasks.map(taskRow), TASK_COLUMNS));
   return EXIT.ok;

@@ -326,12 +326,7 @@ export class AcrClient {
 
   async getRepoSyncTask(input: RepoSyncTaskRef): Promise<AcrSyncTaskDetail> {
     const i = this.input(taskRefInput, input, 'GetRepoSyncTask');
-    const r = await this.rpc.call(
-      'GetRepoSyncTask',
-      { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId },
-      getRepoSyncTaskOutput,
-      { errorCodes: NOT_FOUND },
-    );
+    const r = await this.rpc.call('GetRepoSyncTask', { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId }, getRepoSyncTaskOutput, { errorCodes: NOT_FOUND });
     return {
       ...toSyncTask(r),
       progress: r.Progress,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { systemClock, type Clock } from '../clock.ts';
 import {
   CloudAuthError,
@@ -25,7 +25,7 @@ import {
 import type { AlibabaCredentials, CredentialSource } from './credentials.ts';
 import { canonicalQuery } from './signing/encode.ts';
 import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeaderNames } from './signing/alibaba.ts';
-import { AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
+import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
 import { checkOutput } from './validation.ts';
 
 export type AlibabaProduct = 'cr' | 'ecs';

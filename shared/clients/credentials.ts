@@ -21,7 +21,7 @@ export interface HuaweiAkSk {
 }
 
 function required(value: string | undefined, name: string): string {
-  if (!value || !value.trim()) throw new Error(`${name} is not set (required for Alibaba Cloud credentials)`);
+  if (!value?.trim()) throw new Error(`${name} is not set (required for Alibaba Cloud credentials)`);
   return value.trim();
 }
 
@@ -42,9 +42,7 @@ export function alibabaCredentialsFromEnv(env: Record<string, string | undefined
 }
 
 /** The STS credentials of the function's RAM role, from a Function Compute handler's `context`. */
-export function alibabaCredentialsFromFcContext(context: {
-  credentials?: { accessKeyId?: string; accessKeySecret?: string; securityToken?: string } | undefined;
-}): AlibabaCredentials {
+export function alibabaCredentialsFromFcContext(context: { credentials?: { accessKeyId?: string; accessKeySecret?: string; securityToken?: string } | undefined }): AlibabaCredentials {
   const c = context.credentials;
   if (!c) throw new Error('context.credentials is missing: give the function a RAM role');
   return remember({

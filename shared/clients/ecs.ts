@@ -62,7 +62,10 @@ export interface EcsTaskAttribute extends EcsTask {
   requestId?: string | undefined;
 }
 
-const optString = z.string().nullish().transform((v) => v ?? undefined);
+const optString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
 
 const taskFields = {
   TaskId: z.string().min(1),
@@ -179,12 +182,7 @@ export class EcsClient {
 
   async describeTaskAttribute(input: { taskId: string }): Promise<EcsTaskAttribute> {
     const i = checkInput(taskRefInput, input, 'ecs', 'DescribeTaskAttribute');
-    const r = await this.rpc.call(
-      'DescribeTaskAttribute',
-      { RegionId: this.rpc.regionId, TaskId: i.taskId },
-      describeTaskAttributeOutput,
-      { errorCodes: ECS_ERRORS },
-    );
+    const r = await this.rpc.call('DescribeTaskAttribute', { RegionId: this.rpc.regionId, TaskId: i.taskId }, describeTaskAttributeOutput, { errorCodes: ECS_ERRORS });
     return {
       ...toTask(r),
       regionId: r.RegionId,

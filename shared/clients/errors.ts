@@ -5,16 +5,7 @@
 /** Who answered: Ferry's own clients name their cloud; a registered provider may name itself. */
 export type CloudProvider = 'acr' | 'ecs' | 'swr' | 'iam' | 'fc' | (string & {});
 
-export type CloudErrorKind =
-  | 'not_found'
-  | 'conflict'
-  | 'auth'
-  | 'permission'
-  | 'throttled'
-  | 'transient'
-  | 'invalid'
-  | 'malformed'
-  | 'unknown';
+export type CloudErrorKind = 'not_found' | 'conflict' | 'auth' | 'permission' | 'throttled' | 'transient' | 'invalid' | 'malformed' | 'unknown';
 
 export interface CloudErrorInit {
   provider: CloudProvider;

@@ -10,7 +10,7 @@ import { mapHuaweiError } from './huawei-errors.ts';
 import type { IamTokenProvider } from './huawei-iam.ts';
 import { canonicalQuery } from './signing/encode.ts';
 import { huaweiAuthorization, huaweiSignature, sdkDate } from './signing/huawei.ts';
-import { AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
+import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
 import { checkInput, checkOutput, named, regionId } from './validation.ts';
 
 export type SwrAuth = ({ kind: 'aksk' } & HuaweiAkSk & { projectId?: string | undefined }) | { kind: 'token'; iam: IamTokenProvider };
@@ -109,9 +109,7 @@ const target = { remoteRegionId: regionId, remoteNamespace: named(naming.swrName
 const repoRefInput = z.object(repoRef).strict();
 const createSyncRepoInput = z.object({ ...repoRef, ...target, syncAuto: z.boolean().optional(), override: z.boolean().optional() }).strict();
 const deleteSyncRepoInput = z.object({ ...repoRef, ...target }).strict();
-const syncImagesInput = z
-  .object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() })
-  .strict();
+const syncImagesInput = z.object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() }).strict();
 const listSyncJobsInput = z
   .object({
     ...repoRef,
@@ -209,7 +207,16 @@ export class SwrClient {
       mayHaveCreated: true,
     });
     const body = res.body.trim() ? this.json(res, action) : [];
-    return { failedTags: checkOutput(z.array(z.string()).nullable().transform((v) => v ?? []), body, this.ctx(action, res)) };
+    return {
+      failedTags: checkOutput(
+        z
+          .array(z.string())
+          .nullable()
+          .transform((v) => v ?? []),
+        body,
+        this.ctx(action, res),
+      ),
+    };
   }
 
   /** Sync job records; `total` from `Content-Range: offset-count/total` (null when absent). */

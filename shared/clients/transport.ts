@@ -137,12 +137,7 @@ export function backoffDelay(policy: RetryPolicy, retry: number): number {
   return Math.floor((policy.random ?? Math.random)() * cap);
 }
 
-export async function withRetry<T>(
-  fn: (attempt: number) => Promise<T>,
-  policy: RetryPolicy = defaultRetryPolicy,
-  clock: Clock = systemClock,
-  options: RetryOptions = {},
-): Promise<T> {
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy = defaultRetryPolicy, clock: Clock = systemClock, options: RetryOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
@@ -181,7 +176,10 @@ export class AccountLimiter {
   private lastRefill: number;
   private tokenQueue: Promise<void> = Promise.resolve();
 
-  constructor(options: Partial<LimiterOptions> = {}, private readonly clock: Clock = systemClock) {
+  constructor(
+    options: Partial<LimiterOptions> = {},
+    private readonly clock: Clock = systemClock,
+  ) {
     this.options = { ...defaultLimiterOptions, ...options };
     if (!(this.options.maxConcurrent >= 1)) throw new Error('limiter maxConcurrent must be at least 1');
     if (!(this.options.ratePerSecond > 0)) throw new Error('limiter ratePerSecond must be positive');
@@ -214,7 +212,8 @@ export class AccountLimiter {
 
   private releaseSlot(): void {
     const next = this.waiters.shift();
-    if (next) next(); // the slot passes straight to the next waiter
+    if (next)
+      next(); // the slot passes straight to the next waiter
     else this.active--;
   }
 

@@ -15,7 +15,13 @@ export function named(check: NameCheck) {
 export const regionId = z.string().regex(/^[a-z]{2,3}(?:-[a-z0-9]+)+$/, 'must be a region id like "cn-hangzhou"');
 
 /** A long that some APIs send as a number and others as a numeric string. */
-export const longish = z.union([z.number(), z.string().regex(/^-?\d+$/, 'expected a number').transform(Number)]);
+export const longish = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+$/, 'expected a number')
+    .transform(Number),
+]);
 
 /** A boolean that ECS sends as "true"/"false". */
 export const boolish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -37,11 +43,7 @@ export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provi
 }
 
 /** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
-export function checkOutput<S extends z.ZodType>(
-  schema: S,
-  data: unknown,
-  ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined },
-): z.output<S> {
+export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined }): z.output<S> {
   const r = schema.safeParse(data);
   if (!r.success) {
     throw new CloudMalformedResponseError({

@@ -51,11 +51,13 @@ export function crossCheck(raw: unknown): RawIssue[] {
     if (!target) issues.push({ path: ['sources', i, 'mirrorOf'], message: `unknown source "${mirror}" (configured: ${known.join(', ')})` });
     else if (!target.kind || providersFeedingFrom(target.kind).length === 0) {
       const copyable = [...new Set(providers().flatMap((p) => p.sourceKinds))].map((k) => kindName(k).replace(/^an? /, ''));
-      issues.push({ path: ['sources', i, 'mirrorOf'], message: `must name ${kindName(copyable[0]).split(' ')[0]} ${copyable.join(' or ')} source, but "${mirror}" is ${kindName(target.kind)} source` });
+      issues.push({
+        path: ['sources', i, 'mirrorOf'],
+        message: `must name ${kindName(copyable[0]).split(' ')[0]} ${copyable.join(' or ')} source, but "${mirror}" is ${kindName(target.kind)} source`,
+      });
     }
   });
-  const unknownSource = (name: string) =>
-    `unknown source "${name}" (${known.length ? `configured: ${known.join(', ')}` : 'no sources are configured'})`;
+  const unknownSource = (name: string) => `unknown source "${name}" (${known.length ? `configured: ${known.join(', ')}` : 'no sources are configured'})`;
 
   const firstRule = new Map<string, number>();
   arr(raw.rules).forEach((r, i) => {

@@ -118,7 +118,10 @@ function readDocument(text: string, format: 'yaml' | 'json', file?: string): unk
 
 /** V8's JSON messages may quote the text (and so a secret): keep only the reason, locate it by line. */
 function jsonSyntax(text: string, err: Error): ConfigIssue {
-  const reason = err.message.split('\n')[0]!.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*$/, '');
+  const reason = err.message
+    .split('\n')[0]!
+    .replace(/, ".*$/s, '')
+    .replace(/ in JSON at position \d+.*$/, '');
   let pos: number | undefined;
   const at = / at position (\d+)/.exec(err.message);
   if (at) pos = Number(at[1]);

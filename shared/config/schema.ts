@@ -40,13 +40,16 @@ const pattern = z.string().superRefine((v, ctx) => {
 });
 
 /** A glob over source names. */
-const sourceGlob = z.string().min(1).superRefine((v, ctx) => {
-  try {
-    globToRegExp(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
+const sourceGlob = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    try {
+      globToRegExp(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
 
 /** A target name template; when it has no placeholder the literal must already be a valid name. */
 function template(fallback: string, check: naming.NameCheck) {
@@ -189,9 +192,7 @@ export function buildConfigSchema(ctx: RefContext) {
   const auth = z
     .strictObject({
       webhookTokens: z.array(webhookToken).default([]),
-      apiTokens: z
-        .array(z.strictObject({ name: name.optional(), token: secretRef(ctx, 'FERRY_API_TOKEN'), role: z.enum(['admin', 'read']) }))
-        .default([]),
+      apiTokens: z.array(z.strictObject({ name: name.optional(), token: secretRef(ctx, 'FERRY_API_TOKEN'), role: z.enum(['admin', 'read']) })).default([]),
     })
     .prefault({});
 
@@ -265,7 +266,10 @@ export function buildConfigSchema(ctx: RefContext) {
       return { kind: 'pglite' as const, dataDir: s.dataDir, retentionDays: s.retentionDays };
     });
 
-  const notifyOn = z.array(z.enum(['failure', 'success'])).min(1).default(['failure']);
+  const notifyOn = z
+    .array(z.enum(['failure', 'success']))
+    .min(1)
+    .default(['failure']);
   const notification = z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('webhook'), url: secretRef(ctx, 'FERRY_NOTIFY_URL'), on: notifyOn }),
     z.strictObject({ type: z.literal('slack'), url: secretRef(ctx, 'FERRY_SLACK_WEBHOOK_URL'), on: notifyOn }),
@@ -282,7 +286,12 @@ export function buildConfigSchema(ctx: RefContext) {
     .strictObject({
       /** Time the webhook may spend submitting tasks before it answers and leaves the rest to the sweep. */
       submitBudgetMs: z.number().int().min(100).max(60_000).default(3000),
-      maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(16 * 1024 * 1024)
+        .default(1024 * 1024),
     })
     .prefault({});
 
@@ -298,7 +307,10 @@ export function buildConfigSchema(ctx: RefContext) {
       ecsWatch: z
         .strictObject({
           regions: z.array(alibabaRegion).default([]),
-          taskActions: z.array(z.enum(['ImportImage', 'ExportImage'])).min(1).default(['ImportImage', 'ExportImage']),
+          taskActions: z
+            .array(z.enum(['ImportImage', 'ExportImage']))
+            .min(1)
+            .default(['ImportImage', 'ExportImage']),
         })
         .prefault({}),
     })

@@ -143,9 +143,7 @@ async function endWatch(
   cloudStatus: string | undefined,
   error?: { code: string; message: string },
 ): Promise<void> {
-  const moved = await guarded(ctx, () =>
-    ctx.deps.ledger.ecs.transition(region, row.taskId, { from: 'watching', to, ...(cloudStatus ? { cloudStatus } : {}), ...(error ? { error } : {}) }),
-  );
+  const moved = await guarded(ctx, () => ctx.deps.ledger.ecs.transition(region, row.taskId, { from: 'watching', to, ...(cloudStatus ? { cloudStatus } : {}), ...(error ? { error } : {}) }));
   if (moved) {
     ctx.stats.transition('ecs:watching', `ecs:${to}`);
     if (to !== 'finished') ctx.log.warn('sweep: ECS task ended badly', { region, taskId: row.taskId, action: row.action, state: to, error });

@@ -71,10 +71,7 @@ export const errorDetailSchema = z.strictObject({
   requestId: z.string().optional().describe('the invocation id (answers of the function runtime)'),
   state: z.string().optional().describe('final state of the task (409 AlreadyFinished)'),
   taskId: z.string().optional().describe('the Ferry task concerned'),
-  cloud: z
-    .object({ code: z.string(), requestId: z.string().nullable() })
-    .optional()
-    .describe("the cloud's own error code and request id"),
+  cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
 });
 
 /** The envelope every error answer has; parse error bodies with it. */

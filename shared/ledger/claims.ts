@@ -94,11 +94,7 @@ export async function claimPending(core: LedgerCore, taskIds: readonly string[],
   checkLease(opts);
   if (taskIds.length === 0) return [];
   return claimTasks(core, opts, {
-    where: (p) => [
-      `id = ANY(${p([...taskIds])}::text[])`,
-      `state = 'pending'`,
-      `(next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)`,
-    ],
+    where: (p) => [`id = ANY(${p([...taskIds])}::text[])`, `state = 'pending'`, `(next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)`],
     order: 'id',
   });
 }

@@ -33,16 +33,7 @@ export async function requireTask(q: Pick<Queryable, 'query'>, id: string): Prom
   return toTask(rows[0]);
 }
 
-export async function appendEvent(
-  tx: Queryable,
-  taskId: string,
-  at: Iso,
-  from: TaskState | null,
-  to: TaskState,
-  reason: string,
-  actor: string,
-  details: Json,
-): Promise<void> {
+export async function appendEvent(tx: Queryable, taskId: string, at: Iso, from: TaskState | null, to: TaskState, reason: string, actor: string, details: Json): Promise<void> {
   await tx.query(
     `INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
      VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7::jsonb)`,

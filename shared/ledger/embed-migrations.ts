@@ -21,9 +21,7 @@ export function readSqlMigrations(dir = join(here, 'migrations')): Array<{ versi
 }
 
 export function renderMigrationsModule(list: ReturnType<typeof readSqlMigrations>): string {
-  const body = list
-    .map((m) => `  {\n    version: ${m.version},\n    name: ${JSON.stringify(m.name)},\n    sql: ${JSON.stringify(m.sql)},\n  },`)
-    .join('\n');
+  const body = list.map((m) => `  {\n    version: ${m.version},\n    name: ${JSON.stringify(m.name)},\n    sql: ${JSON.stringify(m.sql)},\n  },`).join('\n');
   return (
     '// GENERATED from shared/ledger/migrations/*.sql by embed-migrations.ts: do not edit by hand.\n' +
     "import type { Migration } from './migrate.ts';\n\n" +

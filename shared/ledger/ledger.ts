@@ -142,7 +142,6 @@ export class Ledger {
     return transitions.transitions(this.#core, taskId, steps);
   }
 
-
   /**
    * Submitted → running for many tasks `owner` holds, in one statement, with their events, dropping
    * the lease. Returns the ids that moved (tasks someone else moved or holds are left alone).

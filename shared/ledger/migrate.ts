@@ -16,10 +16,7 @@ export interface MigrateResult {
  * Brings the schema to `toVersion` (default: latest). One transaction under a per-schema advisory lock,
  * so instances starting together apply each version once; already-applied versions are skipped.
  */
-export async function migrate(
-  db: Db,
-  opts: { toVersion?: number; migrations?: readonly Migration[] } = {},
-): Promise<MigrateResult> {
+export async function migrate(db: Db, opts: { toVersion?: number; migrations?: readonly Migration[] } = {}): Promise<MigrateResult> {
   const all = [...(opts.migrations ?? MIGRATIONS)].sort((a, b) => a.version - b.version);
   const target = opts.toVersion ?? all.at(-1)?.version ?? 0;
   return db.transaction(async (tx) => {

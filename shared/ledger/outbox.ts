@@ -44,10 +44,7 @@ export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: Notifica
     [id, subject, n.taskId ?? null, n.replicationId ?? null, n.kind, n.target, JSON.stringify(n.payload ?? {}), n.maxAttempts ?? 10, now],
   );
   if (ins.rows[0]) return { id: ins.rows[0].id, created: true };
-  const existing = await tx.query<{ id: string }>(
-    'SELECT id FROM notifications WHERE subject = $1 AND kind = $2 AND target = $3',
-    [subject, n.kind, n.target],
-  );
+  const existing = await tx.query<{ id: string }>('SELECT id FROM notifications WHERE subject = $1 AND kind = $2 AND target = $3', [subject, n.kind, n.target]);
   return { id: existing.rows[0]!.id, created: false };
 }
 
@@ -102,8 +99,13 @@ export class NotificationOutbox {
 
   async markSent(id: string, owner: string): Promise<NotificationRow> {
     const now = this.now();
-    return this.guarded(id, owner, `state = 'sent', sent_at = $3::timestamptz, updated_at = $3::timestamptz,
-      lease_owner = NULL, lease_expires_at = NULL, last_error = NULL`, [now]);
+    return this.guarded(
+      id,
+      owner,
+      `state = 'sent', sent_at = $3::timestamptz, updated_at = $3::timestamptz,
+      lease_owner = NULL, lease_expires_at = NULL, last_error = NULL`,
+      [now],
+    );
   }
 
   /** Records a failed delivery: back to pending after a backoff, or 'dead' once attempts reach max_attempts. */
@@ -125,10 +127,7 @@ export class NotificationOutbox {
   }
 
   private async guarded(id: string, owner: string, set: string, extra: unknown[]): Promise<NotificationRow> {
-    const { rows } = await this.db.query(
-      `UPDATE notifications SET ${set} WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`,
-      [id, owner, ...extra],
-    );
+    const { rows } = await this.db.query(`UPDATE notifications SET ${set} WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`, [id, owner, ...extra]);
     if (rows[0]) return toNotification(rows[0]);
     const cur = await this.get(id);
     if (!cur) throw new NotFoundError('notification', id);

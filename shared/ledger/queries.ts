@@ -74,16 +74,7 @@ export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{
        AND ($6::timestamptz IS NULL OR (t.created_at, t.id) < ($6::timestamptz, $7::text))
      ORDER BY t.created_at DESC, t.id DESC
      LIMIT $8`,
-    [
-      states,
-      f.provider ?? null,
-      f.repository ?? null,
-      f.replicationId ?? null,
-      f.since === undefined ? null : toIso(f.since, 'since'),
-      after?.at ?? null,
-      after?.id ?? null,
-      limit + 1,
-    ],
+    [states, f.provider ?? null, f.repository ?? null, f.replicationId ?? null, f.since === undefined ? null : toIso(f.since, 'since'), after?.at ?? null, after?.id ?? null, limit + 1],
   );
   const items = rows.slice(0, limit).map(toTask);
   const last = items.at(-1);

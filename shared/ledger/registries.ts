@@ -60,10 +60,7 @@ export class EcsTaskRegistry {
   /** Which of these task ids are already recorded for the region (any state), so re-seen ones are not rewritten. */
   async known(region: string, taskIds: readonly string[]): Promise<Set<string>> {
     if (taskIds.length === 0) return new Set();
-    const { rows } = await this.db.query<{ task_id: string }>('SELECT task_id FROM ecs_tasks WHERE region = $1 AND task_id = ANY($2::text[])', [
-      region,
-      [...taskIds],
-    ]);
+    const { rows } = await this.db.query<{ task_id: string }>('SELECT task_id FROM ecs_tasks WHERE region = $1 AND task_id = ANY($2::text[])', [region, [...taskIds]]);
     return new Set(rows.map((r) => r.task_id));
   }
 
@@ -123,11 +120,7 @@ export class EcsTaskRegistry {
   }
 
   /** watching → finished | failed | canceled | timed_out, guarded by the current state. */
-  async transition(
-    region: string,
-    taskId: string,
-    t: { from: EcsWatchState; to: EcsWatchState; cloudStatus?: string; error?: { code: string; message: string } },
-  ): Promise<EcsTaskRow> {
+  async transition(region: string, taskId: string, t: { from: EcsWatchState; to: EcsWatchState; cloudStatus?: string; error?: { code: string; message: string } }): Promise<EcsTaskRow> {
     if (!ECS_WATCH_STATES.includes(t.to) || t.from !== 'watching' || t.to === 'watching') {
       throw new IllegalTransitionError(t.from, t.to, `${region}/${taskId}`);
     }

@@ -29,9 +29,7 @@ export type ReplicationInput = z.input<typeof replicationInput>;
 /** What a task records of its rule's policy; fields left out take the defaults when the row is read. */
 const policyInput = z.object({
   maxAttempts: z.number().int().min(1).optional(),
-  backoff: z
-    .object({ initialSeconds: z.number().positive().optional(), maxSeconds: z.number().positive().optional(), multiplier: z.number().min(1).optional() })
-    .optional(),
+  backoff: z.object({ initialSeconds: z.number().positive().optional(), maxSeconds: z.number().positive().optional(), multiplier: z.number().min(1).optional() }).optional(),
   deadlineMinutes: z.number().positive().optional(),
   retryOnTimeout: z.boolean().optional(),
 });

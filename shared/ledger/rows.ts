@@ -244,8 +244,7 @@ export function toEcsTask(r: Raw): EcsTaskRow {
     cloudStatus: strOrNull(r.cloud_status),
     state: r.state as EcsWatchState,
     deadlineAt: isoOrNull(r.deadline_at),
-    lastError:
-      r.last_error_code == null ? null : { code: str(r.last_error_code), message: str(r.last_error_message ?? '') },
+    lastError: r.last_error_code == null ? null : { code: str(r.last_error_code), message: str(r.last_error_message ?? '') },
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     finishedAt: isoOrNull(r.finished_at),

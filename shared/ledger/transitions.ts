@@ -9,17 +9,7 @@ import { type LedgerCore, appendEvent, insertCloudRef, nowIso, optIso, recompute
 import { toIso } from './keys.ts';
 import { type NotificationInput, enqueueNotificationIn } from './outbox.ts';
 import { type Iso, type Json, type TaskRow, type TimeInput, toTask } from './rows.ts';
-import {
-  IllegalTransitionError,
-  LeaseLostError,
-  LedgerInputError,
-  OPEN_STATES,
-  StaleStateError,
-  type TaskState,
-  canTransition,
-  isTaskState,
-  isTerminal,
-} from './states.ts';
+import { IllegalTransitionError, LeaseLostError, LedgerInputError, OPEN_STATES, StaleStateError, type TaskState, canTransition, isTaskState, isTerminal } from './states.ts';
 
 export interface TaskPatch {
   cloudRef?: string | null;
@@ -84,15 +74,7 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
   }
   if (retry) {
     // Back to pending for another submission: the previous cloud task stays in task_cloud_refs.
-    sets.push(
-      'finished_at = NULL',
-      'lease_owner = NULL',
-      'lease_expires_at = NULL',
-      'submit_started_at = NULL',
-      'cloud_ref = NULL',
-      'cloud_created_at = NULL',
-      'cloud_status = NULL',
-    );
+    sets.push('finished_at = NULL', 'lease_owner = NULL', 'lease_expires_at = NULL', 'submit_started_at = NULL', 'cloud_ref = NULL', 'cloud_created_at = NULL', 'cloud_status = NULL');
   }
   if (!terminal && !retry && p.releaseLease) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
   if (p.cloudRef !== undefined && !retry) add('cloud_ref', p.cloudRef);
@@ -136,11 +118,7 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
  * The replication state does not change (submitted and running both count as in progress), so it is
  * not recomputed. Returns the ids that moved (a task someone else moved or holds is left alone).
  */
-export async function markRunningMany(
-  core: LedgerCore,
-  ids: readonly string[],
-  o: { owner: string; cloudStatus: string; reason: string },
-): Promise<string[]> {
+export async function markRunningMany(core: LedgerCore, ids: readonly string[], o: { owner: string; cloudStatus: string; reason: string }): Promise<string[]> {
   if (ids.length === 0) return [];
   const { rows } = await core.db.query<{ task_id: string }>(
     `WITH moved AS (
@@ -202,13 +180,7 @@ export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Pr
   });
 }
 
-export async function recordCloudRef(
-  core: LedgerCore,
-  taskId: string,
-  ref: string,
-  createdAt: TimeInput | null | undefined,
-  opts: { owner?: string },
-): Promise<TaskRow> {
+export async function recordCloudRef(core: LedgerCore, taskId: string, ref: string, createdAt: TimeInput | null | undefined, opts: { owner?: string }): Promise<TaskRow> {
   if (!ref) throw new LedgerInputError('ref', 'required, non-empty string');
   const now = nowIso(core);
   return core.db.transaction(async (tx) => {

@@ -47,10 +47,7 @@ export function resolveTarget(targets: readonly NotificationTarget[], name: stri
   return t && notificationTargetName(t, index) === name ? t : undefined;
 }
 
-export async function deliverDue(
-  deps: { ledger: Ledger; log: Logger; config: { notifications: readonly NotificationTarget[] } },
-  opts: DeliverOptions,
-): Promise<DeliveryCounts> {
+export async function deliverDue(deps: { ledger: Ledger; log: Logger; config: { notifications: readonly NotificationTarget[] } }, opts: DeliverOptions): Promise<DeliveryCounts> {
   const counts: DeliveryCounts = { sent: 0, failed: 0, dead: 0 };
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const batch = opts.batch ?? 20;

@@ -1,12 +1,5 @@
 /** Cloud errors in the provider vocabulary: the answers every cloud shares. */
-import {
-  CloudAuthError,
-  CloudError,
-  CloudInvalidRequestError,
-  CloudNotFoundError,
-  CloudPermissionError,
-  CloudThrottledError,
-} from '../clients/errors.ts';
+import { CloudAuthError, CloudError, CloudInvalidRequestError, CloudNotFoundError, CloudPermissionError, CloudThrottledError } from '../clients/errors.ts';
 import type { CancelOutcome, CloudErrorSummary } from './types.ts';
 
 export function summarize(err: CloudError): CloudErrorSummary {

@@ -72,7 +72,9 @@ export async function cancelTask(deps: CancelTaskDeps, taskId: string, input: Ca
         reason,
         actor: input.actor,
         details: {
-          ...(cloud ? { cloud: { outcome: cloud.outcome, already: cloud.outcome === 'canceled' ? cloud.already : undefined, requestId: cloud.outcome === 'canceled' ? (cloud.requestId ?? null) : null } } : { cloudCall: false }),
+          ...(cloud
+            ? { cloud: { outcome: cloud.outcome, already: cloud.outcome === 'canceled' ? cloud.already : undefined, requestId: cloud.outcome === 'canceled' ? (cloud.requestId ?? null) : null } }
+            : { cloudCall: false }),
           ...(cloud?.outcome === 'canceled' && cloud.note ? { note: cloud.note } : {}),
         },
         patch: { ...(cloud && 'cloudStatus' in cloud && cloud.cloudStatus ? { cloudStatus: cloud.cloudStatus } : {}) },
@@ -86,7 +88,5 @@ export async function cancelTask(deps: CancelTaskDeps, taskId: string, input: Ca
   }
   const last = await deps.ledger.getTask(taskId);
   if (!last) return { outcome: 'not_found' };
-  return last.task.state === 'canceled'
-    ? { outcome: 'canceled', already: false, task: last.task, cloudCall, cloud }
-    : { outcome: 'finished', task: last.task, cloud };
+  return last.task.state === 'canceled' ? { outcome: 'canceled', already: false, task: last.task, cloudCall, cloud } : { outcome: 'finished', task: last.task, cloud };
 }

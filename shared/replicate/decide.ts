@@ -48,6 +48,6 @@ export function decide(policy: Policy, task: AttemptState, cause: Cause, now: nu
  */
 export function backoffMs(policy: Policy, attempt: number, random: () => number = Math.random): number {
   const { initialSeconds, maxSeconds, multiplier } = policy.backoff;
-  const ceiling = Math.min(maxSeconds, initialSeconds * Math.pow(multiplier, Math.max(0, attempt - 1))) * 1000;
+  const ceiling = Math.min(maxSeconds, initialSeconds * multiplier ** Math.max(0, attempt - 1)) * 1000;
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

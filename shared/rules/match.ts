@@ -111,7 +111,7 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
       const base = { rule: rule.name, targetIndex };
       const provider = providerNamed(target.provider);
       // A target this kind of source cannot feed (the rule's source is a glob over mixed kinds).
-      if (!provider || !provider.sourceKinds.includes(source.kind)) return;
+      if (!provider?.sourceKinds.includes(source.kind)) return;
       const field: RenderField = (name, text, check) => {
         const r = template(c, text).render(vars);
         if (!r.ok) return { ok: false, field: name, reason: r.reason };

@@ -46,8 +46,7 @@ export const acrRepository: NameCheck = (v) => {
 };
 
 /** An image tag, as the OCI distribution spec defines it. */
-export const imageTag: NameCheck = (v) =>
-  /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? null : 'must be 1 to 128 of letters, digits, "_", "." and "-", not starting with "." or "-"';
+export const imageTag: NameCheck = (v) => (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? null : 'must be 1 to 128 of letters, digits, "_", "." and "-", not starting with "." or "-"');
 
 export const digest: NameCheck = (v) => (/^sha256:[a-f0-9]{64}$/.test(v) ? null : 'must be "sha256:" followed by 64 lowercase hex digits');
 

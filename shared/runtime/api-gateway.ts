@@ -4,10 +4,7 @@
  * {"path","httpMethod","headers","queryParameters","pathParameters","body","isBase64Encoded"}.
  */
 import type { FetchApp, InvocationContext } from './context.ts';
-import {
-  BadEventError, errorResult, parseEventJson, runApp, toBody, toHeaders, toMethod, toSearchParams, toUrl,
-  type AppErrorReporter, type FcHttpResult,
-} from './http.ts';
+import { BadEventError, errorResult, parseEventJson, runApp, toBody, toHeaders, toMethod, toSearchParams, toUrl, type AppErrorReporter, type FcHttpResult } from './http.ts';
 
 export interface ApiGatewayEvent {
   path?: string;
@@ -36,9 +33,7 @@ export function apiGatewayEventToRequest(event: unknown): Request {
 }
 
 /** Runs `app` for one API Gateway event; never throws (bad event → 400, app failure → 500). */
-export async function handleApiGatewayEvent(
-  app: FetchApp, event: unknown, ctx: InvocationContext, onError?: AppErrorReporter,
-): Promise<FcHttpResult> {
+export async function handleApiGatewayEvent(app: FetchApp, event: unknown, ctx: InvocationContext, onError?: AppErrorReporter): Promise<FcHttpResult> {
   let req: Request;
   try {
     req = apiGatewayEventToRequest(event);
@@ -47,5 +42,3 @@ export async function handleApiGatewayEvent(
   }
   return runApp(app, req, ctx, onError);
 }
-
-

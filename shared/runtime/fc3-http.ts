@@ -5,10 +5,7 @@
  * Repeated header/query values arrive comma-joined and are passed on as one value.
  */
 import type { FetchApp, InvocationContext } from './context.ts';
-import {
-  BadEventError, errorResult, isRecord, parseEventJson, runApp, toBody, toHeaders, toMethod, toSearchParams, toUrl,
-  type AppErrorReporter, type FcHttpResult,
-} from './http.ts';
+import { BadEventError, errorResult, isRecord, parseEventJson, runApp, toBody, toHeaders, toMethod, toSearchParams, toUrl, type AppErrorReporter, type FcHttpResult } from './http.ts';
 
 export interface Fc3HttpEvent {
   version: 'v1';
@@ -57,9 +54,7 @@ export function fc3HttpEventToRequest(event: unknown): Fc3Request {
 }
 
 /** Runs `app` for one FC 3.0 HTTP trigger event; never throws (bad event → 400, app failure → 500). */
-export async function handleFc3HttpEvent(
-  app: FetchApp, event: unknown, ctx: InvocationContext, onError?: AppErrorReporter,
-): Promise<FcHttpResult> {
+export async function handleFc3HttpEvent(app: FetchApp, event: unknown, ctx: InvocationContext, onError?: AppErrorReporter): Promise<FcHttpResult> {
   let converted: Fc3Request;
   try {
     converted = fc3HttpEventToRequest(event);

@@ -85,11 +85,7 @@ function successNotices(ctx: SweepContext, task: TaskRow, rep: ReplicationForSuc
  * A failed cloud task: back to pending after a backoff when it may succeed on another try and
  * attempts remain (a new cloud task is made by the next submission), else failed + notification.
  */
-export async function failOrRetry(
-  ctx: SweepContext,
-  task: TaskRow,
-  e: FailureInfo & { retryable: boolean; cloudStatus?: string; reason?: string },
-): Promise<'retried' | 'failed' | undefined> {
+export async function failOrRetry(ctx: SweepContext, task: TaskRow, e: FailureInfo & { retryable: boolean; cloudStatus?: string; reason?: string }): Promise<'retried' | 'failed' | undefined> {
   const from = task.state as ActiveState;
   const reason = e.reason ?? `cloud task ${e.cloudStatus ?? 'failed'}: ${e.code}`;
   const decision = decide(task.policy, task, { kind: 'cloud-failure', retryable: e.retryable }, ctx.now(), ctx.deps.random);
@@ -146,11 +142,7 @@ export async function canceled(ctx: SweepContext, task: TaskRow, cloudStatus: st
  * pending when the policy retries timeouts and attempts remain; otherwise timed_out stays, notified.
  * The two steps are two transactions: a crash between them leaves the task timed_out (terminal).
  */
-export async function timedOut(
-  ctx: SweepContext,
-  task: TaskRow,
-  e: { cloudStatus: string | null; message: string; details?: Record<string, unknown>; requestId?: string | null },
-): Promise<void> {
+export async function timedOut(ctx: SweepContext, task: TaskRow, e: { cloudStatus: string | null; message: string; details?: Record<string, unknown>; requestId?: string | null }): Promise<void> {
   const from = task.state as ActiveState;
   const decision = decide(task.policy, task, { kind: 'timeout' }, ctx.now(), ctx.deps.random);
   const retry = decision.next === 'retry';

@@ -43,48 +43,51 @@ export interface SweepSummary {
 
 export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepSummary> {
   const { ctx, elapsed } = createContext(deps, opts);
-  return observeCloudCalls((provider, action) => ctx.stats.call(`${provider}:${action}`), async () => {
-    const phases: Array<[string, () => Promise<void>]> = [
-      ['submit', () => submitPending(ctx)],
-      ...providers().map((p): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)]),
-      ['ecs', () => watchEcs(ctx)],
-      ['retention', () => pruneHistory(ctx)],
-    ];
-    let leftover = false;
-    for (const [name, phase] of phases) {
-      if (!ctx.hasTime()) {
-        leftover = true;
-        ctx.stats.event(`leftover.phase.${name}`);
-        continue;
+  return observeCloudCalls(
+    (provider, action) => ctx.stats.call(`${provider}:${action}`),
+    async () => {
+      const phases: Array<[string, () => Promise<void>]> = [
+        ['submit', () => submitPending(ctx)],
+        ...providers().map((p): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)]),
+        ['ecs', () => watchEcs(ctx)],
+        ['retention', () => pruneHistory(ctx)],
+      ];
+      let leftover = false;
+      for (const [name, phase] of phases) {
+        if (!ctx.hasTime()) {
+          leftover = true;
+          ctx.stats.event(`leftover.phase.${name}`);
+          continue;
+        }
+        try {
+          await phase();
+        } catch (err) {
+          // A phase that fails (ledger unreachable, …) does not stop the others.
+          ctx.stats.errors++;
+          deps.log.error('sweep phase failed', { phase: name, error: err instanceof Error ? err.message : String(err) });
+        }
       }
+      let notifications = { sent: 0, failed: 0, dead: 0 };
       try {
-        await phase();
+        notifications = await deliverDue(deps, { owner: ctx.owner, now: ctx.now, hasTime: ctx.hasAnyTime, timeoutMs: Math.min(10_000, Math.max(1_000, ctx.remainingMs())) });
       } catch (err) {
-        // A phase that fails (ledger unreachable, …) does not stop the others.
         ctx.stats.errors++;
-        deps.log.error('sweep phase failed', { phase: name, error: err instanceof Error ? err.message : String(err) });
+        deps.log.error('sweep phase failed', { phase: 'notify', error: err instanceof Error ? err.message : String(err) });
       }
-    }
-    let notifications = { sent: 0, failed: 0, dead: 0 };
-    try {
-      notifications = await deliverDue(deps, { owner: ctx.owner, now: ctx.now, hasTime: ctx.hasAnyTime, timeoutMs: Math.min(10_000, Math.max(1_000, ctx.remainingMs())) });
-    } catch (err) {
-      ctx.stats.errors++;
-      deps.log.error('sweep phase failed', { phase: 'notify', error: err instanceof Error ? err.message : String(err) });
-    }
-    if (!ctx.hasTime()) leftover = true;
-    const summary: SweepSummary = {
-      owner: ctx.owner,
-      durationMs: Math.round(elapsed()),
-      transitions: { ...ctx.stats.transitions },
-      cloudCalls: { ...ctx.stats.cloudCalls },
-      cloudCallsTotal: ctx.stats.totalCloudCalls,
-      notifications,
-      events: { ...ctx.stats.events },
-      errors: ctx.stats.errors,
-      leftover,
-    };
-    deps.log.info('sweep', { ...summary });
-    return summary;
-  });
+      if (!ctx.hasTime()) leftover = true;
+      const summary: SweepSummary = {
+        owner: ctx.owner,
+        durationMs: Math.round(elapsed()),
+        transitions: { ...ctx.stats.transitions },
+        cloudCalls: { ...ctx.stats.cloudCalls },
+        cloudCallsTotal: ctx.stats.totalCloudCalls,
+        notifications,
+        events: { ...ctx.stats.events },
+        errors: ctx.stats.errors,
+        leftover,
+      };
+      deps.log.info('sweep', { ...summary });
+      return summary;
+    },
+  );
 }

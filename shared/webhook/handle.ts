@@ -210,7 +210,10 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
   const { deps } = rt;
   const owner = `${deps.workerId}:${d.requestId}`;
   const leaseMs = Math.max(60_000, 4 * deps.config.webhook.submitBudgetMs);
-  const leased = await deps.ledger.claimPending(fresh.map((f) => f.task), { owner, leaseMs });
+  const leased = await deps.ledger.claimPending(
+    fresh.map((f) => f.task),
+    { owner, leaseMs },
+  );
   const entries = new Map(fresh.map((f) => [f.task, f.entry]));
   const ctx: SubmitContext = {
     ledger: deps.ledger,
@@ -273,4 +276,3 @@ function countStates(entries: TargetEntry[]): Record<string, number> {
 function logDelivery(rt: WebhookRuntime, d: Delivery, fields: Record<string, unknown>): void {
   rt.deps.log.info('webhook delivery', { kind: d.kind, requestId: d.requestId, ...fields, durationMs: rt.deps.clock.now() - d.receivedAt });
 }
-

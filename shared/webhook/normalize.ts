@@ -25,9 +25,7 @@ export interface NormalizedPush {
   host?: string;
 }
 
-export type NormalizeResult =
-  | { ok: true; pushes: NormalizedPush[]; ignored: string[] }
-  | { ok: false; status: 400 | 415 | 422; field: string; message: string };
+export type NormalizeResult = { ok: true; pushes: NormalizedPush[]; ignored: string[] } | { ok: false; status: 400 | 415 | 422; field: string; message: string };
 
 const MANIFEST_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -43,7 +41,7 @@ const optionalText = z
   .string()
   .optional()
   .nullable()
-  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
 
 /** ACR repository-trigger times: `YYYY-MM-DD HH:mm:ss`, no zone; ACR shows them in China Standard Time. */
 const ACR_ZONE = '+08:00';
@@ -83,7 +81,10 @@ function invalid(field: string, message: string): NormalizeResult {
 
 function firstIssue(error: z.ZodError, prefix = ''): NormalizeResult {
   const issue = error.issues[0]!;
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const path = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   return invalid(prefix + path || '(body)', issue.message);
 }
 
@@ -118,9 +119,7 @@ function normalizeAcr(body: unknown, now: Date): NormalizeResult {
 
 // ---------- Harbor (default format) ----------
 const harborData = z.object({
-  resources: z
-    .array(z.object({ digest: optionalText, tag: optionalText, resource_url: optionalText }))
-    .min(1, 'must list at least one resource'),
+  resources: z.array(z.object({ digest: optionalText, tag: optionalText, resource_url: optionalText })).min(1, 'must list at least one resource'),
   repository: z.object({ name: nonEmpty, namespace: nonEmpty, repo_full_name: optionalText }),
 });
 const harborEvent = z.object({ type: nonEmpty, occur_at: z.union([z.number(), z.string()]).optional(), event_data: z.unknown() });
@@ -151,7 +150,7 @@ function harborPushes(data: unknown, occurAt: unknown, format: NormalizedPush['f
       ...(r.tag ? { tag: r.tag } : {}),
       ...(r.digest ? { digest: r.digest } : {}),
       pushedAt,
-      ...(host && host.includes('.') ? { host } : {}),
+      ...(host?.includes('.') ? { host } : {}),
     });
   });
   return { ok: true, pushes, ignored };

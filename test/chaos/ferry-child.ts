@@ -19,9 +19,7 @@ const raw = baseConfig(env.CHAOS_CLOUD_URL!);
 const config = parseConfig(
   {
     ...raw,
-    rules: (raw.rules as Record<string, unknown>[]).map((r) =>
-      r.name === 'releases' ? { ...r, targets: targets.map((instanceId) => ({ provider: 'acr', instanceId, region: 'cn-shanghai' })) } : r,
-    ),
+    rules: (raw.rules as Record<string, unknown>[]).map((r) => (r.name === 'releases' ? { ...r, targets: targets.map((instanceId) => ({ provider: 'acr', instanceId, region: 'cn-shanghai' })) } : r)),
     sweep: { graceSeconds: 1, budgetMs: 20_000, batchSize: 100 },
     defaults: { maxAttempts: 5, backoff: { initialSeconds: 1, maxSeconds: 2, multiplier: 2 }, deadlineMinutes: 60, retryOnTimeout: true },
   },

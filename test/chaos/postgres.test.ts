@@ -34,14 +34,23 @@ describe.skipIf(!url)('chaos on PostgreSQL', () => {
     h = await startHarness({
       databaseUrl: url!,
       searchPath: schema,
-      config: compose((b) => ({
-        ...b,
-        rules: (b.rules as Record<string, unknown>[]).map((r) =>
-          r.name === 'releases'
-            ? { ...r, targets: [{ provider: 'acr', instanceId: 'cri-localdst001', region: 'cn-shanghai' }, { provider: 'acr', instanceId: 'cri-localdst002', region: 'cn-beijing' }] }
-            : r,
-        ),
-      }), notifyWebhook),
+      config: compose(
+        (b) => ({
+          ...b,
+          rules: (b.rules as Record<string, unknown>[]).map((r) =>
+            r.name === 'releases'
+              ? {
+                  ...r,
+                  targets: [
+                    { provider: 'acr', instanceId: 'cri-localdst001', region: 'cn-shanghai' },
+                    { provider: 'acr', instanceId: 'cri-localdst002', region: 'cn-beijing' },
+                  ],
+                }
+              : r,
+          ),
+        }),
+        notifyWebhook,
+      ),
       env: { FERRY_NOTIFY_URL: receiver.url },
     });
     const pushes = Array.from({ length: 60 }, (_, i) => ({ repo: `pg${i % 6}`, tag: `v5.${i}` }));

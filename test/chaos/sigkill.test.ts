@@ -75,7 +75,7 @@ describe.skipIf(!url)('chaos: SIGKILL', () => {
     cloud.faults.add({ op: 'acr:CreateRepoSyncTask', latencyMs: 60 });
     const rng = (() => {
       let s = 12345;
-      return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     })();
 
     const pushes = Array.from({ length: 10 }, (_, i) => ({ repo: 'app', tag: `v9.${i}` }));

@@ -100,9 +100,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const env = { ...TEST_ENV, ...opts.env };
   const raw = baseConfig(cloud.url);
   const config = parseConfig(opts.config ? opts.config(raw) : raw, env);
-  const db = await openLedgerDb(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true },
-  );
+  const db = await openLedgerDb(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true });
   const ledger = new Ledger(db, { now: () => clock.now() });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
   const connect = { config, clock, env };

@@ -16,7 +16,9 @@ export function v1StringToSign(method: string, params: Record<string, string>): 
 }
 
 export function v1Signature(method: string, params: Record<string, string>, accessKeySecret: string): string {
-  return createHmac('sha1', accessKeySecret + '&').update(v1StringToSign(method, params)).digest('base64');
+  return createHmac('sha1', accessKeySecret + '&')
+    .update(v1StringToSign(method, params))
+    .digest('base64');
 }
 
 // ---------- V3: ACS3-HMAC-SHA256 over a canonical request ----------
@@ -44,14 +46,7 @@ export function v3CanonicalRequest(req: V3Request, signedHeaders: string[]): str
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) lower[k.toLowerCase()] = String(v).trim();
   const canonicalHeaders = signedHeaders.map((h) => `${h}:${lower[h] ?? ''}\n`).join('');
-  return [
-    req.method.toUpperCase(),
-    req.path || '/',
-    canonicalQuery(req.query),
-    canonicalHeaders,
-    signedHeaders.join(';'),
-    req.payloadHash,
-  ].join('\n');
+  return [req.method.toUpperCase(), req.path || '/', canonicalQuery(req.query), canonicalHeaders, signedHeaders.join(';'), req.payloadHash].join('\n');
 }
 
 export function v3Signature(req: V3Request, signedHeaders: string[], accessKeySecret: string): string {

@@ -31,14 +31,7 @@ export function huaweiCanonicalRequest(req: HuaweiRequest, signedHeaders: string
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) lower[k.toLowerCase()] = String(v).trim();
   const canonicalHeaders = signedHeaders.map((h) => `${h}:${lower[h] ?? ''}\n`).join('');
-  return [
-    req.method.toUpperCase(),
-    huaweiCanonicalUri(req.path),
-    canonicalQuery(req.query),
-    canonicalHeaders,
-    signedHeaders.join(';'),
-    createHash('sha256').update(req.body).digest('hex'),
-  ].join('\n');
+  return [req.method.toUpperCase(), huaweiCanonicalUri(req.path), canonicalQuery(req.query), canonicalHeaders, signedHeaders.join(';'), createHash('sha256').update(req.body).digest('hex')].join('\n');
 }
 
 export function huaweiStringToSign(req: HuaweiRequest, signedHeaders: string[], sdkDate: string): string {
@@ -47,7 +40,9 @@ export function huaweiStringToSign(req: HuaweiRequest, signedHeaders: string[], 
 }
 
 export function huaweiSignature(req: HuaweiRequest, signedHeaders: string[], sdkDate: string, secretKey: string): string {
-  return createHmac('sha256', secretKey).update(huaweiStringToSign(req, signedHeaders, sdkDate)).digest('hex');
+  return createHmac('sha256', secretKey)
+    .update(huaweiStringToSign(req, signedHeaders, sdkDate))
+    .digest('hex');
 }
 
 export function huaweiAuthorization(accessKey: string, signedHeaders: string[], signature: string): string {
@@ -68,7 +63,10 @@ export function parseHuaweiAuthorization(header: string): { accessKey: string; s
 
 /** `YYYYMMDDTHHMMSSZ` in UTC. */
 export function sdkDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Parses `YYYYMMDDTHHMMSSZ`; null when malformed. */

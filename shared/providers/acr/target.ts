@@ -59,7 +59,16 @@ export function renderAcr(config: Record<string, unknown>, from: SourceImage, fi
 }
 
 const stored = z.object({
-  from: z.looseObject({ source: z.string(), kind: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional(), instanceId: z.string(), region: z.string() }),
+  from: z.looseObject({
+    source: z.string(),
+    kind: z.string(),
+    namespace: z.string(),
+    repository: z.string(),
+    tag: z.string().optional(),
+    digest: z.string().optional(),
+    instanceId: z.string(),
+    region: z.string(),
+  }),
   to: z.looseObject({
     provider: z.literal('acr'),
     instanceId: z.string(),

@@ -66,11 +66,7 @@ export async function findSyncJob(clients: SwrClients, task: Pick<TaskRow, 'subm
   const { jobs } = await clients.region(from.region).listSyncJobs({ namespace: from.namespace, repository: from.repository, limit: 50, offset: 0, order: 'desc' });
   const match = jobs.find(
     (j) =>
-      !known.has(swrJobRef(j.id)) &&
-      j.tag === from.tag &&
-      j.remoteRegionId === to.remoteRegion &&
-      j.remoteNamespace === to.remoteNamespace &&
-      (j.createdAt ? Date.parse(j.createdAt) >= since : true),
+      !known.has(swrJobRef(j.id)) && j.tag === from.tag && j.remoteRegionId === to.remoteRegion && j.remoteNamespace === to.remoteNamespace && (j.createdAt ? Date.parse(j.createdAt) >= since : true),
   );
   return match ? { ref: swrJobRef(match.id), createdAt: match.createdAt ? Date.parse(match.createdAt) : null } : null;
 }
