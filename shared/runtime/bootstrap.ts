@@ -11,9 +11,7 @@
  * config has no webhook or API tokens, or no PostgreSQL ledger.
  * The STS credentials FC hands each invocation are remembered by the handler factories
  * (invocation.ts) so long-lived clients always sign with the freshest ones (they rotate while an
- * instance lives).
- *
- * NOTE: depends on modules owned by others (shared/config, shared/ledger); see the names below.
+ * instance lives). The dependencies themselves are built by makeDeps (replicate/deps.ts).
  */
 import { loadConfig, type FerryConfig } from '../config/index.ts';
 import { Ledger } from '../ledger/index.ts';
