@@ -57,3 +57,20 @@ export const ecsTaskId: NameCheck = (v) => (/^t-[a-z0-9]{4,32}$/.test(v) ? null 
 export const accountId: NameCheck = (v) => (/^\d{4,20}$/.test(v) ? null : 'must be 4 to 20 digits');
 
 export { SEPARATORS_NOT_ADJACENT };
+
+/** The first of an image's names that breaks its rule, as `{field, message}`; null when all pass. */
+export function checkImageNames(
+  image: { namespace: string; repository: string; tag?: string | undefined },
+  rules: { namespace: NameCheck; repository: NameCheck },
+): { field: string; message: string } | null {
+  const checks: [string, string | undefined, NameCheck][] = [
+    ['namespace', image.namespace, rules.namespace],
+    ['repository', image.repository, rules.repository],
+    ['tag', image.tag, imageTag],
+  ];
+  for (const [field, value, check] of checks) {
+    const reason = value === undefined ? null : check(value);
+    if (reason) return { field, message: `"${value}" ${reason}` };
+  }
+  return null;
+}

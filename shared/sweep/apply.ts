@@ -8,29 +8,25 @@
  */
 import type { TaskRow } from '../ledger/index.ts';
 import { targetOf } from '../providers/registry.ts';
-import type { CancelCause, Connected, Observation } from '../providers/types.ts';
+import type { CancelCause, CancelOutcome, Connected, Observation } from '../providers/types.ts';
 import type { SweepContext } from './context.ts';
 import { canceled, deadlinePassed, failOrRetry, succeed, timedOut } from './outcome.ts';
 
-/** What a cancel at the cloud came to, for the task's history and the sweep's counts. */
-type CancelResult = 'canceled' | 'gone' | 'finished' | 'unsupported';
+/** The answers the sweep can act on; refused, throttled or failed cancels leave the task for the next run. */
+type Actionable = Extract<CancelOutcome, { outcome: 'canceled' | 'not_found' | 'finished' | 'unsupported' }>;
 
-async function cancelAtCloud(ctx: SweepContext, cloud: Connected, task: TaskRow, by: CancelCause): Promise<{ result: CancelResult; requestId: string | null; note?: string | undefined }> {
+async function cancelAtCloud(ctx: SweepContext, cloud: Connected, task: TaskRow, by: CancelCause): Promise<Actionable> {
   const r = await cloud.cancel(task, targetOf(task), ctx, by);
-  switch (r.outcome) {
-    case 'canceled':
-      return { result: 'canceled', requestId: r.requestId ?? null, note: r.note };
-    case 'not_found':
-      return { result: 'gone', requestId: r.error.requestId };
-    case 'finished':
-      return { result: 'finished', requestId: r.error?.requestId ?? null };
-    case 'unsupported':
-      return { result: 'unsupported', requestId: r.error.requestId };
-    default:
-      // Refused, throttled or failed: the task stays as it is and is looked at again next run.
-      throw new Error(`cancel of ${task.cloudRef ?? task.id} ${r.outcome}: ${r.error.code}: ${r.error.message}`);
+  if (r.outcome === 'permission' || r.outcome === 'throttled' || r.outcome === 'failed') {
+    throw new Error(`cancel of ${task.cloudRef ?? task.id} ${r.outcome}: ${r.error.code}: ${r.error.message}`);
   }
+  return r;
 }
+
+const NOTES: Partial<Record<CancelOutcome['outcome'], string>> = {
+  unsupported: 'the cloud cannot cancel this job by API; it may still complete',
+  not_found: 'cloud task already gone',
+};
 
 export type Applied = 'mark-running' | 'unchanged' | 'done';
 
@@ -63,22 +59,23 @@ export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Ob
   const cancelRequested = task.cancelRequestedAt !== null;
   if (cancelRequested || deadlinePassed(ctx, task)) {
     const r = await cancelAtCloud(ctx, cloud, task, cancelRequested ? 'operator' : 'task');
-    ctx.stats.event(cancelRequested ? `cancel.${r.result}` : `deadline.${r.result}`);
-    if (r.result === 'finished') {
+    ctx.stats.event(cancelRequested ? `cancel.${r.outcome}` : `deadline.${r.outcome}`);
+    if (r.outcome === 'finished') {
       if (depth > 0) throw new Error(`task ${task.id}: cloud refused to cancel yet still reports it running`);
       const again = await cloud.reread(task, targetOf(task), ctx);
       if (again.kind === 'queued' || again.kind === 'running') throw new Error(`task ${task.id}: cloud refused to cancel a task it reports ${again.cloudStatus}`);
       return applyObservation(ctx, task, again, cloud, depth + 1);
     }
-    const note = r.result === 'unsupported' ? 'the cloud cannot cancel this job by API; it may still complete' : r.result === 'gone' ? 'cloud task already gone' : r.note;
+    const note = r.outcome === 'canceled' ? r.note : NOTES[r.outcome];
+    const cloudStatus = r.outcome === 'canceled' ? (r.cloudStatus ?? 'CANCELED') : null;
     if (cancelRequested) {
-      await canceled(ctx, task, r.result === 'canceled' ? 'CANCELED' : null, note);
+      await canceled(ctx, task, cloudStatus, note);
     } else {
       await timedOut(ctx, task, {
-        cloudStatus: r.result === 'canceled' ? 'CANCELED' : obs.cloudStatus,
+        cloudStatus: cloudStatus ?? obs.cloudStatus,
         message: `running past its deadline ${task.deadlineAt}`,
-        details: { cloudCancel: r.result, ...(note ? { note } : {}) },
-        requestId: r.requestId ?? null,
+        details: { cloudCancel: r.outcome, ...(note ? { note } : {}) },
+        requestId: r.outcome === 'canceled' ? (r.requestId ?? null) : r.error.requestId,
       });
     }
     return 'done';

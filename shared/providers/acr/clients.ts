@@ -1,35 +1,18 @@
 import { AcrClient } from '../../clients/acr.ts';
-import { alibabaCredentialSource } from '../../clients/credentials.ts';
+import { alibabaClientsPerRegion } from '../../clients/regional.ts';
 import type { ConnectOptions } from '../types.ts';
 
 /**
- * ACR clients, one per region, built on first use and kept for the instance's life, and the
+ * ACR clients, one per region, and the
  * repository ids CreateRepoSyncTask needs (GetRepository answers rarely change: cached per
  * instance/namespace/repo; a failure is not cached).
  */
 export class AcrClients {
-  private readonly clients = new Map<string, AcrClient>();
+  readonly region: (regionId: string) => AcrClient;
   private readonly repoIds = new Map<string, Promise<string>>();
-  private readonly credentials;
 
-  constructor(private readonly opts: ConnectOptions) {
-    this.credentials = alibabaCredentialSource({ keys: opts.config.clouds.alibaba, runtimeCredentials: opts.runtimeCredentials, env: opts.env });
-  }
-
-  region(regionId: string): AcrClient {
-    let c = this.clients.get(regionId);
-    if (!c) {
-      const endpoint = this.opts.config.clouds.alibaba?.endpoint;
-      c = new AcrClient({
-        regionId,
-        credentials: this.credentials,
-        clock: this.opts.clock,
-        ...(endpoint ? { endpoint } : {}),
-        ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
-      });
-      this.clients.set(regionId, c);
-    }
-    return c;
+  constructor(opts: ConnectOptions) {
+    this.region = alibabaClientsPerRegion(opts, (o) => new AcrClient(o));
   }
 
   repoId(region: string, instanceId: string, namespace: string, repo: string): Promise<string> {

@@ -17,18 +17,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   render: renderAcr,
   parseTarget: parseAcrTarget,
   scopeOf: (t) => asAcr(t).from.instanceId,
-  checkSourceImage(image) {
-    const checks: [string, string | undefined, naming.NameCheck][] = [
-      ['namespace', image.namespace, naming.acrNamespace],
-      ['repository', image.repository, naming.acrRepository],
-      ['tag', image.tag, naming.imageTag],
-    ];
-    for (const [field, value, check] of checks) {
-      const reason = value === undefined ? null : check(value);
-      if (reason) return { field, message: `"${value}" ${reason}` };
-    }
-    return null;
-  },
+  checkSourceImage: (image) => naming.checkImageNames(image, { namespace: naming.acrNamespace, repository: naming.acrRepository }),
   reference: {
     schema: (kit) =>
       z.strictObject({

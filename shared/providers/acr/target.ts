@@ -1,6 +1,7 @@
 /** An ACR rule target: the config schema, rendering for one push, and the ledger's stored form. */
 import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
+import { storedTargetParser } from '../stored-target.ts';
 import type { RenderField, Rendering, SchemaKit, SourceImage, TaskTarget } from '../types.ts';
 
 export interface AcrTarget {
@@ -81,16 +82,8 @@ const stored = z.object({
   }),
 });
 
-const parsed = new WeakMap<object, AcrTaskTarget>();
-
 /** A ledger task's target JSON as ACR tasks hold it; parsed once per row. */
-export function parseAcrTarget(json: unknown): AcrTaskTarget {
-  const cached = json !== null && typeof json === 'object' ? parsed.get(json) : undefined;
-  if (cached) return cached;
-  const t = stored.parse(json) as AcrTaskTarget;
-  if (json !== null && typeof json === 'object') parsed.set(json, t);
-  return t;
-}
+export const parseAcrTarget = storedTargetParser<AcrTaskTarget>(stored);
 
 export function acrTargetOf(task: { target: unknown }): AcrTaskTarget {
   return parseAcrTarget(task.target);

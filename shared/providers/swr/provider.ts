@@ -22,18 +22,7 @@ export const swrProvider: CloudProvider<SwrTarget> = {
   render: renderSwr,
   parseTarget: parseSwrTarget,
   scopeOf: (t) => `${asSwr(t).from.region}/${t.from.namespace}/${t.from.repository}`,
-  checkSourceImage(image) {
-    const checks: [string, string | undefined, naming.NameCheck][] = [
-      ['namespace', image.namespace, naming.swrNamespace],
-      ['repository', image.repository, naming.swrRepository],
-      ['tag', image.tag, naming.imageTag],
-    ];
-    for (const [field, value, check] of checks) {
-      const reason = value === undefined ? null : check(value);
-      if (reason) return { field, message: `"${value}" ${reason}` };
-    }
-    return null;
-  },
+  checkSourceImage: (image) => naming.checkImageNames(image, { namespace: naming.swrNamespace, repository: naming.swrRepository }),
   reference: {
     schema: (kit) =>
       z.strictObject({

@@ -1,6 +1,7 @@
 /** An SWR rule target: the config schema, rendering for one push, and the ledger's stored form. */
 import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
+import { storedTargetParser } from '../stored-target.ts';
 import type { RenderField, Rendering, SchemaKit, SourceImage, TaskTarget } from '../types.ts';
 
 export interface SwrTarget {
@@ -74,16 +75,8 @@ const stored = z.object({
   }),
 });
 
-const parsed = new WeakMap<object, SwrTaskTarget>();
-
 /** A ledger task's target JSON as SWR tasks hold it; parsed once per row. */
-export function parseSwrTarget(json: unknown): SwrTaskTarget {
-  const cached = json !== null && typeof json === 'object' ? parsed.get(json) : undefined;
-  if (cached) return cached;
-  const t = stored.parse(json) as SwrTaskTarget;
-  if (json !== null && typeof json === 'object') parsed.set(json, t);
-  return t;
-}
+export const parseSwrTarget = storedTargetParser<SwrTaskTarget>(stored);
 
 export function swrTargetOf(task: { target: unknown }): SwrTaskTarget {
   return parseSwrTarget(task.target);
