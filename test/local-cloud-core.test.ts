@@ -141,6 +141,18 @@ describe('server and admin API', () => {
     await expect(client.request('ListRepoSyncTask', { InstanceId: 'cri-localsrc001' }, { method: 'POST' })).rejects.toMatchObject({ code: 'InvalidTimeStamp.Expired' });
   });
 
+  it('realism modes: listed, switched all at once or by name, unknown names refused', async () => {
+    expect((await admin('GET', '/_local/realism')).body.modes).toEqual([]);
+    const all = await admin('POST', '/_local/realism', { modes: 'all' });
+    expect(all.body.modes).toContain('acr.foreign-tasks');
+    expect(all.body.modes).toContain('swr.delete-missing-400');
+    expect((await admin('POST', '/_local/realism', { modes: ['ecs.foreign-tasks'] })).body.modes).toEqual(['ecs.foreign-tasks']);
+    const bad = await admin('POST', '/_local/realism', { modes: ['acr.nope'] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/unknown realism mode\(s\) acr\.nope/);
+    expect((await admin('POST', '/_local/realism', { modes: [] })).body.modes).toEqual([]);
+  });
+
   it('admin is for loopback callers only', () => {
     expect(isLoopback('127.0.0.1')).toBe(true);
     expect(isLoopback('::ffff:127.0.0.1')).toBe(true);

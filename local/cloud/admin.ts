@@ -2,6 +2,7 @@ import { adminError, adminJson, guarded, num, readJsonObject } from './admin-uti
 import type { LocalVirtualClock } from './clock.ts';
 import type { FaultRegistry, FaultRuleInput } from './faults.ts';
 import type { LocalService } from './local-service.ts';
+import { REALISM_MODES, type Realism } from './realism.ts';
 import type { CloudRequest, CloudResponse } from './types.ts';
 
 /**
@@ -12,6 +13,7 @@ import type { CloudRequest, CloudResponse } from './types.ts';
  * - `GET    /_local/faults`  → rules; `POST /_local/faults` <rule> → {id};
  *   `DELETE /_local/faults` → clear all; `DELETE /_local/faults/<id>` → remove one
  * - `GET    /_local/clock`   → {now, speed}; `POST /_local/clock` {advanceMs?, speed?} → {now, speed}
+ * - `GET    /_local/realism` → {modes, known}; `POST /_local/realism` {modes: "all" | [mode…]} → {modes}
  * Anything else is offered to each service's `admin(req)` (e.g. `/_local/acr/*`,
  * `/_local/ecs/*`, `/_local/swr/*`, `/_local/fc/*`); 404 when none answers.
  */
@@ -20,6 +22,7 @@ export interface AdminContext {
   faults: FaultRegistry;
   services: LocalService[];
   reset(): void;
+  realism: Realism;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -50,6 +53,14 @@ export async function handleAdmin(req: CloudRequest, remoteAddress: string | und
     case 'DELETE /_local/faults':
       ctx.faults.clear();
       return adminJson(200, { ok: true });
+    case 'GET /_local/realism':
+      return adminJson(200, { modes: ctx.realism.list(), known: REALISM_MODES });
+    case 'POST /_local/realism':
+      return guarded(() => {
+        const modes = readJsonObject(req).modes;
+        if (modes !== 'all' && !(Array.isArray(modes) && modes.every((m) => typeof m === 'string'))) throw new Error('modes: must be "all" or a list of mode names');
+        return adminJson(200, { modes: ctx.realism.set(modes as 'all' | string[]) });
+      });
     case 'GET /_local/clock':
       return adminJson(200, clockView());
     case 'POST /_local/clock':

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { request as undiciRequest } from 'undici';
 import type { ImageRef, OutcomeRuleInput, PushInput, PushResult, SyncTaskView, CreateCall } from './acr.ts';
 import { handleAdmin } from './admin.ts';
+import { Realism, type RealismMode } from './realism.ts';
 import { addTrigger } from './alibaba-admin.ts';
 import { createAlibabaService, type AlibabaService, type AlibabaServiceOptions } from './alibaba.ts';
 import { createVirtualClock, type LocalVirtualClock } from './clock.ts';
@@ -31,6 +32,8 @@ export interface StartLocalCloudOptions {
   /** Outgoing webhook delivery (ACR triggers); default an undici POST with JSON. */
   deliver?: Deliver;
   alibaba?: AlibabaServiceOptions;
+  /** Realism modes to start with (realism.ts): `all` or a list; default none. */
+  realism?: 'all' | readonly RealismMode[];
 }
 
 /** Test helpers over the ACR state (sync tasks are shown with their status at the current virtual time). */
@@ -164,7 +167,9 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
   const seed = localCloudSeedSchema.parse(opts.seed ?? {});
   const random = typeof opts.random === 'number' ? seededRandom(opts.random) : (opts.random ?? Math.random);
   const clock = createVirtualClock({ speed: opts.speed ?? seed.speed, ...(opts.start !== undefined ? { start: opts.start } : {}) });
-  const env: LocalCloudEnv = { clock, seed, random, deliver: opts.deliver ?? defaultDeliver };
+  const realism = new Realism();
+  if (opts.realism) realism.set(opts.realism);
+  const env: LocalCloudEnv = { clock, seed, random, deliver: opts.deliver ?? defaultDeliver, realism };
   const faults = new FaultRegistry(random);
   const alibaba = createAlibabaService(env, opts.alibaba);
   const huawei = createHuaweiService(env);
@@ -187,7 +192,7 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     let answer: CloudResponse;
     try {
       if (creq.path === '/_local' || creq.path.startsWith('/_local/')) {
-        answer = await handleAdmin(creq, req.socket.remoteAddress, { clock, faults, services, reset });
+        answer = await handleAdmin(creq, req.socket.remoteAddress, { clock, faults, services, reset, realism });
       } else {
         const service = services.find((s) => s.owns(creq));
         if (!service) {

@@ -65,4 +65,6 @@ export interface LocalCloudEnv {
   /** Random source, seedable for deterministic tests. */
   random: () => number;
   deliver: Deliver;
+  /** Which realism modes are on (realism.ts). */
+  realism: import('./realism.ts').Realism;
 }

@@ -19,6 +19,7 @@ export function manualClock(start = Date.now()): VirtualClock {
 }
 
 import { seededRandom } from '../../local/cloud/server.ts';
+import { Realism } from '../../local/cloud/realism.ts';
 export { seededRandom };
 
 export function testEnv(seed: LocalCloudSeedInput = {}, clock = manualClock()): LocalCloudEnv {
@@ -27,6 +28,7 @@ export function testEnv(seed: LocalCloudSeedInput = {}, clock = manualClock()): 
     seed: Object.keys(seed).length ? localCloudSeedSchema.parse(seed) : defaultSeed(),
     random: seededRandom(42),
     deliver: async () => ({ status: 200 }),
+    realism: new Realism(),
   };
 }
 
