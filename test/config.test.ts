@@ -34,7 +34,7 @@ describe('valid configs', () => {
     expect(c.rules).toEqual([]);
     expect(c.defaults).toEqual(POLICY_DEFAULTS);
     expect(c.store).toEqual({ kind: 'pglite', dataDir: '.ferry', retentionDays: 30 });
-    expect(c.webhook).toEqual({ submitBudgetMs: 3000, maxBodyBytes: 1024 * 1024 });
+    expect(c.webhook).toEqual({ submitBudgetMs: 2500, maxBodyBytes: 1024 * 1024 });
     expect(c.sweep.ecsWatch.taskActions).toEqual(['ImportImage', 'ExportImage']);
     expect(c.auth).toEqual({ webhookTokens: [], apiTokens: [] });
     expect('localCloud' in c).toBe(false);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { handleApiGatewayEvent, apiGatewayEventToRequest } from '../shared/runtime/api-gateway.ts';
@@ -392,5 +393,33 @@ describe('serveNode', () => {
       await srv.close();
     }
     await expect(request(`${srv.url}/echo`)).rejects.toThrow();
+  });
+
+  it('a client that never finishes its headers is cut off by the header timeout', async () => {
+    const srv = await serveNode(async () => new Response('ok'), { port: 0, limits: { headersTimeoutMs: 500, requestTimeoutMs: 1_000 } });
+    try {
+      const socket = connect(srv.port, '127.0.0.1');
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      socket.write('GET / HTTP/1.1\r\nhost: x\r\nx-slow: ');
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString()));
+      const started = Date.now();
+      await new Promise<void>((r) => socket.once('close', () => r()));
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('keeps a connection alive across requests whose bodies were read', async () => {
+    const srv = await serveNode(async (req) => new Response(await req.text()), { port: 0 });
+    try {
+      const a = await fetch(`${srv.url}/`, { method: 'POST', body: 'one' });
+      expect(a.headers.get('connection')).not.toBe('close');
+      expect(await a.text()).toBe('one');
+    } finally {
+      await srv.close();
+    }
   });
 });

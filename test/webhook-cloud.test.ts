@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { configureAccountLimiters, resetAccountLimiters } from '../shared/clients/transport.ts';
+import { runSweep } from '../shared/sweep/run.ts';
 import { fixture, startWebhook, type WebhookHarness } from './webhook-harness.ts';
 
 /** One stack for the file (PGlite start-up is the slow part); each test uses its own tag. */
@@ -84,6 +86,58 @@ describe('cloud errors, throttling and the submit budget', () => {
     expect(createCalls('v1.0.2')).toBe(2);
     expect(await snapshot()).toEqual(atAnswer);
     await app.close();
+  });
+});
+
+describe('the budget is a hard ceiling on the answer', () => {
+  test('a create started late is cut off at the deadline: answered on time, then adopted once by the sweep', async () => {
+    const app = await h.withConfig((c) => ({ ...c, webhook: { submitBudgetMs: 1000 } }));
+    await h.stack.cloud.acr.push({ ...SRC, tag: 'v1.0.4' });
+    // The repository lookup eats most of the budget; the creates then start with 300 ms left.
+    h.stack.cloud.faults.add({ op: 'acr:GetRepository', latencyMs: 700 });
+    h.stack.cloud.faults.add({ op: 'acr:CreateRepoSyncTask', latencyMs: 2500 });
+    const r = await app.post('acr', acrBody('v1.0.4'));
+    expect(r.status).toBe(202);
+    expect(r.ms).toBeLessThan(1250);
+    expect(r.body.replications[0].targets.map((t: any) => t.state)).toEqual(['pending', 'pending']);
+    // The cloud applies the two creates it received; the sweep finds them instead of creating again.
+    await new Promise((res) => setTimeout(res, 2600));
+    expect(createCalls('v1.0.4')).toBe(2);
+    h.stack.cloud.faults.clear();
+    h.stack.cloud.clock.advance(120_000);
+    await runSweep(h.stack.deps);
+    expect(createCalls('v1.0.4')).toBe(2);
+    const made = h.stack.cloud.acr.createCalls.filter((c: any) => c.target.tag === 'v1.0.4').map((c: any) => c.syncTaskId);
+    const tasks = (await h.stack.ledger.getReplication(r.body.replicationId))!.tasks;
+    expect(tasks.map((t) => t.cloudRef).sort()).toEqual(made.sort());
+    await app.close();
+  });
+});
+
+describe('the budget holds under load', () => {
+  test('deliveries queued behind the account limiter still answer by the budget; the queued calls are never sent', async () => {
+    resetAccountLimiters();
+    configureAccountLimiters({ maxConcurrent: 2, ratePerSecond: 4, burst: 2 });
+    try {
+      const app = await h.withConfig((c) => ({ ...c, webhook: { submitBudgetMs: 800 } }));
+      const tags = Array.from({ length: 6 }, (_, i) => `v3.0.${i}`);
+      for (const tag of tags) await h.stack.cloud.acr.push({ ...SRC, tag });
+      const answers = await Promise.all(tags.map((tag) => app.post('acr', acrBody(tag))));
+      for (const a of answers) expect(a.status).toBe(202);
+      expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(1100);
+      const states = answers.flatMap((a) => a.body.replications[0].targets.map((t: any) => t.state));
+      expect(states).toContain('pending');
+      const sent = tags.reduce((n, tag) => n + createCalls(tag), 0);
+      const submitted = states.filter((s) => s === 'submitted').length;
+      // Every create the cloud received is one the webhook recorded or left in doubt, never more.
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(tags.reduce((n, tag) => n + createCalls(tag), 0)).toBe(sent);
+      expect(sent).toBeGreaterThanOrEqual(submitted);
+      await app.close();
+    } finally {
+      configureAccountLimiters({});
+      resetAccountLimiters();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger, setLogSink } from '../shared/log.ts';
 import { serveNode } from '../shared/runtime/node-http.ts';
@@ -303,5 +304,24 @@ describe('auth, limits and client mistakes', () => {
     expect(rep!.tasks).toHaveLength(0);
     expect((rep!.replication.details as any).targetErrors).toHaveLength(1);
     expect(h.stack.cloud.acr.createCalls.length).toBe(calls);
+  });
+});
+
+describe('the server under a slow client', () => {
+  test('a refusal given before the body was read closes the connection at once: a dripped body is not read to its end', async () => {
+    {
+      const socket = connect(h.server.port, '127.0.0.1');
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      socket.write('POST /webhooks/acr HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n');
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString()));
+      const drip = setInterval(() => socket.writable && socket.write('x'.repeat(1024)), 20);
+      const started = Date.now();
+      await new Promise<void>((r) => socket.once('close', () => r()));
+      clearInterval(drip);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 401/);
+      expect(answer.toLowerCase()).toContain('connection: close');
+    }
   });
 });

@@ -36,7 +36,7 @@ const sharedAgent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
  * Codes of network failures that happen before a byte of the request left this host:
  * re-sending those is safe even for calls that create something.
  */
-export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'LimiterDeadline']);
 
 function errorCode(err: unknown): string | undefined {
   let e: unknown = err;
@@ -51,6 +51,17 @@ function errorCode(err: unknown): string | undefined {
 /** The cloud's request id: Alibaba puts it in the body (`RequestId`), Huawei and FC in a header. */
 function requestIdOf(headers: Record<string, string>, body: string): string | undefined {
   return headers['x-acs-request-id'] ?? headers['x-request-id'] ?? headers['x-fc-request-id'] ?? /"RequestId"\s*:\s*"([^"]{1,80})"/.exec(body.slice(0, 512))?.[1];
+}
+
+const callDeadlines = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `fn` with every request it sends cut off at `deadline` (epoch ms, wall clock) at the latest,
+ * whatever the client's own timeout: a caller with a hard time limit (the webhook's answer) gets
+ * its answer on time, and a call cut off is a transient error like any timeout.
+ */
+export function withCallDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  return callDeadlines.run(deadline, fn);
 }
 
 /** Told of every request sent (`acr`, `ListRepoSyncTask`), within `observeCloudCalls`. */
@@ -68,7 +79,9 @@ export function observeCloudCalls<T>(observer: CloudCallObserver, fn: () => Prom
  * CloudTransientError; HTTP statuses are returned.
  */
 export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
-  const signal = AbortSignal.timeout(call.timeoutMs);
+  const deadline = callDeadlines.getStore();
+  const timeoutMs = deadline === undefined ? call.timeoutMs : Math.max(1, Math.min(call.timeoutMs, deadline - Date.now()));
+  const signal = AbortSignal.timeout(timeoutMs);
   const started = performance.now();
   callObservers.getStore()?.(call.provider, call.action);
   try {
@@ -90,7 +103,7 @@ export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
   } catch (err) {
     const timedOut = signal.aborted || (err as Error)?.name === 'TimeoutError';
     const code = timedOut ? 'RequestTimeout' : (errorCode(err) ?? 'NetworkError');
-    const message = timedOut ? `no response within ${call.timeoutMs} ms` : `network failure: ${(err as Error)?.message ?? String(err)}`;
+    const message = timedOut ? `no response within ${timeoutMs} ms` : `network failure: ${(err as Error)?.message ?? String(err)}`;
     cloudLog.warn('cloud call failed', { provider: call.provider, action: call.action, code, durationMs: Math.round(performance.now() - started) });
     throw new CloudTransientError({ provider: call.provider, action: call.action, code, message, cause: err });
   }
@@ -192,7 +205,41 @@ export class AccountLimiter {
     return this.active;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` when a slot and a token are free. Within `withCallDeadline`, a caller still queued at
+   * its deadline gives up its place (CloudTransientError `LimiterDeadline`: nothing was sent); one
+   * already sending is left to the request's own cut-off.
+   */
+  async run<T>(fn: () => Promise<T>, provider: CloudProvider = 'limiter'): Promise<T> {
+    const deadline = callDeadlines.getStore();
+    if (deadline === undefined) return this.queued(fn);
+    let started = false;
+    let gaveUp = false;
+    const queued = this.queued(() => {
+      if (gaveUp) return Promise.reject(new Error('gave up its place'));
+      started = true;
+      return fn();
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          if (started) return;
+          gaveUp = true;
+          reject(new CloudTransientError({ provider, code: 'LimiterDeadline', message: 'still queued behind the account limiter at the deadline; nothing was sent' }));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      return await Promise.race([queued, giveUp]);
+    } finally {
+      clearTimeout(timer);
+      queued.catch(() => undefined);
+    }
+  }
+
+  private async queued<T>(fn: () => Promise<T>): Promise<T> {
     await this.acquireSlot();
     try {
       await this.takeToken();

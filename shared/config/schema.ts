@@ -284,8 +284,8 @@ export function buildConfigSchema(ctx: RefContext) {
 
   const webhook = z
     .strictObject({
-      /** Time the webhook may spend submitting tasks before it answers and leaves the rest to the sweep. */
-      submitBudgetMs: z.number().int().min(100).max(60_000).default(3000),
+      /** The webhook's answer is due this long after the request arrived, whatever the clouds do; what is not submitted by then is left to the sweep. */
+      submitBudgetMs: z.number().int().min(100).max(60_000).default(2500),
       maxBodyBytes: z
         .number()
         .int()

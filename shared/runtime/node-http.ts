@@ -9,9 +9,17 @@ import { randomUUID } from 'node:crypto';
 import type { FetchApp, InvocationContext } from './context.ts';
 import { ERROR_CONTENT_TYPE, errorBody } from '../http/errors.ts';
 
+/**
+ * Limits of the server itself, so a slow or hostile client cannot hold it: headers must arrive within
+ * `headersTimeoutMs`, the whole request within `requestTimeoutMs`, an idle keep-alive connection is
+ * closed after `keepAliveTimeoutMs`, and at most `maxConnections` sockets are open at once.
+ */
+export const SERVER_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 512 };
+
 export interface ServeOptions {
   port?: number;
   host?: string;
+  limits?: Partial<typeof SERVER_LIMITS>;
   /** Extra context for every request (e.g. region, functionName); requestId is generated per request. */
   context?: Omit<InvocationContext, 'requestId'>;
   onError?: (err: unknown) => void;
@@ -45,8 +53,11 @@ export function toRequest(req: IncomingMessage, base: string, signal: AbortSigna
   return new Request(new URL(req.url ?? '/', base), init);
 }
 
-async function writeResponse(res: Response, out: ServerResponse, method: string): Promise<void> {
+async function writeResponse(res: Response, out: ServerResponse, method: string, bodyUnread: boolean): Promise<void> {
   const headers: Record<string, string | string[]> = {};
+  // An answer given before the request body was read (401, 413, 415…) ends the connection: reading the
+  // rest only to keep it alive would let a client drip a large body at us for as long as it likes.
+  if (bodyUnread) headers.connection = 'close';
   res.headers.forEach((value, name) => {
     if (name === 'set-cookie') return;
     headers[name] = value;
@@ -78,7 +89,9 @@ async function writeResponse(res: Response, out: ServerResponse, method: string)
 
 export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeServer> {
   const host = opts.host ?? '127.0.0.1';
-  const server = createServer((req, res) => {
+  const limits = { ...SERVER_LIMITS, ...opts.limits };
+  // The header and request timeouts are checked on this interval (Node's default, 30 s, would let them slip).
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -98,9 +111,15 @@ export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeS
         } else res.destroy();
         return;
       }
-      await writeResponse(response, res, req.method ?? 'GET');
+      const bodyUnread = !req.complete;
+      await writeResponse(response, res, req.method ?? 'GET', bodyUnread);
+      if (bodyUnread) res.once('finish', () => req.socket.destroySoon());
     })();
   });
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {

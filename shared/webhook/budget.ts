@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CloudTransientError, type CloudProvider } from '../clients/errors.ts';
 import type { Clock } from '../clock.ts';
+import { withCallDeadline } from '../clients/transport.ts';
 
 /**
  * The webhook's submit budget. Submissions run inside `withinBudget`, which tells the clock
@@ -33,8 +34,10 @@ export function budgetClock(base: Clock): Clock {
   };
 }
 
-export function withinBudget<T>(deadline: number, provider: CloudProvider, fn: () => Promise<T>): Promise<T> {
-  return scope.run({ deadline, provider }, fn);
+/** Runs a submission inside the budget: no retry wait past `deadline` (Ferry's clock), no request outliving it. */
+export function withinBudget<T>(deadline: number, provider: CloudProvider, clock: Clock, fn: () => Promise<T>): Promise<T> {
+  const wallDeadline = Date.now() + (deadline - clock.now());
+  return scope.run({ deadline, provider }, () => withCallDeadline(wallDeadline, fn));
 }
 
 export interface PoolResult<I, R> {

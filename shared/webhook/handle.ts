@@ -200,14 +200,19 @@ function noMatchReason(event: PushEvent, deps: Deps): string {
   return `no rule matches ${event.source}/${event.namespace}/${event.repository}${event.tag ? ':' + event.tag : ''}` + (why.length ? ` (${why.slice(0, 10).join('; ')})` : ' (no rules configured)');
 }
 
+const LEDGER_RESERVE_MS = 150;
+
 /**
  * Leases the tasks this delivery created and submits them, at most the limiter's concurrency at
- * once, starting none after the deadline and awaiting those started (see budget.ts). Tasks not
- * submitted stay pending, their lease released, for the sweep.
+ * once, starting none after the deadline and cutting off the calls still running at it (see
+ * budget.ts), so the answer is never later than the budget. Tasks not submitted stay pending, their
+ * lease released, for the sweep (which looks up a cut-off create before making another).
  */
-async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Delivery, rt: WebhookRuntime, deadline: number): Promise<void> {
+async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Delivery, rt: WebhookRuntime, answerBy: number): Promise<void> {
   if (!fresh.length) return;
   const { deps } = rt;
+  // Cloud calls end this much before the answer is due: what they left is written to the ledger in time.
+  const deadline = answerBy - Math.min(LEDGER_RESERVE_MS, deps.config.webhook.submitBudgetMs / 5);
   const owner = `${deps.workerId}:${d.requestId}`;
   const leaseMs = Math.max(60_000, 4 * deps.config.webhook.submitBudgetMs);
   const leased = await deps.ledger.claimPending(
@@ -226,7 +231,7 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
   };
   const submitOne = async (task: TaskRow): Promise<SubmitResult | { state: 'error'; error: ErrorInfo }> => {
     try {
-      return await withinBudget(deadline, task.provider, () => submitTask(task, ctx));
+      return await withinBudget(deadline, task.provider, deps.clock, () => submitTask(task, ctx));
     } catch (err) {
       // A ledger outage mid-submission: the task keeps its recorded state; the sweep takes over.
       deps.log.error('webhook submission error', { taskId: task.id, error: errorInfo(err) });
