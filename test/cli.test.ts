@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +196,28 @@ describe('local commands', () => {
     expect(good.stdout).toMatch(/is valid: \d+ source\(s\), \d+ rule\(s\)/);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not found/);
+  });
+
+  it('config check on a YAML syntax error: one problem, where (line, column), never the text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-yaml-'));
+    const example = readFileSync(join(ROOT, 'examples', 'ferry.config.yaml'), 'utf8');
+    // A list item pasted above `sources:` (265 parser errors, one quoting the inline API token) …
+    const pasted = join(dir, 'pasted.yaml');
+    writeFileSync(pasted, example.replace('token: ${FERRY_API_TOKEN}', 'token: inline-S3CRET-api-0002').replace('sources:\n', '- token: inline-S3CRET-webhook-0001\nsources:\n'));
+    // … and a password that starts with `>` (the parser's first error quotes it).
+    const password = join(dir, 'password.yaml');
+    writeFileSync(password, example.replace('password: ${HUAWEI_IAM_PASSWORD}', 'password: >Hu4wei-S3CRET-pass'));
+    const [text, json, pw] = await Promise.all([ferryBin(['config', 'check', pasted]), ferryBin(['config', 'check', pasted, '--json']), ferryBin(['config', 'check', password])]);
+    expect(text.code).toBe(1);
+    expect(text.stderr.trim().split('\n')).toEqual([
+      `invalid Ferry config ${pasted} (1 problem):`,
+      'line 9, column 1: YAML syntax error: Unexpected scalar at node end; nothing else is checked until it is fixed',
+    ]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).issues).toEqual([{ path: 'line 9, column 1', message: 'YAML syntax error: Unexpected scalar at node end; nothing else is checked until it is fixed' }]);
+    expect(pw.code).toBe(1);
+    expect(pw.stderr).toContain('(1 problem):\nline 91, column 16: YAML syntax error: ');
+    for (const run of [text, json, pw]) expect(run.stdout + run.stderr).not.toContain('S3CRET');
   });
 
   it('replay POSTs the saved payload to /webhooks/<kind> with the webhook token', async () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, parseConfigText, validateConfig, formatIssues, POLICY_DEFAULTS } from '../shared/config/index.ts';
 import { redact } from '../shared/log.ts';
 import { matchPush } from '../shared/rules/match.ts';
@@ -310,16 +310,16 @@ describe('invalid configs: every problem, exact message, document order', () => 
     try {
       parseConfigText('rules:\n  - name: a\n   source: b\n', 'yaml', ENV);
     } catch (e) {
-      expect(formatIssues((e as ConfigError).issues)).toBe('line 3, column 1: YAML syntax error: Sequence item without - indicator');
+      expect(formatIssues((e as ConfigError).issues)).toBe('line 3, column 1: YAML syntax error: Sequence item without - indicator; nothing else is checked until it is fixed');
     }
     try {
       parseConfigText('a: 1\na: 2\n', 'yaml', ENV);
     } catch (e) {
-      expect(formatIssues((e as ConfigError).issues)).toBe('line 2, column 1: YAML syntax error: Map keys must be unique');
+      expect(formatIssues((e as ConfigError).issues)).toBe('line 2, column 1: YAML syntax error: Map keys must be unique; nothing else is checked until it is fixed');
     }
     expect.assertions(4);
     expect(() => parseConfigText(text, 'yaml', ENV)).toThrow(
-      'invalid Ferry config (1 problem):\nline 4, column 1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'invalid Ferry config (1 problem):\nline 4, column 1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed',
     );
   });
 
@@ -327,7 +327,7 @@ describe('invalid configs: every problem, exact message, document order', () => 
     try {
       parseConfigText('{\n  "rules": [,]\n}', 'json', ENV);
     } catch (e) {
-      expect(formatIssues((e as ConfigError).issues)).toBe("line 2, column 13: JSON syntax error: Unexpected token ','");
+      expect(formatIssues((e as ConfigError).issues)).toBe('line 2, column 13: JSON syntax error: Unexpected character');
     }
     try {
       parseConfigText('{"auth": {"webhookTokens": ["inline-secret" "x"]}}', 'json', ENV);
@@ -335,6 +335,52 @@ describe('invalid configs: every problem, exact message, document order', () => 
       expect(formatIssues((e as ConfigError).issues)).toBe("line 1, column 45: JSON syntax error: Expected ',' or ']' after array element");
     }
     expect.assertions(2);
+  });
+});
+
+describe('loadConfig: a syntax error says where, never what, and comes alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-config-syntax-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const example = readFileSync(join(import.meta.dirname, '..', 'examples', 'ferry.config.yaml'), 'utf8');
+  const load = (name: string, text: string): ConfigError => {
+    writeFileSync(join(dir, name), text);
+    try {
+      loadConfig({ path: join(dir, name), env: ENV, registerSecrets: false });
+    } catch (e) {
+      if (e instanceof ConfigError) return e;
+      throw e;
+    }
+    throw new Error('loaded');
+  };
+
+  test('a pasted list item above the example: 265 parser errors, one of them quoting an inline token; one problem reported, no value', () => {
+    const text = example.replace('token: ${FERRY_API_TOKEN}', 'token: inline-S3CRET-api-0002').replace('sources:\n', '- token: inline-S3CRET-webhook-0001\nsources:\n');
+    const e = load('pasted.yaml', text);
+    expect(e.issues).toEqual([{ path: 'line 9, column 1', message: 'YAML syntax error: Unexpected scalar at node end; nothing else is checked until it is fixed' }]);
+    expect(e.message).toContain('(1 problem)');
+    expect(e.message).not.toContain('S3CRET');
+  });
+
+  test('the first error quoting the value (a password starting with > or *): located, not quoted', () => {
+    for (const [value, at] of [
+      ['>S3cr3t-Pa55', 'line 91, column 16'],
+      ['|S3cr3t-Pa55', 'line 91, column 16'],
+      ['*S3cr3t-Pa55', 'line 91, column 15'],
+    ] as const) {
+      const text = example.replace('password: ${HUAWEI_IAM_PASSWORD}', `password: ${value}`);
+      expect(text.split('\n')[90]).toBe(`    password: ${value}`);
+      const e = load('password.yaml', text);
+      expect(e.issues).toHaveLength(1);
+      expect(e.issues[0]!.path).toBe(at);
+      expect(e.message).not.toContain('S3cr3t');
+    }
+  });
+
+  test('one missing ] in the example: one problem, at the line after it', () => {
+    const e = load('bracket.yaml', example.replace('namespaces: [team]', 'namespaces: [team'));
+    expect(e.issues).toEqual([
+      { path: 'line 23, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
+    ]);
   });
 });
 

@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dingtalkSign, signedDingtalkUrl } from '../shared/notify/dingtalk.ts';
 import { dingtalkBody, slackBody } from '../shared/notify/format.ts';
+import { createLogger, setLogSink } from '../shared/log.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 import { oneTargetConfig, recordAcrPush, startReceiver, stateOf, type Receiver } from './sweep-helpers.ts';
@@ -85,6 +88,8 @@ describe('notifications', () => {
     await failOneTask(s, 'n3');
     let sum = await runSweep(s.deps);
     expect(sum.notifications).toEqual({ sent: 1, failed: 1, dead: 0 }); // slack ok, dingtalk errcode
+    // The code is kept, not DingTalk's errmsg (the receiver's text).
+    expect((await s.ledger.outbox.list({})).find((n) => n.target.endsWith(':dingtalk'))?.lastError).toBe('dingtalk refused the message: errcode 310000');
     s.cloud.clock.advance(31_000);
     sum = await runSweep(s.deps);
     expect(sum.notifications.sent).toBe(1);
@@ -99,6 +104,53 @@ describe('notifications', () => {
     expect(ding.requests[1]!.body).toMatchObject({ msgtype: 'markdown', markdown: { title: expect.stringContaining('failed') } });
     expect((ding.requests[1]!.body as { markdown: { text: string } }).markdown.text).toContain('TAG_CONFLICT');
     expect(slack.requests[0]!.body).toMatchObject({ text: expect.stringContaining('TAG_CONFLICT'), blocks: [{ type: 'section' }] });
+  });
+
+  it("never logs or stores a failing receiver's body: an error page quoting the secret URL leaves only the status", async () => {
+    // An Express-style 404 page quotes the request: the secret path and the access_token.
+    const seen: string[] = [];
+    const server: Server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      req.resume().on('end', () => {
+        res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(`<!DOCTYPE html><html><body><pre>Cannot POST ${req.url}</pre></body></html>`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    receivers.push({ url: '', requests: [], answer: () => ({ status: 200 }), close: () => new Promise<void>((r) => server.close(() => r())) });
+    const secretPath = 'hooks/T0SECRET-PATH-7f3a9c';
+    const token = 'xoxb-access-token-5e8d1b';
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${secretPath}?access_token=${token}`;
+    stack = await startTestStack({ env: { FERRY_NOTIFY_URL: url }, config: oneTargetConfig({ notifications: [{ type: 'webhook', url: '${FERRY_NOTIFY_URL}' }] }) });
+    const s = stack;
+    const lines: string[] = [];
+    const prev = setLogSink((l) => lines.push(l));
+    try {
+      const deps = { ...s.deps, log: createLogger({ test: true }, 'debug') };
+      await failOneTask(s, 'n4');
+      expect((await runSweep(deps)).notifications).toEqual({ sent: 0, failed: 1, dead: 0 });
+      const [pending] = await s.ledger.outbox.list({});
+      expect(pending?.lastError).toBe('webhook answered HTTP 404 (text/html)');
+      // Every attempt up to the last (10): the same line, then given up.
+      for (let i = 0; i < 20 && (await s.ledger.outbox.list({ state: 'pending' })).length; i++) {
+        s.cloud.clock.advance(24 * 3_600_000);
+        await runSweep(deps);
+      }
+      const [dead] = await s.ledger.outbox.list({});
+      expect(dead).toMatchObject({ state: 'dead', lastError: 'webhook answered HTTP 404 (text/html)' });
+    } finally {
+      setLogSink(prev);
+    }
+    expect(seen).toHaveLength(10);
+    expect(seen[0]).toContain(token); // the receiver really quoted it
+    const logged = lines.filter((l) => l.includes('notification'));
+    expect(logged.map((l) => JSON.parse(l).msg)).toEqual(expect.arrayContaining(['notification not delivered, will retry', 'notification given up']));
+    const { rows } = await s.db.query<{ last_error: string | null }>('SELECT last_error FROM notifications');
+    for (const text of [lines.join('\n'), JSON.stringify(rows)]) {
+      expect(text).not.toContain('T0SECRET-PATH');
+      expect(text).not.toContain(token);
+      expect(text).not.toContain('Cannot POST');
+    }
   });
 
   it('formats and signs without a running stack', () => {

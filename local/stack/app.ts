@@ -5,7 +5,7 @@
  * webhook token there). During shutdown new requests get 503 while in-flight ones finish.
  */
 import type { FetchApp } from '../../shared/runtime/context.ts';
-import type { Logger } from '../../shared/log.ts';
+import { clip, type Logger } from '../../shared/log.ts';
 import { withRequestLog } from '../../shared/runtime/request-log.ts';
 import { errorResponse } from '../../shared/http/errors.ts';
 
@@ -29,7 +29,7 @@ export function serveApp(inner: FetchApp, log: Logger): ServedApp {
   const logged = withRequestLog(inner, log);
   const app: FetchApp = async (req, ctx) => {
     if (draining) {
-      log.info('http request refused: shutting down', { requestId: ctx.requestId, method: req.method, path: new URL(req.url).pathname, status: 503 });
+      log.info('http request refused: shutting down', { requestId: ctx.requestId, method: clip(req.method, 20), path: clip(new URL(req.url).pathname), status: 503 });
       return errorResponse(503, 'Unavailable', 'Ferry is shutting down', { requestId: ctx.requestId }, { 'retry-after': '5' });
     }
     const work = logged(req, ctx);

@@ -18,7 +18,7 @@ import { ConfigError, loadConfig, type FerryConfig } from '../../shared/config/i
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { localCloudSeedSchema, type LocalCloudSeed } from '../cloud/seed.ts';
-import { Ledger } from '../../shared/ledger/index.ts';
+import { Ledger, ledgerDirOf } from '../../shared/ledger/index.ts';
 import { startLocalCloud, type LocalCloud } from '../cloud/server.ts';
 import { createLogger, registerSecret, type Logger } from '../../shared/log.ts';
 import { makeDeps, type Deps } from '../../shared/replicate/deps.ts';
@@ -201,7 +201,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const store = config.store;
     const dataDir = resolve(cwd, baseEnv.FERRY_DATA_DIR || (store.kind === 'pglite' ? store.dataDir : '.ferry'));
     const ledger = await Ledger.open({
-      ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: join(dataDir, 'ledger') }),
+      ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: ledgerDirOf(dataDir) }),
       now: () => clock.now(),
     });
     cleanup.push(() => ledger.close());
@@ -226,7 +226,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const info: BannerInfo = {
       apiUrl: server.url,
       cloudUrl: cloud.url,
-      ledger: store.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${shortPath(cwd, join(dataDir, 'ledger'))}`,
+      ledger: store.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${shortPath(cwd, ledgerDirOf(dataDir))}`,
       sweepIntervalMs,
       configFile: shortPath(cwd, source.path),
       example: source.example,

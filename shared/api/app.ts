@@ -22,6 +22,7 @@ import { providerNamed } from '../providers/registry.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
 import { TokenChecker, type Caller } from './auth.ts';
+import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
@@ -41,11 +42,11 @@ export function createApiApp(deps: Deps): FetchApp {
       const e = new ApiError(400, 'InvalidRequest', err.message, { field: `query.${err.field}` });
       return c.json(e.body(), 400);
     }
-    deps.log.error('api request failed', { path: c.req.path, error: err instanceof Error ? err.message : String(err) });
+    deps.log.error('api request failed', { path: clip(c.req.path), error: err instanceof Error ? err.message : String(err) });
     const e = new ApiError(500, 'InternalError', 'the request could not be processed');
     return c.json(e.body(), 500);
   });
-  app.notFound((c) => c.json(new ApiError(404, 'NotFound', `no route ${c.req.method} ${c.req.path}`).body(), 404));
+  app.notFound((c) => c.json(new ApiError(404, 'NotFound', `no route ${clip(c.req.method, 20)} ${clip(c.req.path)}`).body(), 404));
 
   app.get('/healthz', async (c) => {
     const h = await deps.ledger.health();
@@ -135,7 +136,7 @@ export function createApiApp(deps: Deps): FetchApp {
 }
 
 function methodNotAllowed(c: Context<Env>, allow: string) {
-  return c.json(new ApiError(405, 'MethodNotAllowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`).body(), 405, { allow });
+  return c.json(new ApiError(405, 'MethodNotAllowed', `${clip(c.req.method, 20)} is not allowed on ${clip(c.req.path)}; use ${allow}`).body(), 405, { allow });
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path', field?: string): z.output<S> {

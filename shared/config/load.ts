@@ -3,7 +3,7 @@ import { resolve, extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { registerSecret } from '../log.ts';
 import { crossCheck } from './cross-checks.ts';
-import { ConfigError, formatPath, zodIssueToRaw, type ConfigIssue, type RawIssue } from './errors.ts';
+import { ConfigError, formatPath, yamlSyntaxIssue, zodIssueToRaw, type ConfigIssue, type RawIssue } from './errors.ts';
 import { buildConfigSchema, type FerryConfigData } from './schema.ts';
 import { SecretSink, type Env } from './secrets.ts';
 
@@ -35,7 +35,7 @@ export function parseConfig(input: unknown, env: Env = process.env, file?: strin
   return result.config;
 }
 
-/** Parse YAML (or JSON when `format` is json) text. Syntax errors name the line. */
+/** Parse YAML (or JSON when `format` is json) text. A syntax error is the only issue reported, by line and column, never quoting the text. */
 export function parseConfigText(text: string, format: 'yaml' | 'json', env: Env = process.env, file?: string): FerryConfig {
   return parseConfig(readDocument(text, format, file), env, file);
 }
@@ -102,26 +102,33 @@ function readDocument(text: string, format: 'yaml' | 'json', file?: string): unk
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const issues = doc.errors.map((e) => {
-      const { line, col } = lines.linePos(e.pos[0]);
-      return { path: `line ${line}, column ${col}`, message: `YAML syntax error: ${e.message.split('\n')[0]}` };
-    });
-    throw new ConfigError(issues, file);
+  const first = doc.errors[0];
+  if (first) {
+    // The first error alone, in our words: the parser's messages may quote the text (a secret).
+    const { line, col } = lines.linePos(first.pos[0]);
+    throw new ConfigError([yamlSyntaxIssue(first, line, col)], file);
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw new ConfigError([{ path: '(yaml)', message: (err as Error).message.split('\n')[0]! }], file);
+    // An alias bomb, or an alias without its anchor: often a value that starts with `*` (a password?).
+    // The parser's message names it: locate it instead.
+    const message = (err as Error).message;
+    if (/alias count/i.test(message)) throw new ConfigError([{ path: '(yaml)', message: 'YAML error: too many aliases' }], file);
+    const name = /^Unresolved alias \(the anchor must be set before the alias\): (.+)$/s.exec(message)?.[1];
+    const at = name === undefined ? -1 : text.indexOf(`*${name}`);
+    const where = at < 0 ? '(yaml)' : `line ${lines.linePos(at).line}, column ${lines.linePos(at).col}`;
+    throw new ConfigError([{ path: where, message: 'YAML error: an alias (*name) with no anchor (&name) before it; quote the value if it is not an alias' }], file);
   }
 }
 
-/** V8's JSON messages may quote the text (and so a secret): keep only the reason, locate it by line. */
+/** V8's JSON messages may quote the text (and so a secret): keep only the reason, never a character of the text; locate it by line. */
 function jsonSyntax(text: string, err: Error): ConfigIssue {
   const reason = err.message
     .split('\n')[0]!
     .replace(/, ".*$/s, '')
-    .replace(/ in JSON at position \d+.*$/, '');
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/^Unexpected token .*/, 'Unexpected character');
   let pos: number | undefined;
   const at = / at position (\d+)/.exec(err.message);
   if (at) pos = Number(at[1]);

@@ -10,7 +10,7 @@
  * Per-target failures inside a 2xx webhook answer are not HTTP errors and do not use this.
  */
 import { z } from 'zod';
-import { redact } from '../log.ts';
+import { clip, redact } from '../log.ts';
 
 /** Every code an error answer may carry, with its HTTP status. */
 export const ERROR_STATUS = {
@@ -84,10 +84,16 @@ export type ErrorExtra = Omit<ErrorDetail, 'status' | 'code' | 'message'>;
 
 export const ERROR_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** `{error:{status, code, message, …extra}}`; the message is masked of registered secrets. */
+/** The longest `message` an error answer carries; request values in it are clipped shorter where they are echoed. */
+export const ERROR_MESSAGE_MAX = 1000;
+
+/**
+ * `{error:{status, code, message, …extra}}`; the message is masked of registered secrets and, like
+ * `field`, bounded in length (they may echo what the request sent).
+ */
 export function errorBody(status: number, code: ErrorCode, message: string, extra: ErrorExtra = {}): ErrorEnvelope {
-  const error: ErrorDetail = { status, code, message: String(redact(message)) };
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) (error as Record<string, unknown>)[k] = v;
+  const error: ErrorDetail = { status, code, message: clip(String(redact(message)), ERROR_MESSAGE_MAX) };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) (error as Record<string, unknown>)[k] = k === 'field' && typeof v === 'string' ? clip(v) : v;
   return { error };
 }
 

@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './dir-lock.ts';
 
 /** Something SQL can be sent to: the database itself, or one open transaction. */
 export interface Queryable {
@@ -25,7 +27,11 @@ export interface Db extends Queryable {
 export interface OpenDbOptions {
   /** postgres://… — PostgreSQL via a `pg` Pool. Without it: PGlite. */
   databaseUrl?: string;
-  /** PGlite data directory (created if missing). Default `.ferry/ledger`. */
+  /**
+   * PGlite data directory (created if missing). Default `.ferry/ledger`. Opening it takes an
+   * exclusive lock (`<dataDir>/ferry.lock`, see dir-lock.ts) held until close(): a second process
+   * gets DataDirLockedError.
+   */
   dataDir?: string;
   /** PGlite in memory (tests). Wins over dataDir. */
   memory?: boolean;
@@ -38,6 +44,11 @@ export interface OpenDbOptions {
 }
 
 export const DEFAULT_DATA_DIR = '.ferry/ledger';
+
+/** Where PGlite keeps the ledger for a Ferry data directory (`store.dataDir`, FERRY_DATA_DIR): `<dir>/ledger`. */
+export function ledgerDirOf(dataDir: string): string {
+  return join(dataDir, 'ledger');
+}
 
 export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts);
@@ -118,13 +129,22 @@ class Mutex {
 
 async function openPglite(opts: OpenDbOptions): Promise<Db> {
   let dataDir: string | undefined;
+  let lock: DataDirLock | undefined;
   if (!opts.memory) {
     dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
     mkdirSync(dataDir, { recursive: true });
+    // PGlite is single-process: a second process on this directory would lose the first one's work.
+    lock = lockDataDir(dataDir);
   }
-  // Loaded only here: deployed functions use PostgreSQL and ship without PGlite.
-  const { PGlite: Lite } = await import('@electric-sql/pglite');
-  const lite: PGlite = dataDir ? await Lite.create(dataDir) : await Lite.create();
+  let lite: PGlite;
+  try {
+    // Loaded only here: deployed functions use PostgreSQL and ship without PGlite.
+    const { PGlite: Lite } = await import('@electric-sql/pglite');
+    lite = dataDir ? await Lite.create(dataDir) : await Lite.create();
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const mutex = new Mutex();
   const inTx = new AsyncLocalStorage<boolean>();
   let closed = false;
@@ -173,7 +193,11 @@ async function openPglite(opts: OpenDbOptions): Promise<Db> {
       if (closed) return;
       await mutex.run(async () => {
         closed = true;
-        await lite.close();
+        try {
+          await lite.close();
+        } finally {
+          lock?.release();
+        }
       });
     },
   };

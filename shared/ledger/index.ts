@@ -1,4 +1,5 @@
-export { type Db, type OpenDbOptions, type Queryable, DEFAULT_DATA_DIR, openDb } from './db.ts';
+export { type Db, type OpenDbOptions, type Queryable, DEFAULT_DATA_DIR, ledgerDirOf, openDb } from './db.ts';
+export { DataDirLockedError, type LockHolder, LOCK_FILE } from './dir-lock.ts';
 export { idempotencyKey, sourceImageKey, type SourceImage } from './keys.ts';
 export * from './ledger.ts';
 export { migrate, schemaVersion, type Migration, type MigrateResult } from './migrate.ts';

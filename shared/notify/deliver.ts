@@ -128,6 +128,7 @@ async function send(target: NotificationTarget, n: NotificationRow, opts: Delive
       break;
   }
   let status: number;
+  let contentType: string | undefined;
   let text: string;
   try {
     const res = await request(url, {
@@ -138,23 +139,34 @@ async function send(target: NotificationTarget, n: NotificationRow, opts: Delive
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
     status = res.statusCode;
+    contentType = mediaType(res.headers['content-type']);
     text = await res.body.text();
   } catch (err) {
     // Never echo the URL: it carries the target's secret (token, access_token).
     const code = (err as { code?: string })?.code ?? (err as Error)?.name ?? 'Error';
-    throw new DeliveryError(`${target.type} delivery failed: ${code}`);
+    throw new DeliveryError(`${target.type} delivery failed: ${/^[A-Za-z0-9_]{1,64}$/.test(code) ? code : 'Error'}`);
   }
-  if (status < 200 || status > 299) throw new DeliveryError(`${target.type} answered HTTP ${status}: ${text.slice(0, 200)}`);
+  // Never the receiver's body either: an error page may quote the request (the URL's secret path or
+  // access_token), and this message is logged and stored as the outbox entry's last error.
+  if (status < 200 || status > 299) throw new DeliveryError(`${target.type} answered HTTP ${status}${contentType ? ` (${contentType})` : ''}`);
   if (target.type === 'dingtalk') {
     // DingTalk answers 200 with {errcode, errmsg}; errcode ≠ 0 is a refusal (bad sign, keyword, rate limit).
-    let parsed: { errcode?: unknown; errmsg?: unknown } = {};
+    let parsed: { errcode?: unknown } = {};
     try {
       parsed = JSON.parse(text) as typeof parsed;
     } catch {
       throw new DeliveryError(`dingtalk answered HTTP ${status} with a body that is not JSON`);
     }
     if (parsed.errcode !== undefined && Number(parsed.errcode) !== 0) {
-      throw new DeliveryError(`dingtalk refused the message: errcode ${String(parsed.errcode)}: ${String(parsed.errmsg ?? '')}`);
+      const code = Number(parsed.errcode);
+      // The code only: errmsg is the receiver's text.
+      throw new DeliveryError(`dingtalk refused the message: errcode ${Number.isSafeInteger(code) ? code : '(not a number)'}`);
     }
   }
+}
+
+/** `text/html` from `text/html; charset=utf-8`; undefined when absent or not a plain media type. */
+function mediaType(header: string | string[] | undefined): string | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.split(';', 1)[0]?.trim().toLowerCase();
+  return value && /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/.test(value) ? value : undefined;
 }

@@ -5,6 +5,8 @@
  *                  function's code root (the package ships that file next to dist/)
  *   DATABASE_URL   PostgreSQL ledger (or the config's store.databaseUrl). Required when deployed:
  *                  pglite is not shipped in the function bundles.
+ *   FERRY_DATA_DIR local mode without PostgreSQL: the data directory instead of store.dataDir; PGlite
+ *                  keeps the ledger in <dir>/ledger, as `npm start` does, and locks it (one process).
  *   FERRY_MODE     `local` runs a function bundle outside Function Compute (against the local cloud):
  *                  then PGlite and a config without tokens are allowed. Anything else is "deployed".
  * A deployed function refuses to start (clear error, FC logs it, every invocation answers 503) when the
@@ -14,7 +16,7 @@
  * instance lives). The dependencies themselves are built by makeDeps (replicate/deps.ts).
  */
 import { loadConfig, type FerryConfig } from '../config/index.ts';
-import { Ledger } from '../ledger/index.ts';
+import { Ledger, ledgerDirOf } from '../ledger/index.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { once } from './handler.ts';
@@ -31,7 +33,10 @@ export async function buildDeps(env: NodeJS.ProcessEnv = process.env) {
   assertDeployable(config, env);
   const store = config.store;
   // Opens pg (DATABASE_URL) or PGlite, applies pending migrations (advisory-locked, idempotent).
-  const ledger = await Ledger.open({ ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: store.dataDir }), now: () => clock.now() });
+  const ledger = await Ledger.open({
+    ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: ledgerDirOf(env.FERRY_DATA_DIR || store.dataDir) }),
+    now: () => clock.now(),
+  });
   return makeDeps({ config, ledger, clock, log, invocationCredentials: currentCredentials, env });
 }
 

@@ -6,6 +6,7 @@ import type { Deps } from '../replicate/deps.ts';
 import { authenticate, presentedToken } from './auth.ts';
 import { budgetClock } from './budget.ts';
 import type { ErrorEnvelope } from '../http/errors.ts';
+import { clip } from '../log.ts';
 import { errorAnswer, handleDelivery, type Answer, type WebhookRuntime } from './handle.ts';
 import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
 
@@ -37,14 +38,14 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     if (answer.status >= 400) {
       // Accepted deliveries are logged by handleDelivery; refusals get their line here (never the token).
       const e = (answer.body as ErrorEnvelope).error;
-      deps.log.info('webhook refused', { kind: c.req.param('kind'), requestId: c.env.invocation.requestId, status: answer.status, code: e.code, field: e.field });
+      deps.log.info('webhook refused', { kind: clip(c.req.param('kind') ?? ''), requestId: c.env.invocation.requestId, status: answer.status, code: e.code, field: e.field });
     }
     return send(c, answer);
   });
 
   async function deliver(c: Context<Env>): Promise<Answer> {
     const kind = c.req.param('kind') ?? '';
-    if (!kinds.has(kind)) return errorAnswer(404, 'UnknownKind', `unknown webhook kind "${kind}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
+    if (!kinds.has(kind)) return errorAnswer(404, 'UnknownKind', `unknown webhook kind "${clip(kind)}"; one of ${WEBHOOK_KINDS.join(', ')}`, 'kind');
     const invocation = c.env.invocation;
     const receivedAt = deps.clock.now();
     const url = new URL(c.req.url);
@@ -62,9 +63,9 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
   }
   app.all('/webhooks/:kind', (c) => {
     c.header('allow', 'POST');
-    return send(c, errorAnswer(405, 'MethodNotAllowed', `${c.req.method} is not allowed; use POST`));
+    return send(c, errorAnswer(405, 'MethodNotAllowed', `${clip(c.req.method, 20)} is not allowed; use POST`));
   });
-  app.notFound((c) => send(c, errorAnswer(404, 'NotFound', `no route ${c.req.method} ${new URL(c.req.url).pathname}; use POST /webhooks/{${WEBHOOK_KINDS.join('|')}}`)));
+  app.notFound((c) => send(c, errorAnswer(404, 'NotFound', `no route ${clip(c.req.method, 20)} ${clip(new URL(c.req.url).pathname)}; use POST /webhooks/{${WEBHOOK_KINDS.join('|')}}`)));
   app.onError((err, c) => {
     deps.log.error('webhook internal error', { error: err instanceof Error ? { name: err.name, message: err.message } : String(err) });
     return send(c, errorAnswer(500, 'InternalError', 'the delivery could not be processed; it may be retried'));
