@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
+import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
+import type { HcClient } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import * as swr from '@huaweicloud/huaweicloud-sdk-swr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SwrClient } from '../shared/clients/swr.ts';
@@ -132,6 +135,38 @@ describe('every SWR operation Ferry uses, through the SDK', () => {
     const ferry = new SwrClient({ region: 'cn-north-4', endpoint: cc.cloud.url, auth: { kind: 'aksk', ...HW_AKSK, projectId: cc.cloud.services.huawei.projectId('cn-north-4') }, clock: cc.clock });
     expect(await ferry.listSyncRepos({ namespace: NS, repository: 'tools/cli' })).toEqual(arrayBody(await listRepos()));
     expect((await ferry.listSyncJobs({ namespace: NS, repository: 'tools/cli' })).jobs).toEqual(arrayBody(await showJobs('limit::10|offset::0|order::desc')));
+  });
+});
+
+describe('the calls this SDK has no model for, against what Huawei documents', () => {
+  it('IAM token by password: X-Subject-Token and the token fields of the documented answer; any nocatalog empties the catalog', async () => {
+    const body = {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'ferry', password: 'local-ferry-password', domain: { name: 'ferry-local' } } } },
+        scope: { project: { name: 'cn-north-4' } },
+      },
+    };
+    const res = await fetch(`${cc.cloud.url}/v3/auth/tokens?nocatalog=1`, { method: 'POST', headers: { 'content-type': 'application/json;charset=utf8' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-subject-token')).toBeTruthy();
+    const { token } = (await res.json()) as { token: Record<string, unknown> };
+    const domain = { id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'ferry-local' };
+    expect(token).toEqual({
+      catalog: [],
+      expires_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
+      issued_at: expect.any(String),
+      methods: ['password'],
+      project: { domain, id: cc.cloud.services.huawei.projectId('cn-north-4'), name: 'cn-north-4' },
+      roles: [{ id: expect.any(String), name: expect.any(String) }],
+      user: { domain, id: expect.any(String), name: 'ferry', password_expires_at: expect.any(String) },
+    });
+  });
+
+  it("regions one can sync to: [{regionID}] (as Huawei's Terraform provider reads them), through the SDK's own client", async () => {
+    const credential = new BasicCredentials().withAk(HW_AKSK.accessKey).withSk(HW_AKSK.secretKey).withProjectId(cc.cloud.services.huawei.projectId('cn-north-4'));
+    const hc = new ClientBuilder<HcClient>((c) => c).withEndpoint(cc.cloud.url).withCredential(credential).build();
+    const answer = await hc.sendRequest({ method: 'GET', url: '/v2/manage/regions', contentType: 'application/json', queryParams: {}, pathParams: {}, headers: {} } as never);
+    expect(arrayBody(answer)).toEqual(cc.cloud.seed.huawei.regions.map((regionID) => ({ regionID })));
   });
 });
 
