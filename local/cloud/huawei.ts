@@ -235,16 +235,18 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
         checkRemote(region, body.remoteRegionId, body.remoteNamespace);
         const tags = swr.tagsOf(region, namespace, repo)!;
         const failed: string[] = [];
+        let started: SwrImageRef | undefined;
         for (const tag of new Set(body.imageTag)) {
           if (!tags.has(tag)) {
             failed.push(tag);
             continue;
           }
-          const ref = { region, namespace, repo, tag };
-          if (foreign) swr.startForeignJob(ref, body.remoteRegionId, body.remoteNamespace, req.now);
-          swr.startJob(ref, body.remoteRegionId, body.remoteNamespace, body.override, req.now, hexId('user-op', region), 'ferry');
+          started = { region, namespace, repo, tag };
+          if (foreign) swr.startForeignJob(started, body.remoteRegionId, body.remoteNamespace, req.now);
+          swr.startJob(started, body.remoteRegionId, body.remoteNamespace, body.override, req.now, hexId('user-op', region), 'ferry');
         }
-        if (foreign) swr.startForeignJob({ region, namespace, repo, tag: body.imageTag[0]! }, body.remoteRegionId, body.remoteNamespace, req.now);
+        // Others' jobs after Ferry's too: Ferry's own are listed between them.
+        if (foreign && started) swr.startForeignJob(started, body.remoteRegionId, body.remoteNamespace, req.now);
         return ok(failed, requestId);
       }
     } else if (req.method === 'GET') {
