@@ -89,7 +89,7 @@ export async function swrTask(s: TestStack, o: { autoSync?: boolean } = {}): Pro
 
 export async function createAutoSync(s: TestStack): Promise<void> {
   const { region, ...key } = SWR_KEY;
-  await s.clients.swr.region(region).createSyncRepo({ ...key, syncAuto: true });
+  await s.clients.swr.region(region).ensureSyncRepo({ ...key, syncAuto: true });
 }
 
 export async function autoSyncExists(s: TestStack): Promise<boolean> {

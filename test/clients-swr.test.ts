@@ -150,13 +150,16 @@ describe('SwrClient requests (AK/SK like huaweicloud-sdk-core)', () => {
     expect(huaweiSignatureProblem(req, SK)).toBeNull();
   });
 
-  it('listSyncJobs: a bad Content-Range and a bad status are malformed', async () => {
+  it('listSyncJobs: a bad Content-Range or a body that is no list is malformed; odd records are kept or left out, one by one', async () => {
     server.script({ status: 200, headers: { 'content-range': 'garbage' }, body: [] });
     expect((await failure(client().listSyncJobs(ref))).message).toContain('Content-Range');
-    server.script({ status: 200, body: [{ id: 1, namespace: 'team', repoName: 'a', tag: 't', status: 'exploded', remoteRegionId: 'r', remoteNamespace: 'n' }] });
-    const e = await failure(client().listSyncJobs(ref));
-    expect(e).toBeInstanceOf(CloudMalformedResponseError);
-    expect(e.message).toContain('0.status');
+    server.script({ status: 200, body: { jobs: [] } });
+    expect(await failure(client().listSyncJobs(ref))).toBeInstanceOf(CloudMalformedResponseError);
+    const unknownStatus = { id: 1, tag: 't', status: 'exploded', remoteRegionId: 'r', remoteNamespace: 'n', createdAt: 'yesterday' };
+    server.script({ status: 200, body: [unknownStatus, { id: 2, status: 'success', remoteRegionId: 'r', remoteNamespace: 'n' }, { id: '3', tag: 't', status: 'success' }] });
+    const r = await client().listSyncJobs(ref);
+    expect(r.jobs).toEqual([{ ...unknownStatus, createdAt: undefined }]);
+    expect(r.skipped).toBe(2);
   });
 
   it('listRegions', async () => {
@@ -191,6 +194,15 @@ describe('SwrClient errors (every body shape)', () => {
     ['token expired', 401, { 'x-request-id': 'h6' }, [{ errorCode: 'SVCSTG.SWR.4010000', errorMessage: 'auth failed' }], CloudAuthError, 'SVCSTG.SWR.4010000', 'h6'],
     ['no permission', 403, { 'x-request-id': 'h7' }, [{ errorCode: 'SVCSTG.SWR.4039001', errorMessage: 'no permission' }], CloudPermissionError, 'SVCSTG.SWR.4039001', 'h7'],
     ['missing parameter', 400, { 'x-request-id': 'h8' }, [{ errorCode: 'SVCSTG.SWR.4001014', errorMessage: 'missing' }], CloudInvalidRequestError, 'SVCSTG.SWR.4001014', 'h8'],
+    [
+      'errors[] with its own request id',
+      400,
+      {},
+      { errors: [{ errorCode: 'SVCSTG.SWR.4001158', errorMessage: 'gone', request_id: 'item-9' }] },
+      CloudInvalidRequestError,
+      'SVCSTG.SWR.4001158',
+      'item-9',
+    ],
   ])('%s body, HTTP %i → %o', async (_shape, status, headers, body, cls, code, requestId) => {
     server.setDefault(() => ({ status, headers, body }));
     const e = await failure(client({ retry: { maxAttempts: 1 } }).listSyncRepos(ref));

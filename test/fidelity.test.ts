@@ -19,6 +19,7 @@ import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeader
 import { huaweiAuthorization, huaweiSignature, sdkDate } from '../shared/clients/signing/huawei.ts';
 import { systemClock } from '../shared/clock.ts';
 import { ALI_KEY, DriverError, HW_AKSK, alibabaDrivers, startCountingCloud, swrDrivers, type AlibabaDriver, type CountingCloud, type SwrDriver } from './helpers/fidelity-drivers.ts';
+import { swrSdkClient } from './helpers/swr-sdk-driver.ts';
 
 const SRC = 'cri-localsrc001'; // cn-hangzhou, team/app
 const DST = 'cri-localdst001'; // cn-shanghai
@@ -386,7 +387,7 @@ describe('Huawei SWR', () => {
     cc.clearRequests();
   });
 
-  describe.each(swrDrivers)('$name', (factory) => {
+  describe.each([...swrDrivers, swrSdkClient])('$name', (factory) => {
     let d: SwrDriver;
     beforeEach(() => {
       d = factory.make(cc);

@@ -277,7 +277,7 @@ describe('authentication failures', () => {
     const t = issued.headers['x-subject-token']!;
     expect(t).toBeTruthy();
     expect(issued.body.token.project).toMatchObject({ name: 'cn-north-4', id: service.projectId('cn-north-4') });
-    expect(issued.body.token.catalog).toBeUndefined();
+    expect(issued.body.token.catalog).toEqual([]);
     expect(Date.parse(issued.body.token.expires_at) - Date.parse(issued.body.token.issued_at)).toBe(24 * 3600_000);
 
     const list = () => send('GET', `${BASE}/app/sync_repo`, { 'x-auth-token': t, 'content-type': 'application/json' });

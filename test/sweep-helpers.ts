@@ -21,16 +21,17 @@ export function oneTargetConfig(extra: Record<string, unknown> = {}) {
 export async function recordAcrPush(stack: TestStack, tag: string, repo = 'app'): Promise<string[]> {
   const pushed = await stack.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo, tag });
   const event: PushEvent = { sourceKind: 'acr', source: 'acr-hangzhou', namespace: 'team', repository: repo, tag, digest: pushed.digest, pushedAt: new Date(stack.clock.now()) };
-  return record(stack, event, 'cri-localsrc001', 'cn-hangzhou');
+  return recordPush(stack, event, 'cri-localsrc001', 'cn-hangzhou');
 }
 
 export async function recordSwrPush(stack: TestStack, tag: string, repo = 'app'): Promise<string[]> {
   const pushed = stack.cloud.services.huawei.pushImage({ region: 'cn-north-4', namespace: 'team', repo, tag });
   const event: PushEvent = { sourceKind: 'swr', source: 'swr-beijing', namespace: 'team', repository: repo, tag, digest: pushed.digest, pushedAt: new Date(stack.clock.now()) };
-  return record(stack, event, 'swr-beijing', 'cn-north-4');
+  return recordPush(stack, event, 'swr-beijing', 'cn-north-4');
 }
 
-async function record(stack: TestStack, event: PushEvent, source: string, region: string): Promise<string[]> {
+/** Records a push's replication the way the webhook does (the image need not exist at the cloud). */
+export async function recordPush(stack: TestStack, event: PushEvent, source: string, region: string): Promise<string[]> {
   const matched = matchPush(event, stack.config).filter((r): r is MatchedTarget => r.ok);
   if (matched.length === 0) throw new Error(`no rule matched ${event.repository}:${event.tag}`);
   const now = stack.clock.now();

@@ -115,8 +115,10 @@ export class IamTokens {
     };
     if (region) body.project = { name: region, id: projectIdOf(region), domain: domainRef };
     else body.domain = domainRef;
-    if (req.query.get('nocatalog') !== 'true') {
-      body.catalog = region
+    // Any non-empty `nocatalog` leaves the catalog empty (Huawei's example answers `"catalog": []`).
+    const nocatalog = Boolean(req.query.get('nocatalog'));
+    body.catalog =
+      region && !nocatalog
         ? [
             {
               type: 'swr',
@@ -126,7 +128,6 @@ export class IamTokens {
             },
           ]
         : [];
-    }
     return {
       status: 201,
       headers: { 'x-subject-token': token, 'x-request-id': requestId, 'content-type': 'application/json' },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { imageTag, swrNamespace, swrRepository } from '../../shared/rules/naming.ts';
 import { IamTokens, iamError, projectIdOf, verifyAksk } from './huawei-auth.ts';
+import { SwrError, SwrErrors, gatewayError } from './swr-errors.ts';
 import { SwrState, hexId, type ForcedOutcome, type SwrImageRef, type SyncJobMatch } from './swr-state.ts';
 import type { LocalService } from './local-service.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
@@ -13,9 +14,16 @@ import { parseHuaweiAuthorization } from '../../shared/clients/signing/huawei.ts
  *  - AK/SK: a `host` of the form `swr-api.<region>.myhuaweicloud.com[.eu]`, else an
  *    `X-Project-Id` that is one of the regions' project ids (IAM returns them), else the
  *    header `x-ferry-region`, else the first seeded region.
- * Errors: SWR errors use the documented array `[{errorCode, errorMessage, detail}]`; API
- * Gateway errors (signature, unknown API) use `{error_code, error_msg, request_id}`; IAM
- * errors use `{error:{code, message, title}}`. Every response carries `X-Request-Id`.
+ * `X-Project-Id`, when sent (the SDKs send it), must name the project of the credentials: the
+ * token's project; with AK/SK the project of the region the host names, else one of the account's
+ * projects. Otherwise 401 `APIGW.0301` "Incorrect IAM authentication information: X-Project-Id …".
+ * Errors: SWR errors use the documented array `[{errorCode, errorMessage, detail}]` (other shapes:
+ * swr-errors.ts); API Gateway errors (signature, unknown API, project) use `{error_code,
+ * error_msg, request_id}`; IAM errors use `{error:{code, message, title}}`. Every response
+ * carries `X-Request-Id`.
+ * What SWR answers to a second `POST sync_repo` for the same remote is undocumented: this one says
+ * 409 SVCSTG.SWR.4091001, and Ferry never relies on it (it lists first).
+ * Realism modes: `swr.delete-missing-400`, `swr.foreign-jobs`, `swr.error-bodies` (realism.ts).
  */
 export interface HuaweiService extends LocalService {
   readonly name: 'huawei';
@@ -26,6 +34,8 @@ export interface HuaweiService extends LocalService {
   imageDigest(ref: SwrImageRef): string | undefined;
   /** Forces an unfinished sync job's outcome (`stuck` keeps it running until forced again). */
   forceSyncJob(id: number, outcome: ForcedOutcome): void;
+  /** Lists an unfinished sync job with a status Ferry does not know until it is forced again. */
+  reportSyncJobStatus(id: number, status: string): void;
   /** The next `count` sync jobs matching `match` end as `outcome`. */
   planSyncOutcome(match: SyncJobMatch, outcome: ForcedOutcome, count?: number): void;
   /** Sync jobs (all regions) with their status at the current virtual time. */
@@ -45,34 +55,10 @@ const REGIONS_PATH = /^\/v2\/manage\/regions\/?$/;
 const IAM_PATH = /^\/v3\/auth\/tokens\/?$/;
 const SWR_HOST = /^swr-api\.([a-z0-9-]+)\.myhuaweicloud\.(?:com|eu)(?::\d+)?$/;
 
-class SwrError {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly message: string,
-  ) {}
-}
-
 function requestIdOf(env: LocalCloudEnv): string {
   let s = '';
   for (let i = 0; i < 32; i++) s += Math.floor(env.random() * 16).toString(16);
   return s;
-}
-
-function swrErrorResponse(status: number, code: string, message: string, requestId: string, extra: Record<string, string> = {}): CloudResponse {
-  return {
-    status,
-    headers: { 'x-request-id': requestId, 'content-type': 'application/json', ...extra },
-    body: [{ errorCode: code, errorMessage: message, detail: '' }],
-  };
-}
-
-function gatewayError(status: number, code: string, message: string, requestId: string): CloudResponse {
-  return {
-    status,
-    headers: { 'x-request-id': requestId, 'content-type': 'application/json' },
-    body: { error_code: code, error_msg: message, request_id: requestId },
-  };
 }
 
 function ok(body: unknown, requestId: string, extra: Record<string, string> = {}): CloudResponse {
@@ -148,7 +134,9 @@ function parseJobFilter(raw: string | null): { limit: number | null; offset: num
 export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
   const swr = new SwrState(env);
   const iam = new IamTokens(env);
+  const errors = new SwrErrors(env.realism);
   const seed = env.seed.huawei;
+  const swrError = errors.response.bind(errors);
 
   function regionForAksk(req: CloudRequest): string {
     const host = SWR_HOST.exec(req.headers['host'] ?? '');
@@ -161,22 +149,31 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     return req.headers['x-ferry-region'] || swr.regions()[0] || 'cn-north-4';
   }
 
+  function wrongProject(requestId: string, of: string): CloudResponse {
+    return gatewayError(401, 'APIGW.0301', `Incorrect IAM authentication information: X-Project-Id is not the project of ${of}`, requestId);
+  }
+
   /** Authenticates an SWR call; returns its region or an error response. */
   function authenticate(req: CloudRequest, requestId: string): { region: string } | CloudResponse {
+    const projectId = req.headers['x-project-id'];
     const tokenHeader = req.headers['x-auth-token'];
     if (tokenHeader) {
       const token = iam.lookup(tokenHeader);
-      if (!token) return swrErrorResponse(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token is invalid', requestId);
-      if (req.now >= token.expiresAt) return swrErrorResponse(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token has expired', requestId);
-      if (!token.region) return swrErrorResponse(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token is not scoped to a project', requestId);
+      if (!token) return swrError(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token is invalid', requestId);
+      if (req.now >= token.expiresAt) return swrError(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token has expired', requestId);
+      if (!token.region) return swrError(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: the token is not scoped to a project', requestId);
+      if (projectId && projectId !== projectIdOf(token.region)) return wrongProject(requestId, 'the token');
       return { region: token.region };
     }
     if (req.headers['authorization']) {
       const result = verifyAksk(req, seed.credentials);
       if (!result.ok) return gatewayError(401, result.code, result.message, requestId);
+      const hostRegion = SWR_HOST.exec(req.headers['host'] ?? '')?.[1];
+      const projects = hostRegion ? [hostRegion] : swr.regions();
+      if (projectId && !projects.some((r) => projectIdOf(r) === projectId)) return wrongProject(requestId, hostRegion ? `region ${hostRegion}` : `account ${seed.domain}`);
       return { region: regionForAksk(req) };
     }
-    return swrErrorResponse(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: send X-Auth-Token or an SDK-HMAC-SHA256 signature', requestId);
+    return swrError(401, 'SVCSTG.SWR.4010000', 'Authenticate failed: send X-Auth-Token or an SDK-HMAC-SHA256 signature', requestId);
   }
 
   function checkRepo(region: string, nsSeg: string, repoSeg: string): { namespace: string; repo: string } {
@@ -205,8 +202,9 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
   function handleSwr(req: CloudRequest, region: string, m: RegExpExecArray, requestId: string): CloudResponse {
     const action = m[3]!;
     const { namespace, repo } = checkRepo(region, m[1]!, m[2]!);
+    const foreign = env.realism.on('swr.foreign-jobs');
     if (action === 'sync_repo') {
-      if (req.method === 'GET') return ok(swr.listTasks(region, namespace, repo), requestId);
+      if (req.method === 'GET') return ok([...swr.listTasks(region, namespace, repo), ...(foreign ? swr.foreignTasks(namespace, repo) : [])], requestId);
       if (req.method === 'POST') {
         const body = parseBody(req, syncRepoCreate);
         checkRemote(region, body.remoteRegionId, body.remoteNamespace);
@@ -219,7 +217,11 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       if (req.method === 'DELETE') {
         const body = parseBody(req, syncRepoDelete);
         const result = swr.deleteTask(region, namespace, repo, body.remoteRegionId, body.remoteNamespace);
-        if (result === 'gone') throw new SwrError(400, 'SVCSTG.SWR.4001158', `The sync task to ${body.remoteRegionId}/${body.remoteNamespace} has already been deleted`);
+        // As Huawei answers (Terraform reads it in the `errors` shape), a task never made included.
+        const realistic = env.realism.on('swr.delete-missing-400');
+        if (result === 'gone' || (result === 'missing' && realistic)) {
+          throw new SwrError(400, 'SVCSTG.SWR.4001158', `The sync task to ${body.remoteRegionId}/${body.remoteNamespace} has already been deleted`, realistic ? 'errors' : undefined);
+        }
         if (result === 'missing') throw new SwrError(404, 'SVCSTG.SWR.4040160', `No sync task of ${namespace}/${repo} to ${body.remoteRegionId}/${body.remoteNamespace}`);
         return ok(undefined, requestId);
       }
@@ -233,18 +235,23 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
         checkRemote(region, body.remoteRegionId, body.remoteNamespace);
         const tags = swr.tagsOf(region, namespace, repo)!;
         const failed: string[] = [];
+        let started: SwrImageRef | undefined;
         for (const tag of new Set(body.imageTag)) {
           if (!tags.has(tag)) {
             failed.push(tag);
             continue;
           }
-          swr.startJob({ region, namespace, repo, tag }, body.remoteRegionId, body.remoteNamespace, body.override, req.now, hexId('user-op', region), 'ferry');
+          started = { region, namespace, repo, tag };
+          if (foreign) swr.startForeignJob(started, body.remoteRegionId, body.remoteNamespace, req.now);
+          swr.startJob(started, body.remoteRegionId, body.remoteNamespace, body.override, req.now, hexId('user-op', region), 'ferry');
         }
+        // Others' jobs after Ferry's too: Ferry's own are listed between them.
+        if (foreign && started) swr.startForeignJob(started, body.remoteRegionId, body.remoteNamespace, req.now);
         return ok(failed, requestId);
       }
     } else if (req.method === 'GET') {
       const filter = parseJobFilter(req.query.get('filter'));
-      const all = swr.listJobs(region, namespace, repo, req.now).sort((a, b) => (filter.order === 'asc' ? a.id - b.id : b.id - a.id));
+      const all = swr.listJobs(region, namespace, repo, req.now, filter.order);
       const page = all.slice(filter.offset, filter.limit === null ? undefined : filter.offset + filter.limit);
       return ok(page, requestId, { 'content-range': `${filter.offset}-${page.length}/${all.length}` });
     }
@@ -270,7 +277,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       if (m) return handleSwr(req, auth.region, m, requestId);
       return gatewayError(404, 'APIGW.0101', `The API does not exist or has not been published in the environment: ${req.method} ${req.path}`, requestId);
     } catch (e) {
-      if (e instanceof SwrError) return swrErrorResponse(e.status, e.code, e.message, requestId);
+      if (e instanceof SwrError) return swrError(e.status, e.code, e.message, requestId, { shape: e.shape });
       throw e;
     }
   }
@@ -337,16 +344,17 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
         const r = iamError(429, 'Too Many Requests', 'The throttling threshold has been reached.', requestId);
         return { ...r, headers: { ...r.headers, 'retry-after': retryAfter } };
       }
-      return swrErrorResponse(403, 'SVCSTG.SWR.4031042', 'Too many requests, please try again later', requestId, { 'retry-after': retryAfter });
+      return swrError(403, 'SVCSTG.SWR.4031042', 'Too many requests, please try again later', requestId, { headers: { 'retry-after': retryAfter } });
     },
     serverError(req, status) {
       const requestId = requestIdOf(env);
       if (IAM_PATH.test(req.path)) return iamError(status, status === 503 ? 'Service Unavailable' : 'Internal Server Error', 'The service is temporarily unavailable.', requestId);
-      return swrErrorResponse(status, status === 503 ? 'SVCSTG.SWR.5030001' : 'SVCSTG.SWR.5000001', 'Internal error, please try again later', requestId);
+      return swrError(status, status === 503 ? 'SVCSTG.SWR.5030001' : 'SVCSTG.SWR.5000001', 'Internal error, please try again later', requestId);
     },
     reset() {
       swr.reset();
       iam.reset();
+      errors.reset();
     },
     snapshot() {
       const now = env.clock.now();
@@ -359,6 +367,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       return swr.tagsOf(ref.region, ref.namespace, ref.repo)?.get(ref.tag);
     },
     forceSyncJob: (id, outcome) => swr.forceJob(id, outcome),
+    reportSyncJobStatus: (id, status) => swr.reportStatus(id, status),
     planSyncOutcome: (match, outcome, count) => swr.planOutcome(match, outcome, count),
     syncJobs: (match) => swr.findJobs(match),
     projectId: projectIdOf,
@@ -373,7 +382,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       const requestId = requestIdOf(env);
       if (code.startsWith('APIGW.')) return gatewayError(status, code, message, requestId);
       if (IAM_PATH.test(req.path)) return iamError(status, code, message, requestId);
-      return swrErrorResponse(status, code, message, requestId);
+      return swrError(status, code, message, requestId);
     },
   };
 }

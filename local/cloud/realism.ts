@@ -9,7 +9,7 @@ export const REALISM_MODES = {
   'acr.error-bodies': 'Alibaba error bodies with lowercase keys (code, message, requestId) or in XML',
   'ecs.foreign-tasks': 'DescribeTasks also lists tasks with optional fields missing and statuses Ferry does not know',
   'swr.delete-missing-400': 'DELETE sync_repo of a missing automatic sync task answers 400 SVCSTG.SWR.4001158 (as Huawei does), not 404',
-  'swr.foreign-jobs': 'sync_job lists jobs Ferry did not create (automatic sync), with statuses Ferry does not know',
+  'swr.foreign-jobs': 'sync_job lists jobs Ferry did not create (automatic sync), with statuses Ferry does not know and optional fields missing; sync_repo lists tasks others made, fields missing',
   'swr.error-bodies': 'SWR error bodies as [{errorCode,errorMessage}], {"errors":[…]} or {error_code,error_msg}',
 } as const;
 

@@ -71,8 +71,29 @@ interface JobRecord {
   startAt: number;
   doneAt: number;
   forced?: ForcedOutcome;
+  /** A status SWR may add that Ferry does not know, listed while the job is unfinished. */
+  reported?: string;
   final?: { status: SyncJobStatus; at: number };
+  /** An automatic sync job of someone else's task (realism `swr.foreign-jobs`): never settles. */
+  foreign?: ForeignJob;
 }
+
+interface ForeignJob {
+  status: string;
+  /** Fields the record leaves out. */
+  omit: readonly (keyof SyncJob)[];
+}
+
+/**
+ * What `swr.foreign-jobs` lists around Ferry's jobs, in turn: the same tag to another organization,
+ * another tag to the same remote, and a record without the fields Ferry reads (tag). Statuses are
+ * ones Ferry does not know; optional fields are missing.
+ */
+const FOREIGN_JOBS: ReadonlyArray<{ tag: (tag: string) => string; remoteNamespace: (ns: string) => string } & ForeignJob> = [
+  { tag: (t) => t, remoteNamespace: () => 'mirror-auto', status: 'syncing', omit: ['createdAt', 'updatedAt', 'domainName', 'syncOperatorName'] },
+  { tag: (t) => `${t}-auto`, remoteNamespace: (ns) => ns, status: 'pending_retry', omit: ['override', 'domainID', 'syncOperatorId', 'updatedAt'] },
+  { tag: () => '', remoteNamespace: (ns) => ns, status: 'queued', omit: ['tag', 'createdAt', 'domainName'] },
+];
 
 export interface SyncJobMatch {
   region?: string;
@@ -111,6 +132,7 @@ export class SwrState {
   private nextTaskId = 1;
   private nextJobId = 1;
   private digestCounter = 0;
+  private foreignCounter = 0;
 
   readonly domainName: string;
   readonly domainId: string;
@@ -130,6 +152,7 @@ export class SwrState {
     this.nextTaskId = 1;
     this.nextJobId = 1;
     this.digestCounter = 0;
+    this.foreignCounter = 0;
     for (const region of this.env.seed.huawei.regions) this.registry.set(region, new Map());
     for (const ns of this.env.seed.huawei.namespaces) {
       this.createNamespace(ns.region, ns.name);
@@ -224,6 +247,18 @@ export class SwrState {
     return 'deleted';
   }
 
+  /**
+   * Automatic sync tasks someone else made, as `swr.foreign-jobs` lists them beside Ferry's: one with
+   * optional fields missing, one without the remote Ferry matches on.
+   */
+  foreignTasks(namespace: string, repo: string): Partial<SyncRepo>[] {
+    const common = { namespace, repoName: repo, syncAuto: true };
+    return [
+      { ...common, id: 90_001, remoteRegionId: 'ap-southeast-1', remoteNamespace: 'mirror-auto' },
+      { ...common, id: 90_002, remoteRegionId: 'cn-south-1', override: true, createdAt: swrTime(0) },
+    ];
+  }
+
   listTasks(region: string, namespace: string, repo: string): SyncRepo[] {
     return this.tasks
       .filter((t) => t.region === region && t.namespace === namespace && t.repo === repo)
@@ -270,15 +305,36 @@ export class SwrState {
     return job;
   }
 
+  /** Starts the next automatic sync job of someone else's task beside Ferry's (realism `swr.foreign-jobs`). */
+  startForeignJob(ref: SwrImageRef, remoteRegionId: string, remoteNamespace: string, now: number): void {
+    const kind = FOREIGN_JOBS[this.foreignCounter++ % FOREIGN_JOBS.length]!;
+    const { status, omit } = kind;
+    const job = { id: this.nextJobId++, ...ref, tag: kind.tag(ref.tag), digest: '', remoteRegionId, remoteNamespace: kind.remoteNamespace(remoteNamespace) };
+    this.jobs.push({ ...job, override: false, operatorId: 'auto', operatorName: 'auto', createdAt: now, startAt: now, doneAt: now, foreign: { status, omit } });
+  }
+
   /** Forces the outcome of an unfinished job; `stuck` keeps it running until forced again. */
   forceJob(id: number, outcome: ForcedOutcome, now = this.env.clock.now()): void {
-    this.settle(now);
-    const job = this.jobs.find((j) => j.id === id);
-    if (!job) throw new Error(`sync job ${id} does not exist`);
-    if (job.final) throw new Error(`sync job ${id} already ended as ${job.final.status}`);
+    const job = this.ownJob(id, now);
     job.forced = outcome;
+    delete job.reported;
     // A job released from `stuck` after its planned end finishes now.
     if (job.doneAt < now) job.doneAt = now;
+  }
+
+  /** Lists an unfinished job with `status` (one Ferry does not know) until it is forced again. */
+  reportStatus(id: number, status: string, now = this.env.clock.now()): void {
+    const job = this.ownJob(id, now);
+    job.forced = 'stuck';
+    job.reported = status;
+  }
+
+  private ownJob(id: number, now: number): JobRecord {
+    this.settle(now);
+    const job = this.jobs.find((j) => j.id === id && !j.foreign);
+    if (!job) throw new Error(`sync job ${id} does not exist`);
+    if (job.final) throw new Error(`sync job ${id} already ended as ${job.final.status}`);
+    return job;
   }
 
   /** The next `count` jobs created that match `match` end as `outcome`. */
@@ -288,7 +344,7 @@ export class SwrState {
 
   settle(now: number): void {
     for (const job of this.jobs) {
-      if (job.final || now < job.doneAt || job.forced === 'stuck') continue;
+      if (job.final || job.foreign || now < job.doneAt || job.forced === 'stuck') continue;
       job.final = { status: this.finish(job), at: job.doneAt };
     }
   }
@@ -304,20 +360,34 @@ export class SwrState {
     return 'success';
   }
 
-  private statusAt(job: JobRecord, now: number): { status: SyncJobStatus; updatedAt: number } {
+  private statusAt(job: JobRecord, now: number): { status: string; updatedAt: number } {
     if (job.final) return { status: job.final.status, updatedAt: job.final.at };
+    if (job.foreign) return { status: job.foreign.status, updatedAt: job.createdAt };
+    if (job.reported) return { status: job.reported, updatedAt: now };
     if (now < job.startAt) return { status: 'waiting', updatedAt: job.createdAt };
     return { status: 'running', updatedAt: job.startAt };
   }
 
-  listJobs(region: string, namespace: string, repo: string, now: number): SyncJob[] {
+  /** A repository's job records by id (`asc` or `desc`), someone else's included. */
+  listJobs(region: string, namespace: string, repo: string, now: number, order: 'asc' | 'desc'): Partial<SyncJob>[] {
     this.settle(now);
-    return this.jobs.filter((j) => j.region === region && j.namespace === namespace && j.repo === repo).map((j) => this.view(j, now));
+    return this.jobs
+      .filter((j) => j.region === region && j.namespace === namespace && j.repo === repo)
+      .sort((a, b) => (order === 'asc' ? a.id - b.id : b.id - a.id))
+      .map((j) => this.recordOf(j, now));
   }
 
+  /** Jobs started by Ferry's calls or pushes (not someone else's), for tests and the admin API. */
   findJobs(match: SyncJobMatch = {}, now = this.env.clock.now()): (SyncJob & { region: string })[] {
     this.settle(now);
-    return this.jobs.filter((j) => matches(match, j)).map((j) => ({ ...this.view(j, now), region: j.region }));
+    return this.jobs.filter((j) => !j.foreign && matches(match, j)).map((j) => ({ ...this.view(j, now), region: j.region }));
+  }
+
+  /** The record SWR lists: without the fields a foreign job leaves out. */
+  private recordOf(j: JobRecord, now: number): Partial<SyncJob> {
+    const record: Partial<SyncJob> = this.view(j, now);
+    for (const field of j.foreign?.omit ?? []) delete record[field];
+    return record;
   }
 
   private view(j: JobRecord, now: number): SyncJob {
@@ -353,7 +423,7 @@ export class SwrState {
     return {
       registry,
       syncRepos: this.tasks.map((t) => ({ ...t, createdAt: swrTime(t.createdAt) })),
-      syncJobs: this.jobs.map((j) => ({ region: j.region, digest: j.digest, forced: j.forced ?? null, ...this.view(j, now) })),
+      syncJobs: this.jobs.map((j) => ({ region: j.region, digest: j.digest, forced: j.forced ?? null, foreign: j.foreign !== undefined, ...this.recordOf(j, now) })),
     };
   }
 }

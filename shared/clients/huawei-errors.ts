@@ -48,7 +48,8 @@ export function parseHuaweiErrorBody(text: string): HuaweiErrorInfo {
   if (!body || typeof body !== 'object') return {};
   const o = body as Record<string, unknown>;
   if (Array.isArray(o.errors) && o.errors[0] && typeof o.errors[0] === 'object') {
-    return { ...fromObject(o.errors[0] as Record<string, unknown>), requestId: str(o.request_id) ?? str(o.requestId) };
+    const first = fromObject(o.errors[0] as Record<string, unknown>);
+    return { ...first, requestId: str(o.request_id) ?? str(o.requestId) ?? first.requestId };
   }
   if (o.error && typeof o.error === 'object') {
     const e = o.error as Record<string, unknown>;

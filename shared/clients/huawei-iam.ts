@@ -28,12 +28,27 @@ export interface IamTokenProviderOptions {
   dispatcher?: Dispatcher | undefined;
 }
 
-const tokenBody = z.object({ token: z.object({ expires_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time') }) });
+const tokenBody = z.object({
+  token: z.object({
+    expires_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time'),
+    // The project the token is scoped to: SWR calls name it in X-Project-Id, as the SDKs do.
+    project: z
+      .object({ id: z.string().min(1) })
+      .optional()
+      .catch(undefined),
+  }),
+});
+
+/** A token and the id of the project it is scoped to (when IAM said). */
+export interface ScopedToken {
+  token: string;
+  projectId: string | undefined;
+}
 
 export class IamTokenProvider {
   readonly endpoint: string;
-  private cached: { token: string; expiresAt: number } | undefined;
-  private inFlight: Promise<string> | undefined;
+  private cached: (ScopedToken & { expiresAt: number }) | undefined;
+  private inFlight: Promise<ScopedToken> | undefined;
   private readonly clock: Clock;
   private readonly marginMs: number;
 
@@ -53,8 +68,14 @@ export class IamTokenProvider {
   }
 
   /** A valid token; concurrent callers share one fetch. */
-  getToken(): Promise<string> {
-    if (this.cached && this.clock.now() < this.cached.expiresAt - this.marginMs) return Promise.resolve(this.cached.token);
+  async getToken(): Promise<string> {
+    return (await this.getScopedToken()).token;
+  }
+
+  /** A valid token with its project id, read together so a refresh never pairs one with another's. */
+  getScopedToken(): Promise<ScopedToken> {
+    const c = this.cached;
+    if (c && this.clock.now() < c.expiresAt - this.marginMs) return Promise.resolve({ token: c.token, projectId: c.projectId });
     if (!this.inFlight) {
       this.inFlight = this.fetchToken().finally(() => {
         this.inFlight = undefined;
@@ -68,7 +89,7 @@ export class IamTokenProvider {
     if (token === undefined || this.cached?.token === token) this.cached = undefined;
   }
 
-  private async fetchToken(): Promise<string> {
+  private async fetchToken(): Promise<ScopedToken> {
     const action = 'POST /v3/auth/tokens';
     const body = JSON.stringify({
       auth: {
@@ -110,7 +131,8 @@ export class IamTokenProvider {
     }
     const parsed = checkOutput(tokenBody, json, { provider: 'iam', action, requestId, status: res.status });
     registerSecret(token);
-    this.cached = { token, expiresAt: Date.parse(parsed.token.expires_at) };
-    return token;
+    const scoped = { token, projectId: parsed.token.project?.id };
+    this.cached = { ...scoped, expiresAt: Date.parse(parsed.token.expires_at) };
+    return scoped;
   }
 }

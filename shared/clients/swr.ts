@@ -5,13 +5,13 @@ import { systemClock, type Clock } from '../clock.ts';
 import { registerSecret } from '../log.ts';
 import * as naming from '../rules/naming.ts';
 import type { HuaweiAkSk } from './credentials.ts';
-import { CloudMalformedResponseError, CloudNotFoundError, type CloudError, type CloudErrorInit } from './errors.ts';
+import { CloudError, CloudMalformedResponseError, CloudNotFoundError, type CloudErrorInit } from './errors.ts';
 import { mapHuaweiError } from './huawei-errors.ts';
 import type { IamTokenProvider } from './huawei-iam.ts';
 import { canonicalQuery } from './signing/encode.ts';
 import { huaweiAuthorization, huaweiSignature, sdkDate } from './signing/huawei.ts';
 import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
-import { checkInput, checkOutput, named, regionId } from './validation.ts';
+import { checkInput, checkOutput, checkRecords, named, regionId } from './validation.ts';
 
 export type SwrAuth = ({ kind: 'aksk' } & HuaweiAkSk & { projectId?: string | undefined }) | { kind: 'token'; iam: IamTokenProvider };
 
@@ -29,37 +29,28 @@ export interface SwrClientOptions {
   dispatcher?: Dispatcher | undefined;
 }
 
+/**
+ * An automatic sync task as Ferry reads it: the remote it syncs to. The other fields SWR declares
+ * (id, syncAuto, override, createdAt…) pass through unchecked; SWR may leave them out.
+ */
 export interface SwrSyncRepo {
-  id: number;
-  namespace: string;
-  repoName: string;
   remoteRegionId: string;
   remoteNamespace: string;
-  syncAuto: boolean;
-  override: boolean;
-  domainID?: string | undefined;
-  domainName?: string | undefined;
-  createdAt?: string | undefined;
-  updatedAt?: string | undefined;
+  [field: string]: unknown;
 }
 
-export type SwrSyncJobStatus = 'waiting' | 'running' | 'success' | 'failed' | 'timeout' | 'cancel' | 'existed';
-
+/**
+ * A sync job record as Ferry reads it. `status` is SWR's own word, including ones Ferry does not
+ * know; `createdAt` is left out when missing or not a time. Other fields pass through unchecked.
+ */
 export interface SwrSyncJob {
   id: number;
-  namespace: string;
-  repoName: string;
   tag: string;
-  status: SwrSyncJobStatus;
+  status: string;
   remoteRegionId: string;
   remoteNamespace: string;
-  override?: boolean | undefined;
-  domainID?: string | undefined;
-  domainName?: string | undefined;
-  syncOperatorId?: string | undefined;
-  syncOperatorName?: string | undefined;
   createdAt?: string | undefined;
-  updatedAt?: string | undefined;
+  [field: string]: unknown;
 }
 
 export function defaultSwrEndpoint(region: string): string {
@@ -71,44 +62,39 @@ export function swrRepoPathSegment(repository: string): string {
   return repository.replaceAll('/', '$');
 }
 
-const opt = <T extends z.ZodType>(s: T) => s.nullish().transform((v) => v ?? undefined);
-
-const syncRepoSchema = z.object({
-  id: z.number(),
-  namespace: z.string(),
-  repoName: z.string(),
-  remoteRegionId: z.string(),
-  remoteNamespace: z.string(),
-  syncAuto: z.boolean(),
-  override: z.boolean(),
-  domainID: opt(z.string()),
-  domainName: opt(z.string()),
-  createdAt: opt(z.string()),
-  updatedAt: opt(z.string()),
+const time = z
+  .unknown()
+  .optional()
+  .transform((v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined));
+const syncRepoSchema = z.looseObject({ remoteRegionId: z.string().min(1), remoteNamespace: z.string().min(1) });
+const syncJobSchema = z.looseObject({
+  id: z.number().int(),
+  tag: z.string().min(1),
+  status: z.string().min(1),
+  remoteRegionId: z.string().min(1),
+  remoteNamespace: z.string().min(1),
+  createdAt: time,
 });
 
-const syncJobSchema = z.object({
-  id: z.number(),
-  namespace: z.string(),
-  repoName: z.string(),
-  tag: z.string(),
-  status: z.enum(['waiting', 'running', 'success', 'failed', 'timeout', 'cancel', 'existed']),
-  remoteRegionId: z.string(),
-  remoteNamespace: z.string(),
-  override: opt(z.boolean()),
-  domainID: opt(z.string()),
-  domainName: opt(z.string()),
-  syncOperatorId: opt(z.string()),
-  syncOperatorName: opt(z.string()),
-  createdAt: opt(z.string()),
-  updatedAt: opt(z.string()),
-});
+/** SWR's answers that name the organization or repository missing, not the automatic sync task. */
+const REPO_MISSING = new Set(['SVCSTG.SWR.4040058', 'SVCSTG.SWR.4041061', 'SVCSTG.SWR.4040010']);
+
+/**
+ * Whether a failed DELETE sync_repo says the task is already gone: a 400 SVCSTG.SWR.4001158 (how
+ * Huawei's own Terraform provider reads it), or a 404 about the task rather than its organization,
+ * repository or the API itself.
+ */
+export function syncRepoGone(err: unknown): boolean {
+  if (!(err instanceof CloudError)) return false;
+  if (err.code === 'SVCSTG.SWR.4001158') return true;
+  return err.status === 404 && !REPO_MISSING.has(err.code) && !err.code.startsWith('APIGW.');
+}
 
 const repoRef = { namespace: named(naming.swrNamespace), repository: named(naming.swrRepository) };
 const target = { remoteRegionId: regionId, remoteNamespace: named(naming.swrNamespace) };
 const repoRefInput = z.object(repoRef).strict();
 const createSyncRepoInput = z.object({ ...repoRef, ...target, syncAuto: z.boolean().optional(), override: z.boolean().optional() }).strict();
-const deleteSyncRepoInput = z.object({ ...repoRef, ...target }).strict();
+const syncRepoKeyInput = z.object({ ...repoRef, ...target }).strict();
 const syncImagesInput = z.object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() }).strict();
 const listSyncJobsInput = z
   .object({
@@ -121,7 +107,7 @@ const listSyncJobsInput = z
 
 export type SwrRepoRef = z.input<typeof repoRefInput>;
 export type CreateSyncRepoInput = z.input<typeof createSyncRepoInput>;
-export type DeleteSyncRepoInput = z.input<typeof deleteSyncRepoInput>;
+export type SyncRepoKey = z.input<typeof syncRepoKeyInput>;
 export type SyncImagesInput = z.input<typeof syncImagesInput>;
 export type ListSyncJobsInput = z.input<typeof listSyncJobsInput>;
 
@@ -164,7 +150,10 @@ export class SwrClient {
     return `/v2/manage/namespaces/${ns}/repos/${swrRepoPathSegment(repo)}/${leaf}`;
   }
 
-  /** Creates an automatic sync task (syncs images pushed from now on). */
+  /**
+   * Creates an automatic sync task (syncs images pushed from now on). What SWR answers when one to
+   * the same remote exists is undocumented: use `ensureSyncRepo`.
+   */
   async createSyncRepo(input: CreateSyncRepoInput): Promise<void> {
     const i = checkInput(createSyncRepoInput, input, 'swr', 'POST sync_repo');
     await this.call({
@@ -176,16 +165,42 @@ export class SwrClient {
     });
   }
 
+  /**
+   * The automatic sync task to this remote, created unless SWR lists one. A create that fails while
+   * the task exists afterwards (another caller made it) counts as present: Ferry never relies on
+   * SWR's answer to a duplicate.
+   */
+  async ensureSyncRepo(input: CreateSyncRepoInput): Promise<{ created: boolean }> {
+    const i = checkInput(createSyncRepoInput, input, 'swr', 'POST sync_repo');
+    const key = { namespace: i.namespace, repository: i.repository, remoteRegionId: i.remoteRegionId, remoteNamespace: i.remoteNamespace };
+    if (await this.findSyncRepo(key)) return { created: false };
+    try {
+      await this.createSyncRepo(i);
+      return { created: true };
+    } catch (err) {
+      if (err instanceof CloudError && (await this.findSyncRepo(key).catch(() => undefined))) return { created: false };
+      throw err;
+    }
+  }
+
+  /** Automatic sync tasks of a repository; records without the fields Ferry reads are left out. */
   async listSyncRepos(input: SwrRepoRef): Promise<SwrSyncRepo[]> {
     const i = checkInput(repoRefInput, input, 'swr', 'GET sync_repo');
     const action = 'GET sync_repo';
     const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'sync_repo') });
-    return checkOutput(z.array(syncRepoSchema), this.json(res, action), this.ctx(action, res));
+    return checkRecords(syncRepoSchema, this.json(res, action), this.ctx(action, res)).records;
   }
 
-  /** Deletes an automatic sync task. `SVCSTG.SWR.4001158` (Huawei's Terraform reads it as "already gone") → CloudNotFoundError. */
-  async deleteSyncRepo(input: DeleteSyncRepoInput): Promise<void> {
-    const i = checkInput(deleteSyncRepoInput, input, 'swr', 'DELETE sync_repo');
+  /** The automatic sync task to this remote, if SWR lists one (there is no call to get one). */
+  async findSyncRepo(input: SyncRepoKey): Promise<SwrSyncRepo | undefined> {
+    const i = checkInput(syncRepoKeyInput, input, 'swr', 'GET sync_repo');
+    const repos = await this.listSyncRepos({ namespace: i.namespace, repository: i.repository });
+    return repos.find((r) => r.remoteRegionId === i.remoteRegionId && r.remoteNamespace === i.remoteNamespace);
+  }
+
+  /** Deletes an automatic sync task; `syncRepoGone(err)` tells "already deleted" apart from other refusals. */
+  async deleteSyncRepo(input: SyncRepoKey): Promise<void> {
+    const i = checkInput(syncRepoKeyInput, input, 'swr', 'DELETE sync_repo');
     await this.call({
       action: 'DELETE sync_repo',
       method: 'DELETE',
@@ -219,13 +234,16 @@ export class SwrClient {
     };
   }
 
-  /** Sync job records; `total` from `Content-Range: offset-count/total` (null when absent). */
-  async listSyncJobs(input: ListSyncJobsInput): Promise<{ jobs: SwrSyncJob[]; total: number | null }> {
+  /**
+   * Sync job records; `total` from `Content-Range: offset-count/total` (null when absent). SWR lists
+   * automatic sync jobs too: records without the fields Ferry reads are left out and counted in `skipped`.
+   */
+  async listSyncJobs(input: ListSyncJobsInput): Promise<{ jobs: SwrSyncJob[]; total: number | null; skipped: number }> {
     const i = checkInput(listSyncJobsInput, input, 'swr', 'GET sync_job');
     const action = 'GET sync_job';
     const filter = [`limit::${i.limit ?? 10}`, `offset::${i.offset ?? 0}`, `order::${i.order ?? 'desc'}`].join('|');
     const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'sync_job'), query: { filter } });
-    const jobs = checkOutput(z.array(syncJobSchema), this.json(res, action), this.ctx(action, res));
+    const { records, skipped } = checkRecords(syncJobSchema, this.json(res, action), this.ctx(action, res));
     const range = res.headers['content-range'];
     let total: number | null = null;
     if (range !== undefined) {
@@ -235,7 +253,7 @@ export class SwrClient {
       }
       total = Number(m[1]);
     }
-    return { jobs, total };
+    return { jobs: records, total, skipped };
   }
 
   /** Regions this account can sync to. */
@@ -284,8 +302,10 @@ export class SwrClient {
     const auth = this.options.auth;
     let token: string | undefined;
     if (auth.kind === 'token') {
-      token = await auth.iam.getToken();
+      const scoped = await auth.iam.getScopedToken();
+      token = scoped.token;
       headers['x-auth-token'] = token;
+      if (scoped.projectId) headers['x-project-id'] = scoped.projectId;
     } else {
       headers.host = this.host;
       headers['x-sdk-date'] = sdkDate(new Date(this.clock.now()));

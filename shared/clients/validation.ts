@@ -54,3 +54,23 @@ export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: 
   }
   return r.data;
 }
+
+/**
+ * A listing validated record by record: the listing must be an array, but a record the schema
+ * refuses (a kind the caller does not handle, a field it reads missing) is left out and counted,
+ * so one odd record never fails the page.
+ */
+export function checkRecords<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined },
+): { records: z.output<S>[]; skipped: number } {
+  const records: z.output<S>[] = [];
+  let skipped = 0;
+  for (const item of checkOutput(z.array(z.unknown()), data, ctx)) {
+    const r = schema.safeParse(item);
+    if (r.success) records.push(r.data);
+    else skipped++;
+  }
+  return { records, skipped };
+}

@@ -112,5 +112,20 @@ export function crossCheck(raw: unknown): RawIssue[] {
     });
   });
 
+  issues.push(...huaweiProjectIssues(raw, sources));
   return issues;
+}
+
+/** An IAM project belongs to one region: SWR sources in several regions need one project id each. */
+function huaweiProjectIssues(raw: Obj, sources: readonly SourceInfo[]): RawIssue[] {
+  const clouds = isObj(raw.clouds) ? raw.clouds : {};
+  const projectId = isObj(clouds.huawei) ? clouds.huawei.projectId : undefined;
+  const swr = sources.filter((s): s is SourceInfo & { region: string } => s.kind === 'swr' && s.region !== undefined);
+  const regions = [...new Set(swr.map((s) => s.region))];
+  const path = ['clouds', 'huawei', 'projectId'];
+  if (typeof projectId === 'string' && regions.length > 1) {
+    return [{ path, message: `names one project, but SWR sources are in ${regions.join(' and ')}: give one per region ({<region>: <project id>})` }];
+  }
+  if (!isObj(projectId)) return [];
+  return regions.filter((r) => !(r in projectId)).map((r) => ({ path, message: `has no project for ${r} (SWR source "${swr.find((s) => s.region === r)!.name}")` }));
 }

@@ -66,6 +66,26 @@ function template(fallback: string, check: naming.NameCheck) {
     .default(fallback);
 }
 
+/** A plain string or an object, told apart by shape so a problem is reported by the schema it belongs to. */
+function stringOrObject<S extends z.ZodType<unknown, string>, O extends z.ZodType>(str: S, obj: O) {
+  return z.unknown().transform((v, t): z.output<S> | z.output<O> => {
+    const r = (typeof v === 'string' ? str : obj).safeParse(v, { reportInput: true });
+    if (r.success) return r.data;
+    t.issues.push(...(r.error.issues as z.core.$ZodRawIssue[]));
+    return z.NEVER;
+  });
+}
+
+/** `{<Huawei region>: value}`, an unknown region named as such. */
+function perHuaweiRegion<V extends z.ZodType>(value: V) {
+  return z.record(z.string(), value).superRefine((m, c) => {
+    for (const region of Object.keys(m)) if (!isHuaweiRegion(region)) c.addIssue({ code: 'custom', path: [region], message: `unknown Huawei Cloud region "${region}"` });
+  });
+}
+
+/** An IAM project id: 32 lowercase hex characters. */
+const huaweiProjectId = z.string().regex(/^[0-9a-f]{32}$/, { error: 'must be an IAM project id (32 lowercase hex characters)' });
+
 const url = z.string().refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
 
 // ---------- sources ----------
@@ -174,20 +194,8 @@ export function buildConfigSchema(ctx: RefContext) {
     /** Sources this token may push for; all when omitted. */
     sources: z.array(name).min(1).optional(),
   });
-  const webhookTokenRef = secretRef(ctx, 'FERRY_WEBHOOK_TOKEN');
-  // A plain reference string, or {token, sources}: dispatch on shape so errors stay specific.
-  const webhookToken = z.unknown().transform((v, t): { token: string; sources?: string[] | undefined } => {
-    if (typeof v === 'string') {
-      const r = webhookTokenRef.safeParse(v, { reportInput: true });
-      if (r.success) return { token: r.data };
-      t.issues.push(...(r.error.issues as z.core.$ZodRawIssue[]));
-      return z.NEVER;
-    }
-    const r = webhookTokenObject.safeParse(v, { reportInput: true });
-    if (r.success) return r.data;
-    t.issues.push(...(r.error.issues as z.core.$ZodRawIssue[]));
-    return z.NEVER;
-  });
+  const webhookTokenRef = secretRef(ctx, 'FERRY_WEBHOOK_TOKEN').transform((token): { token: string; sources?: string[] | undefined } => ({ token }));
+  const webhookToken = stringOrObject(webhookTokenRef, webhookTokenObject);
 
   const auth = z
     .strictObject({
@@ -223,6 +231,11 @@ export function buildConfigSchema(ctx: RefContext) {
       user: plainOrRef(ctx, z.string().min(1)).optional(),
       password: secretRef(ctx, 'HUAWEI_IAM_PASSWORD').optional(),
       domain: plainOrRef(ctx, z.string().min(1)).optional(),
+      /**
+       * With AK/SK, the IAM project SWR calls name in X-Project-Id, as the SDKs do (a token names its
+       * own): one id, or one per SWR region `{cn-north-4: …}`.
+       */
+      projectId: stringOrObject(plainOrRef(ctx, huaweiProjectId), perHuaweiRegion(plainOrRef(ctx, huaweiProjectId))).optional(),
       endpoints: z.strictObject({ swr: plainOrRef(ctx, url).optional(), iam: plainOrRef(ctx, url).optional() }).prefault({}),
     })
     .superRefine((h, c) => {
@@ -240,11 +253,18 @@ export function buildConfigSchema(ctx: RefContext) {
         for (const k of group) if (h[k] === undefined) c.addIssue({ code: 'custom', path: [k], message: `is required with ${group.filter((g) => g !== k).join(' and ')}` });
       }
       if (h.securityToken !== undefined && !a.length) c.addIssue({ code: 'custom', path: ['securityToken'], message: 'needs accessKey and secretKey' });
+      if (h.projectId !== undefined && !a.length) c.addIssue({ code: 'custom', path: ['projectId'], message: 'needs accessKey and secretKey (an IAM token names its own project)' });
     })
     .transform((h) => ({
       auth:
         h.accessKey !== undefined
-          ? { type: 'aksk' as const, accessKey: h.accessKey, secretKey: h.secretKey!, ...(h.securityToken ? { securityToken: h.securityToken } : {}) }
+          ? {
+              type: 'aksk' as const,
+              accessKey: h.accessKey,
+              secretKey: h.secretKey!,
+              ...(h.securityToken ? { securityToken: h.securityToken } : {}),
+              ...(h.projectId !== undefined ? { projectId: h.projectId } : {}),
+            }
           : { type: 'password' as const, user: h.user!, password: h.password!, domain: h.domain! },
       endpoints: h.endpoints,
     }));

@@ -309,6 +309,12 @@ function ferrySwr(auth: 'token' | 'aksk'): SwrDriverFactory {
   };
 }
 
+/** An SWR refusal read from the wire, whichever body shape it came in: `[{…}]`, `{errors:[{…}]}` or `{error_code, error_msg}`. */
+export function swrDriverError(status: number, headers: Record<string, string>, body: any): DriverError {
+  const e = Array.isArray(body) ? body[0] : Array.isArray(body?.errors) ? body.errors[0] : body;
+  return new DriverError(status, e?.errorCode ?? e?.error_code ?? `HTTP${status}`, e?.errorMessage ?? e?.error_msg ?? '', headers, body);
+}
+
 /** The official signer (huaweicloud-sdk-core AKSKSigner) + undici: what an SDK user's request looks like on the wire. */
 const huaweiSdk: SwrDriverFactory = {
   name: 'huaweicloud-sdk-core AKSKSigner + undici (AK/SK)',
@@ -329,10 +335,7 @@ const huaweiSdk: SwrDriverFactory = {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
       const body = text ? JSON.parse(text) : undefined;
-      if (res.statusCode >= 300) {
-        const e = Array.isArray(body) ? body[0] : body;
-        throw new DriverError(res.statusCode, e?.errorCode ?? e?.error_code ?? `HTTP${res.statusCode}`, e?.errorMessage ?? e?.error_msg ?? '', headers, body);
-      }
+      if (res.statusCode >= 300) throw swrDriverError(res.statusCode, headers, body);
       return { headers, body };
     }
     const path = (ns: string, repo: string, leaf: string) => `/v2/manage/namespaces/${ns}/repos/${repo.replaceAll('/', '$')}/${leaf}`;

@@ -2,7 +2,7 @@
  * SWR automatic sync tasks (sync_repo): the only SWR sync work that can be stopped, by deleting it.
  * A manual sync job (sync_images) has no cancel API.
  */
-import { CloudError } from '../../clients/errors.ts';
+import { syncRepoGone } from '../../clients/swr.ts';
 import { cancelFailure } from '../outcomes.ts';
 import type { CancelOutcome } from '../types.ts';
 import type { SwrClients } from './clients.ts';
@@ -17,14 +17,14 @@ export interface AutoSyncRef {
 
 export const MANUAL_JOB_NOTE = 'SWR cannot stop a manual sync job (sync_images); one already running may still complete';
 
-/** Deletes the automatic sync task; SWR's SVCSTG.SWR.4001158 ("already deleted") is "already canceled". */
+/** Deletes the automatic sync task; SWR saying it is already gone (404, or 400 SVCSTG.SWR.4001158) is "already canceled". */
 export async function deleteAutoSync(clients: SwrClients, ref: AutoSyncRef): Promise<CancelOutcome> {
   try {
     const { region, ...key } = ref;
     await clients.region(region).deleteSyncRepo(key);
     return { outcome: 'canceled', already: false };
   } catch (err) {
-    if (err instanceof CloudError && err.code === 'SVCSTG.SWR.4001158') return { outcome: 'canceled', already: true };
+    if (syncRepoGone(err)) return { outcome: 'canceled', already: true };
     return cancelFailure(err);
   }
 }
@@ -37,8 +37,8 @@ export async function deleteAutoSync(clients: SwrClients, ref: AutoSyncRef): Pro
 export async function cancelForOperator(clients: SwrClients, ref: AutoSyncRef): Promise<CancelOutcome> {
   let exists: boolean;
   try {
-    const repos = await clients.region(ref.region).listSyncRepos({ namespace: ref.namespace, repository: ref.repository });
-    exists = repos.some((r) => r.remoteRegionId === ref.remoteRegionId && r.remoteNamespace === ref.remoteNamespace);
+    const { region, ...key } = ref;
+    exists = (await clients.region(region).findSyncRepo(key)) !== undefined;
   } catch (err) {
     return cancelFailure(err);
   }

@@ -20,7 +20,13 @@ export class SwrClients {
     };
     const auth =
       h.auth.type === 'aksk'
-        ? { kind: 'aksk' as const, accessKey: h.auth.accessKey, secretKey: h.auth.secretKey, ...(h.auth.securityToken ? { securityToken: h.auth.securityToken } : {}) }
+        ? {
+            kind: 'aksk' as const,
+            accessKey: h.auth.accessKey,
+            secretKey: h.auth.secretKey,
+            securityToken: h.auth.securityToken,
+            projectId: typeof h.auth.projectId === 'string' ? h.auth.projectId : h.auth.projectId?.[region],
+          }
         : {
             kind: 'token' as const,
             iam: new IamTokenProvider({

@@ -7,6 +7,7 @@
 import { CloudError } from '../../clients/errors.ts';
 import type { SwrSyncJob } from '../../clients/swr.ts';
 import type { TaskRow } from '../../ledger/index.ts';
+import type { Logger } from '../../log.ts';
 import type { Found, Observation, ObserveContext, Submitted } from '../types.ts';
 import type { SwrClients } from './clients.ts';
 import { swrTargetOf, type SwrTaskTarget } from './target.ts';
@@ -22,7 +23,10 @@ export function swrJobRef(id: number): string {
   return `swr-job:${id}`;
 }
 
-export function swrObservation(job: Pick<SwrSyncJob, 'id' | 'status'>): Observation {
+/** Statuses Ferry does not know that were already logged: once per status per process is enough. */
+const unknownStatuses = new Set<string>();
+
+export function swrObservation(job: Pick<SwrSyncJob, 'id' | 'status'>, log: Logger): Observation {
   switch (job.status) {
     case 'waiting':
       return { kind: 'queued', cloudStatus: job.status };
@@ -37,6 +41,14 @@ export function swrObservation(job: Pick<SwrSyncJob, 'id' | 'status'>): Observat
       return { kind: 'timed_out', cloudStatus: job.status, message: `sync job ${job.id} timed out in SWR` };
     case 'cancel':
       return { kind: 'canceled', cloudStatus: job.status };
+    default:
+      // A status SWR added after this was written: nothing says the job is over, so it runs until
+      // the task's deadline, and its own word is kept.
+      if (!unknownStatuses.has(job.status)) {
+        unknownStatuses.add(job.status);
+        log.warn('SWR sync job status Ferry does not know: treated as running until the task deadline', { status: job.status, jobId: job.id });
+      }
+      return { kind: 'running', cloudStatus: job.status };
   }
 }
 
@@ -92,12 +104,13 @@ export async function observeSwrRepository(clients: SwrClients, tasks: readonly 
   let complete = false;
   for (let offset = 0; byJob.size > 0 || unmatched.length > 0; offset += SWR_PAGE_SIZE) {
     if (!ctx.hasTime()) return out;
-    const { jobs } = await swr.listSyncJobs({ namespace: from.namespace, repository: from.repository, limit: SWR_PAGE_SIZE, offset, order: 'desc' });
+    const { jobs, skipped } = await swr.listSyncJobs({ namespace: from.namespace, repository: from.repository, limit: SWR_PAGE_SIZE, offset, order: 'desc' });
+    if (skipped) ctx.count('swr.jobRecordsSkipped', skipped);
     // Oldest first within the page, so an unmatched task adopts the earliest job after its submission.
     for (const job of [...jobs].reverse()) {
       const known = byJob.get(job.id);
       if (known) {
-        out.set(known.id, swrObservation(job));
+        out.set(known.id, swrObservation(job, ctx.log));
         byJob.delete(job.id);
         continue;
       }
@@ -113,11 +126,12 @@ export async function observeSwrRepository(clients: SwrClients, tasks: readonly 
       used.add(job.id);
       if (await ctx.adopt(task, swrJobRef(job.id), Number.isNaN(created) ? null : created)) {
         ctx.count('swr.jobsAdopted');
-        out.set(task.id, swrObservation(job));
+        out.set(task.id, swrObservation(job, ctx.log));
       }
     }
     const last = jobs.at(-1);
-    if (jobs.length < SWR_PAGE_SIZE || (last?.createdAt && Date.parse(last.createdAt) < stopBefore)) {
+    // A short page is the last one; records left out still filled this one.
+    if (jobs.length + skipped < SWR_PAGE_SIZE || (last?.createdAt && Date.parse(last.createdAt) < stopBefore)) {
       complete = true;
       break;
     }
