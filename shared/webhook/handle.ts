@@ -8,7 +8,7 @@ import type { Deps } from '../replicate/deps.ts';
 import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitResult } from '../replicate/submit.ts';
 import { taskSpecOf } from '../replicate/target.ts';
 import type { PushEvent } from '../rules/event.ts';
-import { matchPush, matchRule, type MatchedTarget, type RenderedTarget, type TargetError } from '../rules/match.ts';
+import { explainPush, type MatchedTarget, type RenderedTarget, type RuleVerdict, type TargetError } from '../rules/match.ts';
 import { tokenCovers } from './auth.ts';
 import { runPool, withinBudget } from './budget.ts';
 import { normalizeWebhook, type NormalizedPush, type WebhookKind } from './normalize.ts';
@@ -110,9 +110,9 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       continue;
     }
     const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest, pushedAt: push.pushedAt };
-    const results = matchPush(event, deps.config);
+    const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
-      reasons.push(noMatchReason(event, deps));
+      reasons.push(noMatchReason(event, verdicts));
       continue;
     }
     matched += results.length;
@@ -192,11 +192,9 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   return { status: replications.length ? 202 : 200, body };
 }
 
-function noMatchReason(event: PushEvent, deps: Deps): string {
-  const why = deps.config.rules.map((r) => {
-    const m = matchRule(r, event);
-    return `${r.name}: ${m.matched ? 'matched, but has no target this source can feed' : m.reason}`;
-  });
+/** Why nothing matched, from the verdicts of the one matching pass. */
+function noMatchReason(event: PushEvent, verdicts: RuleVerdict[]): string {
+  const why = verdicts.map((v) => `${v.rule}: ${v.matched ? 'matched, but has no target this source can feed' : v.reason}`);
   return `no rule matches ${event.source}/${event.namespace}/${event.repository}${event.tag ? ':' + event.tag : ''}` + (why.length ? ` (${why.slice(0, 10).join('; ')})` : ' (no rules configured)');
 }
 
