@@ -6,7 +6,8 @@ import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
-import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
+import { textProblem, timeProblem } from '../http/values.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, checkListCursor } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 
@@ -26,8 +27,15 @@ const huaweiRegion = z.enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud r
 
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
 
+/** A string the ledger can store: no NUL, no lone surrogate (shared/http/values.ts). */
+const text = () =>
+  z.string().superRefine((v, ctx) => {
+    const problem = textProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const cancelTaskBody = z
-  .strictObject({ reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
+  .strictObject({ reason: text().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
   .describe('Optional reason, recorded in the task history');
 
 /** `POST /cancel` for an ECS image import/export task (ECS is watched, not a replication provider). */
@@ -87,9 +95,22 @@ export const listTasksQuery = z.strictObject({
           .join(', ')}`,
     })
     .optional(),
-  repository: z.string().min(1).max(256).optional().describe('Source repository name'),
-  since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' }).optional().describe('Tasks created at or after'),
-  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
+  repository: text().min(1).max(256).optional().describe('Source repository name'),
+  since: z.iso
+    .datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' })
+    .superRefine((v, ctx) => {
+      const problem = timeProblem(Date.parse(v));
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe('Tasks created at or after'),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' })
+    .optional()
+    .describe('nextCursor of the previous page'),
   limit: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(1, 'must be 1..500').max(500, 'must be 1..500').optional(),
 });
 
