@@ -7,7 +7,7 @@ import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
 import { textProblem, timeProblem } from '../http/values.ts';
-import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, checkListCursor } from '../ledger/index.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, type TaskState, checkListCursor } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 
@@ -74,16 +74,24 @@ function lazily<T>(build: () => T): () => T {
   return () => (value ??= build());
 }
 
+const STATES_MESSAGE = `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)`;
+
 export const listTasksQuery = z.strictObject({
   state: z
     .string()
-    .transform((s) =>
-      s
+    .transform((s, ctx) => {
+      const states = s
         .split(',')
         .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(TASK_STATES, { message: `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)` })).min(1))
+        .filter(Boolean);
+      const unknown = states.filter((x) => !(TASK_STATES as readonly string[]).includes(x));
+      if (unknown.length || !states.length) {
+        const named = unknown.length ? `; ${unknown.map((x) => JSON.stringify(x)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one` : '';
+        ctx.addIssue({ code: 'custom', message: `${STATES_MESSAGE}${named}` });
+        return z.NEVER;
+      }
+      return states as TaskState[];
+    })
     .optional()
     .describe('Task state(s), comma-separated'),
   provider: z
@@ -111,7 +119,12 @@ export const listTasksQuery = z.strictObject({
     .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' })
     .optional()
     .describe('nextCursor of the previous page'),
-  limit: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(1, 'must be 1..500').max(500, 'must be 1..500').optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number 1..500 (decimal digits)')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be 1..500').max(500, 'must be 1..500'))
+    .optional(),
 });
 
 // ---------------------------------------------------------------- responses
