@@ -178,6 +178,17 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
   ['bad regex', (c) => (c.rules[0].tags.include = ['v*', '/(/']), ['rules[0].tags.include[1]: invalid regular expression: /(/: Unterminated group']],
   ['unclosed regex', (c) => (c.rules[0].tags.exclude = ['/rc']), ['rules[0].tags.exclude[0]: "/rc" looks like a regular expression but has no closing "/"']],
   [
+    'regex that needs backtracking',
+    (c) => {
+      c.rules[0].tags.include = ['/(a+)+$/', '/^(v\\d+)-\\1$/'];
+      c.rules[0].repository = '/^(?!tmp-)/';
+    },
+    [
+      'rules[0].tags.include[1]: regular expression /^(v\\d+)-\\1$/: backreferences (\\1, \\2, …) are not supported (patterns are matched in linear time)',
+      'rules[0].repository: regular expression /^(?!tmp-)/: lookahead and lookbehind, (?=…) (?!…) (?<=…) (?<!…), are not supported (patterns are matched in linear time)',
+    ],
+  ],
+  [
     'unknown template placeholder',
     (c) => (c.rules[0].targets[0].repo = 'mirror/{repository}'),
     ['rules[0].targets[0].repo: unknown placeholder {repository} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})'],

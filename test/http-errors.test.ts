@@ -130,7 +130,7 @@ describe('the operator API over HTTP', () => {
     ['read-only token cancelling', 'POST', `/tasks/${uuid}/cancel`, { token: TEST_TOKENS.read, body: '{}' }, 403, 'Forbidden'],
     ['no route', 'GET', '/nope', { token: A }, 404, 'NotFound'],
     ['wrong method', 'DELETE', '/tasks', { token: A }, 405, 'MethodNotAllowed'],
-    ['bad query', 'GET', '/tasks?state=flying', { token: A }, 400, 'InvalidRequest', { field: 'query.state.0' }],
+    ['bad query', 'GET', '/tasks?state=flying', { token: A }, 400, 'InvalidRequest', { field: 'query.state' }],
     ['bad path id', 'GET', '/replications/zzz', { token: A }, 400, 'InvalidRequest', { field: 'path.id' }],
     ['unknown task', 'GET', `/tasks/${uuid}`, { token: A }, 404, 'TaskNotFound'],
     ['unknown replication', 'GET', `/replications/${uuid}`, { token: A }, 404, 'ReplicationNotFound'],

@@ -1,5 +1,6 @@
 // The provider interface, proven with a provider that is not a cloud: registered with one line
 // (below), a push → task → reconcile → cancel runs through the real webhook, ledger, sweep and API.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerProvider } from '../shared/providers/registry.ts';
 import { createApiApp } from '../shared/api/app.ts';
@@ -17,7 +18,7 @@ let api: NodeServer;
 const push = (tag: string) => {
   const body = JSON.parse(fixture('acr-trigger.json'));
   body.push_data.tag = tag;
-  body.push_data.digest = `sha256:${tag.replace(/\W/g, '').padEnd(64, '0').slice(0, 64)}`;
+  body.push_data.digest = `sha256:${createHash('sha256').update(tag).digest('hex')}`;
   return h.post('acr', body);
 };
 

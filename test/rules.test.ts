@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { parseConfig } from '../shared/config/index.ts';
 import type { PushEvent } from '../shared/rules/event.ts';
-import { checkPattern, compilePattern, globToRegExp } from '../shared/rules/glob.ts';
-import { matchPush, matchRule } from '../shared/rules/match.ts';
+import { checkPattern, compileGlob, compilePattern } from '../shared/rules/glob.ts';
+import { LinearRegex } from '../shared/rules/linear-regex.ts';
+import { explainPush, matchPush, matchRule } from '../shared/rules/match.ts';
 import { checkTemplate, compileTemplate, templateVars } from '../shared/rules/template.ts';
 
 const glob = (p: string) => compilePattern(p);
@@ -59,9 +60,9 @@ describe('glob', () => {
     const name = fc.stringMatching(/^[a-z0-9._-]{1,12}(\/[a-z0-9._-]{1,12}){0,2}$/);
     fc.assert(
       fc.property(name, name, (a, b) => {
-        expect(globToRegExp(a).test(b)).toBe(a === b);
-        expect(globToRegExp('*').test(b)).toBe(!b.includes('/'));
-        expect(globToRegExp('**').test(b)).toBe(true);
+        expect(compileGlob(a).test(b)).toBe(a === b);
+        expect(compileGlob('*').test(b)).toBe(!b.includes('/'));
+        expect(compileGlob('**').test(b)).toBe(true);
       }),
     );
   });
@@ -242,5 +243,115 @@ describe('matchPush', () => {
     const c = config([{ name: 'any', source: '*', targets: [acr(), { provider: 'swr', remoteRegion: 'cn-east-3' }] }]);
     expect(keys(c, push())).toEqual(['any acr:cri-dst0001:cn-shanghai:team/app:v1.0.0']);
     expect(keys(c, push({ sourceKind: 'swr', source: 'swr-bj' }))).toEqual(['any swr:cn-north-4>cn-east-3:team/app:v1.0.0']);
+  });
+});
+
+/** Patterns V8's backtracking engine takes exponential or high-polynomial time on (with a tag of a's and one other character). */
+const BACKTRACKING = ['/(a+)+$/', '/^(a|a)*$/', '/^(a|aa)+$/', '/(a*)*b/', '/^(\\w+\\s?)*$/', '/(.*a){20}$/', '/^([a-z0-9]+-?)+$/i', '*a*a*a*a*a*a*a*a*a*a*a*a*b', '/(?:a?){64}a{64}/'];
+
+/** Fastest of `runs` timings of fn, in ms (a slow pattern is slow every time; a scheduler hiccup is not). */
+function fastest(fn: () => void, runs = 3): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+describe('linear-time matching', () => {
+  test('a backtracking pattern cannot stall matching: a 128-character tag matches every configured rule in under 10 ms', () => {
+    const c = config([
+      ...BACKTRACKING.map((p, i) => ({ name: `include-${i}`, source: 'acr-hz', tags: { include: [p] }, targets: [acr()] })),
+      ...BACKTRACKING.map((p, i) => ({ name: `exclude-${i}`, source: 'acr-hz', tags: { exclude: [p] }, targets: [acr()] })),
+      { name: 'names', source: 'acr-hz', namespace: '/^(t+)+$/', repository: '*a*a*a*a*a*a*a*a*a*a*b', targets: [acr()] },
+    ]);
+    const matchAll = (tag: string) => explainPush(push({ tag, repository: 'a'.repeat(100) }), c);
+    // V8 took about a second on the first of these (and doubled per extra `a`); the others, ages.
+    for (const tag of ['a'.repeat(25) + '-', 'a'.repeat(127) + '-', 'a'.repeat(128), `${'a'.repeat(63)}_${'a'.repeat(64)}`, `${'a1'.repeat(63)}--`]) {
+      expect(tag.length === 26 || tag.length === 128).toBe(true);
+      expect(
+        fastest(() => matchAll(tag)),
+        `${tag.length} characters: ${tag.slice(0, 12)}…`,
+      ).toBeLessThan(10);
+      expect(matchAll(tag).rules).toHaveLength(c.rules.length);
+    }
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{127}$/), (tag) => {
+        expect(fastest(() => matchAll(tag))).toBeLessThan(10);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('the answers are V8 RegExp answers, for generated patterns, flags and inputs', () => {
+    const atom = fc.constantFrom('a', 'b', 'A', '-', '.', '\\d', '\\w', '\\W', '\\s', '[ab]', '[^a]', '[a-c]', '\\.', '\\-', 'ß', '\\u0041', '\\x61', '[\\d-]', 'k', '😀', '\\/');
+    const pattern = fc.letrec((tie) => ({
+      term: fc.oneof(
+        { weight: 5, arbitrary: atom },
+        { weight: 2, arbitrary: fc.tuple(tie('term'), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '{0,}', '*?', '{0,2}?')).map(([t, q]) => `(?:${t as string})${q}`) },
+        { weight: 1, arbitrary: fc.constantFrom('^', '$', '\\b', '\\B') },
+        { weight: 2, arbitrary: fc.tuple(tie('seq'), tie('seq')).map(([x, y]) => `(${x as string}|${y as string})`) },
+        { weight: 1, arbitrary: tie('seq').map((x) => `(?<g>${x as string})`) },
+      ),
+      seq: fc.array(tie('term'), { maxLength: 4 }).map((a) => (a as string[]).join('')),
+    })).seq as fc.Arbitrary<string>;
+    const input = fc.array(fc.constantFrom('a', 'b', 'A', '-', '1', ' ', '\n', 'ß', 'é', '😀', '\ud83d', 'K', '\u212a', 'ſ', '.', '/'), { maxLength: 10 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(pattern, fc.constantFrom('', 'i', 'm', 's', 'u', 'iu', 'ms', 'imsu'), fc.array(input, { minLength: 1, maxLength: 4 }), (source, flags, inputs) => {
+        let v8: RegExp;
+        try {
+          v8 = new RegExp(source, flags);
+        } catch {
+          return; // V8 refuses it: so does LinearRegex (its constructor compiles with V8 first)
+        }
+        const linear = new LinearRegex(source, flags);
+        for (const s of inputs) {
+          // V8 lets a zero-width \B match inside a surrogate pair in unicode mode (between code points, per the spec, it may not).
+          if (flags.includes('u') && source.includes('\\B') && /[\ud800-\udbff][\udc00-\udfff]/.test(s)) continue;
+          expect({ source, flags, s, linear: linear.test(s) }).toEqual({ source, flags, s, linear: v8.test(s) });
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('what needs backtracking is refused with the reason; V8 syntax errors keep their message', () => {
+    expect(checkPattern('/(a)\\1/')).toBe('regular expression /(a)\\1/: backreferences (\\1, \\2, …) are not supported (patterns are matched in linear time)');
+    expect(checkPattern('/(?<x>a)\\k<x>/')).toMatch(/backreferences \(\\k<name>\) are not supported/);
+    expect(checkPattern('/v(?=\\d)/')).toMatch(/lookahead and lookbehind.* are not supported/);
+    expect(checkPattern('/(?<!rc)$/')).toMatch(/lookahead and lookbehind/);
+    expect(checkPattern('/\\01/')).toMatch(/legacy octal escapes/);
+    expect(checkPattern('/[a]/v')).toMatch(/the "v" flag is not supported/);
+    expect(checkPattern('/(?:[a-z]{100}){20}/')).toMatch(/expands to more than 1000 states/);
+    expect(checkPattern('/(/')).toBe('invalid regular expression: /(/: Unterminated group');
+    // Everything else JavaScript allows is matched, Annex B quirks included.
+    for (const p of ['/^v\\d+\\.\\d+\\.\\d+(-rc\\d+)?$/', '/^\\p{L}+$/u', '/a{/', '/^\\cJ$/', '/[\\b]/', '/(?<major>\\d+)\\./', '/\\bfoo\\b/im', '/^\\u{1F600}$/u']) {
+      expect({ p, problem: checkPattern(p) }).toEqual({ p, problem: null });
+    }
+    expect(new LinearRegex('^(?:){4294967295}a$').test('a')).toBe(true); // nothing to repeat, however often
+  });
+
+  test('one pass: each pattern is tested at most once per push, and every rule says why it did not match', () => {
+    const c = config([
+      { name: 'release', source: 'acr-hz', namespace: 'team', tags: { include: ['v*'], exclude: ['*-rc*'] }, targets: [acr()] },
+      { name: 'other-source', source: 'acr-sh', targets: [acr()] },
+      { name: 'ops', source: 'acr-hz', namespace: 'ops', targets: [acr()] },
+    ]);
+    const spy = vi.spyOn(LinearRegex.prototype, 'test');
+    try {
+      const m = explainPush(push({ tag: 'nightly' }), c);
+      expect(m.targets).toEqual([]);
+      expect(m.rules).toEqual([
+        { rule: 'release', matched: false, reason: 'tag "nightly" matches no include pattern' },
+        { rule: 'other-source', matched: false, reason: 'source "acr-hz" does not match "acr-sh"' },
+        { rule: 'ops', matched: false, reason: 'namespace "team" does not match "ops"' },
+      ]);
+      // release: source, namespace, repository, include (4); other-source: source (1); ops: source, namespace (2).
+      expect(spy).toHaveBeenCalledTimes(7);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

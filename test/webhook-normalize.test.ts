@@ -107,10 +107,13 @@ describe('normalizeWebhook', () => {
     expect(normalizeWebhook({ kind, headers: { 'content-type': type }, body })).toMatchObject({ ok: false, status, field });
   });
 
-  it('an epoch out of the Date range is no time at all (the receive time stands in), never an Invalid Date', () => {
+  it('an epoch the ledger cannot store (beyond the Date range included) is refused naming the field, never an Invalid Date; an unreadable time string is the receive time', () => {
     const now = new Date('2024-05-06T00:00:00Z');
-    const r = normalizeWebhook({ kind: 'dockerhub', headers: json, now, body: JSON.stringify({ push_data: { pushed_at: 1e300, tag: 'v1' }, repository: { name: 'a', namespace: 'b' } }) });
-    expect(r).toMatchObject({ ok: true, pushes: [{ pushedAt: now }] });
+    const hub = (pushed_at: unknown) =>
+      normalizeWebhook({ kind: 'dockerhub', headers: json, now, body: JSON.stringify({ push_data: { pushed_at, tag: 'v1' }, repository: { name: 'a', namespace: 'b' } }) });
+    for (const epoch of [1e300, 8.64e15, -1e12]) expect(hub(epoch)).toMatchObject({ ok: false, status: 422, field: 'push_data.pushed_at', message: expect.stringContaining('years 100 to 9999') });
+    expect(hub('yesterday')).toMatchObject({ ok: true, pushes: [{ pushedAt: now }] });
+    expect(hub(1417566161)).toMatchObject({ ok: true, pushes: [{ pushedAt: new Date(1417566161000) }] });
   });
 
   it('parseAcrTime accepts an explicit zone and rejects garbage', () => {

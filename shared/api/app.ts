@@ -7,8 +7,9 @@
  *   GET  /replications/{id}     one replication with its tasks
  *   GET  /healthz               no auth; checks the ledger
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
- * Auth: `Authorization: Bearer <token>` from config.auth.apiTokens; missing/unknown → 401,
- * a read-only token on a POST → 403. The token's name is recorded as the actor.
+ * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
+ * from config.auth.apiTokens; missing/unknown → 401 with WWW-Authenticate) → role (a read-only token
+ * on a POST → 403). The token's name is recorded as the actor.
  */
 import { readBodyLimited } from '../runtime/body.ts';
 import { Hono, type Context } from 'hono';
@@ -21,6 +22,7 @@ import { cancelEcsTask } from '../ecs/cancel.ts';
 import { providerNamed } from '../providers/registry.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
+import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { TokenChecker, type Caller } from './auth.ts';
 import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
@@ -28,6 +30,17 @@ import { buildOpenApi } from './openapi.ts';
 import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Every route and its methods (HEAD with GET): another method on a known path is a 405 before any token check. */
+const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
+  { path: /^\/tasks$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/tasks\/[^/]+$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/tasks\/[^/]+\/cancel$/, methods: ['POST'] },
+  { path: /^\/cancel$/, methods: ['POST'] },
+  { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
+];
 
 type Env = { Variables: { caller: Caller }; Bindings: { ctx: InvocationContext } };
 
@@ -48,6 +61,12 @@ export function createApiApp(deps: Deps): FetchApp {
   });
   app.notFound((c) => c.json(new ApiError(404, 'NotFound', `no route ${clip(c.req.method, 20)} ${clip(c.req.path)}`).body(), 404));
 
+  app.use('*', async (c, next) => {
+    const route = ROUTES.find((r) => r.path.test(c.req.path));
+    if (route && !route.methods.includes(c.req.method)) return methodNotAllowed(c, route.methods.join(', '));
+    await next();
+  });
+
   app.get('/healthz', async (c) => {
     const h = await deps.ledger.health();
     return c.json(h, h.ok ? 200 : 503);
@@ -60,7 +79,7 @@ export function createApiApp(deps: Deps): FetchApp {
   app.use('*', async (c, next) => {
     const caller = tokens.check(c.req.header('authorization'));
     if (!caller) {
-      throw new ApiError(401, 'Unauthorized', 'a valid API token is required (Authorization: Bearer <token>)', {}, { 'www-authenticate': 'Bearer realm="ferry"' });
+      throw new ApiError(401, 'Unauthorized', 'a valid API token is required (Authorization: Bearer <token>)', {}, { 'www-authenticate': WWW_AUTHENTICATE });
     }
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && caller.role !== 'admin') {
       throw new ApiError(403, 'Forbidden', `token "${caller.name}" is read-only; cancelling needs an admin token`);
@@ -124,13 +143,6 @@ export function createApiApp(deps: Deps): FetchApp {
     if (!r) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
     return c.json(r);
   });
-
-  for (const path of ['/tasks', '/tasks/:id', '/replications/:id', '/healthz', '/openapi.json']) {
-    app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, (c) => methodNotAllowed(c, 'GET'));
-  }
-  for (const path of ['/tasks/:id/cancel', '/cancel']) {
-    app.on(['GET', 'PUT', 'PATCH', 'DELETE'], path, (c) => methodNotAllowed(c, 'POST'));
-  }
 
   return async (req, ctx) => app.fetch(req, { ctx });
 }

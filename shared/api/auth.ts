@@ -1,6 +1,7 @@
 /** Bearer tokens of `config.auth.apiTokens`: constant-time comparison, roles admin | read. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiToken } from '../config/index.ts';
+import { bearerToken } from '../http/auth.ts';
 
 export interface Caller {
   /** Recorded as the actor of what this caller does: the token's name (or `api-token-<n>`). */
@@ -19,9 +20,9 @@ export class TokenChecker {
 
   /** The caller the `Authorization: Bearer …` header names, or null (missing, malformed or unknown). */
   check(authorization: string | null | undefined): Caller | null {
-    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) return null;
-    const presented = digest(m[1]!);
+    const token = bearerToken(authorization);
+    if (!token) return null;
+    const presented = digest(token);
     let found: Caller | null = null;
     // Compare against every token (fixed-length digests), so timing says nothing about which matched.
     for (const t of this.tokens) {

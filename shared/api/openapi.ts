@@ -31,11 +31,14 @@ const error = (description: string) => json('Error', description);
 /** What the function runtime itself may answer on any route (before or around the app). */
 const RUNTIME_ERRORS = {
   '500': error('InternalError: the request could not be processed'),
+  '501': error('NotImplemented: a method no route serves (TRACE, TRACK, CONNECT)'),
   '503': error('Unavailable: the function could not start (configuration, ledger); retry later'),
 };
+const UNAUTHORIZED = { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="ferry"' } } };
 const AUTH_ERRORS = {
   ...RUNTIME_ERRORS,
-  '401': error('Unauthorized: missing or unknown API token'),
+  '401': { ...error('Unauthorized: missing or unknown API token'), ...UNAUTHORIZED },
+  '405': { ...error('MethodNotAllowed: the route has other methods (answered before the token is checked)'), headers: { Allow: { schema: { type: 'string' } } } },
   '400': error('InvalidRequest: a request field breaks a rule (`field` names it)'),
 };
 const CANCEL_ERRORS = {
@@ -56,12 +59,15 @@ const CANCEL_ERRORS = {
 const WEBHOOK_ERRORS = {
   ...RUNTIME_ERRORS,
   '400': error('InvalidBody: not UTF-8, not JSON or not a JSON object, or a CloudEvent without its ce-* headers (`field` names the part)'),
-  '401': error('Unauthorized: missing or invalid webhook token, or a token scoped to another source'),
+  '401': { ...error('Unauthorized: missing or invalid webhook token, or a token scoped to another source'), ...UNAUTHORIZED },
   '404': error('UnknownKind: no such webhook kind (`field` is `kind`)'),
   '405': error('MethodNotAllowed: use POST'),
   '413': error('PayloadTooLarge: body larger than webhook.maxBodyBytes'),
   '415': error("UnsupportedMediaType: a content type the kind's senders do not use (`field` is `content-type`)"),
-  '422': error('InvalidEvent: the event lacks what a push needs (`field` names it); UnknownSource: no configured source sent it'),
+  '422': error(
+    'InvalidEvent: the event lacks what a push needs, or has a value the ledger cannot store (NUL, a lone surrogate, a time outside the years 100–9999) or a digest that is not sha256:/sha512: hex (`field` names it); ' +
+      "UnknownSource: no configured source sent it; InvalidName: the image's namespace, repository or tag breaks the source cloud's naming rules",
+  ),
 };
 
 /** The Error schema with its `code` as a reference to the one ErrorCode enum. */

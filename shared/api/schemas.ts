@@ -6,7 +6,8 @@ import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
-import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES } from '../ledger/index.ts';
+import { textProblem, timeProblem } from '../http/values.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, type TaskState, checkListCursor } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 
@@ -26,8 +27,15 @@ const huaweiRegion = z.enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud r
 
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
 
+/** A string the ledger can store: no NUL, no lone surrogate (shared/http/values.ts). */
+const text = () =>
+  z.string().superRefine((v, ctx) => {
+    const problem = textProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const cancelTaskBody = z
-  .strictObject({ reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
+  .strictObject({ reason: text().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional() })
   .describe('Optional reason, recorded in the task history');
 
 /** `POST /cancel` for an ECS image import/export task (ECS is watched, not a replication provider). */
@@ -66,16 +74,24 @@ function lazily<T>(build: () => T): () => T {
   return () => (value ??= build());
 }
 
+const STATES_MESSAGE = `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)`;
+
 export const listTasksQuery = z.strictObject({
   state: z
     .string()
-    .transform((s) =>
-      s
+    .transform((s, ctx) => {
+      const states = s
         .split(',')
         .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(TASK_STATES, { message: `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)` })).min(1))
+        .filter(Boolean);
+      const unknown = states.filter((x) => !(TASK_STATES as readonly string[]).includes(x));
+      if (unknown.length || !states.length) {
+        const named = unknown.length ? `; ${unknown.map((x) => JSON.stringify(x)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one` : '';
+        ctx.addIssue({ code: 'custom', message: `${STATES_MESSAGE}${named}` });
+        return z.NEVER;
+      }
+      return states as TaskState[];
+    })
     .optional()
     .describe('Task state(s), comma-separated'),
   provider: z
@@ -87,10 +103,28 @@ export const listTasksQuery = z.strictObject({
           .join(', ')}`,
     })
     .optional(),
-  repository: z.string().min(1).max(256).optional().describe('Source repository name'),
-  since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' }).optional().describe('Tasks created at or after'),
-  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
-  limit: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(1, 'must be 1..500').max(500, 'must be 1..500').optional(),
+  repository: text().min(1).max(256).optional().describe('Source repository name'),
+  since: z.iso
+    .datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' })
+    .superRefine((v, ctx) => {
+      const problem = timeProblem(Date.parse(v));
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe('Tasks created at or after'),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' })
+    .optional()
+    .describe('nextCursor of the previous page'),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number 1..500 (decimal digits)')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be 1..500').max(500, 'must be 1..500'))
+    .optional(),
 });
 
 // ---------------------------------------------------------------- responses

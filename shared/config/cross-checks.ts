@@ -1,5 +1,5 @@
 import { providerNamed, providers, providersFeedingFrom } from '../providers/registry.ts';
-import { globToRegExp, hasWildcard } from '../rules/glob.ts';
+import { compileGlob, hasWildcard } from '../rules/glob.ts';
 import type { RawIssue } from './errors.ts';
 
 /**
@@ -73,7 +73,7 @@ export function crossCheck(raw: unknown): RawIssue[] {
     if (pattern === undefined || pattern === '') return;
     let matched: SourceInfo[];
     try {
-      const re = globToRegExp(pattern);
+      const re = compileGlob(pattern);
       matched = sources.filter((s) => re.test(s.name));
     } catch {
       return; // the field check reports the bad glob

@@ -3,7 +3,7 @@ import { providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 import * as naming from '../rules/naming.ts';
 import { isAlibabaRegion, isHuaweiRegion } from '../rules/regions.ts';
-import { checkPattern, globToRegExp } from '../rules/glob.ts';
+import { checkPattern, compileGlob } from '../rules/glob.ts';
 import { checkTemplate, compileTemplate } from '../rules/template.ts';
 import { plainOrRef, secretRef, type RefContext } from './secrets.ts';
 
@@ -45,7 +45,7 @@ const sourceGlob = z
   .min(1)
   .superRefine((v, ctx) => {
     try {
-      globToRegExp(v);
+      compileGlob(v);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }

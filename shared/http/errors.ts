@@ -34,6 +34,7 @@ export const ERROR_STATUS = {
   ReplicationNotFound: 404,
   /** The cloud does not know the task to cancel. */
   CloudTaskNotFound: 404,
+  /** The route exists, the method does not; `Allow` lists the methods it has. */
   MethodNotAllowed: 405,
   /** The task already ended; `state` says how. */
   AlreadyFinished: 409,
@@ -45,9 +46,13 @@ export const ERROR_STATUS = {
   InvalidEvent: 422,
   /** A webhook delivery no configured source matches; `field` names what to add. */
   UnknownSource: 422,
+  /** A pushed image name (namespace, repository, tag) that breaks the source cloud's naming rules; `field` names it. */
+  InvalidName: 422,
   /** The cloud refused to cancel this kind of task. */
   CancelNotSupported: 422,
   InternalError: 500,
+  /** A method no Ferry route serves and the HTTP runtime cannot represent (TRACE, TRACK, CONNECT). */
+  NotImplemented: 501,
   /** The cloud call failed; `cloud` has its code and request id. */
   CloudError: 502,
   /** The cloud refused Ferry's own credentials. */

@@ -4,6 +4,7 @@ export { idempotencyKey, sourceImageKey, type SourceImage } from './keys.ts';
 export * from './ledger.ts';
 export { migrate, schemaVersion, type Migration, type MigrateResult } from './migrate.ts';
 export { MIGRATIONS } from './migrations.ts';
+export { checkListCursor } from './queries.ts';
 export { type Enqueued, type NotificationInput, NotificationOutbox } from './outbox.ts';
 export { EcsTaskRegistry, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';

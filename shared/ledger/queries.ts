@@ -106,14 +106,31 @@ function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { at: string; id: string } {
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The position a nextCursor names, or null when it is not one encodeCursor made (a row's ISO time and task id). */
+function parseCursor(cursor: string): { at: string; id: string } | null {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) {
-      return { at: v[0], id: v[1] };
+    // Exactly what encodeCursor writes: anything else could carry what SQL cannot take (NUL, year 0).
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_AT.test(v[0]) && CURSOR_ID.test(v[1])) {
+      const at = Date.parse(v[0]);
+      if (!Number.isNaN(at) && new Date(at).toISOString() === v[0] && v[0] >= '0001') return { at: v[0], id: v[1] };
     }
   } catch {
     // fall through
   }
-  throw new LedgerInputError('cursor', 'not a cursor returned by listTasks');
+  return null;
+}
+
+/** null when `cursor` is a nextCursor listTasks returned, else why not (for the API's boundary check). */
+export function checkListCursor(cursor: string): string | null {
+  return parseCursor(cursor) ? null : 'not a cursor returned by listTasks';
+}
+
+function decodeCursor(cursor: string): { at: string; id: string } {
+  const at = parseCursor(cursor);
+  if (!at) throw new LedgerInputError('cursor', 'not a cursor returned by listTasks');
+  return at;
 }

@@ -1,3 +1,5 @@
+import { LinearRegex, UnsupportedRegexError } from './linear-regex.ts';
+
 /**
  * Name patterns used by rules: globs, or regular expressions written `/body/flags`.
  *
@@ -9,12 +11,15 @@
  * - `\x` the character `x` literally
  * Regular expressions are not anchored (write `^…$` to anchor them); flags `g` and `y`
  * are dropped because they make `test` stateful.
+ *
+ * Both are matched by linear-regex.ts, in time linear in the name: no pattern in a config can make
+ * matching backtrack (`/(a+)+$/` against thirty `a`s and a `-` took V8 28 s). Regular expressions
+ * therefore may not use backreferences or lookaround; the config check names the pattern that does.
  */
 export interface Pattern {
   /** The pattern as written. */
   readonly source: string;
   readonly kind: 'glob' | 'regex';
-  readonly regex: RegExp;
   test(value: string): boolean;
 }
 
@@ -38,8 +43,8 @@ function escapeRegex(ch: string): string {
   return /[\\^$.*+?()[\]{}|]/.test(ch) ? '\\' + ch : ch;
 }
 
-/** Translate a glob to an anchored RegExp. Throws PatternError on a trailing `\`. */
-export function globToRegExp(glob: string): RegExp {
+/** Translate a glob to the source of an anchored regular expression. Throws PatternError on a trailing `\`. */
+export function globToSource(glob: string): string {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i]!;
@@ -69,7 +74,7 @@ export function globToRegExp(glob: string): RegExp {
       out += escapeRegex(ch);
     }
   }
-  return new RegExp(`^${out}$`, 'u');
+  return `^${out}$`;
 }
 
 /** Compile a glob or `/regex/flags`. Throws PatternError with a reason. */
@@ -79,20 +84,20 @@ export function compilePattern(pattern: string): Pattern {
   if (literal) {
     const [, body, flags = ''] = literal;
     if (!REGEX_FLAGS.test(flags)) throw new PatternError(`invalid regular expression flags "${flags}"`);
-    let regex: RegExp;
+    let regex: LinearRegex;
     try {
-      regex = new RegExp(body!, [...new Set(flags.replace(/[gy]/g, ''))].join(''));
+      regex = new LinearRegex(body!, [...new Set(flags.replace(/[gy]/g, ''))].join(''));
     } catch (err) {
+      if (err instanceof UnsupportedRegexError) throw new PatternError(`regular expression ${pattern}: ${err.message}`);
       const why = (err as Error).message.replace(/^Invalid regular expression: /, '');
       throw new PatternError(`invalid regular expression: ${why}`);
     }
-    return { source: pattern, kind: 'regex', regex, test: (v) => regex.test(v) };
+    return { source: pattern, kind: 'regex', test: (v) => regex.test(v) };
   }
   if (pattern.startsWith('/') && pattern.length > 1 && !pattern.includes('/', 1)) {
     throw new PatternError(`"${pattern}" looks like a regular expression but has no closing "/"`);
   }
-  const regex = globToRegExp(pattern);
-  return { source: pattern, kind: 'glob', regex, test: (v) => regex.test(v) };
+  return compileGlob(pattern);
 }
 
 /** null when the pattern compiles, else the reason. */
@@ -106,8 +111,15 @@ export function checkPattern(pattern: string): string | null {
   }
 }
 
-/** A glob (never a regex): for names such as sources, namespaces, repositories. */
+/** A glob (never a regex): for names such as sources, namespaces, repositories. Throws PatternError on a trailing `\`. */
 export function compileGlob(glob: string): Pattern {
-  const regex = globToRegExp(glob);
-  return { source: glob, kind: 'glob', regex, test: (v) => regex.test(v) };
+  let regex: LinearRegex;
+  try {
+    regex = new LinearRegex(globToSource(glob), 'u');
+  } catch (err) {
+    // A glob of more than LinearRegex's states (hundreds of wildcards).
+    if (err instanceof UnsupportedRegexError) throw new PatternError(`glob: ${err.message}`);
+    throw err;
+  }
+  return { source: glob, kind: 'glob', test: (v) => regex.test(v) };
 }

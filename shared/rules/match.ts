@@ -86,10 +86,25 @@ export function matchRule(rule: Rule, event: PushEvent): { matched: true } | { m
   return { matched: true };
 }
 
+/** What one rule made of a push: selected, or not and why. */
+export type RuleVerdict = { rule: string; matched: true } | { rule: string; matched: false; reason: string };
+
+export interface PushMatch {
+  /** Every destination of the push, in rule order, duplicates (same targetKey) dropped after the first. */
+  targets: TargetResult[];
+  /** One verdict per configured rule, in config order: the explanation of a push nothing matched, without matching again. */
+  rules: RuleVerdict[];
+}
+
 /** Every destination of this push, in rule order, duplicates (same targetKey) dropped after the first. */
 export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[] {
+  return explainPush(event, config).targets;
+}
+
+/** matchPush, and each rule's verdict from the same pass (every pattern is tested once per push). */
+export function explainPush(event: PushEvent, config: MatchConfig): PushMatch {
   const source = config.sources.find((s) => s.name === event.source);
-  if (!source) return [];
+  if (!source) return { targets: [], rules: config.rules.map((r) => ({ rule: r.name, matched: false, reason: `source "${event.source}" is not configured` })) };
   const from: SourceImage = {
     source: source.name,
     kind: source.kind,
@@ -103,9 +118,15 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
   };
   const vars = templateVars({ ...event, tag: from.tag, digest: from.digest });
   const results: TargetResult[] = [];
+  const verdicts: RuleVerdict[] = [];
   const seen = new Set<string>();
   for (const rule of config.rules) {
-    if (!matchRule(rule, event).matched) continue;
+    const m = matchRule(rule, event);
+    if (!m.matched) {
+      verdicts.push({ rule: rule.name, matched: false, reason: m.reason });
+      continue;
+    }
+    verdicts.push({ rule: rule.name, matched: true });
     const c = compile(rule);
     rule.targets.forEach((target, targetIndex) => {
       const base = { rule: rule.name, targetIndex };
@@ -128,5 +149,5 @@ export function matchPush(event: PushEvent, config: MatchConfig): TargetResult[]
       results.push({ ok: true, ...base, targetKey: rendered.targetKey, target: rendered.target, from, policy: rule.policy });
     });
   }
-  return results;
+  return { targets: results, rules: verdicts };
 }

@@ -49,6 +49,8 @@ export const acrRepository: NameCheck = (v) => {
 export const imageTag: NameCheck = (v) => (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? null : 'must be 1 to 128 of letters, digits, "_", "." and "-", not starting with "." or "-"');
 
 export const digest: NameCheck = (v) => (/^sha256:[a-f0-9]{64}$/.test(v) ? null : 'must be "sha256:" followed by 64 lowercase hex digits');
+/** An image digest as registries announce it (OCI): `sha256:` + 64 or `sha512:` + 128 lowercase hex digits. */
+export const imageDigest: NameCheck = (v) => (/^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(v) ? null : 'must be "sha256:" followed by 64, or "sha512:" followed by 128, lowercase hex digits');
 
 export const acrInstanceId: NameCheck = (v) => (/^cri-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "cri-" followed by 4 to 32 lowercase letters or digits');
 export const acrRepoId: NameCheck = (v) => (/^crr-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "crr-" followed by lowercase letters or digits');

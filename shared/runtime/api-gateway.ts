@@ -38,7 +38,8 @@ export async function handleApiGatewayEvent(app: FetchApp, event: unknown, ctx: 
   try {
     req = apiGatewayEventToRequest(event);
   } catch (err) {
-    return errorResult(400, 'BadEvent', err instanceof BadEventError ? err.message : 'malformed API Gateway event', ctx.requestId);
+    if (err instanceof BadEventError) return errorResult(err.status, err.code, err.message, ctx.requestId);
+    return errorResult(400, 'BadEvent', 'malformed API Gateway event', ctx.requestId);
   }
   return runApp(app, req, ctx, onError);
 }

@@ -59,7 +59,8 @@ export async function handleFc3HttpEvent(app: FetchApp, event: unknown, ctx: Inv
   try {
     converted = fc3HttpEventToRequest(event);
   } catch (err) {
-    return errorResult(400, 'BadEvent', err instanceof BadEventError ? err.message : 'malformed FC HTTP trigger event', ctx.requestId);
+    if (err instanceof BadEventError) return errorResult(err.status, err.code, err.message, ctx.requestId);
+    return errorResult(400, 'BadEvent', 'malformed FC HTTP trigger event', ctx.requestId);
   }
   const fullCtx: InvocationContext = { ...ctx };
   if (converted.sourceIp && !fullCtx.sourceIp) fullCtx.sourceIp = converted.sourceIp;

@@ -14,9 +14,26 @@ export interface FcHttpResult {
   body: string;
 }
 
-/** Thrown by event → Request conversions; the handler turns it into a 400. */
+/** Thrown by event → Request conversions; the handler answers it (400 BadEvent unless said otherwise). */
 export class BadEventError extends Error {
   override name = 'BadEventError';
+  constructor(
+    message: string,
+    readonly status = 400,
+    readonly code: ErrorCode = 'BadEvent',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Methods the Fetch API cannot build a Request with, which no Ferry route serves: every runtime
+ * answers them 501 NotImplemented itself (not a 500 and an error log line per request).
+ */
+export const UNSERVABLE_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+export function unservableMethodMessage(method: string): string {
+  return `${method} is not implemented: Ferry's routes answer GET, HEAD and POST`;
 }
 
 // Recomputed by the Request/Response machinery or meaningless after the platform decoded the body.
@@ -61,7 +78,9 @@ export function toSearchParams(raw: unknown, field: string): URLSearchParams {
 
 export function toMethod(raw: unknown, field: string): string {
   if (typeof raw !== 'string' || !METHOD.test(raw)) throw new BadEventError(`${field} must be an HTTP method token`);
-  return raw.toUpperCase();
+  const method = raw.toUpperCase();
+  if (UNSERVABLE_METHODS.has(method)) throw new BadEventError(unservableMethodMessage(method), 501, 'NotImplemented');
+  return method;
 }
 
 /** Event body → bytes. `null` when absent or when the method cannot carry one. */

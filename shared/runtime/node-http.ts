@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FetchApp, InvocationContext } from './context.ts';
 import { ERROR_CONTENT_TYPE, errorBody } from '../http/errors.ts';
+import { UNSERVABLE_METHODS, unservableMethodMessage } from './http.ts';
 
 /**
  * Limits of the server itself, so a slow or hostile client cannot hold it: headers must arrive within
@@ -99,6 +100,13 @@ export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeS
     const ctx: InvocationContext = { ...opts.context, requestId: randomUUID() };
     if (req.socket.remoteAddress) ctx.sourceIp = req.socket.remoteAddress;
     const base = `http://${req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(req.headers.host) ? req.headers.host : `${host}:${(server.address() as AddressInfo).port}`}`;
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (UNSERVABLE_METHODS.has(method)) {
+      // Fetch cannot represent the request, so no app sees it; answered here like FC's adapters do.
+      res.writeHead(501, { 'content-type': ERROR_CONTENT_TYPE });
+      res.end(JSON.stringify(errorBody(501, 'NotImplemented', unservableMethodMessage(method), { requestId: ctx.requestId })));
+      return;
+    }
     void (async () => {
       let response: Response;
       try {

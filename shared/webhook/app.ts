@@ -7,7 +7,7 @@ import { authenticate, presentedToken } from './auth.ts';
 import { budgetClock } from './budget.ts';
 import type { ErrorEnvelope } from '../http/errors.ts';
 import { clip } from '../log.ts';
-import { errorAnswer, handleDelivery, type Answer, type WebhookRuntime } from './handle.ts';
+import { errorAnswer, handleDelivery, unauthorized, type Answer, type WebhookRuntime } from './handle.ts';
 import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
 
 /**
@@ -24,7 +24,7 @@ export interface WebhookAppOptions {
 type Env = { Bindings: { invocation: InvocationContext } };
 
 function send(c: Context, a: Answer): Response {
-  return c.json(a.body, a.status as 200);
+  return c.json(a.body, a.status as 200, a.headers);
 }
 
 export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): FetchApp {
@@ -50,7 +50,7 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     const receivedAt = deps.clock.now();
     const url = new URL(c.req.url);
     const token = authenticate(presentedToken(c.req.raw.headers, url), deps.config.auth.webhookTokens);
-    if (!token) return errorAnswer(401, 'Unauthorized', 'missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
+    if (!token) return unauthorized('missing or invalid token (Authorization: Bearer <token>, or ?token= for senders that cannot set headers)');
     const body = await readBodyLimited(c.req.raw, deps.config.webhook.maxBodyBytes);
     if (!body.ok) {
       // The rest of an oversized body is not read: the connection cannot be reused.

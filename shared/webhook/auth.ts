@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { WebhookToken } from '../config/index.ts';
+import { bearerToken } from '../http/auth.ts';
 
 /**
  * Webhook authentication. The token travels in `Authorization: Bearer …` or, for senders
@@ -17,11 +18,8 @@ export interface PresentedToken {
 
 /** The token the request carries; the header wins over the query parameter. */
 export function presentedToken(headers: Headers, url: URL): PresentedToken | null {
-  const auth = headers.get('authorization');
-  if (auth) {
-    const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return { value: m[1]!, from: 'header' };
-  }
+  const bearer = bearerToken(headers.get('authorization'));
+  if (bearer) return { value: bearer, from: 'header' };
   const q = url.searchParams.get('token');
   if (q) return { value: q, from: 'query' };
   return null;

@@ -1,6 +1,7 @@
 import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
 import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
+import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { errorBody, type ErrorCode, type ErrorEnvelope } from '../http/errors.ts';
 import { redact } from '../log.ts';
 import type { Connections } from '../providers/connections.ts';
@@ -8,7 +9,7 @@ import type { Deps } from '../replicate/deps.ts';
 import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitResult } from '../replicate/submit.ts';
 import { taskSpecOf } from '../replicate/target.ts';
 import type { PushEvent } from '../rules/event.ts';
-import { matchPush, matchRule, type MatchedTarget, type RenderedTarget, type TargetError } from '../rules/match.ts';
+import { explainPush, type MatchedTarget, type RenderedTarget, type RuleVerdict, type TargetError } from '../rules/match.ts';
 import { tokenCovers } from './auth.ts';
 import { runPool, withinBudget } from './budget.ts';
 import { normalizeWebhook, type NormalizedPush, type WebhookKind } from './normalize.ts';
@@ -62,10 +63,16 @@ export interface ReplicationEntry {
 export interface Answer {
   status: number;
   body: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 export function errorAnswer(status: number, code: ErrorCode, message: string, field?: string): Answer {
   return { status, body: errorBody(status, code, message, field ? { field } : {}) };
+}
+
+/** 401, with the WWW-Authenticate header every Ferry 401 carries. */
+export function unauthorized(message: string): Answer {
+  return { ...errorAnswer(401, 'Unauthorized', message), headers: { 'www-authenticate': WWW_AUTHENTICATE } };
 }
 
 const CODES: Record<number, ErrorCode> = { 400: 'InvalidBody', 401: 'Unauthorized', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType', 422: 'InvalidEvent' };
@@ -92,10 +99,10 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const planned: Planned[] = [];
   for (const push of normalized.pushes) {
     const r = resolveSource(push, { source: d.query.get('source'), instance: d.query.get('instance') }, deps.config);
-    if (!r.ok) return errorAnswer(422, 'UnknownSource', r.message, r.field);
+    if (!r.ok) return errorAnswer(r.status, r.code, r.message, r.field);
     // A scoped token used for another source is refused like a wrong token (401): it proves
     // nothing about this source, and a 403 would confirm the token is valid elsewhere.
-    if (!tokenCovers(d.token, r.source.name)) return errorAnswer(401, 'Unauthorized', 'missing or invalid token');
+    if (!tokenCovers(d.token, r.source.name)) return unauthorized('missing or invalid token');
     planned.push({ push, resolved: r });
   }
 
@@ -110,9 +117,9 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       continue;
     }
     const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest, pushedAt: push.pushedAt };
-    const results = matchPush(event, deps.config);
+    const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
-      reasons.push(noMatchReason(event, deps));
+      reasons.push(noMatchReason(event, verdicts));
       continue;
     }
     matched += results.length;
@@ -192,11 +199,9 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   return { status: replications.length ? 202 : 200, body };
 }
 
-function noMatchReason(event: PushEvent, deps: Deps): string {
-  const why = deps.config.rules.map((r) => {
-    const m = matchRule(r, event);
-    return `${r.name}: ${m.matched ? 'matched, but has no target this source can feed' : m.reason}`;
-  });
+/** Why nothing matched, from the verdicts of the one matching pass. */
+function noMatchReason(event: PushEvent, verdicts: RuleVerdict[]): string {
+  const why = verdicts.map((v) => `${v.rule}: ${v.matched ? 'matched, but has no target this source can feed' : v.reason}`);
   return `no rule matches ${event.source}/${event.namespace}/${event.repository}${event.tag ? ':' + event.tag : ''}` + (why.length ? ` (${why.slice(0, 10).join('; ')})` : ' (no rules configured)');
 }
 

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { textProblem, timeProblem } from '../http/values.ts';
+import * as naming from '../rules/naming.ts';
 
 /**
  * Every registry's push notification, reduced to what replication needs. Parsers
  * read what matters, ignore unknown fields, and reject only what makes an event
- * meaningless, naming the field.
+ * meaningless or what the ledger cannot store, naming the field: a text field with NUL or a
+ * lone surrogate, a time outside the years 100–9999 (shared/http/values.ts), a digest that is not
+ * `sha256:`/`sha512:` and its hex digits.
  */
 export const WEBHOOK_KINDS = ['acr', 'harbor', 'distribution', 'dockerhub', 'cloudevents'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
@@ -36,12 +40,25 @@ const MANIFEST_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v1+prettyjws',
 ]);
 
-const nonEmpty = z.string().trim().min(1);
-const optionalText = z
-  .string()
+/** A string the ledger can store (no NUL, no lone surrogate). */
+const text = z.string().superRefine((v, ctx) => {
+  const problem = textProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const nonEmpty = text.trim().min(1);
+const optionalText = text
   .optional()
   .nullable()
   .transform((v) => (v?.trim() ? v.trim() : undefined));
+/** A sender's value in a message: JSON-quoted, at most 80 characters of it. */
+const quote = (v: unknown) => (typeof v === 'string' && v.length > 80 ? `${JSON.stringify(v.slice(0, 80))}…` : JSON.stringify(v));
+/** An image digest, when given: `sha256:` + 64 or `sha512:` + 128 lowercase hex digits. */
+const optionalDigest = optionalText.superRefine((v, ctx) => {
+  const problem = v === undefined ? null : naming.imageDigest(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${quote(v)} ${problem}` });
+});
+/** A time as senders write it: epoch seconds or milliseconds, or a date string. */
+const timeValue = z.union([z.number(), text]).optional();
 
 /** ACR repository-trigger times: `YYYY-MM-DD HH:mm:ss`, no zone; ACR shows them in China Standard Time. */
 const ACR_ZONE = '+08:00';
@@ -52,19 +69,17 @@ export function parseAcrTime(value: string): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-function parseTime(value: unknown): Date | null {
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    const d = new Date(value < 1e12 ? value * 1000 : value);
-    return Number.isNaN(d.getTime()) ? null : d;
-  }
-  if (typeof value === 'string' && value.trim()) {
-    if (/^\d+(\.\d+)?$/.test(value.trim())) return parseTime(Number(value));
-    const acr = parseAcrTime(value);
-    if (acr) return acr;
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? null : d;
-  }
-  return null;
+/** The push time: `now` when the sender gives none (or one nobody can read), a refusal when it is outside what the ledger stores. */
+function pushTime(value: unknown, field: string, now: Date): { ok: true; at: Date } | { ok: false; refused: NormalizeResult } {
+  let ms = Number.NaN;
+  if (typeof value === 'number' && Number.isFinite(value)) ms = value < 1e12 ? value * 1000 : value;
+  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim())) return pushTime(Number(value), field, now);
+  else if (typeof value === 'string' && value.trim()) ms = (parseAcrTime(value) ?? new Date(value)).getTime();
+  // A number is always meant as a time; an unreadable string or nothing at all is "now".
+  if (Number.isNaN(ms) && typeof value !== 'number') return { ok: true, at: now };
+  const problem = timeProblem(ms);
+  if (problem) return { ok: false, refused: invalid(field, `${problem}; got ${quote(value)}`) };
+  return { ok: true, at: new Date(ms) };
 }
 
 /** `a/b/c` → namespace `a`, repository `b/c`. */
@@ -90,16 +105,18 @@ function firstIssue(error: z.ZodError, prefix = ''): NormalizeResult {
 
 // ---------- ACR repository trigger ----------
 const acrTrigger = z.object({
-  push_data: z.object({ digest: optionalText, pushed_at: nonEmpty, tag: optionalText }),
+  push_data: z.object({ digest: optionalDigest, pushed_at: nonEmpty, tag: optionalText }),
   repository: z.object({ name: nonEmpty, namespace: nonEmpty, region: optionalText, repo_full_name: optionalText }),
 });
 
-function normalizeAcr(body: unknown, now: Date): NormalizeResult {
+function normalizeAcr(body: unknown): NormalizeResult {
   const parsed = acrTrigger.safeParse(body);
   if (!parsed.success) return firstIssue(parsed.error);
   const { push_data: push, repository: repo } = parsed.data;
   const pushedAt = parseAcrTime(push.pushed_at);
   if (!pushedAt) return invalid('push_data.pushed_at', `must be "YYYY-MM-DD HH:mm:ss", got "${push.pushed_at}"`);
+  const problem = timeProblem(pushedAt.getTime());
+  if (problem) return invalid('push_data.pushed_at', `${problem}; got ${quote(push.pushed_at)}`);
   return {
     ok: true,
     ignored: [],
@@ -110,7 +127,7 @@ function normalizeAcr(body: unknown, now: Date): NormalizeResult {
         repository: repo.name,
         ...(push.tag ? { tag: push.tag } : {}),
         ...(push.digest ? { digest: push.digest } : {}),
-        pushedAt: pushedAt ?? now,
+        pushedAt,
         ...(repo.region ? { region: repo.region } : {}),
       },
     ],
@@ -119,14 +136,14 @@ function normalizeAcr(body: unknown, now: Date): NormalizeResult {
 
 // ---------- Harbor (default format) ----------
 const harborData = z.object({
-  resources: z.array(z.object({ digest: optionalText, tag: optionalText, resource_url: optionalText })).min(1, 'must list at least one resource'),
+  resources: z.array(z.object({ digest: optionalDigest, tag: optionalText, resource_url: optionalText })).min(1, 'must list at least one resource'),
   repository: z.object({ name: nonEmpty, namespace: nonEmpty, repo_full_name: optionalText }),
 });
-const harborEvent = z.object({ type: nonEmpty, occur_at: z.union([z.number(), z.string()]).optional(), event_data: z.unknown() });
+const harborEvent = z.object({ type: nonEmpty, occur_at: timeValue, event_data: z.unknown() });
 
 const HARBOR_PUSH = new Set(['PUSH_ARTIFACT', 'pushImage', 'harbor.artifact.pushed']);
 
-function harborPushes(data: unknown, occurAt: unknown, format: NormalizedPush['format'], fieldPrefix: string, now: Date): NormalizeResult {
+function harborPushes(data: unknown, occurAt: unknown, timeField: string, format: NormalizedPush['format'], fieldPrefix: string, now: Date): NormalizeResult {
   const parsed = harborData.safeParse(data);
   if (!parsed.success) return firstIssue(parsed.error, fieldPrefix);
   const { resources, repository } = parsed.data;
@@ -134,7 +151,9 @@ function harborPushes(data: unknown, occurAt: unknown, format: NormalizedPush['f
   const full = repository.repo_full_name ? splitFullName(repository.repo_full_name) : null;
   const namespace = repository.namespace;
   const name = full && full.namespace === namespace ? full.repository : repository.name;
-  const pushedAt = parseTime(occurAt) ?? now;
+  const time = pushTime(occurAt, timeField, now);
+  if (!time.ok) return time.refused;
+  const pushedAt = time.at;
   const pushes: NormalizedPush[] = [];
   const ignored: string[] = [];
   resources.forEach((r, i) => {
@@ -160,14 +179,14 @@ function normalizeHarbor(body: unknown, now: Date): NormalizeResult {
   const parsed = harborEvent.safeParse(body);
   if (!parsed.success) return firstIssue(parsed.error);
   if (!HARBOR_PUSH.has(parsed.data.type)) return { ok: true, pushes: [], ignored: [`event type ${parsed.data.type} is not a push`] };
-  return harborPushes(parsed.data.event_data, parsed.data.occur_at, 'harbor', 'event_data.', now);
+  return harborPushes(parsed.data.event_data, parsed.data.occur_at, 'occur_at', 'harbor', 'event_data.', now);
 }
 
 // ---------- CNCF distribution envelope ----------
 const distributionEvent = z.object({
   action: nonEmpty,
-  timestamp: z.string().optional(),
-  target: z.object({ mediaType: optionalText, digest: optionalText, repository: nonEmpty, tag: optionalText, url: optionalText }),
+  timestamp: timeValue,
+  target: z.object({ mediaType: optionalText, digest: optionalDigest, repository: nonEmpty, tag: optionalText, url: optionalText }),
   request: z.object({ host: optionalText }).optional(),
 });
 const distributionEnvelope = z.object({ events: z.array(z.unknown()) });
@@ -191,12 +210,14 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
     }
     const names = splitFullName(e.target.repository);
     if (!names) return invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`);
+    const time = pushTime(e.timestamp, `events[${i}].timestamp`, now);
+    if (!time.ok) return time.refused;
     pushes.push({
       format: 'distribution',
       ...names,
       ...(e.target.tag ? { tag: e.target.tag } : {}),
       ...(e.target.digest ? { digest: e.target.digest } : {}),
-      pushedAt: parseTime(e.timestamp) ?? now,
+      pushedAt: time.at,
       ...(e.request?.host ? { host: e.request.host } : {}),
     });
   }
@@ -205,7 +226,7 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
 
 // ---------- Docker Hub ----------
 const dockerHub = z.object({
-  push_data: z.object({ pushed_at: z.union([z.number(), z.string()]).optional(), tag: optionalText }),
+  push_data: z.object({ pushed_at: timeValue, tag: optionalText }),
   repository: z.object({ repo_name: optionalText, name: nonEmpty, namespace: nonEmpty }),
 });
 
@@ -214,33 +235,37 @@ function normalizeDockerHub(body: unknown, now: Date): NormalizeResult {
   if (!parsed.success) return firstIssue(parsed.error);
   const { push_data: push, repository } = parsed.data;
   if (!push.tag) return invalid('push_data.tag', 'is required: Docker Hub sends no digest, so a push without a tag names no image');
+  const time = pushTime(push.pushed_at, 'push_data.pushed_at', now);
+  if (!time.ok) return time.refused;
   return {
     ok: true,
     ignored: [],
-    pushes: [{ format: 'dockerhub', namespace: repository.namespace, repository: repository.name, tag: push.tag, pushedAt: parseTime(push.pushed_at) ?? now }],
+    pushes: [{ format: 'dockerhub', namespace: repository.namespace, repository: repository.name, tag: push.tag, pushedAt: time.at }],
   };
 }
 
 // ---------- CloudEvents (structured and binary) ----------
-const cloudEvent = z.object({ specversion: nonEmpty, id: nonEmpty, source: nonEmpty, type: nonEmpty, time: z.string().optional(), data: z.unknown() });
+const cloudEvent = z.object({ specversion: nonEmpty, id: nonEmpty, source: nonEmpty, type: nonEmpty, time: text.optional(), data: z.unknown() });
 
 const eventBridgePush = z.object({
   InstanceId: optionalText,
   RepoNamespaceName: nonEmpty,
   RepoName: nonEmpty,
   Tag: optionalText,
-  Digest: optionalText,
+  Digest: optionalDigest,
   RegionId: optionalText,
 });
 
-function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined }, now: Date): NormalizeResult {
-  if (event.type === 'harbor.artifact.pushed') return harborPushes(event.data, event.time, 'harbor-cloudevents', 'data.', now);
+function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined; timeField: string }, now: Date): NormalizeResult {
+  if (event.type === 'harbor.artifact.pushed') return harborPushes(event.data, event.time, extra.timeField, 'harbor-cloudevents', 'data.', now);
   if (event.type === 'cr:Artifact:PushCompleted') {
     const parsed = eventBridgePush.safeParse(event.data);
     if (!parsed.success) return firstIssue(parsed.error, 'data.');
     const d = parsed.data;
     if (!d.Tag && !d.Digest) return invalid('data.Tag', 'is required when data.Digest is absent');
     const region = d.RegionId ?? extra.region;
+    const time = pushTime(event.time, extra.timeField, now);
+    if (!time.ok) return time.refused;
     return {
       ok: true,
       ignored: [],
@@ -251,7 +276,7 @@ function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?
           repository: d.RepoName,
           ...(d.Tag ? { tag: d.Tag } : {}),
           ...(d.Digest ? { digest: d.Digest } : {}),
-          pushedAt: parseTime(event.time) ?? now,
+          pushedAt: time.at,
           ...(region ? { region } : {}),
           ...(d.InstanceId ? { instanceId: d.InstanceId } : {}),
         },
@@ -306,7 +331,7 @@ export function normalizeWebhook(input: WebhookInput): NormalizeResult {
 
   switch (input.kind) {
     case 'acr':
-      return normalizeAcr(body, now);
+      return normalizeAcr(body);
     case 'harbor':
       return normalizeHarbor(body, now);
     case 'distribution':
@@ -318,7 +343,7 @@ export function normalizeWebhook(input: WebhookInput): NormalizeResult {
         const h = input.headers;
         const parsed = cloudEvent.safeParse({ specversion: h['ce-specversion'], id: h['ce-id'], source: h['ce-source'], type: h['ce-type'], time: h['ce-time'], data: body });
         if (!parsed.success) return firstIssue(parsed.error, 'ce-');
-        return normalizeCloudEvent(parsed.data, { region: h['ce-aliyunregionid'] }, now);
+        return normalizeCloudEvent(parsed.data, { region: h['ce-aliyunregionid'], timeField: 'ce-time' }, now);
       }
       if (type !== 'application/cloudevents+json' && !('specversion' in body)) {
         return { ok: false, status: 400, field: 'ce-specversion', message: 'a CloudEvent needs ce-* headers (binary mode) or a structured application/cloudevents+json body' };
@@ -326,7 +351,7 @@ export function normalizeWebhook(input: WebhookInput): NormalizeResult {
       const parsed = cloudEvent.safeParse(body);
       if (!parsed.success) return firstIssue(parsed.error);
       const region = (body as Record<string, unknown>).aliyunregionid;
-      return normalizeCloudEvent(parsed.data, { region: typeof region === 'string' ? region : undefined }, now);
+      return normalizeCloudEvent(parsed.data, { region: typeof region === 'string' ? region : undefined, timeField: 'time' }, now);
     }
   }
 }

@@ -21,7 +21,8 @@ export interface ResolvedSource {
 /** A configured source a registered provider copies from (today ACR and SWR sources carry the region rules need). */
 type CopyableSource = Extract<Source, { kind: 'acr' | 'swr' }>;
 
-export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; field: string; message: string };
+/** A refusal: no configured source fits (`UnknownSource`), or the pushed image's name breaks the source cloud's naming rules (`InvalidName`). */
+export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; code: 'UnknownSource' | 'InvalidName'; field: string; message: string };
 
 export interface SourceHints {
   /** `?source=` */
@@ -31,7 +32,7 @@ export interface SourceHints {
 }
 
 function fail(field: string, message: string): SourceResult {
-  return { ok: false, status: 422, field, message };
+  return { ok: false, status: 422, code: 'UnknownSource', field, message };
 }
 
 const list = (sources: readonly Source[]) => sources.map((s) => (s.kind === 'acr' ? `${s.name} (${s.instanceId}, ${s.region})` : s.name)).join(', ');
@@ -138,7 +139,7 @@ function finish(source: Source, push: NormalizedPush, sources: readonly Source[]
     // The pushed image must be nameable in the cloud it will be copied from.
     for (const p of providersFeedingFrom(matchAs.kind)) {
       const bad = p.checkSourceImage?.(push);
-      if (bad) return fail(bad.field, bad.message);
+      if (bad) return { ok: false, status: 422, code: 'InvalidName', field: bad.field, message: `${bad.field} ${bad.message} (${matchAs.kind} naming rules)` };
     }
   }
   return { ok: true, source, matchAs };
