@@ -50,7 +50,7 @@ export interface HuaweiService extends LocalService {
   errorResponse(req: CloudRequest, status: number, code: string, message?: string): CloudResponse;
 }
 
-const SWR_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/(sync_repo|sync_images|sync_job)\/?$/;
+const SWR_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/(sync_repo|sync_images|sync_job|tags)\/?$/;
 const REGIONS_PATH = /^\/v2\/manage\/regions\/?$/;
 const IAM_PATH = /^\/v3\/auth\/tokens\/?$/;
 const SWR_HOST = /^swr-api\.([a-z0-9-]+)\.myhuaweicloud\.(?:com|eu)(?::\d+)?$/;
@@ -59,6 +59,30 @@ function requestIdOf(env: LocalCloudEnv): string {
   let s = '';
   for (let i = 0; i < 32; i++) s += Math.floor(env.random() * 16).toString(16);
   return s;
+}
+
+/** A ListRepositoryTags record, with the fields the SDK's ShowReposTagResp declares. */
+function repoTagRecord(id: number, region: string, namespace: string, repo: string, tag: string, digest: string) {
+  const at = new Date(0).toISOString();
+  return {
+    id,
+    repo_id: 1,
+    Tag: tag,
+    image_id: digest.replace(/^sha256:/, '').slice(0, 64),
+    manifest: '',
+    digest,
+    schema: 2,
+    path: `swr.${region}.myhuaweicloud.com/${namespace}/${repo}:${tag}`,
+    internal_path: `${namespace}/${repo}:${tag}`,
+    size: 0,
+    is_trusted: false,
+    created: at,
+    updated: at,
+    deleted: '',
+    domain_id: 'local',
+    scanned: false,
+    tag_type: 0,
+  };
 }
 
 function ok(body: unknown, requestId: string, extra: Record<string, string> = {}): CloudResponse {
@@ -248,6 +272,18 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
         // Others' jobs after Ferry's too: Ferry's own are listed between them.
         if (foreign && started) swr.startForeignJob(started, body.remoteRegionId, body.remoteNamespace, req.now);
         return ok(failed, requestId);
+      }
+    } else if (action === 'tags') {
+      if (req.method === 'GET') {
+        // ListRepositoryTags: `tag` narrows by tag, `limit`/`offset` page (the SDK sends them as strings).
+        const wanted = req.query.get('tag');
+        const offset = Number(req.query.get('offset') ?? 0) || 0;
+        const limit = Number(req.query.get('limit') ?? 100) || 100;
+        const all = [...swr.tagsOf(region, namespace, repo)!]
+          .filter(([tag]) => !wanted || tag.includes(wanted))
+          .map(([tag, digest], id) => repoTagRecord(id + 1, region, namespace, repo, tag, digest));
+        const page = all.slice(offset, offset + limit);
+        return ok(page, requestId, { 'content-range': `${offset}-${page.length}/${all.length}` });
       }
     } else if (req.method === 'GET') {
       const filter = parseJobFilter(req.query.get('filter'));

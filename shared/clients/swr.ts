@@ -66,6 +66,7 @@ const time = z
   .unknown()
   .optional()
   .transform((v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined));
+const repoTagSchema = z.looseObject({ Tag: z.string().min(1), digest: z.string().regex(/^sha(256|512):[0-9a-f]+$/) });
 const syncRepoSchema = z.looseObject({ remoteRegionId: z.string().min(1), remoteNamespace: z.string().min(1) });
 const syncJobSchema = z.looseObject({
   id: z.number().int(),
@@ -254,6 +255,18 @@ export class SwrClient {
       total = Number(m[1]);
     }
     return { jobs: records, total, skipped };
+  }
+
+  /**
+   * The digest a tag points at (ListRepositoryTags filtered by the tag), or null when SWR lists no
+   * such tag. Records Ferry cannot read are left out.
+   */
+  async tagDigest(input: SwrRepoRef & { tag: string }): Promise<string | null> {
+    const i = checkInput(repoRefInput, { namespace: input.namespace, repository: input.repository }, 'swr', 'GET tags');
+    const action = 'GET tags';
+    const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'tags'), query: { tag: input.tag, limit: '100', offset: '0' } });
+    const { records } = checkRecords(repoTagSchema, this.json(res, action), this.ctx(action, res));
+    return records.find((r) => r.Tag === input.tag)?.digest ?? null;
   }
 
   /** Regions this account can sync to. */

@@ -5,13 +5,15 @@
  * Source image key (version 1), fields joined by `|`:
  *   `v1|<sourceKind>|<source>|<namespace>/<repository>|<version>`
  * where <version> is
- *   `<tag>@<digest>`        when the digest is known,
+ *   `<tag>@<digest>`        when the digest is known (sent, or resolved at the source),
+ *   `<tag>@event:<hash>`    else when the sender gave the event an id (CloudEvents, distribution, Docker Hub),
  *   `<tag>@pushed:<ISO>`    otherwise (pushed-at normalised to UTC ISO-8601 with milliseconds),
  *   `@<digest>`             for a push without a tag.
  * The tag stays in the key even when the digest is known: the clouds copy tags, so the same digest
  * pushed as `v1` and as `latest` are two replications, not one. A re-delivery of the same tag and
  * digest (or tag and pushed-at) is the same replication.
  */
+import { createHash } from 'node:crypto';
 import { LedgerInputError } from './states.ts';
 
 export interface SourceImage {
@@ -22,6 +24,8 @@ export interface SourceImage {
   tag?: string | null;
   digest?: string | null;
   pushedAt?: Date | string | number | null;
+  /** The sender's id of the event, for pushes that name no digest. */
+  eventId?: string | null;
 }
 
 export function toIso(value: Date | string | number, field: string): string {
@@ -41,6 +45,7 @@ export function sourceImageKey(img: SourceImage): string {
   const tag = img.tag ? part(img.tag, 'tag') : '';
   if (img.digest) return `${head}|${tag}@${part(img.digest, 'digest')}`;
   if (!tag) throw new LedgerInputError('digest', 'required when the push has no tag');
+  if (img.eventId) return `${head}|${tag}@event:${createHash('sha256').update(img.eventId).digest('hex').slice(0, 32)}`;
   if (img.pushedAt == null) throw new LedgerInputError('pushedAt', 'required when the digest is unknown');
   return `${head}|${tag}@pushed:${toIso(img.pushedAt, 'pushedAt')}`;
 }

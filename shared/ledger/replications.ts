@@ -20,6 +20,7 @@ const replicationInput = z.object({
   tag: z.string().min(1).nullish(),
   digest: z.string().min(1).nullish(),
   pushedAt: time.nullish(),
+  eventId: z.string().min(1).max(1024).nullish(),
   receivedAt: time.optional(),
   rules: z.array(z.string().min(1)).default([]),
   details: z.record(z.string(), z.unknown()).optional(),

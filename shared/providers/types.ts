@@ -146,6 +146,11 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
    * the repository's automatic sync task, since its manual jobs cannot be stopped.
    */
   cancel(task: TaskRow, target: TaskTarget<To>, ctx: CloudContext, by: CancelCause): Promise<CancelOutcome>;
+  /**
+   * The digest a tag of a source image points at now, or null when the cloud has no such tag: pushes
+   * that name no digest are keyed by content, so a resent push never copies twice.
+   */
+  resolveDigest?(image: SourceImage, ctx: CloudContext): Promise<string | null>;
   /** Cancels by the cloud's own reference (operator `POST /cancel`), validated by `reference.schema`. */
   cancelReference?(ref: Record<string, unknown>, ctx: CloudContext): Promise<CancelOutcome>;
 }

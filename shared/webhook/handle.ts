@@ -10,6 +10,7 @@ import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitR
 import { taskSpecOf } from '../replicate/target.ts';
 import type { PushEvent } from '../rules/event.ts';
 import { explainPush, type MatchedTarget, type RenderedTarget, type RuleVerdict, type TargetError } from '../rules/match.ts';
+import { providersFeedingFrom } from '../providers/registry.ts';
 import { tokenCovers } from './auth.ts';
 import { runPool, withinBudget } from './budget.ts';
 import { normalizeWebhook, type NormalizedPush, type WebhookKind } from './normalize.ts';
@@ -116,7 +117,8 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       reasons.push(`source "${source.name}" is a ${source.kind} registry the clouds cannot copy from; give it mirrorOf: <an ACR or SWR source> to replicate its pushes`);
       continue;
     }
-    const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest, pushedAt: push.pushedAt };
+    const digest = push.digest ?? (await resolveDigest(rt, d, matchAs, push));
+    const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest, pushedAt: push.pushedAt };
     const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
       reasons.push(noMatchReason(event, verdicts));
@@ -135,14 +137,16 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
           namespace: push.namespace,
           repository: push.repository,
           tag: push.tag ?? null,
-          digest: push.digest ?? null,
+          digest: digest ?? null,
           pushedAt: push.pushedAt,
+          eventId: push.eventId ?? null,
           receivedAt: d.receivedAt,
           rules: [...new Set(results.map((r) => r.rule))],
           details: {
             format: push.format,
             announcedBy: source.name,
             requestId: d.requestId,
+            ...(digest && !push.digest ? { digestResolved: true } : {}),
             ...(bad.length ? { targetErrors: bad.map((b) => ({ rule: b.rule, field: b.field, reason: b.reason })) } : {}),
           },
         },
@@ -206,6 +210,29 @@ function noMatchReason(event: PushEvent, verdicts: RuleVerdict[]): string {
 }
 
 const LEDGER_RESERVE_MS = 150;
+
+/**
+ * The digest of a pushed tag at the source, for a push that names none (Docker Hub never does): the
+ * ledger keys pushes by content, so a resent push finds its replication instead of copying again.
+ * Bounded to half the budget; a failure only means the push is keyed by its event id or time.
+ */
+async function resolveDigest(rt: WebhookRuntime, d: Delivery, source: { kind: string; name: string; region?: string; instanceId?: string }, push: NormalizedPush): Promise<string | undefined> {
+  if (!push.tag) return undefined;
+  const { deps } = rt;
+  const image = { source: source.name, kind: source.kind, namespace: push.namespace, repository: push.repository, tag: push.tag, region: source.region, instanceId: source.instanceId };
+  const deadline = d.receivedAt + deps.config.webhook.submitBudgetMs / 2;
+  for (const p of providersFeedingFrom(source.kind)) {
+    const cloud = rt.clouds.of(p.name);
+    if (!cloud.resolveDigest) continue;
+    try {
+      const digest = await withinBudget(deadline, p.name, deps.clock, () => cloud.resolveDigest!(image, deps));
+      if (digest) return digest;
+    } catch (err) {
+      deps.log.warn('webhook: digest not resolved at the source', { requestId: d.requestId, provider: p.name, error: errorInfo(err) });
+    }
+  }
+  return undefined;
+}
 
 /**
  * Leases the tasks this delivery created and submits them, at most the limiter's concurrency at

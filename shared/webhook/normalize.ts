@@ -27,6 +27,8 @@ export interface NormalizedPush {
   instanceId?: string;
   /** Harbor / distribution: the registry host, when the payload carries one. */
   host?: string;
+  /** The sender's own id of the event (CloudEvents `source`+`id`, distribution `events[].id`, Docker Hub `callback_url`). */
+  eventId?: string;
 }
 
 export type NormalizeResult = { ok: true; pushes: NormalizedPush[]; ignored: string[] } | { ok: false; status: 400 | 415 | 422; field: string; message: string };
@@ -184,6 +186,7 @@ function normalizeHarbor(body: unknown, now: Date): NormalizeResult {
 
 // ---------- CNCF distribution envelope ----------
 const distributionEvent = z.object({
+  id: optionalText,
   action: nonEmpty,
   timestamp: timeValue,
   target: z.object({ mediaType: optionalText, digest: optionalDigest, repository: nonEmpty, tag: optionalText, url: optionalText }),
@@ -219,6 +222,7 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
       ...(e.target.digest ? { digest: e.target.digest } : {}),
       pushedAt: time.at,
       ...(e.request?.host ? { host: e.request.host } : {}),
+      ...(e.id ? { eventId: `distribution:${e.id}` } : {}),
     });
   }
   return { ok: true, pushes, ignored };
@@ -228,19 +232,21 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
 const dockerHub = z.object({
   push_data: z.object({ pushed_at: timeValue, tag: optionalText }),
   repository: z.object({ repo_name: optionalText, name: nonEmpty, namespace: nonEmpty }),
+  callback_url: optionalText,
 });
 
 function normalizeDockerHub(body: unknown, now: Date): NormalizeResult {
   const parsed = dockerHub.safeParse(body);
   if (!parsed.success) return firstIssue(parsed.error);
-  const { push_data: push, repository } = parsed.data;
+  const { push_data: push, repository, callback_url: callback } = parsed.data;
   if (!push.tag) return invalid('push_data.tag', 'is required: Docker Hub sends no digest, so a push without a tag names no image');
   const time = pushTime(push.pushed_at, 'push_data.pushed_at', now);
   if (!time.ok) return time.refused;
   return {
     ok: true,
     ignored: [],
-    pushes: [{ format: 'dockerhub', namespace: repository.namespace, repository: repository.name, tag: push.tag, pushedAt: time.at }],
+    // Docker Hub's callback URL is unique to the push: the event's identity when redelivered.
+    pushes: [{ format: 'dockerhub', namespace: repository.namespace, repository: repository.name, tag: push.tag, pushedAt: time.at, ...(callback ? { eventId: `dockerhub:${callback}` } : {}) }],
   };
 }
 
@@ -256,7 +262,14 @@ const eventBridgePush = z.object({
   RegionId: optionalText,
 });
 
+/** A CloudEvent's pushes, each carrying the event's identity (`source` + `id`, unique per the spec). */
 function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined; timeField: string }, now: Date): NormalizeResult {
+  const r = cloudEventPushes(event, extra, now);
+  if (!r.ok) return r;
+  return { ...r, pushes: r.pushes.map((p) => ({ ...p, eventId: `cloudevents:${event.source}:${event.id}` })) };
+}
+
+function cloudEventPushes(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined; timeField: string }, now: Date): NormalizeResult {
   if (event.type === 'harbor.artifact.pushed') return harborPushes(event.data, event.time, extra.timeField, 'harbor-cloudevents', 'data.', now);
   if (event.type === 'cr:Artifact:PushCompleted') {
     const parsed = eventBridgePush.safeParse(event.data);

@@ -39,6 +39,8 @@ export const swrProvider: CloudProvider<SwrTarget> = {
     return {
       submit: (task, t) => syncImages(clients, task, asSwr(t)),
       findExisting: (task, t, known) => findSyncJob(clients, task, asSwr(t), known),
+      resolveDigest: (image) =>
+        image.region && image.tag ? clients.region(image.region).tagDigest({ namespace: image.namespace, repository: image.repository, tag: image.tag }) : Promise.resolve(null),
       observe: (tasks, ctx) => observeSwrRepository(clients, tasks, ctx),
       async reread(task) {
         throw new Error(`task ${task.id}: SWR sync jobs are re-read by listing, not one by one`);
