@@ -216,7 +216,8 @@ describe('local commands', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).issues).toEqual([{ path: 'line 9, column 1', message: 'YAML syntax error: Unexpected scalar at node end; nothing else is checked until it is fixed' }]);
     expect(pw.code).toBe(1);
-    expect(pw.stderr).toContain('(1 problem):\nline 91, column 16: YAML syntax error: ');
+    const line = example.split('\n').findIndex((l) => l.includes('password: ${HUAWEI_IAM_PASSWORD}')) + 1;
+    expect(pw.stderr).toContain(`(1 problem):\nline ${line}, column 16: YAML syntax error: `);
     for (const run of [text, json, pw]) expect(run.stdout + run.stderr).not.toContain('S3CRET');
   });
 
