@@ -1,3 +1,4 @@
+import { CloudNotFoundError } from '../clients/errors.ts';
 import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
 import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
@@ -81,6 +82,8 @@ const CODES: Record<number, ErrorCode> = { 400: 'InvalidBody', 401: 'Unauthorize
 interface Planned {
   push: NormalizedPush;
   resolved: ResolvedSource;
+  /** The pushed digest, or the one resolved at the source for a push that names none. */
+  digest: string | undefined;
 }
 
 export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<Answer> {
@@ -104,20 +107,29 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
     // A scoped token used for another source is refused like a wrong token (401): it proves
     // nothing about this source, and a 403 would confirm the token is valid elsewhere.
     if (!tokenCovers(d.token, r.source.name)) return unauthorized('missing or invalid token');
-    planned.push({ push, resolved: r });
+    let digest = push.digest;
+    if (!digest && r.matchAs) {
+      const found = await resolveDigest(rt, d, r.matchAs, push);
+      // Without a digest or an event id, this push could only be keyed by the time it arrived: a resend
+      // would copy again. Better the sender retry than Ferry guess.
+      if (found.unavailable && !push.eventId) {
+        return { ...errorAnswer(503, 'Unavailable', `the digest of ${push.namespace}/${push.repository}:${push.tag} could not be read at the source (${found.unavailable}); retry the delivery`, 'digest'), headers: { 'retry-after': '5' } };
+      }
+      digest = found.digest;
+    }
+    planned.push({ push, resolved: r, digest });
   }
 
   const replications: ReplicationEntry[] = [];
   const reasons: string[] = [];
   const fresh: { task: string; entry: TargetEntry }[] = [];
   let matched = 0;
-  for (const { push, resolved } of planned) {
+  for (const { push, resolved, digest } of planned) {
     const { source, matchAs } = resolved;
     if (!matchAs) {
       reasons.push(`source "${source.name}" is a ${source.kind} registry the clouds cannot copy from; give it mirrorOf: <an ACR or SWR source> to replicate its pushes`);
       continue;
     }
-    const digest = push.digest ?? (await resolveDigest(rt, d, matchAs, push));
     const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest, pushedAt: push.pushedAt };
     const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
@@ -216,22 +228,31 @@ const LEDGER_RESERVE_MS = 150;
  * ledger keys pushes by content, so a resent push finds its replication instead of copying again.
  * Bounded to half the budget; a failure only means the push is keyed by its event id or time.
  */
-async function resolveDigest(rt: WebhookRuntime, d: Delivery, source: { kind: string; name: string; region?: string; instanceId?: string }, push: NormalizedPush): Promise<string | undefined> {
-  if (!push.tag) return undefined;
+async function resolveDigest(
+  rt: WebhookRuntime,
+  d: Delivery,
+  source: { kind: string; name: string; region?: string; instanceId?: string },
+  push: NormalizedPush,
+): Promise<{ digest?: string; unavailable?: string }> {
+  if (!push.tag) return {};
   const { deps } = rt;
   const image = { source: source.name, kind: source.kind, namespace: push.namespace, repository: push.repository, tag: push.tag, region: source.region, instanceId: source.instanceId };
   const deadline = d.receivedAt + deps.config.webhook.submitBudgetMs / 2;
+  let unavailable: string | undefined;
   for (const p of providersFeedingFrom(source.kind)) {
     const cloud = rt.clouds.of(p.name);
     if (!cloud.resolveDigest) continue;
     try {
       const digest = await withinBudget(deadline, p.name, deps.clock, () => cloud.resolveDigest!(image, deps));
-      if (digest) return digest;
+      if (digest) return { digest };
     } catch (err) {
-      deps.log.warn('webhook: digest not resolved at the source', { requestId: d.requestId, provider: p.name, error: errorInfo(err) });
+      const info = errorInfo(err);
+      deps.log.warn('webhook: digest not resolved at the source', { requestId: d.requestId, provider: p.name, error: info });
+      // The cloud not knowing the tag is an answer; anything else (throttled, down, refused) is not.
+      if (!(err instanceof CloudNotFoundError)) unavailable = info.code;
     }
   }
-  return undefined;
+  return unavailable ? { unavailable } : {};
 }
 
 /**
