@@ -344,11 +344,10 @@ describe('AcrClient errors (seed error codes)', () => {
   });
 
   it('a malformed response → CloudMalformedResponseError naming the field', async () => {
-    server.script(ok({ PageNo: 1, PageSize: 30, TotalCount: 'lots', SyncTasks: [{ ...syncTask, TaskStatus: 'RUNNING' }] }));
+    server.script(ok({ PageNo: 1, PageSize: 30, TotalCount: 'lots', SyncTasks: [syncTask] }));
     const e = await failure(client().listRepoSyncTask({ instanceId: INSTANCE }));
     expect(e).toBeInstanceOf(CloudMalformedResponseError);
     expect(e.message).toContain('TotalCount');
-    expect(e.message).toContain('SyncTasks.0.TaskStatus');
     expect(e.requestId).toBe('REQ-1');
   });
 

@@ -161,11 +161,11 @@ describe('EcsClient', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('malformed: a task without TaskId', async () => {
-    server.script({ status: 200, body: { RequestId: 'R', PageNumber: 1, PageSize: 10, TotalCount: 1, TaskSet: { Task: [{ TaskAction: 'ImportImage', TaskStatus: 'Processing' }] } } });
+  it('malformed: a TaskSet that is not a list of tasks', async () => {
+    server.script({ status: 200, body: { RequestId: 'R', PageNumber: 1, PageSize: 10, TotalCount: 1, TaskSet: { Task: 'none' } } });
     const e = await failure(client().describeTasks());
     expect(e).toBeInstanceOf(CloudMalformedResponseError);
-    expect(e.message).toContain('TaskSet.Task.0.TaskId');
+    expect(e.message).toContain('TaskSet.Task');
   });
 
   it('normalizeTaskAction', () => {

@@ -171,6 +171,22 @@ describe('Alibaba ACR / ECS', () => {
       expect(cc.cloud.ecs.task(task.taskId)?.status).toBe('Deleted');
     });
 
+    it('ECS DescribeTasks (by ids; by action and status) → DescribeTaskAttribute', async () => {
+      const running = cc.cloud.ecs.createTask({ regionId: 'cn-hangzhou', durationMs: SYNC_MS });
+      const done = cc.cloud.ecs.createTask({ regionId: 'cn-hangzhou', action: 'ExportImage', durationMs: 1 });
+      cc.cloud.clock.advance(10);
+      const listed = await d.call('ecs', 'DescribeTasks', { RegionId: 'cn-hangzhou', TaskIds: `${running.taskId},${done.taskId}`, PageSize: 100 });
+      expect(listed.body).toMatchObject({ RegionId: 'cn-hangzhou', TotalCount: 2, PageNumber: 1, PageSize: 100 });
+      expect(listed.body.TaskSet.Task.map((t: Record<string, string>) => [t.TaskId, t.TaskStatus, t.SupportCancel])).toEqual([
+        [done.taskId, 'Finished', 'false'],
+        [running.taskId, 'Processing', 'true'],
+      ]);
+      const processing = await d.call('ecs', 'DescribeTasks', { RegionId: 'cn-hangzhou', TaskAction: 'ImportImage', TaskStatus: 'Processing' });
+      expect(processing.body.TaskSet.Task.map((t: Record<string, string>) => t.TaskId)).toEqual([running.taskId]);
+      const attr = await d.call('ecs', 'DescribeTaskAttribute', { RegionId: 'cn-hangzhou', TaskId: done.taskId });
+      expect(attr.body).toMatchObject({ TaskId: done.taskId, TaskAction: 'ExportImage', TaskStatus: 'Finished', TaskProcess: '100%', SupportCancel: 'false' });
+    });
+
     it('ECS CancelTask: every error code of seed 003 with its HTTP status and message', async () => {
       const running = cc.cloud.ecs.createTask({ regionId: 'cn-hangzhou', durationMs: SYNC_MS });
       await refused(d.call('ecs', 'CancelTask', { TaskId: running.taskId }), 400, 'MissingParameter', missing('RegionId'));

@@ -248,10 +248,11 @@ describe('ACR sync tasks through pop-core (V1)', () => {
 });
 
 describe('documented error codes, with their HTTP status', () => {
-  it('seed 004 CreateRepoSyncTask: every required parameter → MissingParameter 400', async () => {
+  it('seed 004 CreateRepoSyncTask: every required parameter → MissingParameter 400 (RegionId only checked when sent)', async () => {
     const { repoId } = await pushed('v1');
     const full = createParams(repoId);
-    for (const name of Object.keys(full)) {
+    const { RegionId: _page, ...withoutRegion } = full as Record<string, unknown>;
+    for (const name of Object.keys(withoutRegion)) {
       const params: Record<string, unknown> = { ...full };
       delete params[name];
       const res = await call(acr, 'CreateRepoSyncTask', params);
@@ -261,6 +262,9 @@ describe('documented error codes, with their HTTP status', () => {
     }
     expect(cloud.acr.createCalls).toHaveLength(0);
     expect(await call(acr, 'CreateRepoSyncTask', { ...full, TargetRepoName: 'Bad Name' })).toMatchObject({ status: 400, body: { Code: 'InvalidParameter' } });
+    // RegionId is the reference page's, not the generated SDK's: checked only when sent.
+    expect(await call(acr, 'CreateRepoSyncTask', { ...full, RegionId: 'cn-beijing' })).toMatchObject({ status: 400, body: { Code: 'INSTANCE_NOT_EXIST' } });
+    expect(await call(acr, 'CreateRepoSyncTask', withoutRegion)).toMatchObject({ status: 200, body: { SyncTaskId: expect.stringMatching(/^rst-/) } });
   });
 
   it('seed 000 CancelRepoSyncTask: SYNC_TASK_NOT_EXIST 400, NoPrivilege 403, AUTHENTICATION_FAILED 403, SystemError 500', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../../shared/rules/naming.ts';
+import { FOREIGN_SOURCE, foreignSyncTasks } from './acr-foreign.ts';
 import { AlibabaApiError, invalidParameter, optionalBool, optionalInt, page, randomId, required, type Params } from './alibaba-common.ts';
 import type { LocalCloudEnv } from './types.ts';
 
@@ -17,14 +18,19 @@ import type { LocalCloudEnv } from './types.ts';
  *   invalid.") and leaves the task unchanged, so a caller can tell "too late" from "done".
  * - Unknown instance, or an instance of another account, → 400 `INSTANCE_NOT_EXIST`;
  *   unknown repository → 400 `REPO_NOT_EXIST`; CreateRepoSyncTask whose source tag does
- *   not exist → 400 `TAG_NOT_EXIST`; RegionId / TargetRegionId must be the instances' regions.
+ *   not exist → 400 `TAG_NOT_EXIST`; TargetRegionId must be the target instance's region, and
+ *   RegionId, when sent (the generated SDK's model has none), the source instance's.
+ * - ListRepository pages by PageNo/PageSize or by MaxResults/NextToken (an opaque offset).
+ * - An outcome rule `retrying` keeps a task in `RETRYING` (a status newer than the reference
+ *   pages) until it is cancelled; realism `acr.foreign-tasks` adds other callers' tasks to
+ *   listings (acr-foreign.ts).
  * - A target instance owned by another account needs `TargetUserId` equal to that
  *   account (missing → MissingParameter, wrong → NoPrivilege); the task has CrossUser=true.
  * - The target namespace/repository are created when a task succeeds (as ACR EE does
  *   with auto-create namespace on). Override defaults to false.
  */
 
-export type SyncTaskStatus = 'PENDING' | 'SYNCHRONIZING' | 'SUCCESS' | 'ERROR' | 'CANCELED';
+export type SyncTaskStatus = 'PENDING' | 'SYNCHRONIZING' | 'RETRYING' | 'SUCCESS' | 'ERROR' | 'CANCELED';
 export const TASK_ISSUES = ['OSS_POLICY_UNAUTHORIZED', 'TAG_CONFLICT', 'UNSUPPORTED_FORMAT', 'INTERNAL_ERROR', 'NETWORK_ERROR', 'DATA_LENGTH_EXCEEDED'] as const;
 export type TaskIssue = (typeof TASK_ISSUES)[number];
 
@@ -80,7 +86,7 @@ export interface SyncTask {
   createTime: number;
   pendingMs: number;
   syncMs: number;
-  forced?: { kind: 'error'; issue: TaskIssue } | { kind: 'stuck' } | undefined;
+  forced?: { kind: 'error'; issue: TaskIssue } | { kind: 'stuck' | 'retrying' } | undefined;
   /** Set once the task reached a final status. */
   final?: { status: 'SUCCESS' | 'ERROR' | 'CANCELED'; at: number; issue?: TaskIssue } | undefined;
 }
@@ -106,7 +112,8 @@ export interface OutcomeRuleInput {
   tag?: string | undefined;
   /** How many matching tasks this rule decides (default 1). */
   count?: number | undefined;
-  outcome: 'error' | 'stuck';
+  /** `stuck`: SYNCHRONIZING until cancelled; `retrying`: RETRYING until cancelled. */
+  outcome: 'error' | 'stuck' | 'retrying';
   /** For `error` (default INTERNAL_ERROR). */
   taskIssue?: TaskIssue | undefined;
 }
@@ -256,7 +263,7 @@ export class AcrState {
 
   /** Finalizes every task whose end time has passed, in end-time order. */
   settle(now: number): void {
-    const due = this.tasks.filter((t) => !t.final && t.forced?.kind !== 'stuck' && this.endOf(t) <= now).sort((a, b) => this.endOf(a) - this.endOf(b));
+    const due = this.tasks.filter((t) => !t.final && !endless(t) && this.endOf(t) <= now).sort((a, b) => this.endOf(a) - this.endOf(b));
     for (const t of due) {
       const at = this.endOf(t);
       if (t.forced?.kind === 'error') {
@@ -283,7 +290,7 @@ export class AcrState {
   statusOf(t: SyncTask, now: number): { status: SyncTaskStatus; modifiedTime: number; issue?: TaskIssue | undefined } {
     if (t.final) return { status: t.final.status, modifiedTime: t.final.at, issue: t.final.issue };
     if (now < t.createTime + t.pendingMs) return { status: 'PENDING', modifiedTime: t.createTime };
-    return { status: 'SYNCHRONIZING', modifiedTime: t.createTime + t.pendingMs };
+    return { status: t.forced?.kind === 'retrying' ? 'RETRYING' : 'SYNCHRONIZING', modifiedTime: t.createTime + t.pendingMs };
   }
 
   view(t: SyncTask, now: number): SyncTaskView {
@@ -303,7 +310,7 @@ export class AcrState {
   }
 
   addOutcome(input: OutcomeRuleInput): string {
-    if (input.outcome !== 'error' && input.outcome !== 'stuck') throw new Error(`outcome must be "error" or "stuck", got ${JSON.stringify(input.outcome)}`);
+    if (!['error', 'stuck', 'retrying'].includes(input.outcome)) throw new Error(`outcome must be "error", "stuck" or "retrying", got ${JSON.stringify(input.outcome)}`);
     if (input.taskIssue !== undefined && !TASK_ISSUES.includes(input.taskIssue)) throw new Error(`taskIssue must be one of ${TASK_ISSUES.join(', ')}`);
     const count = input.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new Error('count must be a positive integer');
@@ -323,7 +330,7 @@ export class AcrState {
       if (o.repo !== undefined && o.repo !== source.repo && o.repo !== target.repo) continue;
       if (o.tag !== undefined && o.tag !== source.tag && o.tag !== target.tag) continue;
       o.remaining--;
-      return o.outcome === 'stuck' ? { kind: 'stuck' } : { kind: 'error', issue: o.taskIssue ?? 'INTERNAL_ERROR' };
+      return o.outcome === 'error' ? { kind: 'error', issue: o.taskIssue ?? 'INTERNAL_ERROR' } : { kind: o.outcome };
     }
     return undefined;
   }
@@ -415,9 +422,11 @@ export class AcrState {
     }
   }
 
+  /** A repository as ListRepository lists it (GetRepository adds `Detail`). */
   private repoFields(r: AcrRepo) {
     return {
       InstanceId: r.instanceId,
+      ResourceGroupId: resourceGroupOf(r.instanceId),
       RepoId: r.repoId,
       RepoName: r.name,
       RepoNamespaceName: r.namespace,
@@ -439,21 +448,30 @@ export class AcrState {
       const ns = required(p, 'RepoNamespaceName');
       repo = this.repoByName(inst, ns, required(p, 'RepoName'));
     }
-    return this.repoFields(repo);
+    return { ...this.repoFields(repo), Detail: '' };
   }
 
   private listRepository(p: Params, ctx: { accountId: string }) {
     const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
     const status = p.RepoStatus || 'ALL';
     if (!['NORMAL', 'DELETING', 'DELETED', 'ALL'].includes(status)) throw invalidParameter('RepoStatus', 'must be NORMAL, DELETING, DELETED or ALL');
-    const pageNo = optionalInt(p, 'PageNo', 1, 1, 1_000_000);
-    const pageSize = optionalInt(p, 'PageSize', 30, 1, 100);
     const all = [...this.repos(inst)]
       .filter((r) => !p.RepoNamespaceName || r.namespace === p.RepoNamespaceName)
       .filter((r) => !p.RepoName || r.name === p.RepoName)
       .filter(() => status === 'ALL' || status === 'NORMAL')
       .sort((a, b) => b.createTime - a.createTime || a.repoId.localeCompare(b.repoId));
-    return { PageNo: pageNo, PageSize: pageSize, TotalCount: String(all.length), Repositories: page(all, pageNo, pageSize).map((r) => this.repoFields(r)) };
+    const byToken = p.NextToken !== undefined || p.MaxResults !== undefined;
+    const pageSize = byToken ? optionalInt(p, 'MaxResults', 30, 1, 100) : optionalInt(p, 'PageSize', 30, 1, 100);
+    const offset = byToken ? offsetOf(p.NextToken) : (optionalInt(p, 'PageNo', 1, 1, 1_000_000) - 1) * pageSize;
+    const next = offset + pageSize < all.length ? tokenOf(offset + pageSize) : '';
+    return {
+      PageNo: Math.floor(offset / pageSize) + 1,
+      PageSize: pageSize,
+      MaxResults: pageSize,
+      NextToken: next,
+      TotalCount: String(all.length),
+      Repositories: all.slice(offset, offset + pageSize).map((r) => this.repoFields(r)),
+    };
   }
 
   private listRepoTag(p: Params, ctx: { accountId: string }) {
@@ -479,8 +497,9 @@ export class AcrState {
   }
 
   private createRepoSyncTask(p: Params, ctx: { accountId: string; now: number }) {
-    // Every required parameter, in the order of the reference page (seed 004).
-    const names = ['InstanceId', 'RegionId', 'RepoId', 'Tag', 'TargetInstanceId', 'TargetNamespace', 'TargetRegionId', 'TargetRepoName', 'TargetTag'] as const;
+    // Every required parameter, in the order of the reference page (seed 004); RegionId is the
+    // page's but not the generated SDK's, so it is checked only when sent.
+    const names = ['InstanceId', 'RepoId', 'Tag', 'TargetInstanceId', 'TargetNamespace', 'TargetRegionId', 'TargetRepoName', 'TargetTag'] as const;
     const v = Object.fromEntries(names.map((n) => [n, required(p, n)])) as Record<(typeof names)[number], string>;
     for (const [field, check] of [
       ['Tag', imageTag],
@@ -493,7 +512,7 @@ export class AcrState {
     }
     const override = optionalBool(p, 'Override', false);
     const source = this.instanceFor(v.InstanceId, ctx.accountId);
-    if (source.region !== v.RegionId) throw new AlibabaApiError(400, 'INSTANCE_NOT_EXIST', 'Instance is not exist.');
+    if (p.RegionId !== undefined && source.region !== p.RegionId) throw new AlibabaApiError(400, 'INSTANCE_NOT_EXIST', 'Instance is not exist.');
     const target = this.instances.get(v.TargetInstanceId);
     if (!target || target.region !== v.TargetRegionId) throw new AlibabaApiError(400, 'INSTANCE_NOT_EXIST', 'Target instance is not exist.');
     const crossUser = target.accountId !== ctx.accountId;
@@ -571,40 +590,45 @@ export class AcrState {
     const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
     const pageNo = optionalInt(p, 'PageNo', 1, 1, 1_000_000);
     const pageSize = optionalInt(p, 'PageSize', 30, 1, 100);
-    // Newest first; ties (same virtual ms) keep reverse creation order.
-    const all = this.tasks
+    const matches = (src: { namespace: string; repo: string; tag: string }) =>
+      (!p.RepoNamespaceName || src.namespace === p.RepoNamespaceName) && (!p.RepoName || src.repo === p.RepoName) && (!p.Tag || src.tag === p.Tag);
+    const own = this.tasks
       .map((t, i) => ({ t, i }))
-      .filter(({ t }) => t.source.instanceId === inst.instanceId)
-      .filter(({ t }) => !p.RepoNamespaceName || t.source.namespace === p.RepoNamespaceName)
-      .filter(({ t }) => !p.RepoName || t.source.repo === p.RepoName)
-      .filter(({ t }) => !p.Tag || t.source.tag === p.Tag)
+      .filter(({ t }) => t.source.instanceId === inst.instanceId && matches(t.source))
       .filter(({ t }) => !p.SyncRecordId || t.syncBatchTaskId === p.SyncRecordId)
-      .sort((a, b) => b.t.createTime - a.t.createTime || b.i - a.i)
-      .map(({ t }) => t);
+      .map(({ t, i }) => ({ createTime: t.createTime as number | undefined, i, item: () => this.listedTask(t, ctx.now) }));
+    const foreign =
+      this.env.realism.on('acr.foreign-tasks') && matches(FOREIGN_SOURCE) && !p.SyncRecordId
+        ? foreignSyncTasks(inst, ctx.now).map((f, i) => ({ createTime: f.createTime, i: -1 - i, item: () => f.item }))
+        : [];
+    // Newest first; ties (same virtual ms) keep reverse creation order.
+    const all = [...own, ...foreign].sort((a, b) => (b.createTime ?? Infinity) - (a.createTime ?? Infinity) || b.i - a.i);
     return {
       PageNo: pageNo,
       PageSize: pageSize,
       TotalCount: String(all.length),
-      SyncTasks: page(all, pageNo, pageSize).map((t) => {
-        const s = this.statusOf(t, ctx.now);
-        return {
-          CreateTime: t.createTime,
-          ModifedTime: s.modifiedTime,
-          ModifiedTime: s.modifiedTime,
-          SyncTaskId: t.syncTaskId,
-          SyncBatchTaskId: t.syncBatchTaskId,
-          SyncRuleId: '',
-          TaskStatus: s.status,
-          TaskTrigger: 'INITIATIVE',
-          ...(s.issue ? { TaskIssue: s.issue } : {}),
-          CrossUser: t.crossUser,
-          CustomLink: false,
-          LinkId: '',
-          SyncTransAccelerate: false,
-          ImageFrom: this.imageFields(t.source),
-          ImageTo: this.imageFields(t.target),
-        };
-      }),
+      SyncTasks: page(all, pageNo, pageSize).map((x) => x.item()),
+    };
+  }
+
+  private listedTask(t: SyncTask, now: number) {
+    const s = this.statusOf(t, now);
+    return {
+      CreateTime: t.createTime,
+      ModifedTime: s.modifiedTime,
+      ModifiedTime: s.modifiedTime,
+      SyncTaskId: t.syncTaskId,
+      SyncBatchTaskId: t.syncBatchTaskId,
+      SyncRuleId: '',
+      TaskStatus: s.status,
+      TaskTrigger: 'INITIATIVE',
+      ...(s.issue ? { TaskIssue: s.issue } : {}),
+      CrossUser: t.crossUser,
+      CustomLink: false,
+      LinkId: '',
+      SyncTransAccelerate: false,
+      ImageFrom: this.imageFields(t.source),
+      ImageTo: this.imageFields(t.target),
     };
   }
 
@@ -612,7 +636,7 @@ export class AcrState {
     const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
     const t = this.findTask(inst, required(p, 'SyncTaskId'));
     const { status } = this.statusOf(t, ctx.now);
-    if (status === 'PENDING' || status === 'SYNCHRONIZING') t.final = { status: 'CANCELED', at: ctx.now };
+    if (status === 'PENDING' || status === 'SYNCHRONIZING' || status === 'RETRYING') t.final = { status: 'CANCELED', at: ctx.now };
     else if (status === 'SUCCESS' || status === 'ERROR') throw new AlibabaApiError(400, 'SYNC_TASK_STATUS_INVALID', 'Sync task status is invalid.');
     return {};
   }
@@ -644,7 +668,15 @@ export class AcrState {
     const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
     const repo = this.repoById(inst, required(p, 'RepoId'));
     return {
-      Triggers: repo.triggers.map((t) => ({ TriggerId: t.triggerId, TriggerName: t.triggerName, TriggerType: t.triggerType, TriggerUrl: t.triggerUrl, TriggerTag: t.triggerTag })),
+      // RepoEvent: the reference pages' one example value; these triggers fire on every matching push.
+      Triggers: repo.triggers.map((t) => ({
+        TriggerId: t.triggerId,
+        TriggerName: t.triggerName,
+        TriggerType: t.triggerType,
+        TriggerUrl: t.triggerUrl,
+        TriggerTag: t.triggerTag,
+        RepoEvent: 'BUILD_SUCCESS',
+      })),
     };
   }
 
@@ -689,6 +721,28 @@ export function triggerMatches(t: AcrTrigger, tag: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Tasks that never end by themselves: only a cancel stops them. */
+function endless(t: SyncTask): boolean {
+  return t.forced?.kind === 'stuck' || t.forced?.kind === 'retrying';
+}
+
+/** The resource group every repository of an instance is in (stable per instance). */
+function resourceGroupOf(instanceId: string): string {
+  return 'rg-' + stableHex('resource-group', instanceId).slice(0, 15);
+}
+
+/** ListRepository's NextToken: an offset, opaque to callers. */
+function tokenOf(offset: number): string {
+  return Buffer.from(`offset:${offset}`).toString('base64url');
+}
+
+function offsetOf(token: string | undefined): number {
+  if (!token) return 0;
+  const m = /^offset:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!m) throw invalidParameter('NextToken', 'is not a token this operation returned');
+  return Number(m[1]);
 }
 
 function sizeOf(digest: string): number {

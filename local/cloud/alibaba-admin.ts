@@ -7,10 +7,10 @@ import type { CloudRequest, CloudResponse } from './types.ts';
  * Admin routes of the Alibaba half (unsigned, loopback only; the server checks that):
  * - `POST /_local/acr/push` {instanceId, namespace, repo, tag, digest?} → push result with trigger deliveries
  * - `GET  /_local/acr/tasks` → every sync task with its current status
- * - `POST /_local/acr/outcomes` {targetInstanceId?, repo?, tag?, count?, outcome: 'error'|'stuck', taskIssue?} → {id}
+ * - `POST /_local/acr/outcomes` {targetInstanceId?, repo?, tag?, count?, outcome: 'error'|'stuck'|'retrying', taskIssue?} → {id}
  * - `GET  /_local/acr/outcomes`
  * - `POST /_local/acr/triggers` {instanceId, namespace, repo, url, type?: 'ALL'|'TAG_LIST'|'TAG_REG_EXP', tag?, name?} → {triggerId}
- * - `POST /_local/ecs/tasks` {regionId, action?, stuck?, fails?, durationMs?} → task view
+ * - `POST /_local/ecs/tasks` {regionId, action?, stuck?, fails?, durationMs?, cancellable?} → task view
  * - `GET  /_local/ecs/tasks`
  */
 export async function handleAlibabaAdmin(req: CloudRequest, state: { acr: AcrState; ecs: EcsState }): Promise<CloudResponse | null> {
@@ -66,7 +66,17 @@ export async function handleAlibabaAdmin(req: CloudRequest, state: { acr: AcrSta
     case 'POST /_local/ecs/tasks':
       return guarded(() => {
         const b = readJsonObject(req);
-        return adminJson(200, ecs.createTask({ regionId: str(b, 'regionId', true), action: str(b, 'action'), stuck: bool(b, 'stuck'), fails: bool(b, 'fails'), durationMs: num(b, 'durationMs') }));
+        return adminJson(
+          200,
+          ecs.createTask({
+            regionId: str(b, 'regionId', true),
+            action: str(b, 'action'),
+            stuck: bool(b, 'stuck'),
+            fails: bool(b, 'fails'),
+            durationMs: num(b, 'durationMs'),
+            cancellable: bool(b, 'cancellable'),
+          }),
+        );
       });
     case 'GET /_local/ecs/tasks':
       return adminJson(200, { tasks: ecs.tasks.map((t) => ecs.view(t, req.now)) });

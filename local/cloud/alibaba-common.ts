@@ -58,18 +58,35 @@ export function recommendUrl(product: string, code: string): string {
   return `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(code)}&product=${product}`;
 }
 
+/**
+ * How an error body is written: `json` as the seed pages show it; `lowercase` keys (`code`, `message`,
+ * `requestId`…) and `xml` (`<Error>…</Error>`) as other gateways answer (realism `acr.error-bodies`).
+ */
+export type ErrorShape = 'json' | 'lowercase' | 'xml';
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 export function alibabaErrorResponse(
   status: number,
   code: string,
   message: string,
-  opts: { requestId?: string; hostId?: string; product?: string; headers?: Record<string, string> } = {},
+  opts: { requestId?: string; hostId?: string; product?: string; headers?: Record<string, string>; shape?: ErrorShape } = {},
 ): CloudResponse {
   const rid = opts.requestId ?? requestId();
-  return {
-    status,
-    headers: { 'x-acs-request-id': rid, ...(opts.headers ?? {}) },
-    body: { RequestId: rid, HostId: opts.hostId ?? 'localhost', Code: code, Message: message, Recommend: recommendUrl(opts.product ?? 'cr', code) },
-  };
+  const headers = { 'x-acs-request-id': rid, ...(opts.headers ?? {}) };
+  const fields = { RequestId: rid, HostId: opts.hostId ?? 'localhost', Code: code, Message: message, Recommend: recommendUrl(opts.product ?? 'cr', code) };
+  switch (opts.shape ?? 'json') {
+    case 'json':
+      return { status, headers, body: fields };
+    case 'lowercase':
+      return { status, headers, body: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), v])) };
+    case 'xml': {
+      const elements = Object.entries(fields).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`);
+      return { status, headers: { ...headers, 'content-type': 'text/xml;charset=utf-8' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${elements.join('')}</Error>` };
+    }
+  }
 }
 
 /** A lowercase alphanumeric id of `length` characters from the seedable random source. */

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { parseV3Authorization, sha256Hex, v1Signature, v1StringToSign, v3Signature } from '../../shared/clients/signing/alibaba.ts';
 import { AcrState } from './acr.ts';
 import { handleAlibabaAdmin } from './alibaba-admin.ts';
-import { AlibabaApiError, alibabaErrorResponse, requestId, type Params } from './alibaba-common.ts';
+import { AlibabaApiError, alibabaErrorResponse, type ErrorShape, requestId, type Params } from './alibaba-common.ts';
 import { EcsState } from './ecs.ts';
 import type { LocalService } from './local-service.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
@@ -13,9 +13,11 @@ import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
  * (HMAC-SHA1 `Signature` parameter) or V3 (`Authorization: ACS3-HMAC-SHA256 …`).
  * `Version` 2018-12-01 is ACR Enterprise, 2014-05-26 is ECS.
  *
- * Responses are always JSON (also when `Format=XML` is asked: no client of Ferry's asks
- * for XML). STS security tokens (`SecurityToken` / `x-acs-security-token`) are accepted
- * with any value for a registered AccessKeyId.
+ * Responses are JSON (also when `Format=XML` is asked: no client of Ferry's asks for XML),
+ * except ACR errors with realism `acr.error-bodies` on: the n-th ACR error since reset is written
+ * with lowercase keys, in XML, then as usual, in turn, and throttling then says its wait in
+ * `x-acs-retry-after` only. STS security tokens (`SecurityToken` / `x-acs-security-token`) are
+ * accepted with any value for a registered AccessKeyId.
  */
 export const ACR_VERSION = '2018-12-01';
 export const ECS_VERSION = '2014-05-26';
@@ -67,6 +69,13 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
   /** accessKeyId + nonce → virtual time first seen. */
   const nonces = new Map<string, number>();
   const timestampCheck = options.timestampCheck ?? 'virtual-or-real';
+  const ERROR_SHAPES: readonly ErrorShape[] = ['lowercase', 'xml', 'json'];
+  let acrErrors = 0;
+
+  /** Other gateways' error shapes for ACR when realism `acr.error-bodies` is on. */
+  function otherGateway(req: CloudRequest): boolean {
+    return parse(req).product === 'acr' && env.realism.on('acr.error-bodies');
+  }
 
   function parse(req: CloudRequest): ParsedRpc {
     const cached = parsed.get(req);
@@ -105,7 +114,8 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
 
   function error(req: CloudRequest, status: number, code: string, message?: string, headers?: Record<string, string>): CloudResponse {
     const product = parse(req).product === 'ecs' ? 'Ecs' : 'cr';
-    return alibabaErrorResponse(status, code, message ?? DEFAULT_MESSAGES[code] ?? code, { hostId: hostId(req), product, headers });
+    const shape = otherGateway(req) ? ERROR_SHAPES[acrErrors++ % ERROR_SHAPES.length] : 'json';
+    return alibabaErrorResponse(status, code, message ?? DEFAULT_MESSAGES[code] ?? code, { hostId: hostId(req), product, headers, shape });
   }
 
   function accountOfKey(accessKeyId: string | undefined) {
@@ -230,8 +240,11 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     },
 
     throttled(req, waitMs) {
+      // x-acs-retry-after (ms) is what the generated SDKs read; the older header carries the same wait.
+      const retryAfter = { 'x-acs-retry-after': String(waitMs) };
+      if (otherGateway(req)) return error(req, 400, 'Throttling.User', undefined, retryAfter);
       const reset = Math.ceil((req.now + waitMs) / 1000);
-      return error(req, 400, 'Throttling.User', undefined, { 'x-ratelimit-user-api': `Limit:10,Remain:0,TimeLeft:${waitMs},Reset:${reset}` });
+      return error(req, 400, 'Throttling.User', undefined, { ...retryAfter, 'x-ratelimit-user-api': `Limit:10,Remain:0,TimeLeft:${waitMs},Reset:${reset}` });
     },
 
     serverError(req, status) {
@@ -250,6 +263,7 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
       acr.reset();
       ecs.reset();
       nonces.clear();
+      acrErrors = 0;
     },
 
     snapshot() {

@@ -5,9 +5,21 @@ import type { LocalCloudEnv } from './types.ts';
  * ECS (2014-05-26) asynchronous tasks: DescribeTasks, DescribeTaskAttribute, CancelTask.
  * Tasks are Processing until their virtual end time, then Finished (computed on read).
  * Documented choices: a cancelled task reads `Deleted` (one of the statuses older pages
- * list) with SupportCancel "false"; a stuck task stays Processing until cancelled.
+ * list) with SupportCancel "false"; a stuck task stays Processing until cancelled; a task
+ * created `cancellable: false` says SupportCancel "false" and CancelTask answers 403
+ * CancelTaskFailed. DescribeTasks filters by TaskStatus only for Finished, Processing and Failed
+ * (other values "do not take effect", as the model says), and by `ResourceIds.N`.
+ *
+ * Realism `ecs.foreign-tasks`: each region also has, from its first DescribeTasks on, an import
+ * listed with every optional field missing, one that turns to a status Ferry does not know
+ * (`Retrying`) after a minute, both running until cancelled, and listings carry an item
+ * without TaskId.
  */
-export type EcsTaskStatus = 'Processing' | 'Finished' | 'Failed' | 'Deleted';
+export type EcsTaskStatus = 'Processing' | 'Finished' | 'Failed' | 'Deleted' | typeof UNKNOWN_STATUS;
+
+/** A status newer than the reference pages: still running, and cancellable. */
+const UNKNOWN_STATUS = 'Retrying';
+const QUERYABLE_STATUSES = new Set(['Finished', 'Processing', 'Failed']);
 
 export interface EcsTask {
   taskId: string;
@@ -19,7 +31,11 @@ export interface EcsTask {
   stuck: boolean;
   /** Ends Failed instead of Finished. */
   fails: boolean;
+  /** False: SupportCancel "false" while it runs, and CancelTask refuses it. */
+  cancellable: boolean;
   canceledAt?: number | undefined;
+  /** Realism `ecs.foreign-tasks`: listed without its optional fields, or turning to an unknown status. */
+  foreign?: 'sparse' | 'unknown-status' | undefined;
 }
 
 export interface EcsTaskInput {
@@ -31,6 +47,8 @@ export interface EcsTaskInput {
   /** Virtual ms until Finished; default drawn from seed.syncDurationMs. */
   durationMs?: number | undefined;
   resourceId?: string | undefined;
+  /** False: ECS will not cancel it (SupportCancel "false"). Default true. */
+  cancellable?: boolean | undefined;
 }
 
 export interface EcsTaskView {
@@ -45,6 +63,10 @@ export interface EcsTaskView {
 }
 
 const CANCELLABLE = new Set(['ImportImage', 'ExportImage']);
+
+function running(status: EcsTaskStatus): boolean {
+  return status === 'Processing' || status === UNKNOWN_STATUS;
+}
 
 /** `YYYY-MM-DDThh:mmZ`, the ECS time format. */
 export function ecsTime(ms: number): string {
@@ -64,7 +86,7 @@ export class EcsState {
     return this.env.seed.alibaba.ecsRegions;
   }
 
-  createTask(input: EcsTaskInput): EcsTaskView {
+  createTask(input: EcsTaskInput, foreign?: EcsTask['foreign']): EcsTaskView {
     if (!this.regions().includes(input.regionId)) throw new Error(`ecs task: regionId "${input.regionId}" is not one of ${this.regions().join(', ')}`);
     const action = input.action ?? 'ImportImage';
     const { min, max } = this.env.seed.syncDurationMs;
@@ -79,6 +101,8 @@ export class EcsState {
       durationMs,
       stuck: input.stuck ?? false,
       fails: input.fails ?? false,
+      cancellable: input.cancellable ?? true,
+      ...(foreign ? { foreign } : {}),
     };
     this.tasks.push(task);
     return this.view(task, task.createdAt);
@@ -91,7 +115,8 @@ export class EcsState {
     if (t.canceledAt !== undefined) {
       status = 'Deleted';
       finishedAt = t.canceledAt;
-    } else if (t.stuck || now < end) status = 'Processing';
+    } else if (t.foreign === 'unknown-status' && now >= t.createdAt + 60_000) status = UNKNOWN_STATUS;
+    else if (t.stuck || now < end) status = 'Processing';
     else {
       status = t.fails ? 'Failed' : 'Finished';
       finishedAt = end;
@@ -101,7 +126,7 @@ export class EcsState {
       regionId: t.regionId,
       action: t.action,
       status,
-      supportCancel: status === 'Processing' && CANCELLABLE.has(t.action),
+      supportCancel: running(status) && CANCELLABLE.has(t.action) && t.cancellable,
       resourceId: t.resourceId,
       createdAt: t.createdAt,
       finishedAt,
@@ -137,7 +162,8 @@ export class EcsState {
     return t;
   }
 
-  private taskFields(v: EcsTaskView) {
+  private taskFields(v: EcsTaskView, foreign: EcsTask['foreign']) {
+    if (foreign === 'sparse') return { TaskId: v.taskId, TaskStatus: v.status };
     return {
       TaskId: v.taskId,
       TaskAction: v.action,
@@ -161,7 +187,11 @@ export class EcsState {
         .filter(Boolean);
       if (ids.length > 100) throw invalidParameter('TaskIds', 'must list at most 100 task ids');
     }
-    const statusFilter = p.TaskStatus;
+    const statusFilter = p.TaskStatus && QUERYABLE_STATUSES.has(p.TaskStatus) ? p.TaskStatus : undefined;
+    const resourceIds = Object.entries(p)
+      .filter(([k]) => /^ResourceIds\.\d+$/.test(k))
+      .map(([, v]) => v);
+    if (this.env.realism.on('ecs.foreign-tasks')) this.foreignTasks(regionId);
     const start = p.StartTime ? Date.parse(p.StartTime) : undefined;
     const end = p.EndTime ? Date.parse(p.EndTime) : undefined;
     if (start !== undefined && Number.isNaN(start)) throw invalidParameter('StartTime', 'must be a UTC time like 2024-01-01T00:00Z');
@@ -170,17 +200,23 @@ export class EcsState {
       .filter((t) => t.regionId === regionId)
       .filter((t) => !ids || ids.includes(t.taskId))
       .filter((t) => !p.TaskAction || t.action === p.TaskAction)
+      .filter((t) => resourceIds.length === 0 || resourceIds.includes(t.resourceId))
       .filter((t) => start === undefined || t.createdAt >= start)
       .filter((t) => end === undefined || t.createdAt <= end)
-      .map((t) => this.view(t, now))
-      .filter((v) => !statusFilter || v.status === statusFilter)
-      .reverse();
+      .map((t) => ({ v: this.view(t, now), foreign: t.foreign }))
+      .filter(({ v }) => !statusFilter || v.status === statusFilter)
+      .reverse()
+      .map(({ v, foreign }) => this.taskFields(v, foreign) as Record<string, unknown>);
+    // Realism: an item without TaskId (the newest, so on the first page), in listings it could match.
+    if (this.env.realism.on('ecs.foreign-tasks') && !ids && resourceIds.length === 0 && (!p.TaskAction || p.TaskAction === 'ImportImage') && (!statusFilter || statusFilter === 'Processing')) {
+      all.unshift({ TaskAction: 'ImportImage', TaskStatus: 'Processing', SupportCancel: 'true', CreationTime: ecsTime(now) });
+    }
     return {
       RegionId: regionId,
       TotalCount: all.length,
       PageNumber: pageNumber,
       PageSize: pageSize,
-      TaskSet: { Task: page(all, pageNumber, pageSize).map((v) => this.taskFields(v)) },
+      TaskSet: { Task: page(all, pageNumber, pageSize) },
     };
   }
 
@@ -222,9 +258,17 @@ export class EcsState {
     this.checkRegion(regionId);
     const task = this.find(regionId, p.TaskId);
     if (!CANCELLABLE.has(task.action)) throw new AlibabaApiError(403, 'InvalidTaskId.TaskActionNotSupport', 'The specified task action not support.');
-    if (this.view(task, now).status !== 'Processing') throw new AlibabaApiError(403, 'InvalidTaskId.IncorrectTaskStatus', 'The specified task status is invalid.');
+    if (!running(this.view(task, now).status)) throw new AlibabaApiError(403, 'InvalidTaskId.IncorrectTaskStatus', 'The specified task status is invalid.');
+    if (!task.cancellable) throw new AlibabaApiError(403, 'CancelTaskFailed', 'The task is failed to cancel, Please contact the administrator.');
     task.canceledAt = now;
     return {};
+  }
+
+  /** Realism `ecs.foreign-tasks`: the region's odd tasks, made on its first listing. */
+  private foreignTasks(regionId: string): void {
+    if (this.tasks.some((t) => t.regionId === regionId && t.foreign)) return;
+    this.createTask({ regionId, action: 'ImportImage', stuck: true }, 'sparse');
+    this.createTask({ regionId, action: 'ImportImage', stuck: true }, 'unknown-status');
   }
 
   snapshot(now: number) {

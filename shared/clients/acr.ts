@@ -3,7 +3,7 @@ import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudNotFoundError } from './errors.ts';
-import { checkInput, longish, named, regionId } from './validation.ts';
+import { checkInput, hasMorePages, lenient, listOf, longish, named, regionId } from './validation.ts';
 
 export type AcrClientOptions = Omit<AlibabaRpcOptions, 'product'>;
 
@@ -21,23 +21,27 @@ const NOT_FOUND = {
 
 // ---------------------------------------------------------------- result types
 
+/** The statuses documented today; a listing may carry others (kept as they are). */
 export type AcrSyncTaskStatus = 'PENDING' | 'SYNCHRONIZING' | 'SUCCESS' | 'ERROR' | 'CANCELED';
 export type AcrTaskTrigger = 'PASSIVE' | 'INITIATIVE';
 
+/** Every field is optional in the published model: a task a sync rule made may leave any out. */
 export interface AcrImageRef {
-  instanceId: string;
-  regionId: string;
-  repoNamespaceName: string;
-  repoName: string;
-  imageTag: string;
+  instanceId?: string | undefined;
+  regionId?: string | undefined;
+  repoNamespaceName?: string | undefined;
+  repoName?: string | undefined;
+  imageTag?: string | undefined;
 }
 
 export interface AcrSyncTask {
   syncTaskId: string;
-  taskStatus: AcrSyncTaskStatus;
+  /** Absent when a listing leaves it out; any string the cloud says, documented or not. */
+  taskStatus?: AcrSyncTaskStatus | (string & {}) | undefined;
   syncBatchTaskId?: string | undefined;
   syncRuleId?: string | undefined;
-  taskTrigger?: string | undefined;
+  /** `INITIATIVE` (made by a call such as Ferry's) or `PASSIVE` (made by a sync rule). */
+  taskTrigger?: AcrTaskTrigger | (string & {}) | undefined;
   /** Why a task failed (`TAG_CONFLICT`, `NETWORK_ERROR`…); absent or empty otherwise. */
   taskIssue?: string | undefined;
   createTime?: number | undefined;
@@ -58,6 +62,7 @@ export interface AcrLayerTask {
 }
 
 export interface AcrSyncTaskDetail extends AcrSyncTask {
+  taskStatus: AcrSyncTaskStatus | (string & {});
   /** 0 started or failed, 1 success. */
   progress?: number | undefined;
   syncedSize?: number | undefined;
@@ -67,8 +72,8 @@ export interface AcrSyncTaskDetail extends AcrSyncTask {
 
 export interface AcrRepository {
   repoId: string;
-  repoName: string;
-  repoNamespaceName: string;
+  repoName?: string | undefined;
+  repoNamespaceName?: string | undefined;
   instanceId?: string | undefined;
   repoStatus?: string | undefined;
   repoType?: string | undefined;
@@ -79,47 +84,46 @@ export interface AcrRepository {
 
 export interface AcrTrigger {
   triggerId: string;
-  triggerName: string;
-  triggerUrl: string;
-  triggerType: string;
+  triggerName?: string | undefined;
+  triggerUrl?: string | undefined;
+  triggerType?: string | undefined;
   triggerTag?: string | undefined;
 }
 
 export interface Page<T> {
+  /** The items Ferry can read (an item without its id is left out). */
   items: T[];
-  pageNo: number;
-  pageSize: number;
-  totalCount: number;
+  /** How many items the answer carried, readable or not: a full page means there may be more. */
+  listed: number;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+  totalCount?: number | undefined;
   requestId?: string | undefined;
 }
 
 // ---------------------------------------------------------------- response schemas
+// Only the id of an item is required: every other field reads as absent when it is missing or odd.
 
 const envelope = { RequestId: z.string().optional(), Code: z.string().optional(), IsSuccess: z.boolean().optional() };
+const text = lenient(z.string());
 
 const imageRefSchema = z
-  .object({
-    InstanceId: z.string(),
-    RegionId: z.string(),
-    RepoNamespaceName: z.string(),
-    RepoName: z.string(),
-    ImageTag: z.string(),
-  })
+  .object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text })
   .transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag }));
 
 const syncTaskFields = {
   SyncTaskId: z.string().min(1),
-  TaskStatus: z.enum(['PENDING', 'SYNCHRONIZING', 'SUCCESS', 'ERROR', 'CANCELED']),
-  SyncBatchTaskId: z.string().optional(),
-  SyncRuleId: z.string().optional(),
-  TaskTrigger: z.string().optional(),
-  TaskIssue: z.string().nullish(),
-  CreateTime: longish.optional(),
-  ModifiedTime: longish.optional(),
-  ModifedTime: longish.optional(),
-  CrossUser: z.boolean().optional(),
-  ImageFrom: imageRefSchema.optional(),
-  ImageTo: imageRefSchema.optional(),
+  TaskStatus: lenient(z.string().min(1)),
+  SyncBatchTaskId: text,
+  SyncRuleId: text,
+  TaskTrigger: text,
+  TaskIssue: text,
+  CreateTime: lenient(longish),
+  ModifiedTime: lenient(longish),
+  ModifedTime: lenient(longish),
+  CrossUser: lenient(z.boolean()),
+  ImageFrom: lenient(imageRefSchema),
+  ImageTo: lenient(imageRefSchema),
 };
 
 type SyncTaskRaw = z.output<z.ZodObject<typeof syncTaskFields>>;
@@ -142,14 +146,14 @@ function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
 
 const repositoryFields = {
   RepoId: z.string().min(1),
-  RepoName: z.string(),
-  RepoNamespaceName: z.string(),
-  InstanceId: z.string().optional(),
-  RepoStatus: z.string().optional(),
-  RepoType: z.string().optional(),
-  TagImmutability: z.boolean().optional(),
-  CreateTime: longish.optional(),
-  ModifiedTime: longish.optional(),
+  RepoName: text,
+  RepoNamespaceName: text,
+  InstanceId: text,
+  RepoStatus: text,
+  RepoType: text,
+  TagImmutability: lenient(z.boolean()),
+  CreateTime: lenient(longish),
+  ModifiedTime: lenient(longish),
 };
 
 function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
@@ -166,7 +170,8 @@ function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRep
   };
 }
 
-const pageFields = { PageNo: longish, PageSize: longish, TotalCount: longish };
+/** Optional (the model says so), but checked when present: paging decides what is read next. */
+const pageFields = { PageNo: longish.optional(), PageSize: longish.optional(), TotalCount: longish.optional() };
 
 // ---------------------------------------------------------------- input schemas
 
@@ -241,28 +246,33 @@ export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
 
 // Response schemas, built once: compiling a zod schema per call cost more than signing the request.
 const layer = z.object({
-  SyncLayerTaskId: z.string().optional(),
-  Digest: z.string().optional(),
-  ArtifactDigest: z.string().optional(),
-  Size: longish.optional(),
-  SyncedSize: longish.optional(),
-  TaskStatus: z.string().optional(),
+  SyncLayerTaskId: text,
+  Digest: text,
+  ArtifactDigest: text,
+  Size: lenient(longish),
+  SyncedSize: lenient(longish),
+  TaskStatus: text,
 });
-const trigger = z.object({
-  TriggerId: z.string().min(1),
-  TriggerName: z.string(),
-  TriggerUrl: z.string(),
-  TriggerType: z.string(),
-  TriggerTag: z.string().nullish(),
-});
+const trigger = z.object({ TriggerId: z.string().min(1), TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
 const getRepositoryOutput = z.object({ ...envelope, ...repositoryFields });
-const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: z.array(z.object(repositoryFields)).nullish() });
+const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: listOf(z.object(repositoryFields)) });
 const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().min(1) });
-const getRepoSyncTaskOutput = z.object({ ...envelope, ...syncTaskFields, Progress: longish.optional(), SyncedSize: longish.optional(), LayerTasks: z.array(layer).nullish() });
-const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: z.array(z.object(syncTaskFields)).nullish() });
+const getRepoSyncTaskOutput = z.object({
+  ...envelope,
+  ...syncTaskFields,
+  TaskStatus: z.string().min(1),
+  Progress: lenient(longish),
+  SyncedSize: lenient(longish),
+  LayerTasks: listOf(layer),
+});
+const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: listOf(z.object(syncTaskFields)) });
 const envelopeOutput = z.object(envelope);
 const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
-const listRepoTriggerOutput = z.object({ ...envelope, Triggers: z.array(trigger).nullish() });
+const listRepoTriggerOutput = z.object({ ...envelope, Triggers: listOf(trigger) });
+
+function pageOf<T>(r: { PageNo?: number | undefined; PageSize?: number | undefined; TotalCount?: number | undefined; RequestId?: string | undefined }, list: { items: T[]; listed: number }): Page<T> {
+  return { items: list.items, listed: list.listed, pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
+}
 
 export class AcrClient {
   readonly rpc: AlibabaRpcClient;
@@ -294,7 +304,7 @@ export class AcrClient {
       listRepositoryOutput,
       { errorCodes: NOT_FOUND },
     );
-    return { items: (r.Repositories ?? []).map(toRepository), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
+    return pageOf(r, { items: r.Repositories.items.map(toRepository), listed: r.Repositories.listed });
   }
 
   /**
@@ -329,9 +339,10 @@ export class AcrClient {
     const r = await this.rpc.call('GetRepoSyncTask', { InstanceId: i.instanceId, SyncTaskId: i.syncTaskId }, getRepoSyncTaskOutput, { errorCodes: NOT_FOUND });
     return {
       ...toSyncTask(r),
+      taskStatus: r.TaskStatus,
       progress: r.Progress,
       syncedSize: r.SyncedSize,
-      layerTasks: (r.LayerTasks ?? []).map((l) => ({
+      layerTasks: r.LayerTasks.items.map((l) => ({
         syncLayerTaskId: l.SyncLayerTaskId,
         digest: l.Digest,
         artifactDigest: l.ArtifactDigest,
@@ -343,7 +354,10 @@ export class AcrClient {
     };
   }
 
-  /** One page (PageSize ≤ 100). `TotalCount` arrives as a string and is returned as a number. */
+  /**
+   * One page (PageSize ≤ 100), with every sync task of the instance: sync rules' (PASSIVE) too.
+   * `TotalCount` arrives as a string and is returned as a number.
+   */
   async listRepoSyncTask(input: ListRepoSyncTaskInput): Promise<Page<AcrSyncTask>> {
     const i = this.input(listRepoSyncTaskInput, input, 'ListRepoSyncTask');
     const r = await this.rpc.call(
@@ -360,7 +374,7 @@ export class AcrClient {
       listRepoSyncTaskOutput,
       { errorCodes: NOT_FOUND },
     );
-    return { items: (r.SyncTasks ?? []).map(toSyncTask), pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
+    return pageOf(r, { items: r.SyncTasks.items.map(toSyncTask), listed: r.SyncTasks.listed });
   }
 
   /** Every page of ListRepoSyncTask (PageSize 100), stopping after `maxPages`. */
@@ -368,7 +382,7 @@ export class AcrClient {
     for (let pageNo = 1; pageNo <= maxPages; pageNo++) {
       const page = await this.listRepoSyncTask({ ...input, pageNo, pageSize: 100 });
       yield* page.items;
-      if (page.items.length === 0 || pageNo * 100 >= page.totalCount) return;
+      if (!hasMorePages(page, pageNo, 100)) return;
     }
   }
 
@@ -396,7 +410,7 @@ export class AcrClient {
       errorCodes: NOT_FOUND,
     });
     return {
-      triggers: (r.Triggers ?? []).map((t) => ({ triggerId: t.TriggerId, triggerName: t.TriggerName, triggerUrl: t.TriggerUrl, triggerType: t.TriggerType, triggerTag: t.TriggerTag ?? undefined })),
+      triggers: r.Triggers.items.map((t) => ({ triggerId: t.TriggerId, triggerName: t.TriggerName, triggerUrl: t.TriggerUrl, triggerType: t.TriggerType, triggerTag: t.TriggerTag })),
       requestId: r.RequestId,
     };
   }

@@ -22,6 +22,7 @@ import {
   type CloudErrorInit,
   type CloudProvider,
 } from './errors.ts';
+import { type AlibabaErrorBody, readAlibabaBody } from './alibaba-error-body.ts';
 import type { AlibabaCredentials, CredentialSource } from './credentials.ts';
 import { canonicalQuery } from './signing/encode.ts';
 import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeaderNames } from './signing/alibaba.ts';
@@ -87,29 +88,23 @@ const AUTH_CODES = new Set([
 const PERMISSION_CODES = new Set(['NoPrivilege', 'AUTHENTICATION_FAILED', 'Forbidden.RAM', 'Forbidden', 'NoPermission', 'Forbidden.AccessDenied']);
 const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'InternalError', 'SystemError', 'UnknownError', 'ServiceTimeout', 'InternalError.Timeout']);
 
-/** `Limit:1,Remain:0,TimeLeft:2000,Reset:1234` (TimeLeft in ms) or `Retry-After` (seconds or HTTP date). */
+/**
+ * The server's wait, the longest it states: `x-ratelimit-user-api` / `x-ratelimit-user`
+ * (`Limit:1,Remain:0,TimeLeft:2000,Reset:1234`, TimeLeft in ms), `x-acs-retry-after` (ms, what
+ * the generated SDKs' @alicloud/openapi-core reads), `Retry-After` (seconds or an HTTP date).
+ */
 export function serverWaitMs(headers: Record<string, string>, now: number): number | undefined {
-  let best: number | undefined;
+  const waits: number[] = [];
   for (const name of ['x-ratelimit-user-api', 'x-ratelimit-user']) {
     const m = /(?:^|,)\s*TimeLeft\s*:\s*(\d+)/i.exec(headers[name] ?? '');
-    if (m) best = Math.max(best ?? 0, Number(m[1]));
+    if (m) waits.push(Number(m[1]));
   }
-  if (best !== undefined) return best;
+  const acsRetryAfter = headers['x-acs-retry-after']?.trim();
+  if (acsRetryAfter && /^\d+$/.test(acsRetryAfter)) waits.push(Number(acsRetryAfter));
   const retryAfter = headers['retry-after']?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  return undefined;
-}
-
-export interface AlibabaErrorBody {
-  RequestId?: string;
-  HostId?: string;
-  Code?: string;
-  Message?: string;
-  Recommend?: string;
+  if (retryAfter && /^\d+(\.\d+)?$/.test(retryAfter)) waits.push(Math.round(Number(retryAfter) * 1000));
+  else if (retryAfter && !Number.isNaN(Date.parse(retryAfter))) waits.push(Math.max(0, Date.parse(retryAfter) - now));
+  return waits.length ? Math.max(...waits) : undefined;
 }
 
 /** Maps an Alibaba error (HTTP status + body + headers) to one of errors.ts' classes. */
@@ -259,35 +254,23 @@ export class AlibabaRpcClient {
 
   private interpret<S extends z.ZodType>(action: string, res: HttpResponse, schema: S, callOptions: RpcCallOptions): z.output<S> {
     const requestIdHeader = res.headers['x-acs-request-id'];
-    let body: unknown;
-    try {
-      body = res.body.trim() ? JSON.parse(res.body) : undefined;
-    } catch {
-      body = undefined;
-    }
-    const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
-    const obj = (isObject ? body : {}) as Record<string, unknown>;
-    const errorBody: AlibabaErrorBody = {
-      RequestId: typeof obj.RequestId === 'string' ? obj.RequestId : requestIdHeader,
-      HostId: typeof obj.HostId === 'string' ? obj.HostId : undefined,
-      Code: typeof obj.Code === 'string' ? obj.Code : typeof obj.Code === 'number' ? String(obj.Code) : undefined,
-      Message: typeof obj.Message === 'string' ? obj.Message : undefined,
-      Recommend: typeof obj.Recommend === 'string' ? obj.Recommend : undefined,
-    };
+    const read = readAlibabaBody(res.body);
+    const errorBody: AlibabaErrorBody = { ...read.error, RequestId: read.error.RequestId ?? requestIdHeader };
     if (res.status >= 300) {
-      if (!isObject && res.status < 500 && res.status !== 429) {
+      if (!read.readable && res.status < 500 && res.status !== 429) {
         throw new CloudMalformedResponseError({
           provider: this.provider,
           action,
           status: res.status,
           requestId: requestIdHeader,
           code: `HTTP${res.status}`,
-          message: `HTTP ${res.status} with a body that is not a JSON object: ${res.body.slice(0, 200)}`,
+          message: `HTTP ${res.status} with a body that is neither a JSON object nor XML: ${res.body.slice(0, 200)}`,
         });
       }
       throw mapAlibabaError(this.provider, action, res.status, errorBody, res.headers, this.clock.now(), callOptions.errorCodes);
     }
-    if (!isObject) {
+    const obj = read.json;
+    if (!obj) {
       throw new CloudMalformedResponseError({
         provider: this.provider,
         action,

@@ -3,20 +3,24 @@ import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudConflictError, CloudError, CloudInvalidRequestError, CloudNotFoundError } from './errors.ts';
-import { boolish, checkInput, longish, named } from './validation.ts';
+import { boolish, checkInput, lenient, listOf, longish, named } from './validation.ts';
 
 export type EcsClientOptions = Omit<AlibabaRpcOptions, 'product'>;
 
 /**
  * CancelTaskFailed ("contact the administrator") is neither clearly transient nor the
  * caller's fault: it stays a plain CloudError (kind `unknown`, not retried here); the sweep
- * decides whether to try again on a later pass.
+ * decides whether to try again on a later pass. Older pages spell the codes without their
+ * `InvalidTaskId.` prefix (`IncorrectTaskStatus`, `TaskActionNotSupport`, `RegionId.NotFound`).
  */
 const ECS_ERRORS = {
   'InvalidTaskId.NotFound': CloudNotFoundError,
   'InvalidTaskId.IncorrectTaskStatus': CloudConflictError,
+  IncorrectTaskStatus: CloudConflictError,
   'InvalidTaskId.TaskActionNotSupport': CloudInvalidRequestError,
+  TaskActionNotSupport: CloudInvalidRequestError,
   'InvalidRegionId.NotFound': CloudInvalidRequestError,
+  'RegionId.NotFound': CloudInvalidRequestError,
   MissingParameter: CloudInvalidRequestError,
   CancelTaskFailed: CloudError,
 } satisfies RpcCallOptions['errorCodes'];
@@ -34,10 +38,12 @@ export function normalizeTaskAction(action: string): EcsTaskAction {
     .join('');
 }
 
+/** A task as DescribeTasks lists it: every field but the id may be missing (the model makes them all optional). */
 export interface EcsTask {
   taskId: string;
-  taskAction: EcsTaskAction;
-  taskStatus: EcsTaskStatus;
+  taskAction?: EcsTaskAction | undefined;
+  taskStatus?: EcsTaskStatus | undefined;
+  /** False: ECS says this task cannot be cancelled now, whatever its action. */
   supportCancel?: boolean | undefined;
   creationTime?: string | undefined;
   finishedTime?: string | undefined;
@@ -52,6 +58,8 @@ export interface EcsOperationProgress {
 }
 
 export interface EcsTaskAttribute extends EcsTask {
+  taskAction: EcsTaskAction;
+  taskStatus: EcsTaskStatus;
   regionId?: string | undefined;
   /** e.g. `"100%"`. */
   taskProcess?: string | undefined;
@@ -67,14 +75,15 @@ const optString = z
   .nullish()
   .transform((v) => v ?? undefined);
 
+/** Only the id is required: other fields read as absent when missing or odd (other callers' tasks share the listing). */
 const taskFields = {
   TaskId: z.string().min(1),
-  TaskAction: z.string().min(1).transform(normalizeTaskAction),
-  TaskStatus: z.string().min(1),
-  SupportCancel: boolish.optional(),
-  CreationTime: optString,
-  FinishedTime: optString,
-  ResourceId: optString,
+  TaskAction: lenient(z.string().min(1).transform(normalizeTaskAction)),
+  TaskStatus: lenient(z.string().min(1)),
+  SupportCancel: lenient(boolish),
+  CreationTime: lenient(z.string()),
+  FinishedTime: lenient(z.string()),
+  ResourceId: lenient(z.string()),
 };
 
 function toTask(t: z.output<z.ZodObject<typeof taskFields>>): EcsTask {
@@ -108,10 +117,13 @@ const taskRefInput = z.object({ taskId }).strict();
 export type DescribeTasksInput = z.input<typeof describeTasksInput>;
 
 export interface EcsTaskPage {
+  /** The tasks Ferry can read (an item without TaskId is left out). */
   tasks: EcsTask[];
-  pageNumber: number;
-  pageSize: number;
-  totalCount: number;
+  /** How many items the answer carried, readable or not: a full page means there may be more. */
+  listed: number;
+  pageNumber?: number | undefined;
+  pageSize?: number | undefined;
+  totalCount?: number | undefined;
   regionId?: string | undefined;
   requestId?: string | undefined;
 }
@@ -120,10 +132,10 @@ export interface EcsTaskPage {
 const describeTasksOutput = z.object({
   RequestId: z.string().optional(),
   RegionId: z.string().optional(),
-  PageNumber: longish,
-  PageSize: longish,
-  TotalCount: longish,
-  TaskSet: z.object({ Task: z.array(z.object(taskFields)).nullish() }).nullish(),
+  PageNumber: longish.optional(),
+  PageSize: longish.optional(),
+  TotalCount: longish.optional(),
+  TaskSet: z.object({ Task: listOf(z.object(taskFields)) }).nullish(),
 });
 const progress = z.object({
   ErrorCode: optString,
@@ -135,6 +147,8 @@ const describeTaskAttributeOutput = z.object({
   RequestId: z.string().optional(),
   RegionId: z.string().optional(),
   ...taskFields,
+  TaskAction: z.string().min(1).transform(normalizeTaskAction),
+  TaskStatus: z.string().min(1),
   TaskProcess: optString,
   SuccessCount: longish.optional(),
   FailedCount: longish.optional(),
@@ -171,7 +185,8 @@ export class EcsClient {
       { errorCodes: ECS_ERRORS },
     );
     return {
-      tasks: (r.TaskSet?.Task ?? []).map(toTask),
+      tasks: (r.TaskSet?.Task.items ?? []).map(toTask),
+      listed: r.TaskSet?.Task.listed ?? 0,
       pageNumber: r.PageNumber,
       pageSize: r.PageSize,
       totalCount: r.TotalCount,
@@ -185,6 +200,8 @@ export class EcsClient {
     const r = await this.rpc.call('DescribeTaskAttribute', { RegionId: this.rpc.regionId, TaskId: i.taskId }, describeTaskAttributeOutput, { errorCodes: ECS_ERRORS });
     return {
       ...toTask(r),
+      taskAction: r.TaskAction,
+      taskStatus: r.TaskStatus,
       regionId: r.RegionId,
       taskProcess: r.TaskProcess,
       successCount: r.SuccessCount,

@@ -26,6 +26,34 @@ export const longish = z.union([
 /** A boolean that ECS sends as "true"/"false". */
 export const boolish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
+/**
+ * An optional field of a list item: a value of another type reads as absent. A listing also carries
+ * items Ferry did not make, so one odd field must not cost the item, let alone the page.
+ */
+export function lenient<S extends z.ZodType>(schema: S) {
+  return schema.optional().catch(undefined);
+}
+
+/** A list read item by item: an item that does not parse (no id) is left out and counted, never the whole answer. */
+export function listOf<S extends z.ZodType>(item: S) {
+  return z
+    .array(z.unknown())
+    .nullish()
+    .transform((raw) => {
+      const items: z.output<S>[] = [];
+      for (const entry of raw ?? []) {
+        const r = item.safeParse(entry);
+        if (r.success) items.push(r.data);
+      }
+      return { items, listed: raw?.length ?? 0 };
+    });
+}
+
+/** Whether a listing may go on after `pageNo` pages of `pageSize` (`listed`: items of the last page, readable or not). */
+export function hasMorePages(page: { listed: number; totalCount?: number | undefined }, pageNo: number, pageSize: number): boolean {
+  return page.listed >= pageSize && (page.totalCount === undefined || pageNo * pageSize < page.totalCount);
+}
+
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)

@@ -1,19 +1,33 @@
 /**
  * Cancelling an ECS image import/export task: the one cancel, used by the operator API and by the
- * sweep at a watched task's deadline. InvalidTaskId.IncorrectTaskStatus means the task is not
- * running any more; DescribeTaskAttribute then tells "already canceled" from "finished".
+ * sweep at a watched task's deadline. A task DescribeTasks says cannot be cancelled (SupportCancel
+ * false) is not asked to be. IncorrectTaskStatus (however spelled) means the task is not running
+ * any more: DescribeTaskAttribute then tells "already canceled" from "finished".
  */
 import { CloudConflictError } from '../clients/errors.ts';
+import type { EcsTask } from '../clients/ecs.ts';
 import type { Ledger } from '../ledger/index.ts';
 import { StaleStateError } from '../ledger/index.ts';
 import { cancelFailure, summarize } from '../providers/outcomes.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import type { EcsClients } from './clients.ts';
+import { ecsEnd } from './status.ts';
 
-const CANCELED = new Set(['Cancelled', 'Canceled', 'Deleted']);
-
-export async function cancelEcsAtCloud(clients: EcsClients, region: string, taskId: string): Promise<CancelOutcome> {
+/** `listed`: what DescribeTasks said of the task, when the caller has just read it (the sweep); else it is read here. */
+export async function cancelEcsAtCloud(clients: EcsClients, region: string, taskId: string, listed?: EcsTask): Promise<CancelOutcome> {
   const ecs = clients.region(region);
+  let seen = listed;
+  if (!seen) {
+    try {
+      seen = (await ecs.describeTasks({ taskIds: [taskId] })).tasks.find((t) => t.taskId === taskId);
+    } catch (err) {
+      return cancelFailure(err);
+    }
+  }
+  if (seen?.supportCancel === false && !ecsEnd(seen.taskStatus)) {
+    const what = `${seen.taskAction ?? 'task'} ${taskId} (${seen.taskStatus ?? 'status not listed'})`;
+    return { outcome: 'unsupported', error: { code: 'CancelNotSupported', message: `DescribeTasks says ${what} cannot be canceled (SupportCancel false)`, requestId: null, status: null } };
+  }
   try {
     const r = await ecs.cancelTask({ taskId });
     return { outcome: 'canceled', already: false, cloudStatus: 'Cancelled', requestId: r.requestId };
@@ -21,8 +35,11 @@ export async function cancelEcsAtCloud(clients: EcsClients, region: string, task
     if (!(err instanceof CloudConflictError)) return cancelFailure(err);
     try {
       const attr = await ecs.describeTaskAttribute({ taskId });
-      if (CANCELED.has(attr.taskStatus)) return { outcome: 'canceled', already: true, cloudStatus: attr.taskStatus };
-      return { outcome: 'finished', cloudStatus: attr.taskStatus, state: attr.taskStatus === 'Finished' ? 'succeeded' : 'failed', error: summarize(err) };
+      const end = ecsEnd(attr.taskStatus);
+      if (end === 'canceled') return { outcome: 'canceled', already: true, cloudStatus: attr.taskStatus };
+      if (end) return { outcome: 'finished', cloudStatus: attr.taskStatus, state: end === 'finished' ? 'succeeded' : 'failed', error: summarize(err) };
+      // Still running by its own account: the cancel was refused, not overtaken.
+      return cancelFailure(err);
     } catch (again) {
       return cancelFailure(again);
     }

@@ -4,10 +4,12 @@
  * ones by id (DescribeTasks, 100 ids per call) and cancel those past their deadline.
  */
 import type { EcsTask } from '../clients/ecs.ts';
+import { hasMorePages } from '../clients/validation.ts';
 import type { EcsTaskRow } from '../ledger/index.ts';
 import type { SweepContext } from '../sweep/context.ts';
 import { guarded } from '../sweep/outcome.ts';
 import { cancelEcsAtCloud } from './cancel.ts';
+import { ecsEnd } from './status.ts';
 
 export const ECS_PAGE_SIZE = 100;
 const MAX_DISCOVERY_PAGES = 20;
@@ -17,23 +19,6 @@ export function ecsTimeMs(t: string | undefined): number | null {
   if (!t) return null;
   const ms = Date.parse(t);
   return Number.isNaN(ms) ? null : ms;
-}
-
-type EcsEnd = 'finished' | 'failed' | 'canceled';
-/** Final ECS statuses and the watch state they end in; anything else is still running. */
-export function ecsEnd(status: string): EcsEnd | null {
-  switch (status) {
-    case 'Finished':
-      return 'finished';
-    case 'Failed':
-      return 'failed';
-    case 'Deleted':
-    case 'Cancelled':
-    case 'Canceled':
-      return 'canceled';
-    default:
-      return null;
-  }
 }
 
 export async function watchEcs(ctx: SweepContext): Promise<void> {
@@ -61,12 +46,19 @@ async function discover(ctx: SweepContext, region: string, actions: readonly ('I
         page.tasks.map((t) => t.taskId),
       );
       for (const t of page.tasks) {
-        if (known.has(t.taskId)) continue;
+        if (known.has(t.taskId) || ecsEnd(t.taskStatus)) continue;
         const created = ecsTimeMs(t.creationTime) ?? ctx.now();
-        await ctx.deps.ledger.ecs.watch({ region, taskId: t.taskId, action: t.taskAction, resourceId: t.resourceId ?? null, cloudStatus: t.taskStatus, deadlineAt: created + deadlineMs });
+        await ctx.deps.ledger.ecs.watch({
+          region,
+          taskId: t.taskId,
+          action: t.taskAction ?? taskAction,
+          resourceId: t.resourceId ?? null,
+          cloudStatus: t.taskStatus ?? null,
+          deadlineAt: created + deadlineMs,
+        });
         ctx.stats.event('ecs.watched');
       }
-      if (page.tasks.length < ECS_PAGE_SIZE || pageNumber * ECS_PAGE_SIZE >= page.totalCount) break;
+      if (!hasMorePages(page, pageNumber, ECS_PAGE_SIZE)) break;
     }
   }
 }
@@ -104,17 +96,17 @@ async function checkOne(ctx: SweepContext, region: string, row: EcsTaskRow, t: E
     await endWatch(ctx, region, row, 'failed', undefined, { code: 'InvalidTaskId.NotFound', message: 'the task is no longer listed by DescribeTasks' });
     return;
   }
-  const end = ecsEnd(t.taskStatus);
+  const end = ecsEnd(t.taskStatus, ctx.log);
   if (end) {
-    await endWatch(ctx, region, row, end, t.taskStatus, end === 'failed' ? { code: 'TaskFailed', message: `${t.taskAction} task ${t.taskId} failed` } : undefined);
+    await endWatch(ctx, region, row, end, t.taskStatus, end === 'failed' ? { code: 'TaskFailed', message: `${row.action} task ${t.taskId} failed` } : undefined);
     return;
   }
   const deadline = row.deadlineAt ? Date.parse(row.deadlineAt) : null;
   if (deadline === null || deadline > ctx.now()) {
-    await registry.observe(region, row.taskId, t.taskStatus);
+    if (t.taskStatus) await registry.observe(region, row.taskId, t.taskStatus);
     return;
   }
-  const r = await cancelEcsAtCloud(ctx.deps.ecs, region, row.taskId);
+  const r = await cancelEcsAtCloud(ctx.deps.ecs, region, row.taskId, t);
   switch (r.outcome) {
     case 'canceled':
       // Canceled by someone else before our deadline cancel: it ended canceled, not timed out.
@@ -130,6 +122,13 @@ async function checkOne(ctx: SweepContext, region: string, row: EcsTaskRow, t: E
       await endWatch(ctx, region, row, end, r.cloudStatus, end === 'failed' ? { code: 'TaskFailed', message: 'ended before it could be canceled' } : undefined);
       return;
     }
+    case 'unsupported':
+      // ECS will not cancel it (SupportCancel false, or an action it cannot cancel): past its deadline, it may still complete.
+      await endWatch(ctx, region, row, 'timed_out', t.taskStatus, {
+        code: 'DeadlineExceeded',
+        message: `${row.action} task running past its deadline ${row.deadlineAt}; not canceled: ${r.error.code}: ${r.error.message}`,
+      });
+      return;
     default:
       throw new Error(`CancelTask ${row.taskId}: ${r.outcome} (${r.error.code}: ${r.error.message})`);
   }

@@ -1,5 +1,6 @@
 /** Cloud errors in the provider vocabulary: the answers every cloud shares. */
 import { CloudAuthError, CloudError, CloudInvalidRequestError, CloudNotFoundError, CloudPermissionError, CloudThrottledError } from '../clients/errors.ts';
+import type { Logger } from '../log.ts';
 import type { CancelOutcome, CloudErrorSummary } from './types.ts';
 
 export function summarize(err: CloudError): CloudErrorSummary {
@@ -18,3 +19,16 @@ export function cancelFailure(err: unknown): Exclude<CancelOutcome, { outcome: '
 }
 
 export const notFoundObservation = (err: CloudError) => ({ kind: 'gone' as const, code: err.code, message: err.message, requestId: err.requestId ?? null });
+
+const unknownStatuses = new Set<string>();
+
+/**
+ * A status the cloud added after this code was written (ACR's `RETRYING`…): the task is taken as
+ * still running, which its deadline bounds. Said once per status per process, not on every sweep.
+ */
+export function noteUnknownStatus(log: Logger, provider: string, status: string): void {
+  const key = `${provider}\u0000${status}`;
+  if (unknownStatuses.has(key)) return;
+  unknownStatuses.add(key);
+  log.warn('cloud status Ferry does not know: taken as still running until the deadline', { provider, cloudStatus: status });
+}

@@ -66,7 +66,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const { extraInstances, ...rest } = opts;
   const stack = await startTestStack({
     ...rest,
-    cloud: { ...(extraInstances ? { seed: seedWith(extraInstances) } : {}), ...rest.cloud },
+    // The Alibaba half answers as the real APIs also do: other callers' tasks, other error shapes.
+    cloud: { realism: ['acr.foreign-tasks', 'acr.error-bodies', 'ecs.foreign-tasks'], ...(extraInstances ? { seed: seedWith(extraInstances) } : {}), ...rest.cloud },
   });
   let server: NodeServer | undefined;
   try {

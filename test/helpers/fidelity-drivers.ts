@@ -1,8 +1,9 @@
 /**
  * "Drivers" for the fidelity suite: every way of talking to the local cloud that must
  * behave the same — Ferry's own clients (V3 and V1 signing; IAM token and AK/SK) and the
- * official SDKs (@alicloud/pop-core V1, @alicloud/openapi-client V3, huaweicloud-sdk-core's
- * signer + undici) — behind one small interface, so one scenario list runs against all.
+ * official SDKs (@alicloud/pop-core V1, @alicloud/openapi-client V3, the generated
+ * @alicloud/ecs20140526 client, huaweicloud-sdk-core's signer + undici) — behind one small
+ * interface, so one scenario list runs against all.
  */
 import { createRequire } from 'node:module';
 import { request } from 'undici';
@@ -182,17 +183,21 @@ const popCore: AlibabaDriverFactory = {
 };
 
 /**
- * @alicloud/openapi-client puts the status and body of a refusal on the error but not the
- * response headers; to see them (x-ratelimit-user-api) we watch the Tea runtime's doAction,
- * the one function through which the SDK sends, for the duration of one call.
+ * The SDKs put the status and body of a refusal on the error but not the response headers; to see
+ * them (x-ratelimit-user-api) we watch their runtime's doAction, the one function through which
+ * the SDK sends, for the duration of one call.
  */
-const tea = require('@alicloud/tea-typescript') as { doAction: (req: unknown, runtime: unknown) => Promise<{ headers: Record<string, string> }> };
+type SdkRuntime = { doAction: (req: unknown, runtime: unknown) => Promise<{ headers: Record<string, string> }> };
+/** @alicloud/openapi-client's. */
+const tea = require('@alicloud/tea-typescript') as SdkRuntime;
+/** @alicloud/openapi-core's (the generated SDKs'): `@darabonba/typescript` re-exports it from here by a live binding. */
+const dara = require('@darabonba/typescript/dist/core.js') as SdkRuntime;
 
-async function withResponseHeaders<T>(fn: () => Promise<T>): Promise<{ result?: T; error?: unknown; headers: Record<string, string> | undefined }> {
-  const original = tea.doAction;
+async function withResponseHeaders<T>(runtime: SdkRuntime, fn: () => Promise<T>): Promise<{ result?: T; error?: unknown; headers: Record<string, string> | undefined }> {
+  const original = runtime.doAction;
   let headers: Record<string, string> | undefined;
-  tea.doAction = async (req, runtime) => {
-    const res = await original(req, runtime);
+  runtime.doAction = async (req, options) => {
+    const res = await original(req, options);
     headers = res.headers;
     return res;
   };
@@ -201,7 +206,7 @@ async function withResponseHeaders<T>(fn: () => Promise<T>): Promise<{ result?: 
   } catch (error) {
     return { error, headers };
   } finally {
-    tea.doAction = original;
+    runtime.doAction = original;
   }
 }
 
@@ -219,7 +224,7 @@ const openApi: AlibabaDriverFactory = {
       async call(product, action, params) {
         const p = new OpenApi.Params({ action, version: VERSIONS[product], protocol: 'HTTP', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', bodyType: 'json', reqBodyType: 'formData' });
         const query = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
-        const { result, error, headers } = await withResponseHeaders(() => client.callApi(p, new OpenApi.OpenApiRequest({ query }), new TeaUtil.RuntimeOptions({})));
+        const { result, error, headers } = await withResponseHeaders(tea, () => client.callApi(p, new OpenApi.OpenApiRequest({ query }), new TeaUtil.RuntimeOptions({})));
         if (error === undefined) {
           const res = result as { statusCode: number; body: Record<string, any> };
           return { status: res.statusCode, body: res.body };
@@ -232,7 +237,82 @@ const openApi: AlibabaDriverFactory = {
   },
 };
 
-export const alibabaDrivers: AlibabaDriverFactory[] = [ferryAlibaba('v3'), ferryAlibaba('v1'), popCore, openApi];
+type SdkRequestClass = (new (map: Record<string, unknown>) => unknown) & { names(): Record<string, string>; types(): Record<string, unknown> };
+
+/** Wire parameters → the generated request model's fields; a parameter the model lacks is an error of the scenario. */
+function sdkRequest(Request: SdkRequestClass, params: Record<string, string | number | boolean>): unknown {
+  const fieldOf = Object.fromEntries(Object.entries(Request.names()).map(([field, wire]) => [wire, field]));
+  const types = Request.types();
+  const map: Record<string, unknown> = {};
+  for (const [wire, value] of Object.entries(params)) {
+    const field = fieldOf[wire];
+    if (!field) throw new Error(`${Request.name} has no field ${wire}`);
+    map[field] = types[field] === 'number' ? Number(value) : String(value);
+  }
+  return new Request(map);
+}
+
+/** The generated ECS client (@alicloud/ecs20140526 on @alicloud/openapi-core) on the local cloud, and the raw answer of its last call. */
+export function generatedEcs(cloud: LocalCloud) {
+  const Ecs = require('@alicloud/ecs20140526');
+  const { $OpenApiUtil } = require('@alicloud/openapi-core');
+  const client = new Ecs.default(new $OpenApiUtil.Config({ ...ALI_KEY, endpoint: `127.0.0.1:${cloud.port}`, protocol: 'http', regionId: 'cn-hangzhou' }));
+  const callApi = client.callApi.bind(client);
+  let raw: { statusCode: number; headers: Record<string, string>; body: Record<string, any> } | undefined;
+  // The typed methods cast the answer into their models; the raw one keeps the wire names.
+  client.callApi = async (...args: unknown[]) => (raw = await callApi(...args));
+  return { Ecs, OpenApiUtil: $OpenApiUtil, client, raw: () => raw! };
+}
+
+/**
+ * The generated ECS client, V3: its typed methods, with requests built from its models, for the
+ * ECS operations Ferry uses; the same client's callApi for anything else (ACR has no installable
+ * generated client).
+ */
+const ecsGenerated: AlibabaDriverFactory = {
+  name: '@alicloud/ecs20140526 generated client (V3)',
+  make(cc) {
+    const { Ecs, OpenApiUtil, client, raw } = generatedEcs(cc.cloud);
+    const typed: Record<string, [SdkRequestClass, string]> = {
+      DescribeTasks: [Ecs.DescribeTasksRequest, 'describeTasks'],
+      DescribeTaskAttribute: [Ecs.DescribeTaskAttributeRequest, 'describeTaskAttribute'],
+      CancelTask: [Ecs.CancelTaskRequest, 'cancelTask'],
+    };
+    return {
+      name: this.name,
+      kind: 'sdk',
+      signature: 'v3',
+      retries: false,
+      async call(product, action, params) {
+        const method = product === 'ecs' ? typed[action] : undefined;
+        const send = method
+          ? () => client[method[1]](sdkRequest(method[0], params))
+          : () => {
+              const p = new OpenApiUtil.Params({
+                action,
+                version: VERSIONS[product],
+                protocol: 'HTTP',
+                pathname: '/',
+                method: 'POST',
+                authType: 'AK',
+                style: 'RPC',
+                bodyType: 'json',
+                reqBodyType: 'formData',
+              });
+              const query = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
+              return client.callApi(p, new OpenApiUtil.OpenApiRequest({ query }), {});
+            };
+        const { error, headers } = await withResponseHeaders(dara, send);
+        if (error === undefined) return { status: raw().statusCode, body: raw().body };
+        const e = error as any;
+        if (!e?.data) throw e;
+        throw new DriverError(e.statusCode, e.code, e.data.Message ?? e.data.message, headers, e);
+      },
+    };
+  },
+};
+
+export const alibabaDrivers: AlibabaDriverFactory[] = [ferryAlibaba('v3'), ferryAlibaba('v1'), popCore, openApi, ecsGenerated];
 
 // ---------------------------------------------------------------- Huawei SWR drivers
 

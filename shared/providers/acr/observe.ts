@@ -4,10 +4,12 @@
  * the pages reach back past the oldest open task. GetRepoSyncTask is only for the few not listed.
  */
 import type { AcrSyncTask } from '../../clients/acr.ts';
+import { hasMorePages } from '../../clients/validation.ts';
 import { CloudNotFoundError } from '../../clients/errors.ts';
 import type { TaskRow } from '../../ledger/index.ts';
-import { notFoundObservation } from '../outcomes.ts';
-import type { Observation, ObserveContext } from '../types.ts';
+import type { Logger } from '../../log.ts';
+import { notFoundObservation, noteUnknownStatus } from '../outcomes.ts';
+import type { CloudContext, Observation, ObserveContext } from '../types.ts';
 import type { AcrClients } from './clients.ts';
 import { acrTargetOf, type AcrTaskTarget } from './target.ts';
 
@@ -27,7 +29,7 @@ const ISSUE_TEXT: Record<string, string> = {
   INTERNAL_ERROR: 'ACR internal error',
 };
 
-export function acrObservation(target: AcrTaskTarget, s: Pick<AcrSyncTask, 'taskStatus' | 'taskIssue' | 'syncTaskId'>, requestId: string | null): Observation {
+export function acrObservation(target: AcrTaskTarget, s: Pick<AcrSyncTask, 'taskIssue' | 'syncTaskId'> & { taskStatus: string }, requestId: string | null, log: Logger): Observation {
   switch (s.taskStatus) {
     case 'PENDING':
       return { kind: 'queued', cloudStatus: s.taskStatus };
@@ -49,14 +51,17 @@ export function acrObservation(target: AcrTaskTarget, s: Pick<AcrSyncTask, 'task
         retryable: !permanent,
       };
     }
+    default:
+      noteUnknownStatus(log, 'acr', s.taskStatus);
+      return { kind: 'running', cloudStatus: s.taskStatus };
   }
 }
 
-export async function rereadAcr(clients: AcrClients, task: TaskRow, t: AcrTaskTarget): Promise<Observation> {
+export async function rereadAcr(clients: AcrClients, task: TaskRow, t: AcrTaskTarget, ctx: CloudContext): Promise<Observation> {
   if (!task.cloudRef) return { kind: 'gone', code: 'NoCloudRef', message: 'task is submitted but has no cloud reference', requestId: null };
   try {
     const d = await clients.region(t.from.region).getRepoSyncTask({ instanceId: t.from.instanceId, syncTaskId: task.cloudRef });
-    return acrObservation(t, d, d.requestId ?? null);
+    return acrObservation(t, d, d.requestId ?? null, ctx.log);
   } catch (err) {
     if (err instanceof CloudNotFoundError) return notFoundObservation(err);
     throw err;
@@ -81,20 +86,22 @@ export async function observeAcrInstance(clients: AcrClients, tasks: readonly Ta
   for (let pageNo = 1; byRef.size > 0; pageNo++) {
     if (!ctx.hasTime()) return out;
     const page = await acr.listRepoSyncTask({ instanceId: from.instanceId, pageNo, pageSize: ACR_PAGE_SIZE });
-    for (const item of page.items) {
+    // Sync rules' tasks and other callers' share the listing: only the open tasks are read.
+    for (const { taskStatus, ...item } of page.items) {
       const task = byRef.get(item.syncTaskId);
-      if (!task) continue;
-      out.set(task.id, acrObservation(acrTargetOf(task), item, page.requestId ?? null));
+      // Listed without a status: left for GetRepoSyncTask below.
+      if (!task || !taskStatus) continue;
+      out.set(task.id, acrObservation(acrTargetOf(task), { ...item, taskStatus }, page.requestId ?? null, ctx.log));
       byRef.delete(item.syncTaskId);
     }
-    const last = page.items.at(-1);
-    if (page.items.length < ACR_PAGE_SIZE || pageNo * ACR_PAGE_SIZE >= page.totalCount) break;
-    if (last?.createTime !== undefined && last.createTime < stopBefore) break;
+    if (!hasMorePages(page, pageNo, ACR_PAGE_SIZE)) break;
+    const oldestListed = Math.min(...page.items.map((i) => i.createTime ?? Infinity));
+    if (oldestListed < stopBefore) break;
   }
   if (byRef.size > 0) ctx.count('acr.stragglers', byRef.size);
   for (const task of byRef.values()) {
     if (!ctx.hasTime()) break;
-    out.set(task.id, await rereadAcr(clients, task, acrTargetOf(task)));
+    out.set(task.id, await rereadAcr(clients, task, acrTargetOf(task), ctx));
   }
   return out;
 }

@@ -46,7 +46,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
       submit: (_task, t) => createSyncTask(clients, asAcr(t)),
       findExisting: (task, t, known) => findSyncTask(clients, task, asAcr(t), known),
       observe: (tasks, ctx) => observeAcrInstance(clients, tasks, ctx),
-      reread: (task, t) => rereadAcr(clients, task, asAcr(t)),
+      reread: (task, t, ctx) => rereadAcr(clients, task, asAcr(t), ctx),
       async cancel(task, t) {
         const { from } = asAcr(t);
         if (!task.cloudRef) return { outcome: 'canceled', already: false, cloudCall: false, note: 'no cloud task reference recorded; canceled in the ledger only' };
