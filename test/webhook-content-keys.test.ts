@@ -51,6 +51,35 @@ describe('digest-less pushes are keyed by content', () => {
     expect(other.body.replicationId).not.toBe(first.body.replicationId);
   });
 
+  it('an ACR push without digest (EventBridge, Docker Hub mirrored into ACR) gets the digest from GetRepoTag', async () => {
+    const pushed = await h.stack.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo: 'app', tag: 'v9.0.4' });
+    const event = (id: string) => ({
+      specversion: '1.0',
+      id,
+      source: 'acs:cr',
+      type: 'cr:Artifact:PushCompleted',
+      data: { InstanceId: 'cri-localsrc001', RepoNamespaceName: 'team', RepoName: 'app', Tag: 'v9.0.4', RegionId: 'cn-hangzhou' },
+    });
+    // Two different event ids for one push (a sender that re-sends with a new id): one replication by digest.
+    const a = await h.post('cloudevents', event('evt-a'), { headers: { 'content-type': 'application/cloudevents+json' } });
+    const b = await h.post('cloudevents', event('evt-b'), { headers: { 'content-type': 'application/cloudevents+json' } });
+    expect(a.status).toBe(202);
+    expect(b.body.replicationId).toBe(a.body.replicationId);
+    expect((await h.stack.ledger.getReplication(a.body.replicationId))!.replication.digest).toBe(pushed.digest);
+  });
+
+  it('a lookup that fails (not "no such tag") asks the sender to retry: 503 with Retry-After, nothing recorded', async () => {
+    h.stack.cloud.services.huawei.pushImage({ region: 'cn-north-4', namespace: 'team', repo: 'app', tag: 'v9.0.5' });
+    h.stack.cloud.faults.add({ op: 'swr:tags', error: { status: 500, code: 'SVCSTG.SWR.5000001', message: 'internal error' } });
+    const r = await h.post('dockerhub', hubPush('v9.0.5', { pushedAt: undefined, callback: null }), { query: { source: 'swr-beijing' } });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toMatchObject({ code: 'Unavailable', field: 'digest' });
+    h.stack.cloud.faults.clear();
+    const again = await h.post('dockerhub', hubPush('v9.0.5', { pushedAt: undefined, callback: null }), { query: { source: 'swr-beijing' } });
+    expect(again.status).toBe(202);
+    expect(again.body.created).toBe(1);
+  });
+
   it('CloudEvents without time are keyed by source + id', async () => {
     const event = (id: string) => ({
       specversion: '1.0',

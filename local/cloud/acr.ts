@@ -403,6 +403,8 @@ export class AcrState {
         return this.listRepository(p, ctx);
       case 'ListRepoTag':
         return this.listRepoTag(p, ctx);
+      case 'GetRepoTag':
+        return this.getRepoTag(p, ctx);
       case 'CreateRepoSyncTask':
         return this.createRepoSyncTask(p, ctx);
       case 'GetRepoSyncTask':
@@ -472,6 +474,16 @@ export class AcrState {
       TotalCount: String(all.length),
       Repositories: all.slice(offset, offset + pageSize).map((r) => this.repoFields(r)),
     };
+  }
+
+  /** GetRepoTag: one tag of a repository; Digest is bare hex, as the reference's example shows. */
+  private getRepoTag(p: Params, ctx: { accountId: string }) {
+    const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
+    const repo = this.repoById(inst, required(p, 'RepoId'));
+    const tag = required(p, 'Tag');
+    const t = repo.tags.get(tag);
+    if (!t) throw new AlibabaApiError(404, 'TAG_NOT_EXIST', `tag ${tag} does not exist in ${repo.namespace}/${repo.name}`);
+    return { Tag: tag, Digest: t.digest.replace(/^sha256:/, ''), ImageId: t.digest.slice(7, 19), ImageSize: t.size, ImageCreate: t.pushedAt, ImageUpdate: t.pushedAt, Status: 'NORMAL' };
   }
 
   private listRepoTag(p: Params, ctx: { accountId: string }) {

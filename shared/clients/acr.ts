@@ -210,6 +210,8 @@ const createRepoSyncTaskInput = z
   })
   .strict();
 const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
+const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
+const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(/^([a-z0-9]+:)?[0-9a-f]{32,128}$/) });
 const listRepoSyncTaskInput = z
   .object({
     instanceId,
@@ -294,6 +296,16 @@ export class AcrClient {
     const params = 'repoId' in i ? { InstanceId: i.instanceId, RepoId: i.repoId } : { InstanceId: i.instanceId, RepoNamespaceName: i.repoNamespaceName, RepoName: i.repoName };
     const r = await this.rpc.call('GetRepository', params, getRepositoryOutput, { errorCodes: NOT_FOUND });
     return { ...toRepository(r), requestId: r.RequestId };
+  }
+
+  /**
+   * The digest a tag points at (GetRepoTag), as `sha256:<hex>`: ACR answers bare hex. A tag that does
+   * not exist is a CloudNotFoundError (TAG_NOT_EXIST).
+   */
+  async getRepoTagDigest(input: { instanceId: string; repoId: string; tag: string }): Promise<string> {
+    const i = this.input(repoTagInput, input, 'GetRepoTag');
+    const r = await this.rpc.call('GetRepoTag', { InstanceId: i.instanceId, RepoId: i.repoId, Tag: i.tag }, getRepoTagOutput, { errorCodes: NOT_FOUND });
+    return /^[a-z0-9]+:/.test(r.Digest) ? r.Digest : `sha256:${r.Digest}`;
   }
 
   async listRepository(input: ListRepositoryInput): Promise<Page<AcrRepository>> {

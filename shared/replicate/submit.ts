@@ -85,7 +85,9 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
 async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext): Promise<SubmitResult> {
   const info = errorInfo(err);
   const current = (await ctx.ledger.getTask(task.id))?.task ?? task;
-  const retryable = err instanceof CloudError ? err.retryable : false;
+  // Only the cloud can say a submission will never work; Ferry's own failures (a dropped database
+  // connection, a bug) are retried within the submission budget, never turned into a failed copy.
+  const retryable = err instanceof CloudError ? err.retryable : true;
   const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
   const decision = decide(current.policy, current, { kind: 'submission', retryable, retryAfterMs }, ctx.clock.now(), ctx.random);
   try {

@@ -113,7 +113,10 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       // Without a digest or an event id, this push could only be keyed by the time it arrived: a resend
       // would copy again. Better the sender retry than Ferry guess.
       if (found.unavailable && !push.eventId) {
-        return { ...errorAnswer(503, 'Unavailable', `the digest of ${push.namespace}/${push.repository}:${push.tag} could not be read at the source (${found.unavailable}); retry the delivery`, 'digest'), headers: { 'retry-after': '5' } };
+        return {
+          ...errorAnswer(503, 'Unavailable', `the digest of ${push.namespace}/${push.repository}:${push.tag} could not be read at the source (${found.unavailable}); retry the delivery`, 'digest'),
+          headers: { 'retry-after': '5' },
+        };
       }
       digest = found.digest;
     }

@@ -67,7 +67,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const stack = await startTestStack({
     ...rest,
     // The Alibaba half answers as the real APIs also do: other callers' tasks, other error shapes.
-    cloud: { realism: ['acr.foreign-tasks', 'acr.error-bodies', 'ecs.foreign-tasks'], ...(extraInstances ? { seed: seedWith(extraInstances) } : {}), ...rest.cloud },
+    cloud: { realism: 'all', ...(extraInstances ? { seed: seedWith(extraInstances) } : {}), ...rest.cloud },
   });
   let server: NodeServer | undefined;
   try {

@@ -45,6 +45,11 @@ export const acrProvider: CloudProvider<AcrTarget> = {
     return {
       submit: (_task, t) => createSyncTask(clients, asAcr(t)),
       findExisting: (task, t, known) => findSyncTask(clients, task, asAcr(t), known),
+      async resolveDigest(image) {
+        if (!image.region || !image.instanceId || !image.tag) return null;
+        const repoId = await clients.repoId(image.region, image.instanceId, image.namespace, image.repository);
+        return clients.region(image.region).getRepoTagDigest({ instanceId: image.instanceId, repoId, tag: image.tag });
+      },
       observe: (tasks, ctx) => observeAcrInstance(clients, tasks, ctx),
       reread: (task, t, ctx) => rereadAcr(clients, task, asAcr(t), ctx),
       async cancel(task, t) {
