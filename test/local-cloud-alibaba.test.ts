@@ -534,6 +534,11 @@ describe('admin push and repository triggers', () => {
       ['release', 204],
     ]);
     expect(received.map((r) => r.url).sort()).toEqual(['/release', '/webhook/acr?secret=s3']);
+    // The trigger got its token; the admin API never shows it (push answer and state).
+    expect(JSON.stringify(result)).not.toContain('s3');
+    const state = await (await request(`${cloud.url}/_local/state`)).body.text();
+    expect(state).toContain('/webhook/acr?secret=***');
+    expect(state).not.toContain('secret=s3');
     const hit = received.find((r) => r.url.startsWith('/webhook'))!;
     expect(hit.headers['content-type']).toBe('application/json');
     expect(hit.body).toEqual({

@@ -1,3 +1,4 @@
+import { maskUrl } from './admin-util.ts';
 import { createHash } from 'node:crypto';
 import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../../shared/rules/naming.ts';
 import { FOREIGN_SOURCE, foreignSyncTasks } from './acr-foreign.ts';
@@ -383,9 +384,9 @@ export class AcrState {
       matching.map(async (t): Promise<TriggerDelivery> => {
         try {
           const { status } = await this.env.deliver(t.triggerUrl, payload);
-          return { triggerId: t.triggerId, triggerName: t.triggerName, url: t.triggerUrl, status };
+          return { triggerId: t.triggerId, triggerName: t.triggerName, url: maskUrl(t.triggerUrl), status };
         } catch (err) {
-          return { triggerId: t.triggerId, triggerName: t.triggerName, url: t.triggerUrl, error: err instanceof Error ? err.message : String(err) };
+          return { triggerId: t.triggerId, triggerName: t.triggerName, url: maskUrl(t.triggerUrl), error: err instanceof Error ? err.message : String(err) };
         }
       }),
     );
@@ -711,7 +712,12 @@ export class AcrState {
         accountId: i.accountId,
         namespaces: [...i.namespaces.entries()].map(([ns, repos]) => ({
           name: ns,
-          repos: [...repos.values()].map((r) => ({ repoId: r.repoId, name: r.name, tags: Object.fromEntries([...r.tags].map(([k, t]) => [k, t.digest])), triggers: r.triggers })),
+          repos: [...repos.values()].map((r) => ({
+            repoId: r.repoId,
+            name: r.name,
+            tags: Object.fromEntries([...r.tags].map(([k, t]) => [k, t.digest])),
+            triggers: r.triggers.map((t) => ({ ...t, triggerUrl: maskUrl(t.triggerUrl) })),
+          })),
         })),
       })),
       syncTasks: this.tasks.map((t) => this.view(t, now)),

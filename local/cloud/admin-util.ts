@@ -60,3 +60,22 @@ export async function guarded(fn: () => Promise<CloudResponse> | CloudResponse):
     throw err;
   }
 }
+
+const SECRET_PARAM = /token|secret|key|password|passwd|signature|sig|auth/i;
+
+/**
+ * A URL as the admin API shows it: credentials in the user part and secret-looking query values
+ * (`token`, `access_token`, `key`…) replaced by `***`, so state dumps never leak a webhook token.
+ */
+export function maskUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '***';
+  }
+  if (u.username) u.username = '***';
+  if (u.password) u.password = '***';
+  for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
+  return u.toString().replace(/%2A%2A%2A/g, '***');
+}
