@@ -116,11 +116,12 @@ describe('one realistic sample per kind, end to end', () => {
     await expectSubmitted(r.body.replicationId, 2);
   });
 
-  test('Docker Hub without digest: keyed by pushed_at, submitted', async () => {
+  test('Docker Hub without digest: the digest is resolved at the source (GetRepoTag on the mirror), submitted', async () => {
     const r = await h.post('dockerhub', fixture('dockerhub.json'));
     expect(r.status).toBe(202);
     const rep = await expectSubmitted(r.body.replicationId, 2);
-    expect(rep.replication.digest).toBeNull();
+    expect(rep.replication.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(rep.replication.details).toMatchObject({ digestResolved: true });
     expect(rep.replication.pushedAt).toBe(new Date(1417566161 * 1000).toISOString());
   });
 
