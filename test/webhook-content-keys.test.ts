@@ -18,6 +18,15 @@ function hubPush(tag: string, o: { pushedAt?: unknown; callback?: string | null 
   return b;
 }
 
+/** An EventBridge `cr:Artifact:PushCompleted` CloudEvent for team/app:<tag>, without digest or time. */
+const pushCompleted = (id: string, tag: string) => ({
+  specversion: '1.0',
+  id,
+  source: 'acs:cr',
+  type: 'cr:Artifact:PushCompleted',
+  data: { InstanceId: 'cri-localsrc001', RepoNamespaceName: 'team', RepoName: 'app', Tag: tag, RegionId: 'cn-hangzhou' },
+});
+
 describe('digest-less pushes are keyed by content', () => {
   beforeAll(async () => {
     h = await startWebhook();
@@ -53,13 +62,7 @@ describe('digest-less pushes are keyed by content', () => {
 
   it('an ACR push without digest (EventBridge, Docker Hub mirrored into ACR) gets the digest from GetRepoTag', async () => {
     const pushed = await h.stack.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo: 'app', tag: 'v9.0.4' });
-    const event = (id: string) => ({
-      specversion: '1.0',
-      id,
-      source: 'acs:cr',
-      type: 'cr:Artifact:PushCompleted',
-      data: { InstanceId: 'cri-localsrc001', RepoNamespaceName: 'team', RepoName: 'app', Tag: 'v9.0.4', RegionId: 'cn-hangzhou' },
-    });
+    const event = (id: string) => pushCompleted(id, 'v9.0.4');
     // Two different event ids for one push (a sender that re-sends with a new id): one replication by digest.
     const a = await h.post('cloudevents', event('evt-a'), { headers: { 'content-type': 'application/cloudevents+json' } });
     const b = await h.post('cloudevents', event('evt-b'), { headers: { 'content-type': 'application/cloudevents+json' } });
@@ -81,13 +84,7 @@ describe('digest-less pushes are keyed by content', () => {
   });
 
   it('CloudEvents without time are keyed by source + id', async () => {
-    const event = (id: string) => ({
-      specversion: '1.0',
-      id,
-      source: 'acs:cr',
-      type: 'cr:Artifact:PushCompleted',
-      data: { InstanceId: 'cri-localsrc001', RepoNamespaceName: 'team', RepoName: 'app', Tag: 'v9.0.3', RegionId: 'cn-hangzhou' },
-    });
+    const event = (id: string) => pushCompleted(id, 'v9.0.3');
     const a = await h.post('cloudevents', event('evt-1'), { headers: { 'content-type': 'application/cloudevents+json' } });
     const b = await h.post('cloudevents', event('evt-1'), { headers: { 'content-type': 'application/cloudevents+json' } });
     expect(a.status).toBe(202);
