@@ -90,6 +90,12 @@ function openPostgres(url: string, opts: OpenDbOptions): Db {
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client has no pool listener: a connection the server drops mid-transaction
+      // would otherwise be an uncaught 'error' that ends the process. The query in flight fails instead.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         try {
@@ -103,6 +109,7 @@ function openPostgres(url: string, opts: OpenDbOptions): Db {
           throw err;
         }
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
