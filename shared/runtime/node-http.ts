@@ -121,7 +121,9 @@ export function serveNode(app: FetchApp, opts: ServeOptions = {}): Promise<NodeS
       }
       const bodyUnread = !req.complete;
       await writeResponse(response, res, req.method ?? 'GET', bodyUnread);
-      if (bodyUnread) res.once('finish', () => req.socket.destroySoon());
+      // The socket is taken now: by 'finish' the response may already have let go of it.
+      const socket = req.socket;
+      if (bodyUnread) res.once('finish', () => socket?.destroySoon());
     })();
   });
   server.headersTimeout = limits.headersTimeoutMs;
