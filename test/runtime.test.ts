@@ -57,6 +57,17 @@ const fc3Sample = {
   },
 };
 
+/** A logger that says nothing, for handlers whose logs a test does not read. */
+const quiet = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return this;
+  },
+};
+
 describe('API Gateway adapter', () => {
   it('maps the documented event (Buffer) to a Request and the Response back', async () => {
     const r = await handleApiGatewayEvent(echo, Buffer.from(JSON.stringify(agSample)), ctx);
@@ -249,17 +260,7 @@ describe('httpHandler', () => {
         if (calls === 1) throw new Error('config missing');
         return echo;
       },
-      {
-        logger: {
-          debug() {},
-          info() {},
-          warn() {},
-          error() {},
-          child() {
-            return this;
-          },
-        },
-      },
+      { logger: quiet },
     );
     expect((await handler(agSample, {})).statusCode).toBe(503);
     expect((await handler(agSample, {})).statusCode).toBe(200);
@@ -268,15 +269,6 @@ describe('httpHandler', () => {
 });
 
 describe('handler factories record the invocation', () => {
-  const quiet = {
-    debug() {},
-    info() {},
-    warn() {},
-    error() {},
-    child() {
-      return this;
-    },
-  };
   it("httpHandler: the FC context's STS credentials reach currentCredentials before the app runs, even when it cannot start", async () => {
     const sts = { accessKeyId: 'STS.http', accessKeySecret: 'http-sts-secret', securityToken: 'http-sts-token' };
     let seen: unknown;
