@@ -4,19 +4,21 @@
  * what the source stream holds; the last bytes are released only once the whole blob verified, so a
  * corrupted blob never completes a request body.
  */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import type { DigestVerifier } from './digest.ts';
 
 export class BlobReader {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly reader: AsyncIterator<Uint8Array>;
   private leftover: Uint8Array | null = null;
   /** Why reading stopped (a digest mismatch, the source going away), kept because fetch reports a failed body vaguely. */
   failure: unknown = null;
 
   constructor(
-    body: ReadableStream<Uint8Array>,
+    private readonly body: IncomingMessage,
     private readonly verifier: DigestVerifier,
   ) {
-    this.reader = body.getReader();
+    this.reader = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   }
 
   /** Up to `max` next bytes; null at the end (verified by then). */
@@ -25,7 +27,7 @@ export class BlobReader {
       let piece = this.leftover;
       this.leftover = null;
       if (!piece) {
-        const r = await this.reader.read();
+        const r = await this.reader.next();
         if (r.done) {
           this.verifier.check();
           return null;
@@ -34,7 +36,7 @@ export class BlobReader {
         piece = r.value;
         if (this.verifier.bytes === this.verifier.size) {
           // All the bytes the descriptor announces: make sure nothing follows and the digest holds before handing out the last ones.
-          const after = await this.reader.read();
+          const after = await this.reader.next();
           if (!after.done) this.verifier.update(after.value);
           this.verifier.check();
         }
@@ -61,25 +63,20 @@ export class BlobReader {
   }
 
   /** The next `n` bytes as a stream, pulled as the request sends them. */
-  take(n: number): ReadableStream<Uint8Array> {
-    let left = n;
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          const piece = left > 0 ? await this.next(Math.min(left, 1 << 20)) : null;
-          if (!piece) {
-            controller.close();
-            return;
-          }
-          left -= piece.byteLength;
-          controller.enqueue(piece);
-        },
-      },
-      { highWaterMark: 0 },
-    );
+  take(n: number): Readable {
+    const pieces = async function* (this: BlobReader) {
+      let left = n;
+      while (left > 0) {
+        const piece = await this.next(Math.min(left, 1 << 20));
+        if (!piece) return;
+        left -= piece.byteLength;
+        yield piece;
+      }
+    };
+    return Readable.from(pieces.call(this), { objectMode: false });
   }
 
   async close(): Promise<void> {
-    await this.reader.cancel().catch(() => {});
+    this.body.destroy();
   }
 }

@@ -3,9 +3,11 @@
  * the same registry, else streamed: one PUT below `chunkBytes`, PATCH chunks (checkpointed, resumable)
  * from there on.
  */
+import type { Readable } from 'node:stream';
 import { BlobReader } from './blob-reader.ts';
 import { DigestVerifier } from './digest.ts';
 import type { Descriptor } from './manifests.ts';
+import type { NodeResponse } from './node-transport.ts';
 import type { RegistryClient } from './registry-client.ts';
 import { StopSignal } from './stop.ts';
 import { CopyError } from './types.ts';
@@ -116,9 +118,10 @@ export class BlobCopier {
   private async upload(blob: Descriptor, session: UploadSession): Promise<number> {
     const { digest, size } = blob;
     const what = `blob ${digest}`;
-    const res = await this.src.request('GET', this.src.url(`${this.opts.srcRepo}/blobs/${digest}`), { what });
-    if (!res.body) throw new CopyError('TRANSIENT', `${what}: the source answered without a body`, true);
-    const reader = new BlobReader(res.body, new DigestVerifier(digest, size, `blob from ${this.src.endpoint.name}/${this.opts.srcRepo}`));
+    const res = await this.src.request('GET', this.src.url(`${this.opts.srcRepo}/blobs/${digest}`), { what, raw: true });
+    const body = (res as NodeResponse).nodeBody;
+    if (!body) throw new CopyError('TRANSIENT', `${what}: the source answered without a body`, true);
+    const reader = new BlobReader(body, new DigestVerifier(digest, size, `blob from ${this.src.endpoint.name}/${this.opts.srcRepo}`));
     const start = session.offset;
     try {
       // A resumed upload re-reads the source from the start rather than a Range GET from the offset: the
@@ -134,6 +137,7 @@ export class BlobCopier {
           what: `chunk of ${what}`,
           headers: { 'content-type': 'application/octet-stream', 'content-length': String(n), 'content-range': `${session.offset}-${session.offset + n - 1}` },
           body: reader.take(n),
+          raw: true,
         });
         await sent.body?.cancel();
         const next = this.sessionFrom(sent, session.location, session.offset + n);
@@ -161,10 +165,11 @@ export class BlobCopier {
     }
   }
 
-  private async finish(session: UploadSession, digest: string, body: ReadableStream<Uint8Array> | undefined, length: number): Promise<void> {
+  private async finish(session: UploadSession, digest: string, body: Readable | undefined, length: number): Promise<void> {
     const res = await this.dst.request('PUT', withDigest(session.location, digest), {
       what: `blob ${digest}`,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      raw: true,
       ...(body ? { body } : {}),
     });
     await res.body?.cancel();

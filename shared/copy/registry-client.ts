@@ -3,7 +3,9 @@
  * Authorization to another host), bounded retries of 429 (Retry-After), 5xx and network failures,
  * and the Docker Hub pull quota.
  */
+import { Readable } from 'node:stream';
 import { Authenticator } from './auth.ts';
+import { nodeSend } from './node-transport.ts';
 import { refusal, readErrorBody, describeRefusal } from './errors.ts';
 import { CopyError, type RegistryEndpoint } from './types.ts';
 
@@ -20,7 +22,9 @@ export interface RequestOptions {
   what: string;
   headers?: Record<string, string>;
   /** A stream is sent once: a request with one is never retried here (the caller resumes). */
-  body?: Uint8Array | string | ReadableStream<Uint8Array>;
+  body?: Uint8Array | string | ReadableStream<Uint8Array> | Readable;
+  /** Blob bodies: over Node's http streams (node-transport.ts); a GET's body is the response's `nodeBody`. */
+  raw?: boolean;
   /** Statuses answered to the caller rather than thrown (404 for "not there"). */
   ok?: readonly number[];
   /** A manifest GET: counts against Docker Hub's pull quota. */
@@ -73,7 +77,7 @@ export class RegistryClient {
   }
 
   async request(method: string, url: string, opts: RequestOptions): Promise<Response> {
-    const streamed = opts.body instanceof ReadableStream;
+    const streamed = opts.body instanceof ReadableStream || opts.body instanceof Readable;
     const what = `${opts.what} at ${this.endpoint.name}`;
     let failures = 0;
     let throttled = 0;
@@ -129,6 +133,13 @@ export class RegistryClient {
     }
   }
 
+  private fetchInit(method: string, headers: Record<string, string>, body: RequestOptions['body']): RequestInit & { duplex?: 'half' } {
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual' };
+    if (body !== undefined) init.body = (body instanceof Readable ? Readable.toWeb(body) : body) as BodyInit;
+    if (body instanceof ReadableStream || body instanceof Readable) init.duplex = 'half';
+    return init;
+  }
+
   /** One request, following redirects; the registry's Authorization never goes to another host. */
   private async send(method: string, url: string, opts: RequestOptions, authorization: string | null): Promise<Response> {
     let current = url;
@@ -136,11 +147,10 @@ export class RegistryClient {
     for (let hop = 0; hop < 10; hop++) {
       const headers: Record<string, string> = { ...opts.headers };
       if (withAuth) headers['authorization'] = withAuth;
-      const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual' };
-      if (opts.body !== undefined) init.body = opts.body as BodyInit;
-      if (opts.body instanceof ReadableStream) init.duplex = 'half';
       this.ctx.stats.requests++;
-      const res = await this.ctx.fetch(current, init);
+      const res = opts.raw
+        ? await nodeSend(current, { method, headers, body: opts.body as Readable | Uint8Array | string | undefined })
+        : await this.ctx.fetch(current, this.fetchInit(method, headers, opts.body));
       const location = res.headers.get('location');
       if (!REDIRECTS.has(res.status) || !location || opts.body !== undefined) return res;
       await res.body?.cancel();
