@@ -62,8 +62,11 @@ export const localCloudSeedSchema = z.object({
         .object({
           acr: z.record(z.string(), z.number().int().min(0).max(65535)).default({}),
           swr: z.record(z.string(), z.number().int().min(0).max(65535)).default({}),
+          generic: z.record(z.string(), z.number().int().min(0).max(65535)).default({}),
         })
         .prefault({}),
+      /** Plain registries (CNCF distribution's kind) with one user, sending push notifications (generic.ts). */
+      generic: z.array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/), username: z.string().min(1), password: z.string().min(1) })).default([]),
     })
     .prefault({}),
   fc: z

@@ -13,6 +13,7 @@ import { FaultRegistry, type FaultDecision } from './faults.ts';
 import { createHuaweiService, type HuaweiService } from './huawei.ts';
 import type { LocalService } from './local-service.ts';
 import { handleRegistryAdmin } from './registry/admin.ts';
+import type { NotifyEndpoint } from './registry/generic.ts';
 import { type RegistryUrls, startLocalRegistries } from './registry/index.ts';
 import { localCloudSeedSchema, type LocalCloudSeed, type LocalCloudSeedInput } from './seed.ts';
 import type { CloudRequest, CloudResponse, Deliver, LocalCloudEnv } from './types.ts';
@@ -82,8 +83,10 @@ export interface LocalCloud {
   seed: LocalCloudSeed;
   acr: AcrTestApi;
   ecs: EcsTestApi;
-  /** Base URLs (no `/v2`) of the registries: per ACR instance id and per SWR region. */
+  /** Base URLs (no `/v2`) of the registries: per ACR instance id, per SWR region, per plain registry name. */
   registries: RegistryUrls;
+  /** Where a plain registry (seed `registry.generic`) sends push notifications. */
+  notifyRegistry(name: string, endpoints: NotifyEndpoint[]): void;
   /** Every service back to its seed, registries emptied; faults cleared; the clock is kept. */
   reset(): void;
   close(): Promise<void>;
@@ -326,6 +329,7 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     acr,
     ecs,
     registries: registries.urls,
+    notifyRegistry: (name, endpoints) => registries.notifyTo(name, endpoints),
     reset,
     close: async () => {
       await Promise.all([

@@ -6,7 +6,8 @@ import type { RegistryUrls } from './index.ts';
 
 /**
  * `/_local/registries`: where the registries listen and how to log in to them.
- * - `GET  /_local/registries` → {acr: {<instanceId>: {url, region}}, swr: {<region>: {url, logins: [{username, password}]}}}
+ * - `GET  /_local/registries` → {acr: {<instanceId>: {url, region}}, swr: {<region>: {url, logins: [{username, password}]}},
+ *   generic: {<name>: {url, username}}}
  * - `POST /_local/registries/acr/<instanceId>/login` → {username, password, expireTime}: what
  *   GetAuthorizationToken answers the instance's owner, without signing a request;
  *   `?format=creds` answers `username:password` as text (for `skopeo --creds "$(curl …)"`).
@@ -23,6 +24,7 @@ export function handleRegistryAdmin(req: CloudRequest, ctx: { urls: RegistryUrls
           { url, logins: seed.huawei.credentials.map((c) => ({ username: `${region}@${c.accessKey}`, password: swrLoginPassword(c.accessKey, c.secretKey) })) },
         ]),
       ),
+      generic: Object.fromEntries(seed.registry.generic.map((g) => [g.name, { url: ctx.urls.generic[g.name], username: g.username }])),
     });
   }
   const login = /^\/_local\/registries\/acr\/([^/]+)\/login$/.exec(path);

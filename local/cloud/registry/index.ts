@@ -5,6 +5,7 @@ import type { AlibabaService } from '../alibaba.ts';
 import type { HuaweiService } from '../huawei.ts';
 import type { LocalCloudEnv } from '../types.ts';
 import { acrRegistry, type CloudRegistry, swrRegistry } from './clouds.ts';
+import { genericRegistry, type NotifyEndpoint } from './generic.ts';
 import { type RegistryServer, startRegistryServer } from './server.ts';
 import { RegistryStorage } from './storage.ts';
 
@@ -12,6 +13,8 @@ import { RegistryStorage } from './storage.ts';
 export interface RegistryUrls {
   acr: Record<string, string>;
   swr: Record<string, string>;
+  /** Plain registries (seed `registry.generic`), by name. */
+  generic: Record<string, string>;
 }
 
 export interface LocalRegistriesOptions {
@@ -29,6 +32,8 @@ export interface LocalRegistriesOptions {
 export interface LocalRegistries {
   urls: RegistryUrls;
   servers: Map<string, RegistryServer>;
+  /** Where a plain registry sends its push notifications (its `notifications.endpoints`). */
+  notifyTo(name: string, endpoints: NotifyEndpoint[]): void;
   /** Forgets every registry's content (the local cloud's reset). */
   reset(): void;
   close(): Promise<void>;
@@ -47,8 +52,21 @@ export async function startLocalRegistries(opts: LocalRegistriesOptions): Promis
       registry: acrRegistry(opts.alibaba.acr, opts.env, i.instanceId, i.region, opts.log),
     })),
     ...seed.huawei.regions.map((r) => ({ kind: 'swr' as const, key: r, port: seed.registry.ports.swr[r], registry: swrRegistry(opts.huawei, opts.env, r) })),
+    ...seed.registry.generic.map((g) => ({
+      kind: 'generic' as const,
+      key: g.name,
+      port: seed.registry.ports.generic[g.name],
+      registry: genericRegistry(
+        g,
+        opts.env,
+        () => notify.get(g.name) ?? [],
+        () => new URL(urls.generic[g.name] ?? 'http://127.0.0.1').host,
+        opts.log,
+      ),
+    })),
   ];
-  const urls: RegistryUrls = { acr: {}, swr: {} };
+  const notify = new Map<string, NotifyEndpoint[]>();
+  const urls: RegistryUrls = { acr: {}, swr: {}, generic: {} };
   const servers = new Map<string, RegistryServer>();
   const close = async () => {
     await Promise.all([...servers.values()].map((s) => s.close()));
@@ -75,6 +93,10 @@ export async function startLocalRegistries(opts: LocalRegistriesOptions): Promis
   return {
     urls,
     servers,
+    notifyTo(name, endpoints) {
+      if (!(name in urls.generic)) throw new Error(`no plain registry "${name}" (seeded: ${Object.keys(urls.generic).join(', ') || 'none'})`);
+      notify.set(name, endpoints);
+    },
     reset() {
       for (const s of servers.values()) s.reset();
     },
