@@ -5,6 +5,7 @@
  */
 import { BlobCopier, type UploadSession } from './blobs.ts';
 import { getManifest, putManifest } from './fetch-manifest.ts';
+import { nodeFetch } from './node-transport.ts';
 import { filterIndex, type Manifest, MANIFEST_ACCEPT } from './manifests.ts';
 import { Plan } from './plan.ts';
 import { forEachLimit } from './pool.ts';
@@ -18,7 +19,7 @@ export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 function context(opts: CopyOptions): ClientContext {
   return {
-    fetch: opts.fetch ?? globalThis.fetch,
+    fetch: opts.fetch ?? nodeFetch,
     now: opts.now ?? Date.now,
     sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     stats: { requests: 0 },
@@ -131,7 +132,13 @@ class Copy {
     this.checkStop();
 
     this.progress({ phase: 'manifests' });
-    for (const m of children) await this.put(m, m.digest);
+    // Image manifests are independent of each other: written together; an index after what it lists.
+    await forEachLimit(
+      children.filter((m) => m.kind !== 'index'),
+      this.opts.concurrency ?? DEFAULT_CONCURRENCY,
+      (m) => this.put(m, m.digest),
+    );
+    for (const m of children) if (m.kind === 'index') await this.put(m, m.digest);
     if (referrerManifests.length || referrerTags.length) {
       this.progress({ phase: 'referrers' });
       // The subject first, by digest: registries that index referrers find it there.

@@ -1,6 +1,7 @@
 /** Everything a copy writes, read from the source first: blobs, and manifests in the order they must be written (children first). */
 import { getManifest } from './fetch-manifest.ts';
 import type { Descriptor, Manifest } from './manifests.ts';
+import { forEachLimit } from './pool.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 export class Plan {
@@ -17,11 +18,17 @@ export class Plan {
     if (self && this.seen.has(manifest.digest)) return;
     if (self) this.seen.add(manifest.digest);
     if (manifest.kind === 'index') {
-      for (const child of manifest.manifests) {
-        if (this.seen.has(child.digest)) continue;
-        const fetched = await getManifest(this.src, this.repo, child.digest, { expected: child.digest });
-        await this.add(fetched!, into);
-      }
+      // Fetched together, added in the index's order (the order they are written in).
+      const wanted = manifest.manifests.filter((c) => !this.seen.has(c.digest));
+      const fetched: (Manifest | null)[] = [];
+      await forEachLimit(
+        wanted.map((c, i) => ({ c, i })),
+        8,
+        async ({ c, i }) => {
+          fetched[i] = await getManifest(this.src, this.repo, c.digest, { expected: c.digest });
+        },
+      );
+      for (const m of fetched) await this.add(m!, into);
     } else if (manifest.kind === 'image') {
       for (const blob of manifest.blobs) if (!this.blobs.has(blob.digest)) this.blobs.set(blob.digest, blob);
     }
