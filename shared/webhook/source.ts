@@ -12,14 +12,11 @@ export interface ResolvedSource {
   /** The configured source the push came from (tokens are scoped against it). */
   source: Source;
   /**
-   * The ACR or SWR source rules see the push as coming from: the source itself, or the one a
-   * generic registry mirrors into (`mirrorOf`). Null for a generic registry without `mirrorOf`.
+   * The source rules see the push as coming from: the one a generic registry mirrors into
+   * (`mirrorOf`), else the source itself. Null when no registered provider copies from it.
    */
-  matchAs: CopyableSource | null;
+  matchAs: Source | null;
 }
-
-/** A configured source a registered provider copies from (today ACR and SWR sources carry the region rules need). */
-type CopyableSource = Extract<Source, { kind: 'acr' | 'swr' }>;
 
 /** A refusal: no configured source fits (`UnknownSource`), or the pushed image's name breaks the source cloud's naming rules (`InvalidName`). */
 export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; code: 'UnknownSource' | 'InvalidName'; field: string; message: string };
@@ -125,16 +122,15 @@ function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): Sour
   return fail('source', `ambiguous: ${what} sources ${list(hostless)} could have sent this event; add ?source=<name> to the webhook URL`);
 }
 
-const copyable = (s: Source | undefined): s is CopyableSource => s !== undefined && (s.kind === 'acr' || s.kind === 'swr') && providersFeedingFrom(s.kind).length > 0;
+const copyable = (s: Source | undefined): s is Source => s !== undefined && providersFeedingFrom(s.kind).length > 0;
 
 function finish(source: Source, push: NormalizedPush, sources: readonly Source[]): SourceResult {
   let matchAs: ResolvedSource['matchAs'] = null;
-  if (copyable(source)) matchAs = source;
-  else if ('mirrorOf' in source && source.mirrorOf) {
+  if ('mirrorOf' in source && source.mirrorOf) {
     const m = sources.find((s) => s.name === source.mirrorOf);
     // The config's cross-checks guarantee this; a stale reference is treated as no mirror.
     if (copyable(m)) matchAs = m;
-  }
+  } else if (copyable(source)) matchAs = source;
   if (matchAs) {
     // The pushed image must be nameable in the cloud it will be copied from.
     for (const p of providersFeedingFrom(matchAs.kind)) {

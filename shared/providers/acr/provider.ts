@@ -40,6 +40,10 @@ export const acrProvider: CloudProvider<AcrTarget> = {
       return { field: 'region', message: `is required: no configured ACR source has instance ${String(ref.instanceId)}` };
     },
   },
+  checkRegistry: (source) =>
+    typeof source.instanceName === 'string' || typeof source.registry === 'string'
+      ? null
+      : 'give it instanceName (its registry is <instanceName>-registry.<region>.cr.aliyuncs.com) or registry (the registry URL)',
   connect(opts) {
     const clients = new AcrClients(opts);
     return {

@@ -34,6 +34,14 @@ export const swrProvider: CloudProvider<SwrTarget> = {
       }),
     describe: (r) => `SWR automatic sync task ${String(r.region)}/${String(r.namespace)}/${String(r.repository)} → ${String(r.remoteRegionId)}/${String(r.remoteNamespace)}`,
   },
+  checkRegistry(_source, clouds) {
+    const huawei = clouds.huawei;
+    if (typeof huawei !== 'object' || huawei === null) return "SWR's registry login is derived from an AccessKey: configure clouds.huawei with accessKey and secretKey";
+    if (!('accessKey' in huawei)) {
+      return "SWR's registry login is derived from clouds.huawei accessKey and secretKey; IAM password auth (user, password, domain) cannot log in to the registry";
+    }
+    return null;
+  },
   connect(opts) {
     const clients = new SwrClients(opts);
     return {
