@@ -1,4 +1,4 @@
-import { providerNamed, providers, providersFeedingFrom } from '../providers/registry.ts';
+import { providerNamed, providers } from '../providers/registry.ts';
 import { compileGlob, hasWildcard } from '../rules/glob.ts';
 import type { RawIssue } from './errors.ts';
 
