@@ -2,6 +2,7 @@ import { maskUrl } from './admin-util.ts';
 import { createHash } from 'node:crypto';
 import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../../shared/rules/naming.ts';
 import { FOREIGN_SOURCE, foreignSyncTasks } from './acr-foreign.ts';
+import { AcrTempCredentials } from './registry/acr-credentials.ts';
 import { AlibabaApiError, invalidParameter, optionalBool, optionalInt, page, randomId, required, type Params } from './alibaba-common.ts';
 import type { LocalCloudEnv } from './types.ts';
 
@@ -187,6 +188,8 @@ export class AcrState {
   instances = new Map<string, AcrInstance>();
   tasks: SyncTask[] = [];
   calls: CreateCall[] = [];
+  /** GetAuthorizationToken's temporary credentials, which the instances' registries accept. */
+  readonly registryCredentials = new AcrTempCredentials();
   private outcomes: OutcomeRule[] = [];
   private outcomeSeq = 1;
 
@@ -199,6 +202,7 @@ export class AcrState {
     this.tasks = [];
     this.calls = [];
     this.outcomes = [];
+    this.registryCredentials.clear();
     const { alibaba } = this.env.seed;
     const defaultAccount = alibaba.accounts[0]?.accountId ?? '';
     const now = this.env.clock.now();
@@ -420,6 +424,8 @@ export class AcrState {
         return this.listRepoTrigger(p, ctx);
       case 'DeleteRepoTrigger':
         return this.deleteRepoTrigger(p, ctx);
+      case 'GetAuthorizationToken':
+        return this.getAuthorizationToken(p, ctx);
       default:
         throw new AlibabaApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
     }
@@ -701,6 +707,12 @@ export class AcrState {
     repo.triggers = repo.triggers.filter((t) => t.triggerId !== id);
     if (repo.triggers.length === before) throw new AlibabaApiError(400, 'TRIGGER_NOT_EXIST', 'Trigger is not exist.');
     return {};
+  }
+
+  /** Temporary `docker login` credentials of an instance's registry (valid 1 h of virtual time). */
+  private getAuthorizationToken(p: Params, ctx: { accountId: string; now: number }) {
+    const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
+    return this.registryCredentials.issue(inst.instanceId, inst.accountId, ctx.now);
   }
 
   snapshot(now: number) {

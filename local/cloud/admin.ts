@@ -14,6 +14,7 @@ import type { CloudRequest, CloudResponse } from './types.ts';
  *   `DELETE /_local/faults` → clear all; `DELETE /_local/faults/<id>` → remove one
  * - `GET    /_local/clock`   → {now, speed}; `POST /_local/clock` {advanceMs?, speed?} → {now, speed}
  * - `GET    /_local/realism` → {modes, known}; `POST /_local/realism` {modes: "all" | [mode…]} → {modes}
+ * - `/_local/registries/*`: the registry endpoints and their logins (registry/admin.ts)
  * Anything else is offered to each service's `admin(req)` (e.g. `/_local/acr/*`,
  * `/_local/ecs/*`, `/_local/swr/*`, `/_local/fc/*`); 404 when none answers.
  */
@@ -23,6 +24,8 @@ export interface AdminContext {
   services: LocalService[];
   reset(): void;
   realism: Realism;
+  /** `/_local/registries/*` (registry/admin.ts). */
+  registries?: (req: CloudRequest) => CloudResponse | null;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -75,6 +78,8 @@ export async function handleAdmin(req: CloudRequest, remoteAddress: string | und
   }
   const fault = /^DELETE \/_local\/faults\/([^/]+)$/.exec(route);
   if (fault) return ctx.faults.remove(decodeURIComponent(fault[1]!)) ? adminJson(200, { ok: true }) : adminError(404, `no fault rule ${fault[1]}`);
+  const registries = ctx.registries?.(req);
+  if (registries) return registries;
   for (const service of ctx.services) {
     const answer = await service.admin?.(req);
     if (answer) return answer;

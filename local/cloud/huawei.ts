@@ -30,6 +30,8 @@ export interface HuaweiService extends LocalService {
   /** Puts a tag into a repository (creating it) and starts jobs for its automatic sync tasks. */
   pushImage(ref: SwrImageRef, digest?: string): { digest: string; jobIds: number[] };
   createNamespace(region: string, namespace: string): void;
+  /** Whether the organization exists in the region (the region's registry takes pushes only into those). */
+  hasNamespace(region: string, namespace: string): boolean;
   /** Digest of a tag, or undefined when the tag (or repository) does not exist. */
   imageDigest(ref: SwrImageRef): string | undefined;
   /** Forces an unfinished sync job's outcome (`stuck` keeps it running until forced again). */
@@ -398,6 +400,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     },
     pushImage: (ref, digest) => swr.pushImage(ref, digest),
     createNamespace: (region, namespace) => swr.createNamespace(region, namespace),
+    hasNamespace: (region, namespace) => swr.hasNamespace(region, namespace),
     imageDigest: (ref) => {
       swr.settle(env.clock.now());
       return swr.tagsOf(ref.region, ref.namespace, ref.repo)?.get(ref.tag);

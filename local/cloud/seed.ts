@@ -55,6 +55,17 @@ export const localCloudSeedSchema = z.object({
       ]),
     })
     .prefault({}),
+  /** The registries (one per ACR instance, one per SWR region): fixed ports; unlisted ones get a free port. */
+  registry: z
+    .object({
+      ports: z
+        .object({
+          acr: z.record(z.string(), z.number().int().min(0).max(65535)).default({}),
+          swr: z.record(z.string(), z.number().int().min(0).max(65535)).default({}),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   fc: z
     .object({
       accountId: z.string().default('1000000000000001'),

@@ -12,6 +12,8 @@ import { createFcService, type FcService } from './fc.ts';
 import { FaultRegistry, type FaultDecision } from './faults.ts';
 import { createHuaweiService, type HuaweiService } from './huawei.ts';
 import type { LocalService } from './local-service.ts';
+import { handleRegistryAdmin } from './registry/admin.ts';
+import { type RegistryUrls, startLocalRegistries } from './registry/index.ts';
 import { localCloudSeedSchema, type LocalCloudSeed, type LocalCloudSeedInput } from './seed.ts';
 import type { CloudRequest, CloudResponse, Deliver, LocalCloudEnv } from './types.ts';
 
@@ -34,6 +36,12 @@ export interface StartLocalCloudOptions {
   alibaba?: AlibabaServiceOptions;
   /** Realism modes to start with (realism.ts): `all` or a list; default none. */
   realism?: 'all' | readonly RealismMode[];
+  /** The registry endpoints (registry/): `ports` `seed` (default) uses the seed's fixed ports, `ephemeral` free ones. */
+  registry?: {
+    /** Blobs, manifests and upload sessions; resolved on first write. Default a temporary folder removed on close. */
+    dataDir?: string | (() => string) | undefined;
+    ports?: 'seed' | 'ephemeral' | undefined;
+  };
 }
 
 /** Test helpers over the ACR state (sync tasks are shown with their status at the current virtual time). */
@@ -74,7 +82,9 @@ export interface LocalCloud {
   seed: LocalCloudSeed;
   acr: AcrTestApi;
   ecs: EcsTestApi;
-  /** Every service back to its seed; faults cleared; the clock is kept. */
+  /** Base URLs (no `/v2`) of the registries: per ACR instance id and per SWR region. */
+  registries: RegistryUrls;
+  /** Every service back to its seed, registries emptied; faults cleared; the clock is kept. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -178,10 +188,22 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
   const services: LocalService[] = [huawei, fc, alibaba];
   const log = opts.log === true ? (line: string) => console.log(line) : typeof opts.log === 'function' ? opts.log : undefined;
 
+  const host = opts.host ?? '127.0.0.1';
+  const registries = await startLocalRegistries({
+    host,
+    ports: opts.registry?.ports ?? 'seed',
+    dataDir: opts.registry?.dataDir,
+    env,
+    alibaba,
+    huawei,
+    log,
+  });
   const reset = () => {
     for (const s of services) s.reset();
+    registries.reset();
     faults.clear();
   };
+  const registryAdmin = (req: CloudRequest) => handleRegistryAdmin(req, { urls: registries.urls, acr: alibaba.acr, env });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -192,7 +214,7 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     let answer: CloudResponse;
     try {
       if (creq.path === '/_local' || creq.path.startsWith('/_local/')) {
-        answer = await handleAdmin(creq, req.socket.remoteAddress, { clock, faults, services, reset, realism });
+        answer = await handleAdmin(creq, req.socket.remoteAddress, { clock, faults, services, reset, realism, registries: registryAdmin });
       } else {
         const service = services.find((s) => s.owns(creq));
         if (!service) {
@@ -238,15 +260,19 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     });
   });
   server.keepAliveTimeout = 5_000;
-  const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? portFromEnv();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await registries.close();
+    throw err;
+  }
   const actualPort = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
@@ -299,12 +325,17 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     seed,
     acr,
     ecs,
+    registries: registries.urls,
     reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all([
+        new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeAllConnections();
+        }),
+        registries.close(),
+      ]);
+    },
   };
 }
 

@@ -90,6 +90,16 @@ export interface AcrTrigger {
   triggerTag?: string | undefined;
 }
 
+/** Temporary registry credentials of an instance (GetAuthorizationToken). */
+export interface AcrAuthorizationToken {
+  tempUsername: string;
+  /** The registry password. */
+  authorizationToken: string;
+  /** Epoch ms; absent when the answer left it out or sent something else. */
+  expireTime?: number | undefined;
+  requestId?: string | undefined;
+}
+
 export interface Page<T> {
   /** The items Ferry can read (an item without its id is left out). */
   items: T[];
@@ -235,6 +245,7 @@ const createRepoTriggerInput = z
   .strict()
   .refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] });
 const listRepoTriggerInput = z.object({ instanceId, repoId }).strict();
+const authorizationTokenInput = z.object({ instanceId }).strict();
 
 export type GetRepositoryInput = z.input<typeof getRepositoryInput>;
 export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
@@ -271,6 +282,7 @@ const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks:
 const envelopeOutput = z.object(envelope);
 const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
 const listRepoTriggerOutput = z.object({ ...envelope, Triggers: listOf(trigger) });
+const authorizationTokenOutput = z.object({ ...envelope, TempUsername: z.string().min(1), AuthorizationToken: z.string().min(1), ExpireTime: lenient(longish) });
 
 function pageOf<T>(r: { PageNo?: number | undefined; PageSize?: number | undefined; TotalCount?: number | undefined; RequestId?: string | undefined }, list: { items: T[]; listed: number }): Page<T> {
   return { items: list.items, listed: list.listed, pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
@@ -425,5 +437,12 @@ export class AcrClient {
       triggers: r.Triggers.items.map((t) => ({ triggerId: t.TriggerId, triggerName: t.TriggerName, triggerUrl: t.TriggerUrl, triggerType: t.TriggerType, triggerTag: t.TriggerTag })),
       requestId: r.RequestId,
     };
+  }
+
+  /** Temporary credentials for the instance's registry (`docker login` user and password), valid about an hour. */
+  async getAuthorizationToken(instanceId: string): Promise<AcrAuthorizationToken> {
+    const i = this.input(authorizationTokenInput, { instanceId }, 'GetAuthorizationToken');
+    const r = await this.rpc.call('GetAuthorizationToken', { InstanceId: i.instanceId }, authorizationTokenOutput, { errorCodes: NOT_FOUND });
+    return { tempUsername: r.TempUsername, authorizationToken: r.AuthorizationToken, expireTime: r.ExpireTime, requestId: r.RequestId };
   }
 }
