@@ -4,10 +4,10 @@
  * slice must stop (the sweep's time, the lease, the deadline, a cancel), and say where it got to.
  */
 import { randomUUID } from 'node:crypto';
+import type { copyImage } from '../../copy/index.ts';
 import { CopyError, type CopyCheckpoint, type CopyResult, type ImageRef } from '../../copy/types.ts';
 import type { CopyJobRow, CopyJobs, Json, TaskRow } from '../../ledger/index.ts';
 import type { Observation, ObserveContext } from '../types.ts';
-import type { CopyImage } from './engine.ts';
 import type { Endpoints } from './endpoints.ts';
 import { isRetryable, jobObservation, running, type JobError, type JobResult } from './jobs.ts';
 import { parseCopyTarget } from './target.ts';
@@ -24,7 +24,7 @@ export const PARALLEL_COPIES = 2;
 export interface CopyRuntime {
   jobs: CopyJobs;
   endpoints: Endpoints;
-  copyImage: CopyImage;
+  copyImage: typeof copyImage;
 }
 
 export async function advanceCopies(rt: CopyRuntime, tasks: readonly TaskRow[], ctx: ObserveContext): Promise<Map<string, Observation>> {

@@ -5,11 +5,10 @@
  * from its checkpoint by whichever process comes next.
  */
 import { CloudError, CloudTransientError } from '../../clients/errors.ts';
-import { CopyError } from '../../copy/types.ts';
+import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
-import { copyImage, resolveDigest } from './engine.ts';
 import { Endpoints } from './endpoints.ts';
 import { cancelJob, carriedCheckpoint, jobObservation, running } from './jobs.ts';
 import { type CopyTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
