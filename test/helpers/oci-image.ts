@@ -59,9 +59,10 @@ export async function pushWithSkopeo(image: OciImage, host: string, repository: 
 }
 
 /** The digest skopeo reads for `host/repository:tag`, or null when the registry has no such tag. */
-export async function skopeoDigest(host: string, repository: string, tag: string): Promise<string | null> {
+export async function skopeoDigest(host: string, repository: string, tag: string, creds?: string): Promise<string | null> {
   try {
-    const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${host}/${repository}:${tag}`], { timeout: 30_000, encoding: 'buffer' });
+    const auth = creds ? ['--creds', creds] : [];
+    const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', ...auth, '--raw', `docker://${host}/${repository}:${tag}`], { timeout: 30_000, encoding: 'buffer' });
     return sha256(stdout);
   } catch (err) {
     if (/manifest unknown|not found/i.test(String((err as { stderr?: unknown }).stderr ?? ''))) return null;
