@@ -11,13 +11,15 @@ export interface RegistryProxy {
   mode: ProxyMode;
   /** Blob GETs seen, by digest. */
   blobGets: string[];
+  /** In `pass` mode too, these blobs are held back `slowMs` (one layer in flight while others finish). */
+  slowDigests: Set<string>;
   close(): Promise<void>;
 }
 
 const BLOB = /\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/;
 
 export async function startRegistryProxy(upstream: string, slowMs = 1500): Promise<RegistryProxy> {
-  const proxy: RegistryProxy = { url: '', mode: 'pass', blobGets: [], close: async () => {} };
+  const proxy: RegistryProxy = { url: '', mode: 'pass', blobGets: [], slowDigests: new Set(), close: async () => {} };
   const server: Server = createServer(async (req, res) => {
     const path = req.url ?? '/';
     const blob = req.method === 'GET' ? BLOB.exec(path.split('?')[0]!) : null;
@@ -26,7 +28,7 @@ export async function startRegistryProxy(upstream: string, slowMs = 1500): Promi
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"proxy down"}]}');
       return;
     }
-    if (blob && proxy.mode === 'slow') await new Promise((r) => setTimeout(r, slowMs));
+    if (blob && (proxy.mode === 'slow' || proxy.slowDigests.has(blob[1]!))) await new Promise((r) => setTimeout(r, slowMs));
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection')) as Record<string, string>;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
