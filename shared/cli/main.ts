@@ -45,7 +45,7 @@ FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
 List tasks, newest first. With more pages, prints the cursor of the next one.`,
   task: `Usage: ferry task <id> [--json]
 Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
@@ -318,6 +318,7 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
       ['attempts', `${t.attempts}/${t.maxAttempts}`],
       ['cloud ref', t.cloudRef],
       ['cloud status', t.cloudStatus],
+      ...copiedDigests(a.body.events),
       ['deadline', shortTime(t.deadlineAt)],
       ['last error', t.lastError ? `${t.lastError.code}: ${t.lastError.message}` : null],
       ['cancel requested', t.cancelRequestedAt ? `${shortTime(t.cancelRequestedAt)} (${t.cancelReason ?? ''})` : null],
@@ -333,6 +334,17 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
     ),
   );
   return EXIT.ok;
+}
+
+/** A copy Ferry made records both digests in the event that ended it. */
+function copiedDigests(events: Array<{ details?: Record<string, unknown> }>): Array<[string, unknown]> {
+  const d = [...events].reverse().find((e) => typeof e.details?.targetDigest === 'string')?.details;
+  return d
+    ? [
+        ['source digest', d.sourceDigest],
+        ['target digest', d.targetDigest],
+      ]
+    : [];
 }
 
 async function cancel(ctx: CliEnv, v: Values, args: string[]): Promise<number> {

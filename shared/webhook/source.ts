@@ -104,18 +104,28 @@ function hostMatches(configured: string, announced: string): boolean {
   return a === b || (!a.includes(':') && b.split(':')[0] === a);
 }
 
+/** A generic registry's host: configured, else its URL's (a destination-only source still has one). */
+function hostOf(s: Source): string | undefined {
+  if (s.kind === 'acr' || s.kind === 'swr') return undefined;
+  if (s.host) return s.host;
+  return s.url && URL.canParse(s.url) ? new URL(s.url).host : undefined;
+}
+
 function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): SourceResult {
   const kinds = defaultKinds(push.format);
   const candidates = sources.filter((s) => kinds.includes(s.kind));
   const what = kinds.join('/');
   if (!candidates.length) return fail('source', `no ${what} source is configured; add ?source=<name> to the webhook URL`);
   if (push.host) {
-    const byHost = candidates.filter((s) => 'host' in s && s.host && hostMatches(s.host, push.host!));
+    const byHost = candidates.filter((s) => {
+      const host = hostOf(s);
+      return host !== undefined && hostMatches(host, push.host!);
+    });
     if (byHost.length === 1) return { ok: true, source: byHost[0]!, matchAs: null };
     if (byHost.length > 1) return fail('source', `ambiguous: ${what} sources ${list(byHost)} all have host ${push.host}; add ?source=<name> to the webhook URL`);
   }
   // No host in the event, or none configured with it: a source without a host may take it.
-  const hostless = candidates.filter((s) => !('host' in s) || !s.host);
+  const hostless = candidates.filter((s) => hostOf(s) === undefined);
   if (hostless.length === 1) return { ok: true, source: hostless[0]!, matchAs: null };
   const named = push.host ? ` for host ${push.host}` : '';
   if (!hostless.length) return fail('source', `no ${what} source is configured${named} (configured: ${list(candidates)}); add ?source=<name> to the webhook URL`);
