@@ -154,6 +154,24 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
     expect(notes.rows.map((r) => r.kind)).toEqual(['task.failed']);
   });
 
+  it('past its deadline the copy is cancelled, timed out and retried by the generic sweep', async () => {
+    proxy.mode = 'pass';
+    await pushWithSkopeo(buildOciImage([2500], 'v5.0.0'), a.host, 'team/late');
+    const task = await taskFor('team/late', 'v5.0.0');
+    await stack.db.query('UPDATE tasks SET deadline_at = $2::timestamptz WHERE id = $1', [task.id, new Date(stack.clock.now() - 1000).toISOString()]);
+    const sum = await sweep();
+    expect(sum.events['deadline.canceled']).toBe(1);
+    const detail = await reload(task);
+    expect(detail.task).toMatchObject({ state: 'pending', attempts: 1, lastError: { code: 'DeadlineExceeded' } });
+    expect(detail.events.map((e) => e.toState).slice(-2)).toEqual(['timed_out', 'pending']);
+    expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('canceled');
+    expect(await skopeoDigest(b.host, 'mirror/late', 'v5.0.0')).toBeNull();
+    await until('the backoff to pass', async () => stack.clock.now() >= Date.parse(detail.task.nextAttemptAt!));
+    await sweep();
+    expect((await reload(task)).task).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(await skopeoDigest(b.host, 'mirror/late', 'v5.0.0')).toBe(await skopeoDigest(a.host, 'team/late', 'v5.0.0'));
+  });
+
   it('an outage at the source is retried after the backoff, and the second attempt copies', async () => {
     proxy.mode = 'pass';
     const image = buildOciImage([5000, 6000], 'v4.0.0');
