@@ -401,7 +401,7 @@ describe('loadConfig: a syntax error says where, never what, and comes alone', (
   test('one missing ] in the example: one problem, at the line after it', () => {
     const e = load('bracket.yaml', example.replace('namespaces: [team]', 'namespaces: [team'));
     expect(e.issues).toEqual([
-      { path: 'line 23, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
+      { path: 'line 33, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
     ]);
   });
 });
