@@ -45,6 +45,9 @@ export class Authenticator {
   /** undefined: login() not asked yet. */
   private credentials: RegistryCredentials | null | undefined;
   private readonly tokens = new Map<string, Token>();
+  /** In flight, so that requests running in parallel share one login and one token request. */
+  private loggingIn: Promise<RegistryCredentials | null> | null = null;
+  private readonly fetching = new Map<string, Promise<Token>>();
   /** The credentials were just obtained from login() (a refusal of them is final). */
   private freshLogin = false;
 
@@ -65,17 +68,23 @@ export class Authenticator {
     const key = [...scopes].sort().join(' ');
     const cached = this.tokens.get(key);
     if (cached && this.ctx.now() < cached.renewAt) return `Bearer ${cached.value}`;
-    let token: Token;
-    try {
-      token = await this.fetchToken(challenge, scopes, creds);
-    } catch (e) {
-      // Credentials kept from an earlier login may have been revoked meanwhile: one fresh login before giving up.
-      if (!(e instanceof CopyError) || e.code !== 'UNAUTHORIZED' || this.freshLogin) throw e;
-      this.forget();
-      token = await this.fetchToken(challenge, scopes, await this.creds());
+    let pending = this.fetching.get(key);
+    if (!pending) {
+      const fresh = this.freshLogin;
+      pending = this.fetchToken(challenge, scopes, creds).catch(async (e: unknown) => {
+        // Credentials kept from an earlier login may have been revoked meanwhile: one fresh login before giving up.
+        if (!(e instanceof CopyError) || e.code !== 'UNAUTHORIZED' || fresh) throw e;
+        this.forget();
+        return this.fetchToken(challenge, scopes, await this.creds());
+      });
+      this.fetching.set(key, pending);
+      void pending.then(
+        (token) => this.tokens.set(key, token),
+        () => {},
+      );
+      void pending.finally(() => this.fetching.delete(key)).catch(() => {});
     }
-    this.tokens.set(key, token);
-    return `Bearer ${token.value}`;
+    return `Bearer ${(await pending).value}`;
   }
 
   /** Learns the challenge of a 401. */
@@ -93,12 +102,12 @@ export class Authenticator {
 
   private async creds(): Promise<RegistryCredentials | null> {
     const c = this.credentials;
-    this.freshLogin = false;
     if (c === undefined || (c?.expiresAt !== undefined && this.ctx.now() >= c.expiresAt)) {
       if (c) this.tokens.clear();
-      this.credentials = await this.endpoint.login();
+      this.loggingIn ??= this.endpoint.login().finally(() => (this.loggingIn = null));
+      this.credentials = await this.loggingIn;
       this.freshLogin = true;
-    }
+    } else this.freshLogin = false;
     return this.credentials ?? null;
   }
 

@@ -7,6 +7,7 @@ import { BlobReader } from './blob-reader.ts';
 import { DigestVerifier } from './digest.ts';
 import type { Descriptor } from './manifests.ts';
 import type { RegistryClient } from './registry-client.ts';
+import { StopSignal } from './stop.ts';
 import { CopyError } from './types.ts';
 
 export interface UploadSession {
@@ -144,6 +145,7 @@ export class BlobCopier {
       await this.finish(session, digest, undefined, 0);
       return size - start;
     } catch (e) {
+      if (e instanceof StopSignal) throw e;
       const cause = reader.failure ?? e;
       if (cause instanceof CopyError && cause.code === 'DIGEST_MISMATCH') {
         await this.dst.request('DELETE', session.location, { what: `upload of ${what}`, ok: [400, 404, 405] }).then(

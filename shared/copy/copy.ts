@@ -8,18 +8,13 @@ import { getManifest, putManifest } from './fetch-manifest.ts';
 import { filterIndex, type Manifest, MANIFEST_ACCEPT } from './manifests.ts';
 import { Plan } from './plan.ts';
 import { forEachLimit } from './pool.ts';
+import { StopSignal } from './stop.ts';
 import { findReferrers } from './referrers.ts';
 import { type ClientContext, RegistryClient } from './registry-client.ts';
 import { CopyError, type CopyCheckpoint, type CopyHooks, type CopyOptions, type CopyProgress, type CopyResult, type ImageRef } from './types.ts';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
-
-class StopSignal extends Error {
-  constructor(readonly kind: 'slice' | 'cancel') {
-    super(kind);
-  }
-}
 
 function context(opts: CopyOptions): ClientContext {
   return {
