@@ -33,6 +33,11 @@ function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** fetch's body type wants a plain ArrayBuffer-backed view. */
+function bytes(b: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(b);
+}
+
 function basic(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
@@ -67,7 +72,7 @@ async function acrAuth(name = 'team/app'): Promise<string> {
 
 async function pushBlob(base: string, auth: string, name: string, data: Buffer): Promise<string> {
   const digest = sha256(data);
-  const res = await fetch(`${base}/v2/${name}/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/octet-stream' }, body: data });
+  const res = await fetch(`${base}/v2/${name}/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/octet-stream' }, body: bytes(data) });
   expect(res.status).toBe(201);
   return digest;
 }
@@ -93,7 +98,7 @@ async function image(base: string, auth: string, name: string, extra: Record<str
 }
 
 async function putManifest(base: string, auth: string, name: string, ref: string, body: Buffer, type = OCI_MANIFEST): Promise<Response> {
-  return fetch(`${base}/v2/${name}/manifests/${ref}`, { method: 'PUT', headers: { authorization: auth, 'content-type': type }, body });
+  return fetch(`${base}/v2/${name}/manifests/${ref}`, { method: 'PUT', headers: { authorization: auth, 'content-type': type }, body: bytes(body) });
 }
 
 async function errorCode(res: Response): Promise<string | undefined> {
@@ -117,7 +122,15 @@ describe('auth: a Bearer challenge like the real registries', () => {
     const good = swrLoginPassword(HW.accessKey, HW.secretKey);
     const auth = await swrAuth();
     expect((await fetch(`${swrUrl}/v2/`, { headers: { authorization: auth } })).status).toBe(200);
-    for (const wrong of [basic(`cn-north-4@${HW.accessKey}`, good.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))), basic(`cn-east-3@${HW.accessKey}`, good), basic('cn-north-4@NOSUCHAK', good), undefined]) {
+    for (const wrong of [
+      basic(
+        `cn-north-4@${HW.accessKey}`,
+        good.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      ),
+      basic(`cn-east-3@${HW.accessKey}`, good),
+      basic('cn-north-4@NOSUCHAK', good),
+      undefined,
+    ]) {
       const res = await tokenFrom(swrUrl, wrong, 'repository:team/app:pull');
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
@@ -183,13 +196,13 @@ describe('blob uploads', () => {
     const chunk1 = await fetch(`${swrUrl}${location}`, {
       method: 'PATCH',
       headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '0-59999' },
-      body: data.subarray(0, 60_000),
+      body: bytes(data.subarray(0, 60_000)),
     });
     expect(chunk1.status).toBe(202);
     expect(chunk1.headers.get('range')).toBe('0-59999');
     location = chunk1.headers.get('location')!;
 
-    const outOfOrder = await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth, 'content-range': '70000-79999' }, body: data.subarray(70_000, 80_000) });
+    const outOfOrder = await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth, 'content-range': '70000-79999' }, body: bytes(data.subarray(70_000, 80_000)) });
     expect(outOfOrder.status).toBe(416);
     expect(outOfOrder.headers.get('range')).toBe('0-59999');
 
@@ -198,7 +211,7 @@ describe('blob uploads', () => {
     expect(status.headers.get('range')).toBe('0-59999');
 
     const digest = sha256(data);
-    const done = await fetch(`${swrUrl}${location}?digest=${digest}`, { method: 'PUT', headers: { authorization: auth, 'content-range': '60000-99999' }, body: data.subarray(60_000) });
+    const done = await fetch(`${swrUrl}${location}?digest=${digest}`, { method: 'PUT', headers: { authorization: auth, 'content-range': '60000-99999' }, body: bytes(data.subarray(60_000)) });
     expect(done.status).toBe(201);
     expect(done.headers.get('docker-content-digest')).toBe(digest);
     expect(done.headers.get('location')).toBe(`/v2/team/app/blobs/${digest}`);
@@ -215,8 +228,8 @@ describe('blob uploads', () => {
     const auth = await swrAuth();
     const start = await fetch(`${swrUrl}/v2/team/app/blobs/uploads/`, { method: 'POST', headers: { authorization: auth } });
     const location = start.headers.get('location')!;
-    await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth }, body: Buffer.from('hello ') });
-    const second = await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth }, body: Buffer.from('world') });
+    await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth }, body: 'hello ' });
+    const second = await fetch(`${swrUrl}${location}`, { method: 'PATCH', headers: { authorization: auth }, body: 'world' });
     expect(second.headers.get('range')).toBe('0-10');
     const wrong = sha256('something else');
     const res = await fetch(`${swrUrl}${location}?digest=${wrong}`, { method: 'PUT', headers: { authorization: auth } });
@@ -345,7 +358,13 @@ describe('manifests, tags and referrers', () => {
   it('an index needs its child manifests first; reset empties the registry', async () => {
     const auth = await swrAuth();
     const child = await image(swrUrl, auth, 'team/app');
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      }),
+    );
     const early = await putManifest(swrUrl, auth, 'team/app', 'multi', index, OCI_INDEX);
     expect(await errorCode(early)).toBe('MANIFEST_BLOB_UNKNOWN');
     expect((await putManifest(swrUrl, auth, 'team/app', child.digest, child.manifest)).status).toBe(201);

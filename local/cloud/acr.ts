@@ -30,6 +30,8 @@ import type { LocalCloudEnv } from './types.ts';
  *   account (missing → MissingParameter, wrong → NoPrivilege); the task has CrossUser=true.
  * - The target namespace/repository are created when a task succeeds (as ACR EE does
  *   with auto-create namespace on). Override defaults to false.
+ * - GetAuthorizationToken answers `cr_temp_user`, a token and ExpireTime (ms) one virtual hour
+ *   ahead; the instance's registry (registry/) accepts them until then.
  */
 
 export type SyncTaskStatus = 'PENDING' | 'SYNCHRONIZING' | 'RETRYING' | 'SUCCESS' | 'ERROR' | 'CANCELED';

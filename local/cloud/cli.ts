@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   }
   const cloud = await startLocalCloud({ ...(seed ? { seed } : {}), log: true });
   console.log(`[local-cloud] listening on ${cloud.url} (admin: ${cloud.url}/_local/state)`);
+  for (const [kind, urls] of Object.entries(cloud.registries)) {
+    for (const [key, url] of Object.entries(urls)) console.log(`[local-cloud] registry ${kind} ${key} on ${url} (logins: ${cloud.url}/_local/registries)`);
+  }
   const stop = () => {
     cloud.close().finally(() => process.exit(0));
   };

@@ -9,3 +9,4 @@ export type { EcsTaskInput, EcsTaskView } from './ecs.ts';
 export type { LocalService } from './local-service.ts';
 export { localCloudSeedSchema, defaultSeed, type LocalCloudSeed, type LocalCloudSeedInput } from './seed.ts';
 export type { CloudRequest, CloudResponse, EmulatedService, VirtualClock, LocalCloudEnv, Deliver } from './types.ts';
+export { startLocalRegistries, type RegistryUrls, type LocalRegistries } from './registry/index.ts';

@@ -12,6 +12,16 @@ export interface BannerInfo {
   /** Trigger URLs with the token already elided. */
   triggers: { instanceId: string; namespace: string; repo: string; url: string }[];
   push: { instanceId: string; namespace: string; repo: string; tag: string } | undefined;
+  registries?: RegistryBanner | undefined;
+}
+
+export interface RegistryBanner {
+  /** Where blobs and manifests are stored. */
+  dir: string;
+  acr: { instanceId: string; region: string; url: string }[];
+  swr: { region: string; url: string }[];
+  /** The first seeded Huawei AK and its derived login password (development keys). */
+  swrLogin: { accessKey: string; password: string } | undefined;
 }
 
 /** Where `ferry` (shared/cli) looks without FERRY_URL. */
@@ -29,6 +39,35 @@ function table(rows: [string, string][], indent = '  '): string[] {
 /** Shell-quote a value for the copy-paste commands. */
 function sh(v: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+function hostOf(url: string): string {
+  return new URL(url).host;
+}
+
+/** The registries and a copy-paste push into each cloud with skopeo (any OCI client works). */
+function registryLines(r: RegistryBanner, cloudUrl: string, push: BannerInfo['push']): string[] {
+  const lines = ['', `Registries (OCI distribution API, plain HTTP; content in ${r.dir}):`];
+  lines.push(...table([...r.acr.map((a): [string, string] => [`ACR ${a.instanceId}`, `${hostOf(a.url)}  (${a.region})`]), ...r.swr.map((s): [string, string] => [`SWR ${s.region}`, hostOf(s.url)])]));
+  const acr = r.acr.find((a) => a.instanceId === push?.instanceId) ?? r.acr[0];
+  const image = 'oci:./my-image:latest';
+  if (acr) {
+    const repo = push ? `${push.namespace}/${push.repo}:${push.tag}` : 'team/app:v1.0.0';
+    lines.push('', `Push to ACR ${acr.instanceId} with its temporary login (GetAuthorizationToken; here without signing; valid 1 h):`);
+    lines.push(`  skopeo copy --insecure-policy --dest-tls-verify=false \\`);
+    lines.push(`    --dest-creds "$(curl -s -X POST '${cloudUrl}/_local/registries/acr/${acr.instanceId}/login?format=creds')" \\`);
+    lines.push(`    ${image} docker://${hostOf(acr.url)}/${repo}`);
+    if (push?.instanceId === acr.instanceId) lines.push('  (a tag pushed there fires its ACR trigger, as a real push does)');
+  }
+  const swr = r.swr[0];
+  if (swr && r.swrLogin) {
+    lines.push('', `Push to SWR ${swr.region} (user <region>@<AK>, password hex HMAC-SHA256 keyed with the SK over the AK):`);
+    lines.push(`  skopeo copy --insecure-policy --dest-tls-verify=false \\`);
+    lines.push(`    --dest-creds ${sh(`${swr.region}@${r.swrLogin.accessKey}:${r.swrLogin.password}`)} \\`);
+    lines.push(`    ${image} docker://${hostOf(swr.url)}/team/app:v1.0.0`);
+  }
+  lines.push('', `All registries and their logins: curl ${cloudUrl}/_local/registries`);
+  return lines;
 }
 
 export function formatBanner(b: BannerInfo): string {
@@ -54,6 +93,7 @@ export function formatBanner(b: BannerInfo): string {
     lines.push('', `Simulate a push of ${b.push.namespace}/${b.push.repo}:${b.push.tag} to ${b.push.instanceId} (its trigger calls Ferry's webhook):`);
     lines.push(`  curl -X POST ${b.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d ${sh(body)}`);
   }
+  if (b.registries) lines.push(...registryLines(b.registries, b.cloudUrl, b.push));
   lines.push('', 'Then watch the replication reach succeeded:');
   lines.push(`  ${b.apiUrl === DEFAULT_CLI_URL ? '' : `FERRY_URL=${b.apiUrl} `}FERRY_API_TOKEN=${tokenValue} npx ferry tasks`);
   lines.push(`  curl -H "authorization: Bearer ${tokenValue}" ${b.apiUrl}/tasks`);

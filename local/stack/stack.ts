@@ -6,6 +6,8 @@
  *   - the sweep every FERRY_SWEEP_INTERVAL (default 5 s), never overlapping
  *   - an ACR repository trigger in the local cloud for every seeded repository of each ACR source,
  *     pointing at Ferry's own webhook URL
+ *   - the local cloud's registries (one per ACR instance and per SWR region) on the seed's fixed ports
+ *     (free ports when FERRY_CLOUD_PORT is 0, as in tests), storing under <data dir>/registry
  * Config: FERRY_CONFIG, else examples/ferry.config.yaml with examples/local.env as defaults for unset
  * variables. The example's cloud endpoints (${FERRY_LOCAL_CLOUD_URL}) resolve to the local cloud in use.
  * Local mode only: a config without tokens gets generated development tokens.
@@ -29,6 +31,7 @@ import { routeByPath, serveApp } from './app.ts';
 import { formatBanner, type BannerInfo } from './banner.ts';
 import { durationSetting, portSetting, positiveNumberSetting, readEnvFile, type Env } from './env.ts';
 import { startSweepLoop, type SweepLoop } from './sweep-loop.ts';
+import { swrLoginPassword } from '../../shared/providers/swr/registry-login.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLE_CONFIG = join(ROOT, 'examples', 'ferry.config.yaml');
@@ -186,10 +189,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const unwind = async () => {
     for (const fn of cleanup.reverse()) await fn().catch(() => {});
   };
+  // The registries' folder lives in the data directory, known once the config is read (which needs the cloud's URL).
+  let registryDir: string | undefined;
   try {
     const cloud = await startLocalCloud({
       port: cloudPort,
       host,
+      registry: {
+        ports: cloudPort === 0 ? 'ephemeral' : 'seed',
+        dataDir: () => {
+          if (!registryDir) throw new Error('the registry data directory is not known yet');
+          return registryDir;
+        },
+      },
       ...(seed ? { seed } : {}),
       ...(cloudSpeed ? { speed: cloudSpeed } : {}),
       log: (line) => log.info(line.replace(/^\[local-cloud\]\s*/, ''), { component: 'local-cloud' }),
@@ -200,6 +212,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const clock = ferryClock(cloud);
     const store = config.store;
     const dataDir = resolve(cwd, baseEnv.FERRY_DATA_DIR || (store.kind === 'pglite' ? store.dataDir : '.ferry'));
+    registryDir = join(dataDir, 'registry');
     const ledger = await Ledger.open({
       ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : { dataDir: ledgerDirOf(dataDir) }),
       now: () => clock.now(),
@@ -233,6 +246,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       tokens,
       triggers: triggers.map((t) => ({ ...t, url: t.url.replace(/token=[^&]*/, 'token=…') })),
       push: samplePush(config, cloud),
+      registries: registryBanner(cloud, shortPath(cwd, registryDir)),
     };
     const banner = formatBanner(info);
     print(banner);
@@ -306,6 +320,17 @@ function registerAcrTriggers(cloud: LocalCloud, config: FerryConfig, apiUrl: str
     }
   }
   return out;
+}
+
+function registryBanner(cloud: LocalCloud, dir: string): BannerInfo['registries'] {
+  const region = (id: string) => cloud.seed.alibaba.instances.find((i) => i.instanceId === id)?.region ?? '';
+  const swrKey = cloud.seed.huawei.credentials[0];
+  return {
+    dir,
+    acr: Object.entries(cloud.registries.acr).map(([instanceId, url]) => ({ instanceId, region: region(instanceId), url })),
+    swr: Object.entries(cloud.registries.swr).map(([r, url]) => ({ region: r, url })),
+    swrLogin: swrKey ? { accessKey: swrKey.accessKey, password: swrLoginPassword(swrKey.accessKey, swrKey.secretKey) } : undefined,
+  };
 }
 
 /** A push that the config replicates: the first seeded repository of the first ACR source, tag v1.0.0. */

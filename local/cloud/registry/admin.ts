@@ -8,7 +8,8 @@ import type { RegistryUrls } from './index.ts';
  * `/_local/registries`: where the registries listen and how to log in to them.
  * - `GET  /_local/registries` → {acr: {<instanceId>: {url, region}}, swr: {<region>: {url, logins: [{username, password}]}}}
  * - `POST /_local/registries/acr/<instanceId>/login` → {username, password, expireTime}: what
- *   GetAuthorizationToken answers the instance's owner, without signing a request.
+ *   GetAuthorizationToken answers the instance's owner, without signing a request;
+ *   `?format=creds` answers `username:password` as text (for `skopeo --creds "$(curl …)"`).
  */
 export function handleRegistryAdmin(req: CloudRequest, ctx: { urls: RegistryUrls; acr: AcrState; env: LocalCloudEnv }): CloudResponse | null {
   const path = req.path.replace(/\/+$/, '');
@@ -30,5 +31,6 @@ export function handleRegistryAdmin(req: CloudRequest, ctx: { urls: RegistryUrls
   const instance = ctx.acr.instances.get(decodeURIComponent(login[1]!));
   if (!instance) return adminError(404, `no ACR instance ${login[1]}`);
   const c = ctx.acr.registryCredentials.issue(instance.instanceId, instance.accountId, req.now);
+  if (req.query.get('format') === 'creds') return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${c.TempUsername}:${c.AuthorizationToken}` };
   return adminJson(200, { username: c.TempUsername, password: c.AuthorizationToken, expireTime: c.ExpireTime });
 }

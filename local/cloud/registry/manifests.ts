@@ -64,7 +64,8 @@ function parseManifest(bytes: Buffer, contentType: string | undefined): { manife
 async function checkReferences(ctx: RegistryContext, manifest: Manifest, mediaType: string): Promise<void> {
   if (INDEX_TYPES.has(mediaType)) {
     for (const child of manifest.manifests ?? []) {
-      if (!(await ctx.storage.hasManifest(ctx.name, child.digest))) throw new OciError(400, 'MANIFEST_BLOB_UNKNOWN', 'manifest references a manifest unknown to the repository', { digest: child.digest });
+      if (!(await ctx.storage.hasManifest(ctx.name, child.digest)))
+        throw new OciError(400, 'MANIFEST_BLOB_UNKNOWN', 'manifest references a manifest unknown to the repository', { digest: child.digest });
     }
     return;
   }

@@ -79,10 +79,8 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   function tokenEndpoint(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     req.resume();
     const issued = tokens.issue(req.headers.authorization, query.getAll('scope'));
-    if (!issued) {
-      return reply(res, 401, { ...JSON_TYPE, 'www-authenticate': `Basic realm="${opts.auth.service}"` }, ociErrorBody('UNAUTHORIZED', 'authentication required: valid Basic credentials'));
-    }
-    reply(res, 200, JSON_TYPE, JSON.stringify({ token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt }));
+    if (!issued) reply(res, 401, { ...JSON_TYPE, 'www-authenticate': `Basic realm="${opts.auth.service}"` }, ociErrorBody('UNAUTHORIZED', 'authentication required: valid Basic credentials'));
+    else reply(res, 200, JSON_TYPE, JSON.stringify({ token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt }));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
