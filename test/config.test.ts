@@ -190,8 +190,8 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
   ],
   [
     'unknown template placeholder',
-    (c) => (c.rules[0].targets[0].repo = 'mirror/{repository}'),
-    ['rules[0].targets[0].repo: unknown placeholder {repository} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})'],
+    (c) => (c.rules[0].targets[0].repo = 'mirror/{image}'),
+    ['rules[0].targets[0].repo: unknown placeholder {image} (known: {namespace}, {repo}, {repository}, {repo_last}, {tag}, {source}, {digest})'],
   ],
   ['unclosed template', (c) => (c.rules[0].targets[0].tag = '{tag'), ['rules[0].targets[0].tag: unclosed "{" at position 1']],
   ['literal target name invalid', (c) => (c.rules[0].targets[0].namespace = 'Team'), ['rules[0].targets[0].namespace: must be lowercase letters and digits, separated by single ".", "_" or "-"']],
@@ -255,14 +255,23 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
           { provider: 'acr', instanceId: 'cri-dst0001', region: 'cn-shanghai' },
         ],
       }),
-    ['rules[1].targets[0].region: source "swr" is in cn-north-4, not cn-east-3', 'rules[1].targets[1].provider: an ACR target copies from an ACR source, but "swr" is an SWR source'],
+    [
+      'rules[1].targets[0].region: source "swr" is in cn-north-4, not cn-east-3',
+      'rules[1].targets[1].provider: an ACR target copies from an ACR source, but "swr" is an SWR source; Ferry can copy it itself: provider: copy, registry: <the ACR source to copy to> (configured: src)',
+    ],
   ],
   [
     'mirrorOf must name an ACR or SWR source',
     (c) => c.sources.push({ kind: 'distribution', name: 'd1', mirrorOf: 'hb' }, { kind: 'dockerhub', name: 'd2', mirrorOf: 'nope' }),
     ['sources[3].mirrorOf: must name an ACR or SWR source, but "hb" is a Harbor source', 'sources[4].mirrorOf: unknown source "nope" (configured: src, swr, hb, d1, d2)'],
   ],
-  ['generic registry cannot feed ACR', (c) => (c.rules[0].source = 'hb'), ['rules[0].targets[0].provider: an ACR target copies from an ACR source, but "hb" is a Harbor source']],
+  [
+    'generic registry cannot feed ACR',
+    (c) => (c.rules[0].source = 'hb'),
+    [
+      'rules[0].targets[0].provider: an ACR target copies from an ACR source, but "hb" is a Harbor source; Ferry can copy it itself: provider: copy, registry: <the ACR source to copy to> (configured: src)',
+    ],
+  ],
   [
     'half credentials, bad endpoint',
     (c) => (c.clouds = { huawei: { accessKey: '${AK}' }, alibaba: { accessKeyId: '${AK}', endpoint: 'ftp://x' } }),
@@ -392,7 +401,7 @@ describe('loadConfig: a syntax error says where, never what, and comes alone', (
   test('one missing ] in the example: one problem, at the line after it', () => {
     const e = load('bracket.yaml', example.replace('namespaces: [team]', 'namespaces: [team'));
     expect(e.issues).toEqual([
-      { path: 'line 23, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
+      { path: 'line 33, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
     ]);
   });
 });

@@ -79,7 +79,7 @@ describe('template', () => {
   });
 
   test('unknown placeholders are all reported when compiling', () => {
-    expect(checkTemplate('{name}/{repo}/{image}')).toBe('unknown placeholders {name}, {image} (known: {namespace}, {repo}, {repo_last}, {tag}, {source}, {digest})');
+    expect(checkTemplate('{name}/{repo}/{image}')).toBe('unknown placeholders {name}, {image} (known: {namespace}, {repo}, {repository}, {repo_last}, {tag}, {source}, {digest})');
     expect(checkTemplate('a}')).toBe('unmatched "}" at position 2 (write "}}" for a literal brace)');
     expect(checkTemplate('{repo}')).toBeNull();
   });

@@ -121,3 +121,21 @@ describe('normalizeWebhook', () => {
     expect(parseAcrTime('2024-13-45 99:00:00')).toBeNull();
   });
 });
+
+describe('distribution 2.8 notifications, as docker-registry sends them', () => {
+  const event = (target: Record<string, unknown>) => ({
+    events: [{ id: 'e1', timestamp: '2030-01-01T00:00:00.000Z', action: 'push', target: { repository: 'team/app', ...target }, request: { host: '127.0.0.1:5000', method: 'PUT' } }],
+  });
+  const normalize = (body: object) => normalizeWebhook({ kind: 'distribution', headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' }, body: JSON.stringify(body) });
+
+  it('a blob upload (application/octet-stream) is ignored; the tagged manifest is one push', () => {
+    const blob = normalize(event({ mediaType: 'application/octet-stream', digest: `sha256:${'1'.repeat(64)}`, size: 130 }));
+    expect(blob).toMatchObject({ ok: true, pushes: [], ignored: ['events[0]: application/octet-stream is a layer, not an image manifest'] });
+    const manifest = normalize(event({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'2'.repeat(64)}`, size: 401, tag: 'v1' }));
+    expect(manifest).toMatchObject({
+      ok: true,
+      ignored: [],
+      pushes: [{ format: 'distribution', namespace: 'team', repository: 'app', tag: 'v1', digest: `sha256:${'2'.repeat(64)}`, host: '127.0.0.1:5000', eventId: 'distribution:e1' }],
+    });
+  });
+});

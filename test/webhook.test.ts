@@ -204,7 +204,7 @@ describe('auth, limits and client mistakes', () => {
     expect(r.body.created).toBe(2);
   });
 
-  test('a scoped token is accepted for its own source; a registry without mirrorOf answers matched 0', async () => {
+  test('a scoped token is accepted for its own source; a registry without mirrorOf matches rules as itself', async () => {
     const hubBody = JSON.parse(fixture('dockerhub.json'));
     hubBody.push_data.tag = 'v6.0.0';
     const hub = await h.post('dockerhub', hubBody, { token: 'scoped-token-abcdef' });
@@ -215,7 +215,7 @@ describe('auth, limits and client mistakes', () => {
     const plain = await h.post('harbor', body);
     expect(plain.status).toBe(200);
     expect(plain.body.matched).toBe(0);
-    expect(plain.body.reason).toContain('mirrorOf');
+    expect(plain.body.reason).toContain('no rule matches harbor-plain/team/app:v1.2.3 (releases: source "harbor-plain" does not match "acr-hangzhou"');
   });
 
   test('body over the limit → 413 (Content-Length and streamed)', async () => {

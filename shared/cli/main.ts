@@ -33,17 +33,19 @@ Commands:
   replay <payload.json> --kind <kind> [--instance id] [--source name]
                              POST a saved webhook to <url>/webhooks/<kind> (token: FERRY_WEBHOOK_TOKEN)
   cloud [seed.json]          run the local cloud emulator
+  copy <src-ref> <dst-ref>   copy one image registry to registry (--platform, --referrers)
 
 Global options:
   --url <url>     Ferry API (default: $FERRY_URL or http://127.0.0.1:8080)
   --json          machine-readable output
   -h, --help      help (also: ferry <command> --help)
 
-Environment: FERRY_API_TOKEN (API bearer token), FERRY_WEBHOOK_TOKEN (replay), FERRY_URL.
+Environment: FERRY_API_TOKEN (API bearer token), FERRY_WEBHOOK_TOKEN (replay), FERRY_URL,
+FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
 List tasks, newest first. With more pages, prints the cursor of the next one.`,
   task: `Usage: ferry task <id> [--json]
 Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
@@ -65,6 +67,14 @@ POSTs a saved webhook payload to <url>/webhooks/<kind>, with FERRY_WEBHOOK_TOKEN
 (and as ?token=, like an ACR trigger URL). --instance and --source are passed as query parameters.`,
   cloud: `Usage: ferry cloud [seed.json]
 Runs the local cloud emulator (port: $FERRY_CLOUD_PORT, default 8090).`,
+  copy: `Usage: ferry copy <src-ref> <dst-ref> [--platform os/arch …] [--referrers] [--json]
+                  [--src-creds user:pass] [--dest-creds user:pass]
+Copies one image, registry to registry, as the copy provider does. A reference is
+[http(s)://]host[:port]/repository[:tag|@digest]; a Docker Hub short name (nginx, user/app) means
+registry-1.docker.io; loopback hosts default to http, others to https. The destination tag defaults
+to the source's. Credentials: FERRY_SRC_CREDS and FERRY_DEST_CREDS (user:password) keep them out of
+the process list; the flags override them. Progress on stderr when it is a terminal.
+Exit codes: 0 copied, 1 the copy failed (the message names the code), 2 usage error.`,
 };
 
 const OPTIONS = {
@@ -85,9 +95,15 @@ const OPTIONS = {
   kind: { type: 'string' },
   instance: { type: 'string' },
   source: { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  referrers: { type: 'boolean' },
+  'src-creds': { type: 'string' },
+  'dest-creds': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
-type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 export interface CliEnv {
   env: Record<string, string | undefined>;
@@ -136,6 +152,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await replay(ctx, values, args);
       case 'cloud':
         return await cloud(args);
+      case 'copy':
+        return await copy(ctx, values, args);
       case 'help':
         ctx.io.out((args[0] ? HELP[args[0]] : undefined) ?? GLOBAL_HELP);
         return EXIT.ok;
@@ -300,6 +318,7 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
       ['attempts', `${t.attempts}/${t.maxAttempts}`],
       ['cloud ref', t.cloudRef],
       ['cloud status', t.cloudStatus],
+      ...copiedDigests(a.body.events),
       ['deadline', shortTime(t.deadlineAt)],
       ['last error', t.lastError ? `${t.lastError.code}: ${t.lastError.message}` : null],
       ['cancel requested', t.cancelRequestedAt ? `${shortTime(t.cancelRequestedAt)} (${t.cancelReason ?? ''})` : null],
@@ -315,6 +334,17 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
     ),
   );
   return EXIT.ok;
+}
+
+/** A copy Ferry made records both digests in the event that ended it. */
+function copiedDigests(events: Array<{ details?: Record<string, unknown> }>): Array<[string, unknown]> {
+  const d = [...events].reverse().find((e) => typeof e.details?.targetDigest === 'string')?.details;
+  return d
+    ? [
+        ['source digest', d.sourceDigest],
+        ['target digest', d.targetDigest],
+      ]
+    : [];
 }
 
 async function cancel(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
@@ -458,6 +488,32 @@ async function replay(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   return res.statusCode < 300 ? EXIT.ok : EXIT.failure;
 }
 
+async function copy(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  const { CopyUsageError, copyRequest, progressLine, runCopy } = await import('./copy.ts');
+  let req: ReturnType<typeof copyRequest>;
+  try {
+    req = copyRequest(args, v, ctx.env);
+  } catch (err) {
+    if (err instanceof CopyUsageError) throw new UsageError(err.message);
+    throw err;
+  }
+  const tty = !v.json && ctx.io.isTTY?.() === true;
+  const r = await runCopy(req, tty ? (p) => ctx.io.progress?.(progressLine(p)) : undefined);
+  if (tty) ctx.io.progress?.(null);
+  const names = { source: `${req.src.host}/${req.src.repository}${req.src.digest ? `@${req.src.digest}` : `:${req.src.tag}`}`, destination: `${req.dst.host}/${req.dst.repository}:${req.dst.tag}` };
+  if (v.json) {
+    const result = r.ok ? { ok: true, ...names, sourceDigest: r.sourceDigest, targetDigest: r.targetDigest, stats: r.stats } : { ok: false, ...names, error: { code: r.code, message: r.message } };
+    ctx.io.out(JSON.stringify(result, null, 2));
+    return r.ok ? EXIT.ok : EXIT.failure;
+  }
+  if (!r.ok) {
+    ctx.io.err(`ferry: copy failed: ${r.code}: ${r.message}`);
+    return EXIT.failure;
+  }
+  ctx.io.out(`copied ${names.source} → ${names.destination} (${r.targetDigest})`);
+  return EXIT.ok;
+}
+
 async function cloud(args: string[]): Promise<number> {
   // The emulator's own entry reads its seed file from argv[2] and runs until SIGINT/SIGTERM.
   process.argv = [process.argv[0]!, 'local-cloud', ...args];
@@ -468,7 +524,12 @@ async function cloud(args: string[]): Promise<number> {
 
 /** The process entry (bin/ferry.js): runs `main` on argv and sets the exit code. */
 export async function run(): Promise<void> {
-  const io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+  const io: Io = {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    isTTY: () => process.stderr.isTTY === true,
+    progress: (l) => process.stderr.write(l === null ? '\n' : `\r${l}`),
+  };
   try {
     process.exitCode = await main(process.argv.slice(2), { env: process.env, io });
   } catch (err) {

@@ -3,6 +3,10 @@
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /** Whether progress may be drawn (stderr is a terminal). */
+  isTTY?(): boolean;
+  /** Redraws the progress line; null ends it. */
+  progress?(line: string | null): void;
 }
 
 export function table(rows: Array<Record<string, unknown>>, columns: string[]): string {

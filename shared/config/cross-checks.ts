@@ -1,4 +1,4 @@
-import { providerNamed, providers, providersFeedingFrom } from '../providers/registry.ts';
+import { providerNamed, providers } from '../providers/registry.ts';
 import { compileGlob, hasWildcard } from '../rules/glob.ts';
 import type { RawIssue } from './errors.ts';
 
@@ -30,6 +30,8 @@ export function crossCheck(raw: unknown): RawIssue[] {
   if (!isObj(raw)) return [];
   const issues: RawIssue[] = [];
 
+  const rawSources = arr(raw.sources).filter(isObj);
+  const clouds = isObj(raw.clouds) ? raw.clouds : {};
   const sources: SourceInfo[] = [];
   const firstSource = new Map<string, number>();
   arr(raw.sources).forEach((s, i) => {
@@ -44,16 +46,18 @@ export function crossCheck(raw: unknown): RawIssue[] {
     }
   });
   const known = sources.map((s) => s.name);
+  // A mirror is a source a cloud copies from natively: one whose kind has a provider of its own.
+  const mirrorable = [...new Set(providers().flatMap((p) => p.sourceKinds))].filter((k) => providerNamed(k));
   arr(raw.sources).forEach((s, i) => {
     const mirror = isObj(s) ? str(s.mirrorOf) : undefined;
     if (mirror === undefined) return;
     const target = sources.find((t) => t.name === mirror);
     if (!target) issues.push({ path: ['sources', i, 'mirrorOf'], message: `unknown source "${mirror}" (configured: ${known.join(', ')})` });
-    else if (!target.kind || providersFeedingFrom(target.kind).length === 0) {
-      const copyable = [...new Set(providers().flatMap((p) => p.sourceKinds))].map((k) => kindName(k).replace(/^an? /, ''));
+    else if (!target.kind || !mirrorable.includes(target.kind)) {
+      const names = mirrorable.map((k) => kindName(k).replace(/^an? /, ''));
       issues.push({
         path: ['sources', i, 'mirrorOf'],
-        message: `must name ${kindName(copyable[0]).split(' ')[0]} ${copyable.join(' or ')} source, but "${mirror}" is ${kindName(target.kind)} source`,
+        message: `must name ${kindName(mirrorable[0]).split(' ')[0]} ${names.join(' or ')} source, but "${mirror}" is ${kindName(target.kind)} source`,
       });
     }
   });
@@ -94,12 +98,15 @@ export function crossCheck(raw: unknown): RawIssue[] {
       if (!feeding.length) {
         const needs = provider.sourceKinds.map((k) => kindName(k).replace(/^an? /, '')).join(' or ');
         const what = matched.length === 1 ? `"${matched[0]!.name}" is ${kindName(matched[0]!.kind)} source` : `"${pattern}" matches no ${needs} source`;
-        issues.push({ path: ['rules', i, 'targets', j, 'provider'], message: `${kindName(provider.name)} target copies from ${kindName(provider.sourceKinds[0])} source, but ${what}` });
+        issues.push({
+          path: ['rules', i, 'targets', j, 'provider'],
+          message: `${kindName(provider.name)} target copies from ${kindName(provider.sourceKinds[0])} source, but ${what}${copyHint(provider.name, matched, sources)}`,
+        });
         return;
       }
       for (const s of feeding) {
-        const bad = provider.checkTarget?.(t, [s]);
-        if (bad) issues.push({ path: ['rules', i, 'targets', j, bad.field], message: bad.message });
+        const bad = provider.checkTarget?.(t, [s], { sources: rawSources, clouds });
+        if (bad) issues.push({ path: ['rules', i, 'targets', j, ...(bad.field ? [bad.field] : [])], message: bad.message });
       }
     });
   });
@@ -114,6 +121,18 @@ export function crossCheck(raw: unknown): RawIssue[] {
 
   issues.push(...huaweiProjectIssues(raw, sources));
   return issues;
+}
+
+/**
+ * Where a cloud cannot copy natively (an SWR target for an ACR source), Ferry can copy itself: the
+ * hint names the configured source of the target's kind to give as the copy's registry.
+ */
+function copyHint(targetKind: string, matched: readonly SourceInfo[], sources: readonly SourceInfo[]): string {
+  const copy = providerNamed('copy');
+  if (!copy || !matched.every((s) => s.kind !== undefined && copy.sourceKinds.includes(s.kind))) return '';
+  const what = kindName(targetKind).replace(/^an? /, '');
+  const same = sources.filter((s) => s.kind === targetKind).map((s) => s.name);
+  return `; Ferry can copy it itself: provider: copy, registry: <the ${what} source to copy to> (${same.length ? `configured: ${same.join(', ')}` : `no ${what} source is configured`})`;
 }
 
 /** An IAM project belongs to one region: SWR sources in several regions need one project id each. */

@@ -88,30 +88,66 @@ const huaweiProjectId = z.string().regex(/^[0-9a-f]{32}$/, { error: 'must be an 
 
 const url = z.string().refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
 
-// ---------- sources ----------
-const acrSource = z.strictObject({
-  kind: z.literal('acr'),
-  name,
-  instanceId: checked(naming.acrInstanceId),
-  region: alibabaRegion,
-  accountId: checked(naming.accountId).optional(),
-});
-const swrSource = z.strictObject({
-  kind: z.literal('swr'),
-  name,
-  region: huaweiRegion,
-  namespaces: z.array(checked(naming.swrNamespace)).min(1),
-});
+// ---------- sources: the registries Ferry knows ----------
+/**
+ * A registry's base URL (no `/v2`, no path): `http://` too, for loopback and private registries.
+ * The trailing slash is dropped.
+ */
+const registryUrl = z
+  .string()
+  .superRefine((v, ctx) => {
+    const u = URL.canParse(v) ? new URL(v) : null;
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !/^https?:\/\/[^\s/]+/.test(v)) return ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+    if (u.username || u.password) return ctx.addIssue({ code: 'custom', message: 'must not carry credentials (give username and password instead)' });
+    if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) ctx.addIssue({ code: 'custom', message: "must be the registry's base URL, without a path (Ferry adds /v2/)" });
+  })
+  .transform((v) => v.replace(/\/+$/, ''));
+
+/** An ACR Enterprise instance name, as its registry host carries it (`<name>-registry.<region>.cr.aliyuncs.com`). */
+const acrInstanceName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/, { error: 'must be 3 to 64 lowercase letters, digits or "-" (the instance name in its registry host)' });
+
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
-const registrySource = <K extends 'harbor' | 'distribution' | 'dockerhub'>(kind: K) =>
-  z.strictObject({
-    kind: z.literal(kind),
+
+function sourceSchemas(ctx: RefContext) {
+  const acrSource = z.strictObject({
+    kind: z.literal('acr'),
     name,
-    host: z.string().regex(HOST, { error: 'must be a host name, optionally with ":port"' }).optional(),
-    /** An ACR or SWR source that holds this registry's images under the same names (clouds copy from there). */
-    mirrorOf: name.optional(),
+    instanceId: checked(naming.acrInstanceId),
+    region: alibabaRegion,
+    accountId: checked(naming.accountId).optional(),
+    /** For copies Ferry makes itself: the registry host is `<instanceName>-registry.<region>.cr.aliyuncs.com`. */
+    instanceName: acrInstanceName.optional(),
+    /** The registry URL instead (a VPC endpoint, the local cloud's registry). */
+    registry: plainOrRef(ctx, registryUrl).optional(),
   });
-export const sourceSchema = z.discriminatedUnion('kind', [acrSource, swrSource, registrySource('harbor'), registrySource('distribution'), registrySource('dockerhub')]);
+  const swrSource = z.strictObject({
+    kind: z.literal('swr'),
+    name,
+    region: huaweiRegion,
+    namespaces: z.array(checked(naming.swrNamespace)).min(1),
+    /** For copies Ferry makes itself; default `https://swr.<region>.myhuaweicloud.com`. */
+    registry: plainOrRef(ctx, registryUrl).optional(),
+  });
+  const registrySource = <K extends 'harbor' | 'distribution' | 'dockerhub'>(kind: K) =>
+    z
+      .strictObject({
+        kind: z.literal(kind),
+        name,
+        host: z.string().regex(HOST, { error: 'must be a host name, optionally with ":port"' }).optional(),
+        /** An ACR or SWR source that holds this registry's images under the same names (clouds copy from there). */
+        mirrorOf: name.optional(),
+        /** The registry's URL for copies Ferry makes itself; default `https://<host>` (Docker Hub: its registry). */
+        url: plainOrRef(ctx, registryUrl).optional(),
+        username: plainOrRef(ctx, z.string().min(1)).optional(),
+        password: secretRef(ctx, 'FERRY_REGISTRY_PASSWORD').optional(),
+      })
+      .superRefine((s, c) => {
+        if ((s.username === undefined) !== (s.password === undefined)) {
+          c.addIssue({ code: 'custom', path: [s.username === undefined ? 'username' : 'password'], message: 'is required when the other of username and password is given' });
+        }
+      });
+  return z.discriminatedUnion('kind', [acrSource, swrSource, registrySource('harbor'), registrySource('distribution'), registrySource('dockerhub')]);
+}
 
 // ---------- policy ----------
 const backoffPartial = z.strictObject({
@@ -338,7 +374,7 @@ export function buildConfigSchema(ctx: RefContext) {
 
   return z
     .strictObject({
-      sources: z.array(sourceSchema).default([]),
+      sources: z.array(sourceSchemas(ctx)).default([]),
       rules: z.array(rule).default([]),
       defaults: policyPartialSchema.optional(),
       auth,

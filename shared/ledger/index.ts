@@ -6,6 +6,7 @@ export { migrate, schemaVersion, type Migration, type MigrateResult } from './mi
 export { MIGRATIONS } from './migrations.ts';
 export { checkListCursor } from './queries.ts';
 export { type Enqueued, type NotificationInput, NotificationOutbox } from './outbox.ts';
+export { COPY_JOB_STATES, CopyJobs, type CopyJobRow, type CopyJobState } from './copy-jobs.ts';
 export { EcsTaskRegistry, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';
 export * from './states.ts';

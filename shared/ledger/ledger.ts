@@ -4,6 +4,7 @@
  * this facade delegates to: replications, claims, transitions, queries, maintenance, registries, outbox.
  */
 import * as claims from './claims.ts';
+import { CopyJobs } from './copy-jobs.ts';
 import type { LedgerCore } from './core.ts';
 import { type Db, type OpenDbOptions, openDb } from './db.ts';
 import * as maintenance from './maintenance.ts';
@@ -41,6 +42,8 @@ export async function openLedgerDb(opts: OpenDbOptions = {}): Promise<Db> {
 export class Ledger {
   readonly ecs: EcsTaskRegistry;
   readonly outbox: NotificationOutbox;
+  /** The copy provider's jobs: one per submission, with the copy's checkpoint. */
+  readonly copyJobs: CopyJobs;
   readonly #core: LedgerCore;
 
   /**
@@ -53,6 +56,7 @@ export class Ledger {
     const nowIso = () => new Date(clock()).toISOString();
     this.ecs = new EcsTaskRegistry(db, nowIso);
     this.outbox = new NotificationOutbox(db, nowIso);
+    this.copyJobs = new CopyJobs(db, () => clock());
   }
 
   /** Opens the database (pg when databaseUrl, else PGlite), applies pending migrations, returns the ledger. */

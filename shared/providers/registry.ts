@@ -3,6 +3,7 @@
  * one line below. Everything that needs a cloud asks the registry, never a provider by name.
  */
 import { acrProvider } from './acr/provider.ts';
+import { copyProvider } from './copy/provider.ts';
 import { swrProvider } from './swr/provider.ts';
 import type { CloudProvider, RenderedTarget, TaskTarget } from './types.ts';
 
@@ -15,6 +16,7 @@ export function registerProvider<To extends RenderedTarget>(p: CloudProvider<To>
 
 registerProvider(acrProvider);
 registerProvider(swrProvider);
+registerProvider(copyProvider);
 
 export function providers(): CloudProvider[] {
   return [...registry.values()];

@@ -8,8 +8,9 @@
 import type { z } from 'zod';
 import type { AlibabaCredentials } from '../clients/credentials.ts';
 import type { Clock } from '../clock.ts';
-import type { FerryConfig } from '../config/index.ts';
-import type { TaskRow } from '../ledger/index.ts';
+import type { FerryConfig, Source } from '../config/index.ts';
+import type { CopyJobs, TaskRow } from '../ledger/index.ts';
+import type { RegistryEndpoint } from '../copy/types.ts';
 import type { Logger } from '../log.ts';
 import type { NameCheck } from '../rules/naming.ts';
 
@@ -58,7 +59,8 @@ export interface SchemaKit {
 /** What the cloud says about one task. */
 export type Observation =
   | { kind: 'queued' | 'running'; cloudStatus: string }
-  | { kind: 'succeeded'; cloudStatus: string }
+  /** `details` go into the task's history (the copy provider: the source and target digests). */
+  | { kind: 'succeeded'; cloudStatus: string; details?: Record<string, unknown> | undefined }
   | { kind: 'failed'; cloudStatus: string; code: string; message: string; requestId: string | null; retryable: boolean }
   | { kind: 'canceled'; cloudStatus: string }
   | { kind: 'timed_out'; cloudStatus: string; message: string }
@@ -105,7 +107,9 @@ export interface Found {
 
 /** How a provider builds its clients: once per function instance. */
 export interface ConnectOptions {
-  config: Pick<FerryConfig, 'clouds'>;
+  config: Pick<FerryConfig, 'clouds' | 'sources'>;
+  /** Where the copy provider keeps its jobs and their checkpoints (the ledger's); absent where nothing is replicated. */
+  copyJobs?: CopyJobs | undefined;
   clock: Clock;
   env: Record<string, string | undefined>;
   /** The function role's temporary credentials (FC context), used when the config names no keys. */
@@ -180,8 +184,15 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */
   targetSchema(kit: SchemaKit): z.ZodObject;
-  /** Config problems of one target given the sources its rule can match (path relative to the target). */
-  checkTarget?(target: Record<string, unknown>, sources: readonly { name: string; region?: string | undefined }[]): { field: string; message: string } | null;
+  /**
+   * Config problems of one target given the sources its rule can match (path relative to the target);
+   * `config` is the raw document's sources and clouds, read defensively (other checks report their shape).
+   */
+  checkTarget?(
+    target: Record<string, unknown>,
+    sources: readonly { name: string; region?: string | undefined }[],
+    config: { sources: readonly Record<string, unknown>[]; clouds: Record<string, unknown> },
+  ): { field: string; message: string } | null;
   /** Renders a (validated) rule target for a push. */
   render(target: Record<string, unknown>, from: SourceImage, field: RenderField): Rendering<To>;
   /** Parses a ledger task's `target` JSON. */
@@ -196,4 +207,14 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   /** The pushed image must be nameable at the cloud it is copied from (sources of `sourceKinds`). */
   checkSourceImage?(image: { namespace: string; repository: string; tag?: string | undefined }): { field: string; message: string } | null;
   connect(opts: ConnectOptions): Connected<To>;
+  /**
+   * The registry of a configured source of this provider's kind, for copies Ferry makes itself: its
+   * URL and how to log in (ACR: GetAuthorizationToken; SWR: the AK/SK-derived login).
+   */
+  registryFor?(source: Source, opts: ConnectOptions): RegistryEndpoint;
+  /**
+   * Why Ferry could not reach the registry of this configured source (raw document, read
+   * defensively) with what the config gives, or null: config check refuses copies to or from it.
+   */
+  checkRegistry?(source: Record<string, unknown>, clouds: Record<string, unknown>): string | null;
 }

@@ -39,6 +39,7 @@ export interface DepsInput {
 export function makeDeps(input: DepsInput): Deps {
   const connect = {
     config: input.config,
+    copyJobs: input.ledger.copyJobs,
     clock: input.clock,
     env: input.env ?? process.env,
     runtimeCredentials: input.invocationCredentials,

@@ -45,6 +45,19 @@ export const acrRepository: NameCheck = (v) => {
   return null;
 };
 
+/** One component of an OCI repository path (the distribution spec's name grammar). */
+const OCI_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const OCI_RULE = 'lowercase letters and digits, separated by ".", "_", "__" or "-"';
+
+/** The first component of a repository path in any OCI registry (Ferry's namespace). */
+export const ociNamespace: NameCheck = (v) => (OCI_COMPONENT.test(v) ? null : `must be ${OCI_RULE}`);
+
+/** The rest of a repository path in any OCI registry: components separated by "/". */
+export const ociRepository: NameCheck = (v) => {
+  if (v.length < 1 || v.length > 255) return 'must be 1 to 255 characters';
+  return v.split('/').every((c) => OCI_COMPONENT.test(c)) ? null : `must be "/"-separated components of ${OCI_RULE}`;
+};
+
 /** An image tag, as the OCI distribution spec defines it. */
 export const imageTag: NameCheck = (v) => (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? null : 'must be 1 to 128 of letters, digits, "_", "." and "-", not starting with "." or "-"');
 

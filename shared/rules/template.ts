@@ -1,9 +1,9 @@
 /**
- * Target name templates: `{namespace}`, `{repo}`, `{tag}`, `{source}`, `{digest}` and
- * `{repo_last}` (the last `/` segment of the repository). `{{` and `}}` are literal braces.
+ * Target name templates: `{namespace}`, `{repo}` (also `{repository}`), `{tag}`, `{source}`, `{digest}`
+ * and `{repo_last}` (the last `/` segment of the repository). `{{` and `}}` are literal braces.
  * Compiled once when the config loads; rendering is a join.
  */
-export const PLACEHOLDERS = ['namespace', 'repo', 'repo_last', 'tag', 'source', 'digest'] as const;
+export const PLACEHOLDERS = ['namespace', 'repo', 'repository', 'repo_last', 'tag', 'source', 'digest'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 export type TemplateVars = Partial<Record<Placeholder, string | undefined>>;
@@ -102,6 +102,7 @@ export function templateVars(push: { source: string; namespace: string; reposito
   return {
     namespace: push.namespace,
     repo: push.repository,
+    repository: push.repository,
     repo_last: push.repository.split('/').pop(),
     tag: push.tag,
     source: push.source,

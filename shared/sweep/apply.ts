@@ -33,7 +33,7 @@ export type Applied = 'mark-running' | 'unchanged' | 'done';
 export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Observation, cloud: Connected, depth = 0): Promise<Applied> {
   switch (obs.kind) {
     case 'succeeded':
-      await succeed(ctx, task, obs.cloudStatus);
+      await succeed(ctx, task, obs.cloudStatus, obs.details ?? {});
       return 'done';
     case 'failed':
       await failOrRetry(ctx, task, obs);

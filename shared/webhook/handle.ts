@@ -108,7 +108,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
     // nothing about this source, and a 403 would confirm the token is valid elsewhere.
     if (!tokenCovers(d.token, r.source.name)) return unauthorized('missing or invalid token');
     let digest = push.digest;
-    if (!digest && r.matchAs) {
+    if (!digest && r.matchAs && replicates(push, r.matchAs, deps.config)) {
       const found = await resolveDigest(rt, d, r.matchAs, push);
       // Without a digest or an event id, this push could only be keyed by the time it arrived: a resend
       // would copy again. Better the sender retry than Ferry guess.
@@ -130,10 +130,18 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   for (const { push, resolved, digest } of planned) {
     const { source, matchAs } = resolved;
     if (!matchAs) {
-      reasons.push(`source "${source.name}" is a ${source.kind} registry the clouds cannot copy from; give it mirrorOf: <an ACR or SWR source> to replicate its pushes`);
+      reasons.push(`source "${source.name}" is a ${source.kind} registry no registered provider copies from (its mirrorOf names no source one does)`);
       continue;
     }
-    const event: PushEvent = { sourceKind: matchAs.kind, source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest, pushedAt: push.pushedAt };
+    const event: PushEvent = {
+      sourceKind: matchAs.kind as PushEvent['sourceKind'],
+      source: matchAs.name,
+      namespace: push.namespace,
+      repository: push.repository,
+      tag: push.tag,
+      digest,
+      pushedAt: push.pushedAt,
+    };
     const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
       reasons.push(noMatchReason(event, verdicts));
@@ -148,7 +156,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
         {
           sourceKind: matchAs.kind,
           source: matchAs.name,
-          region: matchAs.region,
+          region: 'region' in matchAs ? matchAs.region : undefined,
           namespace: push.namespace,
           repository: push.repository,
           tag: push.tag ?? null,
@@ -218,6 +226,19 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   return { status: replications.length ? 202 : 200, body };
 }
 
+/** Whether any rule copies this push anywhere: a push nothing replicates needs no digest lookup. */
+function replicates(push: NormalizedPush, matchAs: { kind: string; name: string }, config: Deps['config']): boolean {
+  const event: PushEvent = {
+    sourceKind: matchAs.kind as PushEvent['sourceKind'],
+    source: matchAs.name,
+    namespace: push.namespace,
+    repository: push.repository,
+    tag: push.tag,
+    pushedAt: push.pushedAt,
+  };
+  return explainPush(event, config).targets.length > 0;
+}
+
 /** Why nothing matched, from the verdicts of the one matching pass. */
 function noMatchReason(event: PushEvent, verdicts: RuleVerdict[]): string {
   const why = verdicts.map((v) => `${v.rule}: ${v.matched ? 'matched, but has no target this source can feed' : v.reason}`);
@@ -234,7 +255,7 @@ const LEDGER_RESERVE_MS = 150;
 async function resolveDigest(
   rt: WebhookRuntime,
   d: Delivery,
-  source: { kind: string; name: string; region?: string; instanceId?: string },
+  source: { kind: string; name: string; region?: string | undefined; instanceId?: string | undefined },
   push: NormalizedPush,
 ): Promise<{ digest?: string; unavailable?: string }> {
   if (!push.tag) return {};

@@ -12,14 +12,11 @@ export interface ResolvedSource {
   /** The configured source the push came from (tokens are scoped against it). */
   source: Source;
   /**
-   * The ACR or SWR source rules see the push as coming from: the source itself, or the one a
-   * generic registry mirrors into (`mirrorOf`). Null for a generic registry without `mirrorOf`.
+   * The source rules see the push as coming from: the one a generic registry mirrors into
+   * (`mirrorOf`), else the source itself. Null when no registered provider copies from it.
    */
-  matchAs: CopyableSource | null;
+  matchAs: Source | null;
 }
-
-/** A configured source a registered provider copies from (today ACR and SWR sources carry the region rules need). */
-type CopyableSource = Extract<Source, { kind: 'acr' | 'swr' }>;
 
 /** A refusal: no configured source fits (`UnknownSource`), or the pushed image's name breaks the source cloud's naming rules (`InvalidName`). */
 export type SourceResult = ({ ok: true } & ResolvedSource) | { ok: false; status: 422; code: 'UnknownSource' | 'InvalidName'; field: string; message: string };
@@ -107,34 +104,43 @@ function hostMatches(configured: string, announced: string): boolean {
   return a === b || (!a.includes(':') && b.split(':')[0] === a);
 }
 
+/** A generic registry's host: configured, else its URL's (a destination-only source still has one). */
+function hostOf(s: Source): string | undefined {
+  if (s.kind === 'acr' || s.kind === 'swr') return undefined;
+  if (s.host) return s.host;
+  return s.url && URL.canParse(s.url) ? new URL(s.url).host : undefined;
+}
+
 function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): SourceResult {
   const kinds = defaultKinds(push.format);
   const candidates = sources.filter((s) => kinds.includes(s.kind));
   const what = kinds.join('/');
   if (!candidates.length) return fail('source', `no ${what} source is configured; add ?source=<name> to the webhook URL`);
   if (push.host) {
-    const byHost = candidates.filter((s) => 'host' in s && s.host && hostMatches(s.host, push.host!));
+    const byHost = candidates.filter((s) => {
+      const host = hostOf(s);
+      return host !== undefined && hostMatches(host, push.host!);
+    });
     if (byHost.length === 1) return { ok: true, source: byHost[0]!, matchAs: null };
     if (byHost.length > 1) return fail('source', `ambiguous: ${what} sources ${list(byHost)} all have host ${push.host}; add ?source=<name> to the webhook URL`);
   }
   // No host in the event, or none configured with it: a source without a host may take it.
-  const hostless = candidates.filter((s) => !('host' in s) || !s.host);
+  const hostless = candidates.filter((s) => hostOf(s) === undefined);
   if (hostless.length === 1) return { ok: true, source: hostless[0]!, matchAs: null };
   const named = push.host ? ` for host ${push.host}` : '';
   if (!hostless.length) return fail('source', `no ${what} source is configured${named} (configured: ${list(candidates)}); add ?source=<name> to the webhook URL`);
   return fail('source', `ambiguous: ${what} sources ${list(hostless)} could have sent this event; add ?source=<name> to the webhook URL`);
 }
 
-const copyable = (s: Source | undefined): s is CopyableSource => s !== undefined && (s.kind === 'acr' || s.kind === 'swr') && providersFeedingFrom(s.kind).length > 0;
+const copyable = (s: Source | undefined): s is Source => s !== undefined && providersFeedingFrom(s.kind).length > 0;
 
 function finish(source: Source, push: NormalizedPush, sources: readonly Source[]): SourceResult {
   let matchAs: ResolvedSource['matchAs'] = null;
-  if (copyable(source)) matchAs = source;
-  else if ('mirrorOf' in source && source.mirrorOf) {
+  if ('mirrorOf' in source && source.mirrorOf) {
     const m = sources.find((s) => s.name === source.mirrorOf);
     // The config's cross-checks guarantee this; a stale reference is treated as no mirror.
     if (copyable(m)) matchAs = m;
-  }
+  } else if (copyable(source)) matchAs = source;
   if (matchAs) {
     // The pushed image must be nameable in the cloud it will be copied from.
     for (const p of providersFeedingFrom(matchAs.kind)) {

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
+import { CopyError } from '../../copy/types.ts';
 import { AcrClients } from './clients.ts';
+import { acrRegistryLogin, acrRegistryUrl } from './registry-login.ts';
 import { observeAcrInstance, rereadAcr } from './observe.ts';
 import { cancelSyncTask, createSyncTask, findSyncTask } from './sync-tasks.ts';
 import { acrTargetOf, acrTargetSchema, parseAcrTarget, renderAcr, type AcrTarget, type AcrTaskTarget } from './target.ts';
@@ -39,6 +41,17 @@ export const acrProvider: CloudProvider<AcrTarget> = {
       if (from && from.instanceId === ref.instanceId) return { ...ref, region: from.region };
       return { field: 'region', message: `is required: no configured ACR source has instance ${String(ref.instanceId)}` };
     },
+  },
+  checkRegistry: (source) =>
+    typeof source.instanceName === 'string' || typeof source.registry === 'string'
+      ? null
+      : 'give it instanceName (its registry is <instanceName>-registry.<region>.cr.aliyuncs.com) or registry (the registry URL)',
+  registryFor(source, opts) {
+    if (source.kind !== 'acr') throw new Error(`source "${source.name}" is not an ACR source`);
+    const url = source.registry ?? (source.instanceName ? acrRegistryUrl(source.instanceName, source.region) : undefined);
+    if (!url) throw new CopyError('UNSUPPORTED', `ACR source "${source.name}" has neither instanceName nor registry: its registry is unknown`, false);
+    const client = new AcrClients(opts).region(source.region);
+    return { url, name: source.name, login: acrRegistryLogin(client, source.instanceId, { now: () => opts.clock.now() }) };
   },
   connect(opts) {
     const clients = new AcrClients(opts);

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { cancelForOperator, deleteAutoSync, MANUAL_JOB_NOTE, type AutoSyncRef } from './auto-sync.ts';
+import { CopyError } from '../../copy/types.ts';
 import { SwrClients } from './clients.ts';
+import { swrRegistryLogin, swrRegistryUrl } from './registry-login.ts';
 import { findSyncJob, observeSwrRepository, syncImages } from './jobs.ts';
 import { checkSwrTarget, parseSwrTarget, renderSwr, swrTargetSchema, type SwrTarget, type SwrTaskTarget } from './target.ts';
 
@@ -33,6 +35,20 @@ export const swrProvider: CloudProvider<SwrTarget> = {
         remoteNamespace: kit.checked(naming.swrNamespace).describe('Target organization'),
       }),
     describe: (r) => `SWR automatic sync task ${String(r.region)}/${String(r.namespace)}/${String(r.repository)} → ${String(r.remoteRegionId)}/${String(r.remoteNamespace)}`,
+  },
+  registryFor(source, opts) {
+    if (source.kind !== 'swr') throw new Error(`source "${source.name}" is not an SWR source`);
+    const h = opts.config.clouds.huawei;
+    if (h?.auth.type !== 'aksk') throw new CopyError('UNAUTHORIZED', "SWR's registry login is derived from clouds.huawei accessKey and secretKey, which are not configured", false);
+    return { url: source.registry ?? swrRegistryUrl(source.region), name: source.name, login: swrRegistryLogin(source.region, h.auth.accessKey, h.auth.secretKey) };
+  },
+  checkRegistry(_source, clouds) {
+    const huawei = clouds.huawei;
+    if (typeof huawei !== 'object' || huawei === null) return "SWR's registry login is derived from an AccessKey: configure clouds.huawei with accessKey and secretKey";
+    if (!('accessKey' in huawei)) {
+      return "SWR's registry login is derived from clouds.huawei accessKey and secretKey; IAM password auth (user, password, domain) cannot log in to the registry";
+    }
+    return null;
   },
   connect(opts) {
     const clients = new SwrClients(opts);
