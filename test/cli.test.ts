@@ -1,4 +1,5 @@
 /** The `ferry` CLI as operators run it: `node bin/ferry.js …` child processes against a served API. */
+import { readEnvFile } from '../local/stack/env.ts';
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -168,16 +169,7 @@ describe('local commands', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'sources:\n  - kind: acr\n    name: x\nrules: 5\nbogus: true\n');
-    const localEnv = {
-      FERRY_WEBHOOK_TOKEN: 'dev-webhook-token-0123456789',
-      FERRY_API_TOKEN: 'dev-admin-token-0123456789',
-      FERRY_API_READ_TOKEN: 'dev-read-token-0123456789',
-      FERRY_LOCAL_CLOUD_URL: 'http://127.0.0.1:8090',
-      FERRY_NOTIFY_URL: 'http://127.0.0.1:8091/n',
-      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tLocalFerryKey',
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'local-ferry-secret',
-      HUAWEI_IAM_PASSWORD: 'local-ferry-password',
-    };
+    const localEnv = readEnvFile(join(ROOT, 'examples', 'local.env'));
     const [badRun, badJson, good, missing] = await Promise.all([
       ferry(['config', 'check', bad]),
       ferry(['config', 'check', bad, '--json']),
@@ -206,7 +198,7 @@ describe('local commands', () => {
     writeFileSync(pasted, example.replace('token: ${FERRY_API_TOKEN}', 'token: inline-S3CRET-api-0002').replace('sources:\n', '- token: inline-S3CRET-webhook-0001\nsources:\n'));
     // … and a password that starts with `>` (the parser's first error quotes it).
     const password = join(dir, 'password.yaml');
-    writeFileSync(password, example.replace('password: ${HUAWEI_IAM_PASSWORD}', 'password: >Hu4wei-S3CRET-pass'));
+    writeFileSync(password, example.replace('password: ${FERRY_LAN_REGISTRY_PASSWORD}', 'password: >Lan-S3CRET-pass'));
     const [text, json, pw] = await Promise.all([ferryBin(['config', 'check', pasted]), ferryBin(['config', 'check', pasted, '--json']), ferryBin(['config', 'check', password])]);
     expect(text.code).toBe(1);
     expect(text.stderr.trim().split('\n')).toEqual([
@@ -216,7 +208,7 @@ describe('local commands', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).issues).toEqual([{ path: 'line 9, column 1', message: 'YAML syntax error: Unexpected scalar at node end; nothing else is checked until it is fixed' }]);
     expect(pw.code).toBe(1);
-    const line = example.split('\n').findIndex((l) => l.includes('password: ${HUAWEI_IAM_PASSWORD}')) + 1;
+    const line = example.split('\n').findIndex((l) => l.includes('password: ${FERRY_LAN_REGISTRY_PASSWORD}')) + 1;
     expect(pw.stderr).toContain(`(1 problem):\nline ${line}, column 16: YAML syntax error: `);
     for (const run of [text, json, pw]) expect(run.stdout + run.stderr).not.toContain('S3CRET');
   });

@@ -383,13 +383,13 @@ describe('loadConfig: a syntax error says where, never what, and comes alone', (
 
   test('the first error quoting the value (a password starting with > or *): located, not quoted', () => {
     // The example's password line, wherever it is.
-    const line = example.split('\n').findIndex((l) => l.includes('password: ${HUAWEI_IAM_PASSWORD}')) + 1;
+    const line = example.split('\n').findIndex((l) => l.includes('password: ${FERRY_LAN_REGISTRY_PASSWORD}')) + 1;
     for (const [value, at] of [
-      ['>S3cr3t-Pa55', `line ${line}, column 16`],
-      ['|S3cr3t-Pa55', `line ${line}, column 16`],
-      ['*S3cr3t-Pa55', `line ${line}, column 15`],
+      ['>Lan-S3cr3t', `line ${line}, column 16`],
+      ['|Lan-S3cr3t', `line ${line}, column 16`],
+      ['*Lan-S3cr3t', `line ${line}, column 15`],
     ] as const) {
-      const text = example.replace('password: ${HUAWEI_IAM_PASSWORD}', `password: ${value}`);
+      const text = example.replace('password: ${FERRY_LAN_REGISTRY_PASSWORD}', `password: ${value}`);
       expect(text.split('\n')[line - 1]).toBe(`    password: ${value}`);
       const e = load('password.yaml', text);
       expect(e.issues).toHaveLength(1);
@@ -400,8 +400,14 @@ describe('loadConfig: a syntax error says where, never what, and comes alone', (
 
   test('one missing ] in the example: one problem, at the line after it', () => {
     const e = load('bracket.yaml', example.replace('namespaces: [team]', 'namespaces: [team'));
+    // The next line that is not a comment: where the parser finds the sequence unfinished.
+    const lines = example.split('\n');
+    const at = lines.findIndex((l, i) => i > lines.findIndex((x) => x.includes('namespaces: [team]')) && !l.trim().startsWith('#'));
     expect(e.issues).toEqual([
-      { path: 'line 33, column 1', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed' },
+      {
+        path: `line ${at + 1}, column ${lines[at]!.search(/\S/) + 1}`,
+        message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; nothing else is checked until it is fixed',
+      },
     ]);
   });
 });

@@ -67,7 +67,8 @@ describe('startLocalStack on the example config', () => {
   it('points the example config at the local cloud it started and opens PGlite under the data dir', async () => {
     expect(stack.config.clouds.alibaba?.endpoint).toBe(stack.cloudUrl);
     expect(stack.config.clouds.huawei?.endpoints).toEqual({ swr: stack.cloudUrl, iam: stack.cloudUrl });
-    expect(stack.config.clouds.huawei?.auth).toMatchObject({ type: 'password', user: 'ferry', domain: 'ferry-local' });
+    expect(stack.config.clouds.huawei?.auth).toMatchObject({ type: 'aksk', accessKey: 'HWLOCALFERRYAK' });
+    expect(stack.config.sources.find((s) => s.name === 'lan')).toMatchObject({ url: stack.cloud.registries.generic.lan });
     expect(existsSync(join(dir, 'data', 'ledger'))).toBe(true);
     expect((await stack.ledger.health()).backend).toBe('pglite');
   });
@@ -166,7 +167,7 @@ describe('startLocalStack with an operator config', () => {
       expect(text).toContain(webhook);
       expect(text).toContain(`FERRY_API_TOKEN=${admin}`);
       expect(text).not.toContain('examples/local.env');
-      expect(s.triggers.map((t) => `${t.instanceId}/${t.namespace}/${t.repo}`)).toEqual(['cri-localsrc001/team/app']);
+      expect(s.triggers.map((t) => `${t.instanceId}/${t.namespace}/${t.repo}`)).toEqual(['cri-localsrc001/team/app', 'cri-localsrc001/team/web']);
     } finally {
       await s.close();
     }

@@ -25,7 +25,7 @@ export interface AdminContext {
   reset(): void;
   realism: Realism;
   /** `/_local/registries/*` (registry/admin.ts). */
-  registries?: (req: CloudRequest) => CloudResponse | null;
+  registries?: (req: CloudRequest) => CloudResponse | null | Promise<CloudResponse | null>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -78,7 +78,7 @@ export async function handleAdmin(req: CloudRequest, remoteAddress: string | und
   }
   const fault = /^DELETE \/_local\/faults\/([^/]+)$/.exec(route);
   if (fault) return ctx.faults.remove(decodeURIComponent(fault[1]!)) ? adminJson(200, { ok: true }) : adminError(404, `no fault rule ${fault[1]}`);
-  const registries = ctx.registries?.(req);
+  const registries = await ctx.registries?.(req);
   if (registries) return registries;
   for (const service of ctx.services) {
     const answer = await service.admin?.(req);

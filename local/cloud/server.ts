@@ -206,7 +206,7 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     registries.reset();
     faults.clear();
   };
-  const registryAdmin = (req: CloudRequest) => handleRegistryAdmin(req, { urls: registries.urls, acr: alibaba.acr, env });
+  const registryAdmin = (req: CloudRequest) => handleRegistryAdmin(req, { urls: registries.urls, acr: alibaba.acr, env, pushSample: registries.pushSample });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();

@@ -13,6 +13,8 @@ export interface BannerInfo {
   triggers: { instanceId: string; namespace: string; repo: string; url: string }[];
   push: { instanceId: string; namespace: string; repo: string; tag: string } | undefined;
   registries?: RegistryBanner | undefined;
+  /** Rules that Ferry carries out by copying itself, with a sample image to push at their source. */
+  copies?: { kind: 'acr' | 'generic'; key: string; source: string; repository: string; tag: string; to: string[] }[] | undefined;
 }
 
 export interface RegistryBanner {
@@ -20,6 +22,8 @@ export interface RegistryBanner {
   dir: string;
   acr: { instanceId: string; region: string; url: string }[];
   swr: { region: string; url: string }[];
+  /** Plain registries (CNCF distribution's kind) and their user. */
+  generic?: { name: string; url: string; username: string }[] | undefined;
   /** The first seeded Huawei AK and its derived login password (development keys). */
   swrLogin: { accessKey: string; password: string } | undefined;
 }
@@ -48,7 +52,13 @@ function hostOf(url: string): string {
 /** The registries and a copy-paste push into each cloud with skopeo (any OCI client works). */
 function registryLines(r: RegistryBanner, cloudUrl: string, push: BannerInfo['push']): string[] {
   const lines = ['', `Registries (OCI distribution API, plain HTTP; content in ${r.dir}):`];
-  lines.push(...table([...r.acr.map((a): [string, string] => [`ACR ${a.instanceId}`, `${hostOf(a.url)}  (${a.region})`]), ...r.swr.map((s): [string, string] => [`SWR ${s.region}`, hostOf(s.url)])]));
+  lines.push(
+    ...table([
+      ...r.acr.map((a): [string, string] => [`ACR ${a.instanceId}`, `${hostOf(a.url)}  (${a.region})`]),
+      ...r.swr.map((s): [string, string] => [`SWR ${s.region}`, hostOf(s.url)]),
+      ...(r.generic ?? []).map((g): [string, string] => [`registry ${g.name}`, `${hostOf(g.url)}  (plain, user ${g.username}; its pushes notify Ferry)`]),
+    ]),
+  );
   const acr = r.acr.find((a) => a.instanceId === push?.instanceId) ?? r.acr[0];
   const image = 'oci:./my-image:latest';
   if (acr) {
@@ -92,6 +102,14 @@ export function formatBanner(b: BannerInfo): string {
     const body = JSON.stringify({ instanceId: b.push.instanceId, namespace: b.push.namespace, repo: b.push.repo, tag: b.push.tag });
     lines.push('', `Simulate a push of ${b.push.namespace}/${b.push.repo}:${b.push.tag} to ${b.push.instanceId} (its trigger calls Ferry's webhook):`);
     lines.push(`  curl -X POST ${b.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d ${sh(body)}`);
+  }
+  for (const c of b.copies ?? []) {
+    const body = JSON.stringify({ repository: c.repository, tag: c.tag });
+    lines.push(
+      '',
+      `Push a sample image to ${c.source} (${c.kind === 'acr' ? `ACR ${c.key}; its trigger` : `registry ${c.key}; its notification`} calls Ferry, which copies it to ${c.to.join(', ')} itself):`,
+    );
+    lines.push(`  curl -X POST ${b.cloudUrl}/_local/registries/${c.kind}/${c.key}/images -H 'content-type: application/json' -d ${sh(body)}`);
   }
   if (b.registries) lines.push(...registryLines(b.registries, b.cloudUrl, b.push));
   lines.push('', 'Then watch the replication reach succeeded:');

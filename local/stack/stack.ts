@@ -182,7 +182,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
   const source = configSource(baseEnv, cwd);
   const cloudUrlGiven = Boolean(baseEnv.FERRY_LOCAL_CLOUD_URL);
-  const envFor = (cloudUrl: string): Env => (cloudUrlGiven ? source.env : { ...source.env, FERRY_LOCAL_CLOUD_URL: cloudUrl });
+  const envFor = (cloud: LocalCloud): Env => ({ ...(cloudUrlGiven ? source.env : { ...source.env, FERRY_LOCAL_CLOUD_URL: cloud.url }), ...registryEnv(cloud, source.env) });
   const seed = localSeed(baseEnv.FERRY_LOCAL_CLOUD_SEED ? resolve(cwd, baseEnv.FERRY_LOCAL_CLOUD_SEED) : EXAMPLE_SEED);
 
   const cleanup: (() => Promise<void>)[] = [];
@@ -208,7 +208,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     cleanup.push(() => cloud.close());
 
-    const config = withDevTokens(loadConfig({ path: source.path, env: envFor(cloud.url), cwd }), source.devValues);
+    const config = withDevTokens(loadConfig({ path: source.path, env: envFor(cloud), cwd }), source.devValues);
     const clock = ferryClock(cloud);
     const store = config.store;
     const dataDir = resolve(cwd, baseEnv.FERRY_DATA_DIR || (store.kind === 'pglite' ? store.dataDir : '.ferry'));
@@ -232,6 +232,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     cleanup.push(() => server.close());
 
     const triggers = registerAcrTriggers(cloud, config, server.url, log);
+    connectPlainRegistries(cloud, config, server.url, log);
     const sweepLoop: SweepLoop = startSweepLoop(() => apps.runSweep(deps), sweepIntervalMs, log.child({ component: 'sweep' }));
     cleanup.push(() => sweepLoop.stop());
 
@@ -246,6 +247,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       tokens,
       triggers: triggers.map((t) => ({ ...t, url: t.url.replace(/token=[^&]*/, 'token=…') })),
       push: samplePush(config, cloud),
+      copies: sampleCopies(config, cloud),
       registries: registryBanner(cloud, shortPath(cwd, registryDir)),
     };
     const banner = formatBanner(info);
@@ -322,6 +324,59 @@ function registerAcrTriggers(cloud: LocalCloud, config: FerryConfig, apiUrl: str
   return out;
 }
 
+/**
+ * `FERRY_LOCAL_REGISTRY_<KEY>` for every registry of the local cloud (`CRI_LOCALSRC001`, `CN_NORTH_4`, `LAN`):
+ * the example config's `registry:`/`url:` fields, on whatever ports the registries got. A value the
+ * environment already holds wins.
+ */
+export function registryEnv(cloud: Pick<LocalCloud, 'registries'>, given: Env): Env {
+  const out: Env = {};
+  for (const urls of [cloud.registries.acr, cloud.registries.swr, cloud.registries.generic]) {
+    for (const [key, url] of Object.entries(urls)) {
+      const name = `FERRY_LOCAL_REGISTRY_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+      if (!given[name] || given[name] === localEnvDefault(name)) out[name] = url;
+    }
+  }
+  return out;
+}
+
+const exampleEnv = existsSync(EXAMPLE_ENV) ? readEnvFile(EXAMPLE_ENV) : {};
+function localEnvDefault(name: string): string | undefined {
+  return exampleEnv[name];
+}
+
+/** A plain registry of the local cloud that a distribution (or Harbor) source names by URL notifies Ferry's webhook, as distribution's `notifications.endpoints` would. */
+function connectPlainRegistries(cloud: LocalCloud, config: FerryConfig, apiUrl: string, log: Logger): void {
+  for (const [name, url] of Object.entries(cloud.registries.generic)) {
+    const src = config.sources.find((s) => (s.kind === 'distribution' || s.kind === 'harbor') && s.url === url);
+    if (!src) continue;
+    const token = config.auth.webhookTokens.find((t) => !t.sources || t.sources.includes(src.name))?.token;
+    if (!token) {
+      log.warn('no webhook token may push for this registry source; its pushes are not announced', { source: src.name });
+      continue;
+    }
+    const hook = new URL(`/webhooks/${src.kind}`, apiUrl);
+    hook.searchParams.set('source', src.name);
+    cloud.notifyRegistry(name, [{ url: hook.toString(), headers: { authorization: `Bearer ${token}` } }]);
+  }
+}
+
+/** For the banner: per rule with `copy` targets from a local registry, a sample image to push there. */
+function sampleCopies(config: FerryConfig, cloud: LocalCloud): NonNullable<BannerInfo['copies']> {
+  const literal = (pattern: string, fallback: string) => (/[*?[\]{}/]/.test(pattern) || pattern.startsWith('/') ? fallback : pattern);
+  const out: NonNullable<BannerInfo['copies']> = [];
+  for (const rule of config.rules) {
+    const to = rule.targets.filter((t) => t.provider === 'copy').map((t) => String((t as { registry?: unknown }).registry));
+    const src = config.sources.find((s) => s.name === rule.source);
+    if (!to.length || !src) continue;
+    const repository = `${literal(rule.namespace, 'team')}/${literal(rule.repository, 'app')}`;
+    if (src.kind === 'acr' && src.instanceId in cloud.registries.acr) out.push({ kind: 'acr', key: src.instanceId, source: src.name, repository, tag: 'v1.0.0', to });
+    const plain = Object.entries(cloud.registries.generic).find(([, url]) => (src.kind === 'distribution' || src.kind === 'harbor') && src.url === url);
+    if (plain) out.push({ kind: 'generic', key: plain[0], source: src.name, repository, tag: 'v1.0.0', to });
+  }
+  return out;
+}
+
 function registryBanner(cloud: LocalCloud, dir: string): BannerInfo['registries'] {
   const region = (id: string) => cloud.seed.alibaba.instances.find((i) => i.instanceId === id)?.region ?? '';
   const swrKey = cloud.seed.huawei.credentials[0];
@@ -329,6 +384,7 @@ function registryBanner(cloud: LocalCloud, dir: string): BannerInfo['registries'
     dir,
     acr: Object.entries(cloud.registries.acr).map(([instanceId, url]) => ({ instanceId, region: region(instanceId), url })),
     swr: Object.entries(cloud.registries.swr).map(([r, url]) => ({ region: r, url })),
+    generic: cloud.seed.registry.generic.map((g) => ({ name: g.name, url: cloud.registries.generic[g.name] ?? '', username: g.username })),
     swrLogin: swrKey ? { accessKey: swrKey.accessKey, password: swrLoginPassword(swrKey.accessKey, swrKey.secretKey) } : undefined,
   };
 }

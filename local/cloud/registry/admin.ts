@@ -1,8 +1,8 @@
 import { swrLoginPassword } from '../../../shared/providers/swr/registry-login.ts';
-import { adminError, adminJson } from '../admin-util.ts';
+import { adminError, adminJson, guarded, readJsonObject, str } from '../admin-util.ts';
 import type { AcrState } from '../acr.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from '../types.ts';
-import type { RegistryUrls } from './index.ts';
+import type { LocalRegistries, RegistryUrls } from './index.ts';
 
 /**
  * `/_local/registries`: where the registries listen and how to log in to them.
@@ -11,9 +11,20 @@ import type { RegistryUrls } from './index.ts';
  * - `POST /_local/registries/acr/<instanceId>/login` → {username, password, expireTime}: what
  *   GetAuthorizationToken answers the instance's owner, without signing a request;
  *   `?format=creds` answers `username:password` as text (for `skopeo --creds "$(curl …)"`).
+ * - `POST /_local/registries/{acr|swr|generic}/<key>/images` {repository, tag} → {repository, tag, digest, size}:
+ *   a small random image written into that registry and announced as a push (sample-image.ts).
  */
-export function handleRegistryAdmin(req: CloudRequest, ctx: { urls: RegistryUrls; acr: AcrState; env: LocalCloudEnv }): CloudResponse | null {
+export async function handleRegistryAdmin(req: CloudRequest, ctx: { urls: RegistryUrls; acr: AcrState; env: LocalCloudEnv; pushSample: LocalRegistries['pushSample'] }): Promise<CloudResponse | null> {
   const path = req.path.replace(/\/+$/, '');
+  const sample = /^\/_local\/registries\/(acr|swr|generic)\/([^/]+)\/images$/.exec(path);
+  if (sample) {
+    if (req.method !== 'POST') return adminError(405, 'use POST');
+    return guarded(async () => {
+      const b = readJsonObject(req);
+      const image = await ctx.pushSample(sample[1] as keyof RegistryUrls, decodeURIComponent(sample[2]!), str(b, 'repository', true), str(b, 'tag', true));
+      return adminJson(200, { registry: ctx.urls[sample[1] as keyof RegistryUrls][decodeURIComponent(sample[2]!)], ...image });
+    });
+  }
   if (req.method === 'GET' && path === '/_local/registries') {
     const { seed } = ctx.env;
     return adminJson(200, {

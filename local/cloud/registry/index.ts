@@ -6,6 +6,7 @@ import type { HuaweiService } from '../huawei.ts';
 import type { LocalCloudEnv } from '../types.ts';
 import { acrRegistry, type CloudRegistry, swrRegistry } from './clouds.ts';
 import { genericRegistry, type NotifyEndpoint } from './generic.ts';
+import { type SampleImage, writeSampleImage } from './sample-image.ts';
 import { type RegistryServer, startRegistryServer } from './server.ts';
 import { RegistryStorage } from './storage.ts';
 
@@ -32,6 +33,8 @@ export interface LocalRegistriesOptions {
 export interface LocalRegistries {
   urls: RegistryUrls;
   servers: Map<string, RegistryServer>;
+  /** Writes a small random image into one registry and announces it as a push (sample-image.ts). */
+  pushSample(kind: keyof RegistryUrls, key: string, repository: string, tag: string): Promise<SampleImage>;
   /** Where a plain registry sends its push notifications (its `notifications.endpoints`). */
   notifyTo(name: string, endpoints: NotifyEndpoint[]): void;
   /** Forgets every registry's content (the local cloud's reset). */
@@ -68,6 +71,7 @@ export async function startLocalRegistries(opts: LocalRegistriesOptions): Promis
   const notify = new Map<string, NotifyEndpoint[]>();
   const urls: RegistryUrls = { acr: {}, swr: {}, generic: {} };
   const servers = new Map<string, RegistryServer>();
+  const policies = new Map(wanted.map((w) => [`${w.kind}:${w.key}`, w.registry.policy]));
   const close = async () => {
     await Promise.all([...servers.values()].map((s) => s.close()));
     if (temp) rmSync(temp, { recursive: true, force: true });
@@ -93,6 +97,12 @@ export async function startLocalRegistries(opts: LocalRegistriesOptions): Promis
   return {
     urls,
     servers,
+    pushSample(kind, key, repository, tag) {
+      const server = servers.get(`${kind}:${key}`);
+      const policy = policies.get(`${kind}:${key}`);
+      if (!server || !policy) return Promise.reject(new Error(`no ${kind} registry "${key}" (known: ${Object.keys(urls[kind]).join(', ') || 'none'})`));
+      return writeSampleImage(server.storage, policy, repository, tag);
+    },
     notifyTo(name, endpoints) {
       if (!(name in urls.generic)) throw new Error(`no plain registry "${name}" (seeded: ${Object.keys(urls.generic).join(', ') || 'none'})`);
       notify.set(name, endpoints);
