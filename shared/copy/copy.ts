@@ -11,6 +11,7 @@ import { Plan } from './plan.ts';
 import { forEachLimit } from './pool.ts';
 import { StopSignal } from './stop.ts';
 import { findReferrers } from './referrers.ts';
+import { referrerOf, ReferrersTags } from './referrers-tag.ts';
 import { type ClientContext, RegistryClient } from './registry-client.ts';
 import { CopyError, type CopyCheckpoint, type CopyHooks, type CopyOptions, type CopyProgress, type CopyResult, type ImageRef } from './types.ts';
 
@@ -43,6 +44,7 @@ class Copy {
   private manifests = 0;
   private referrers = 0;
   private readonly blobSizes = new Map<string, number>();
+  private readonly tagSchema: ReferrersTags;
   private progressNow: CopyProgress = { phase: 'resolve', bytesDone: 0, bytesTotal: 0, blobsDone: 0, blobsTotal: 0 };
 
   constructor(
@@ -58,6 +60,7 @@ class Copy {
     this.dst = new RegistryClient(to.registry, [`repository:${to.repository}:pull,push`, ...(mountFrom ? [`repository:${mountFrom}:pull`] : [])], this.ctx);
     this.state = resume ? structuredClone(resume) : { done: [], uploads: [], bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0 };
     this.done = new Set(this.state.done);
+    this.tagSchema = new ReferrersTags(this.dst, to.repository);
   }
 
   private mountFrom(): string | null {
@@ -103,12 +106,14 @@ class Copy {
     await plan.add(target, children, false);
     const referrerManifests: Manifest[] = [];
     const referrerTags: Array<{ tag: string; manifest: Manifest }> = [];
+    const referrerIndexes: Array<{ subject: string; index: Extract<Manifest, { kind: 'index' }> }> = [];
     if (this.opts.referrers) {
       // A filtered index is a new manifest: nothing at the source refers to it, only to its children.
       const subjects = [...(target === root ? [root.digest] : []), ...children.map((m) => m.digest)];
       for (const subject of subjects) {
         const found = await findReferrers(this.src, src.repository, subject);
         for (const d of found.manifests) await plan.addByDigest(d, referrerManifests);
+        if (found.index) referrerIndexes.push({ subject, index: found.index });
         for (const t of found.tags) {
           await plan.add(t.manifest, referrerManifests, false);
           referrerTags.push(t);
@@ -139,7 +144,7 @@ class Copy {
       (m) => this.put(m, m.digest),
     );
     for (const m of children) if (m.kind === 'index') await this.put(m, m.digest);
-    if (referrerManifests.length || referrerTags.length) {
+    if (referrerManifests.length || referrerTags.length || referrerIndexes.length) {
       this.progress({ phase: 'referrers' });
       // The subject first, by digest: registries that index referrers find it there.
       await this.put(target, target.digest);
@@ -148,11 +153,18 @@ class Copy {
         this.referrers++;
       }
       for (const t of referrerTags) {
-        await putManifest(this.dst, this.to.repository, t.tag, t.manifest);
+        await this.write(t.manifest, t.tag);
         this.manifests++;
         this.referrers++;
       }
+      for (const r of referrerIndexes) this.tagSchema.addSourceIndex(r.subject, r.index);
+    } else if (referrerOf(target)) {
+      // The image is itself a referrer: by digest first, so its subject's list is written before the tag.
+      await this.put(target, target.digest);
     }
+    const lists = await this.tagSchema.write();
+    this.manifests += lists;
+    this.referrers += lists;
     this.checkStop();
 
     this.progress({ phase: 'tag' });
@@ -175,11 +187,19 @@ class Copy {
     };
   }
 
+  /** By digest, once; a manifest with a subject is written again on resume, its referrers list may still be due. */
   private async put(m: Manifest, ref: string): Promise<void> {
-    if (this.done.has(m.digest)) return;
-    await putManifest(this.dst, this.to.repository, ref, m);
+    if (this.done.has(m.digest) && !referrerOf(m)) return;
+    await this.write(m, ref);
     this.done.add(m.digest);
     this.manifests++;
+  }
+
+  /** A target that does not answer `OCI-Subject` has no referrers API: the copy keeps the tag schema there. */
+  private async write(m: Manifest, ref: string): Promise<void> {
+    const answer = await putManifest(this.dst, this.to.repository, ref, m);
+    const referrer = answer.ociSubject ? null : referrerOf(m);
+    if (referrer) this.tagSchema.add(referrer);
   }
 
   private blobEvents() {

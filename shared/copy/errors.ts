@@ -58,7 +58,11 @@ function codeFor(status: number, registryCode: string | null, what: string): { c
 
 /** `what` names the object (`manifest team/app:v1 at acr-sh`); the message carries the registry's code and message. */
 export async function refusal(res: Response, what: string): Promise<CopyError> {
-  const body = await readErrorBody(res);
-  const { code, retryable } = codeFor(res.status, body.code, what);
-  return new CopyError(code, `${what}: ${describeRefusal(res.status, body)}`, retryable, res.status);
+  return refusalFrom(res.status, await readErrorBody(res), what);
+}
+
+/** `refusal` for an error body already read. */
+export function refusalFrom(status: number, body: RegistryErrorBody, what: string): CopyError {
+  const { code, retryable } = codeFor(status, body.code, what);
+  return new CopyError(code, `${what}: ${describeRefusal(status, body)}`, retryable, status);
 }

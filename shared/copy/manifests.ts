@@ -36,7 +36,11 @@ interface Common {
   bytes: Uint8Array;
   digest: string;
 }
-export type Manifest = (Common & { kind: 'index'; manifests: Descriptor[]; json: Record<string, unknown> }) | (Common & { kind: 'image'; blobs: Descriptor[] }) | (Common & { kind: 'other' });
+/** `other`: a media type Ferry does not know, copied as-is with whatever blobs it plainly references. */
+export type Manifest =
+  | (Common & { kind: 'index'; manifests: Descriptor[]; json: Record<string, unknown> })
+  | (Common & { kind: 'image'; blobs: Descriptor[] })
+  | (Common & { kind: 'other'; blobs: Descriptor[] });
 
 /** Layers a registry never holds (Windows base layers served from `urls`). */
 function isForeign(d: Descriptor): boolean {
@@ -80,7 +84,21 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null, dig
     if (!r.success) throw invalid(what, `not an image manifest (${r.error.issues[0]?.message ?? 'invalid'})`);
     return { kind: 'image', mediaType, bytes, digest, blobs: [r.data.config, ...r.data.layers].filter((d) => !isForeign(d)) };
   }
-  return { kind: 'other', mediaType, bytes, digest };
+  return { kind: 'other', mediaType, bytes, digest, blobs: referencedBlobs(json) };
+}
+
+/**
+ * The blobs an unknown manifest type references where image manifests keep them (`config`, `layers`,
+ * and `blobs` of the withdrawn OCI artifact manifest): a target checks them before taking the manifest.
+ * Anything that is not a descriptor there is left alone — such a manifest is opaque to Ferry.
+ */
+function referencedBlobs(json: Record<string, unknown> | null): Descriptor[] {
+  if (!json) return [];
+  const candidates = [json['config'], ...(Array.isArray(json['layers']) ? json['layers'] : []), ...(Array.isArray(json['blobs']) ? json['blobs'] : [])];
+  return candidates.flatMap((c) => {
+    const r = descriptorSchema.safeParse(c);
+    return r.success && !isForeign(r.data) ? [r.data] : [];
+  });
 }
 
 /** `linux/arm64/v8` against a descriptor's platform. */

@@ -29,7 +29,7 @@ export class Plan {
         },
       );
       for (const m of fetched) await this.add(m!, into);
-    } else if (manifest.kind === 'image') {
+    } else {
       for (const blob of manifest.blobs) if (!this.blobs.has(blob.digest)) this.blobs.set(blob.digest, blob);
     }
     if (self) into.push(manifest);

@@ -1,24 +1,23 @@
 /**
- * What refers to a manifest: the OCI 1.1 referrers API (else the referrers tag schema `sha256-<hex>`),
+ * What refers to a manifest: the OCI 1.1 referrers API (else the referrers tag schema `<alg>-<hex>`),
  * and cosign's `sha256-<hex>.sig/.att/.sbom` tags.
  */
+import { digestOf } from './digest.ts';
 import { getManifest } from './fetch-manifest.ts';
 import { type Descriptor, type Manifest, OCI_INDEX, parseManifest } from './manifests.ts';
-import { digestOf } from './digest.ts';
+import { referrersTag } from './referrers-tag.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 export interface Referrers {
   /** Referrer manifests (each copied by digest). */
   manifests: Descriptor[];
-  /** Tags to write at the target, with what they hold: the tag schema index, cosign's tags. */
+  /** The source's referrers list under the tag schema (it has no API), merged into the target's. */
+  index: Extract<Manifest, { kind: 'index' }> | null;
+  /** cosign's tags, written at the target as they are. */
   tags: Array<{ tag: string; manifest: Manifest }>;
 }
 
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
-
-export function tagSchemaTag(digest: string): string {
-  return digest.replace(':', '-');
-}
 
 /** The referrers API's answer, null when the source does not have the API (404, or not an index). */
 async function fromApi(client: RegistryClient, repo: string, digest: string): Promise<Descriptor[] | null> {
@@ -37,18 +36,19 @@ async function fromApi(client: RegistryClient, repo: string, digest: string): Pr
 }
 
 export async function findReferrers(client: RegistryClient, repo: string, digest: string): Promise<Referrers> {
-  const found: Referrers = { manifests: [], tags: [] };
+  const found: Referrers = { manifests: [], index: null, tags: [] };
   const api = await fromApi(client, repo, digest);
   if (api) found.manifests.push(...api);
   else {
-    const index = await getManifest(client, repo, tagSchemaTag(digest), { optional: true });
+    const index = await getManifest(client, repo, referrersTag(digest), { optional: true });
     if (index?.kind === 'index') {
       found.manifests.push(...index.manifests);
-      found.tags.push({ tag: tagSchemaTag(digest), manifest: index });
+      found.index = index;
     }
   }
   for (const suffix of COSIGN_SUFFIXES) {
-    const tag = `${tagSchemaTag(digest)}.${suffix}`;
+    // cosign's own naming: the whole digest, `:` replaced, never truncated.
+    const tag = `${digest.replace(':', '-')}.${suffix}`;
     const manifest = await getManifest(client, repo, tag, { optional: true });
     if (manifest) found.tags.push({ tag, manifest });
   }

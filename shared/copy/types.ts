@@ -35,7 +35,10 @@ export interface ImageRef {
 export interface CopyOptions {
   /** `os/arch[/variant]` to keep from an index; then a new index is written (its digest differs). */
   platforms?: readonly string[] | undefined;
-  /** Also copy referrers: OCI 1.1 referrers API, the referrers tag schema, cosign `.sig/.att/.sbom` tags. */
+  /**
+   * Also copy referrers: OCI 1.1 referrers API, the referrers tag schema, cosign `.sig/.att/.sbom` tags.
+   * A target without the API (no `OCI-Subject` answered) gets the tag schema's index, kept by the engine.
+   */
   referrers?: boolean | undefined;
   /** Blobs copied at once (default 4). */
   concurrency?: number | undefined;
