@@ -1,40 +1,51 @@
 // The copy provider end to end: a real docker-registry notifies Ferry's real webhook of a push, the
 // task is recorded, the sweep runs the copy engine against real registries, skopeo checks the result.
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../shared/api/app.ts';
 import type { TaskRow } from '../shared/ledger/index.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import { buildOciImage, pushWithSkopeo, skopeoDigest } from './helpers/oci-image.ts';
-import { startRegistry, type Registry } from './helpers/registry/registry.ts';
-import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy.ts';
+import {
+  blobGet,
+  blobGets,
+  buildOciImage,
+  type FaultProxy,
+  freePort,
+  pushWithSkopeo,
+  type Registry,
+  skopeoDigest,
+  skopeoDigestOrNull,
+  startFaultProxy,
+  startRegistry,
+  stopAllRegistries,
+} from './helpers/registry/index.ts';
 import { startTestStack, TEST_TOKENS, type TestStack } from './helpers/stack.ts';
+import { until } from './helpers/until.ts';
 
+let work: string;
 let a: Registry;
 let b: Registry;
-let proxy: RegistryProxy;
+let proxy: FaultProxy;
 let stack: TestStack;
 let webhook: NodeServer;
 let api: NodeServer;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+/** How registry A's proxy treats blob downloads: passed through, held back (a copy in flight), corrupted, or refused (an outage). */
+const blobs = {
+  pass: () => null,
+  slow: (r) => (blobGet(r) ? { delayMs: 1500 } : null),
+  corrupt: (r) => (blobGet(r) ? { corruptResponseAt: 0 } : null),
+  down: (r) => (blobGet(r) ? { status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"proxy down"}]}' } : null),
+} satisfies Record<string, FaultProxy['fault']>;
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** An image of random layers of these sizes, pushed to registry A as `repository:tag` by skopeo (A notifies Ferry). */
+async function pushToA(repository: string, tag: string, layers: number[]): Promise<void> {
+  const image = await buildOciImage(join(work, `${repository.replace('/', '-')}-${tag}`), { layers, tag });
+  await pushWithSkopeo(image.dir, tag, `${a.host}/${repository}:${tag}`);
 }
 
 /** The copy task a push of `repository:tag` to registry A created (the registry notifies asynchronously). */
@@ -53,12 +64,13 @@ async function reload(task: TaskRow) {
 }
 
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ferry-copy-provider-'));
   const port = await freePort();
   a = await startRegistry({
     notifications: [{ name: 'ferry', url: `http://127.0.0.1:${port}/webhooks/distribution`, headers: { Authorization: `Bearer ${TEST_TOKENS.webhook}` }, ignoredActions: ['pull'] }],
   });
   b = await startRegistry();
-  proxy = await startRegistryProxy(a.url);
+  proxy = await startFaultProxy(a.url);
   stack = await startTestStack({
     config: (c) => ({
       ...c,
@@ -92,22 +104,23 @@ afterAll(async () => {
   await proxy?.close();
   await a?.stop();
   await b?.stop();
+  await stopAllRegistries();
   await stack?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('copy provider: registry A → Ferry webhook → sweep → registry B', () => {
   it('copies a pushed image; skopeo reads the same digest at B; the task records both digests', async () => {
-    proxy.mode = 'pass';
-    const image = buildOciImage([3000, 200_000, 50], 'v1.0.0');
-    await pushWithSkopeo(image, a.host, 'team/app');
-    const pushed = await skopeoDigest(a.host, 'team/app', 'v1.0.0');
+    proxy.fault = blobs.pass;
+    await pushToA('team/app', 'v1.0.0', [3000, 200_000, 50]);
+    const pushed = await skopeoDigest(`${a.host}/team/app:v1.0.0`);
     const task = await taskFor('team/app', 'v1.0.0');
     expect(task).toMatchObject({ provider: 'copy', state: 'submitted', scope: 'reg-b', targetKey: 'copy:reg-b:mirror/app:v1.0.0' });
     expect(task.cloudRef).toBe(`copy:${task.id}:1`);
 
     const sum = await sweep();
     expect(sum.transitions['submitted→succeeded']).toBe(1);
-    expect(await skopeoDigest(b.host, 'mirror/app', 'v1.0.0')).toBe(pushed);
+    expect(await skopeoDigest(`${b.host}/mirror/app:v1.0.0`)).toBe(pushed);
     const detail = await reload(task);
     expect(detail.task.state).toBe('succeeded');
     const done = detail.events.at(-1)!;
@@ -119,13 +132,13 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
   });
 
   it('a cancel mid-copy stops it between blobs: no tag at B, the task canceled', async () => {
-    proxy.mode = 'pass';
-    const image = buildOciImage([1000, 1001, 1002, 1003, 1004, 1005, 1006], 'v2.0.0');
-    await pushWithSkopeo(image, a.host, 'team/slow');
+    proxy.fault = blobs.pass;
+    await pushToA('team/slow', 'v2.0.0', [1000, 1001, 1002, 1003, 1004, 1005, 1006]);
     const task = await taskFor('team/slow', 'v2.0.0');
-    proxy.mode = 'slow';
+    proxy.fault = blobs.slow;
+    const mark = proxy.log.length;
     const running = sweep();
-    await until('the copy to start', async () => proxy.blobGets.length > 0 && (await stack.ledger.copyJobs.get(task.cloudRef!))?.state === 'running');
+    await until('the copy to start', async () => blobGets(proxy.log.slice(mark)).length > 0 && (await stack.ledger.copyJobs.get(task.cloudRef!))?.state === 'running');
     const res = await fetch(`${api.url}/tasks/${task.id}/cancel`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, 'content-type': 'application/json' },
@@ -133,30 +146,29 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
     });
     expect(res.status).toBe(200);
     await running;
-    proxy.mode = 'pass';
+    proxy.fault = blobs.pass;
     expect((await reload(task)).task.state).toBe('canceled');
     expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('canceled');
-    expect(await skopeoDigest(b.host, 'mirror/slow', 'v2.0.0')).toBeNull();
+    expect(await skopeoDigestOrNull(`${b.host}/mirror/slow:v2.0.0`)).toBeNull();
   });
 
   it('a blob that does not match its digest fails the task without a retry, and notifies', async () => {
-    proxy.mode = 'pass';
-    const image = buildOciImage([4000], 'v3.0.0');
-    await pushWithSkopeo(image, a.host, 'team/bad');
+    proxy.fault = blobs.pass;
+    await pushToA('team/bad', 'v3.0.0', [4000]);
     const task = await taskFor('team/bad', 'v3.0.0');
-    proxy.mode = 'corrupt';
+    proxy.fault = blobs.corrupt;
     await sweep();
-    proxy.mode = 'pass';
+    proxy.fault = blobs.pass;
     const { task: after } = await reload(task);
     expect(after).toMatchObject({ state: 'failed', attempts: 1, lastError: { code: 'DIGEST_MISMATCH' } });
-    expect(await skopeoDigest(b.host, 'mirror/bad', 'v3.0.0')).toBeNull();
+    expect(await skopeoDigestOrNull(`${b.host}/mirror/bad:v3.0.0`)).toBeNull();
     const notes = await stack.db.query<{ kind: string }>('SELECT kind FROM notifications WHERE task_id = $1', [task.id]);
     expect(notes.rows.map((r) => r.kind)).toEqual(['task.failed']);
   });
 
   it('past its deadline the copy is cancelled, timed out and retried by the generic sweep', async () => {
-    proxy.mode = 'pass';
-    await pushWithSkopeo(buildOciImage([2500], 'v5.0.0'), a.host, 'team/late');
+    proxy.fault = blobs.pass;
+    await pushToA('team/late', 'v5.0.0', [2500]);
     const task = await taskFor('team/late', 'v5.0.0');
     await stack.db.query('UPDATE tasks SET deadline_at = $2::timestamptz WHERE id = $1', [task.id, new Date(stack.clock.now() - 1000).toISOString()]);
     const sum = await sweep();
@@ -165,27 +177,26 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
     expect(detail.task).toMatchObject({ state: 'pending', attempts: 1, lastError: { code: 'DeadlineExceeded' } });
     expect(detail.events.map((e) => e.toState).slice(-2)).toEqual(['timed_out', 'pending']);
     expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('canceled');
-    expect(await skopeoDigest(b.host, 'mirror/late', 'v5.0.0')).toBeNull();
+    expect(await skopeoDigestOrNull(`${b.host}/mirror/late:v5.0.0`)).toBeNull();
     await until('the backoff to pass', async () => stack.clock.now() >= Date.parse(detail.task.nextAttemptAt!));
     await sweep();
     expect((await reload(task)).task).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(await skopeoDigest(b.host, 'mirror/late', 'v5.0.0')).toBe(await skopeoDigest(a.host, 'team/late', 'v5.0.0'));
+    expect(await skopeoDigest(`${b.host}/mirror/late:v5.0.0`)).toBe(await skopeoDigest(`${a.host}/team/late:v5.0.0`));
   });
 
   it('an outage at the source is retried after the backoff, and the second attempt copies', async () => {
-    proxy.mode = 'pass';
-    const image = buildOciImage([5000, 6000], 'v4.0.0');
-    await pushWithSkopeo(image, a.host, 'team/flaky');
+    proxy.fault = blobs.pass;
+    await pushToA('team/flaky', 'v4.0.0', [5000, 6000]);
     const task = await taskFor('team/flaky', 'v4.0.0');
-    proxy.mode = 'down';
+    proxy.fault = blobs.down;
     await sweep();
     const { task: retried } = await reload(task);
     expect(retried).toMatchObject({ state: 'pending', attempts: 1, lastError: { code: 'TRANSIENT' } });
-    proxy.mode = 'pass';
+    proxy.fault = blobs.pass;
     await until('the backoff to pass', async () => stack.clock.now() >= Date.parse(retried.nextAttemptAt!));
     await sweep();
     const { task: after } = await reload(task);
     expect(after).toMatchObject({ state: 'succeeded', attempts: 2, cloudRef: `copy:${task.id}:2` });
-    expect(await skopeoDigest(b.host, 'mirror/flaky', 'v4.0.0')).toBe(await skopeoDigest(a.host, 'team/flaky', 'v4.0.0'));
+    expect(await skopeoDigest(`${b.host}/mirror/flaky:v4.0.0`)).toBe(await skopeoDigest(`${a.host}/team/flaky:v4.0.0`));
   }, 60_000);
 });

@@ -34,3 +34,13 @@ export async function skopeoDigest(ref: string, creds?: Creds): Promise<string> 
     .update(await skopeoRaw(ref, creds))
     .digest('hex')}`;
 }
+
+/** `skopeoDigest`, or null when the registry has no such manifest (a tag never written). */
+export async function skopeoDigestOrNull(ref: string, creds?: Creds): Promise<string | null> {
+  try {
+    return await skopeoDigest(ref, creds);
+  } catch (err) {
+    if (/manifest unknown|not found/i.test(String((err as { stderr?: unknown }).stderr ?? ''))) return null;
+    throw err;
+  }
+}
