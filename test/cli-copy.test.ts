@@ -1,12 +1,10 @@
 // `ferry copy` as operators run it (`node bin/ferry.js copy …`) between two real registries, and its
 // reference parsing.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImageRef } from '../shared/cli/copy.ts';
-import { buildOciImage, pushWithSkopeo, type Registry, skopeoDigest, startRegistry, stopAllRegistries } from './helpers/registry/index.ts';
+import { pushNewImage, type Registry, skopeoDigest, startRegistry } from './helpers/registry/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'ferry.js');
@@ -22,25 +20,20 @@ function ferry(args: string[], env: Record<string, string> = {}): Promise<{ code
 }
 
 const DEST = { username: 'ferry', password: 's3cret-pass' };
-let work: string;
 let a: Registry;
 let b: Registry;
 let pushed: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'ferry-cli-copy-'));
   a = await startRegistry();
   b = await startRegistry({ htpasswd: { [DEST.username]: DEST.password } });
-  const image = await buildOciImage(join(work, 'img'), { layers: [2000, 70_000], tag: 'v1' });
-  await pushWithSkopeo(image.dir, image.tag, `${a.host}/team/app:v1`);
+  await pushNewImage(`${a.host}/team/app:v1`, { layers: [2000, 70_000] });
   pushed = await skopeoDigest(`${a.host}/team/app:v1`);
 }, 60_000);
 
 afterAll(async () => {
   await a?.stop();
   await b?.stop();
-  await stopAllRegistries();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('ferry copy', () => {

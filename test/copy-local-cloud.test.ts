@@ -1,9 +1,6 @@
 // ACR → SWR, which no cloud sync does: an ACR trigger reaches Ferry, and the copy provider moves the
 // image between the local cloud's registries, logging in with GetAuthorizationToken at ACR and the
 // AK/SK-derived login at SWR.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { parseConfig } from '../shared/config/index.ts';
@@ -15,12 +12,11 @@ import { createLogger } from '../shared/log.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import { buildOciImage, pushWithSkopeo, type Registry, startRegistry, stopAllRegistries } from './helpers/registry/index.ts';
+import { pushNewImage, type Registry, startRegistry } from './helpers/registry/index.ts';
 import { baseConfig, startTestStack, TEST_ENV, TEST_TOKENS, type TestStack } from './helpers/stack.ts';
 import { fixture } from './webhook-harness.ts';
 
 const HW = { HUAWEI_AK: 'HWLOCALFERRYAK', HUAWEI_SK: 'local-ferry-sk' };
-let work: string;
 let stack: TestStack;
 let staging: Registry;
 let webhook: NodeServer;
@@ -28,7 +24,6 @@ let acrUrl: string;
 let swrUrl: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'ferry-copy-local-cloud-'));
   staging = await startRegistry();
   stack = await startTestStack({ cloud: { speed: 1, registry: { ports: 'ephemeral' } } });
   acrUrl = stack.cloud.registries.acr['cri-localsrc001']!;
@@ -38,16 +33,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await webhook?.close();
   await staging?.stop();
-  await stopAllRegistries();
   await stack?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('copy provider on the local cloud', () => {
   it('an ACR push is copied to SWR by Ferry itself', async () => {
     // The image at the ACR instance's registry, put there with ACR's own temporary login.
-    const image = await buildOciImage(join(work, 'img'), { layers: [1200, 3400], tag: 'v1.2.3' });
-    await pushWithSkopeo(image.dir, image.tag, `${staging.host}/team/app:v1.2.3`);
+    await pushNewImage(`${staging.host}/team/app:v1.2.3`, { layers: [1200, 3400] });
     const acr = new AcrClient({
       regionId: 'cn-hangzhou',
       endpoint: stack.cloud.url,

@@ -1,32 +1,15 @@
 // The copy provider end to end: a real docker-registry notifies Ferry's real webhook of a push, the
 // task is recorded, the sweep runs the copy engine against real registries, skopeo checks the result.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../shared/api/app.ts';
 import type { TaskRow } from '../shared/ledger/index.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import {
-  blobGet,
-  blobGets,
-  buildOciImage,
-  type FaultProxy,
-  freePort,
-  pushWithSkopeo,
-  type Registry,
-  skopeoDigest,
-  skopeoDigestOrNull,
-  startFaultProxy,
-  startRegistry,
-  stopAllRegistries,
-} from './helpers/registry/index.ts';
+import { blobGet, blobGets, type FaultProxy, freePort, pushNewImage, type Registry, skopeoDigest, skopeoDigestOrNull, startFaultProxy, startRegistry } from './helpers/registry/index.ts';
 import { startTestStack, TEST_TOKENS, type TestStack } from './helpers/stack.ts';
 import { until } from './helpers/until.ts';
 
-let work: string;
 let a: Registry;
 let b: Registry;
 let proxy: FaultProxy;
@@ -41,12 +24,6 @@ const blobs = {
   corrupt: (r) => (blobGet(r) ? { corruptResponseAt: 0 } : null),
   down: (r) => (blobGet(r) ? { status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"proxy down"}]}' } : null),
 } satisfies Record<string, FaultProxy['fault']>;
-
-/** An image of random layers of these sizes, pushed to registry A as `repository:tag` by skopeo (A notifies Ferry). */
-async function pushToA(repository: string, tag: string, layers: number[]): Promise<void> {
-  const image = await buildOciImage(join(work, `${repository.replace('/', '-')}-${tag}`), { layers, tag });
-  await pushWithSkopeo(image.dir, tag, `${a.host}/${repository}:${tag}`);
-}
 
 /** The copy task a push of `repository:tag` to registry A created (the registry notifies asynchronously). */
 const taskFor = (repository: string, tag: string) =>
@@ -64,7 +41,6 @@ async function reload(task: TaskRow) {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'ferry-copy-provider-'));
   const port = await freePort();
   a = await startRegistry({
     notifications: [{ name: 'ferry', url: `http://127.0.0.1:${port}/webhooks/distribution`, headers: { Authorization: `Bearer ${TEST_TOKENS.webhook}` }, ignoredActions: ['pull'] }],
@@ -104,15 +80,13 @@ afterAll(async () => {
   await proxy?.close();
   await a?.stop();
   await b?.stop();
-  await stopAllRegistries();
   await stack?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('copy provider: registry A → Ferry webhook → sweep → registry B', () => {
   it('copies a pushed image; skopeo reads the same digest at B; the task records both digests', async () => {
     proxy.fault = blobs.pass;
-    await pushToA('team/app', 'v1.0.0', [3000, 200_000, 50]);
+    await pushNewImage(`${a.host}/team/app:v1.0.0`, { layers: [3000, 200_000, 50] });
     const pushed = await skopeoDigest(`${a.host}/team/app:v1.0.0`);
     const task = await taskFor('team/app', 'v1.0.0');
     expect(task).toMatchObject({ provider: 'copy', state: 'submitted', scope: 'reg-b', targetKey: 'copy:reg-b:mirror/app:v1.0.0' });
@@ -133,7 +107,7 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
 
   it('a cancel mid-copy stops it between blobs: no tag at B, the task canceled', async () => {
     proxy.fault = blobs.pass;
-    await pushToA('team/slow', 'v2.0.0', [1000, 1001, 1002, 1003, 1004, 1005, 1006]);
+    await pushNewImage(`${a.host}/team/slow:v2.0.0`, { layers: [1000, 1001, 1002, 1003, 1004, 1005, 1006] });
     const task = await taskFor('team/slow', 'v2.0.0');
     proxy.fault = blobs.slow;
     const mark = proxy.log.length;
@@ -154,7 +128,7 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
 
   it('a blob that does not match its digest fails the task without a retry, and notifies', async () => {
     proxy.fault = blobs.pass;
-    await pushToA('team/bad', 'v3.0.0', [4000]);
+    await pushNewImage(`${a.host}/team/bad:v3.0.0`, { layers: [4000] });
     const task = await taskFor('team/bad', 'v3.0.0');
     proxy.fault = blobs.corrupt;
     await sweep();
@@ -168,7 +142,7 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
 
   it('past its deadline the copy is cancelled, timed out and retried by the generic sweep', async () => {
     proxy.fault = blobs.pass;
-    await pushToA('team/late', 'v5.0.0', [2500]);
+    await pushNewImage(`${a.host}/team/late:v5.0.0`, { layers: [2500] });
     const task = await taskFor('team/late', 'v5.0.0');
     await stack.db.query('UPDATE tasks SET deadline_at = $2::timestamptz WHERE id = $1', [task.id, new Date(stack.clock.now() - 1000).toISOString()]);
     const sum = await sweep();
@@ -186,7 +160,7 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
 
   it('an outage at the source is retried after the backoff, and the second attempt copies', async () => {
     proxy.fault = blobs.pass;
-    await pushToA('team/flaky', 'v4.0.0', [5000, 6000]);
+    await pushNewImage(`${a.host}/team/flaky:v4.0.0`, { layers: [5000, 6000] });
     const task = await taskFor('team/flaky', 'v4.0.0');
     proxy.fault = blobs.down;
     await sweep();

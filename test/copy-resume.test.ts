@@ -3,9 +3,6 @@
 // PostgreSQL (FERRY_TEST_DATABASE_URL): both processes share the ledger.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../shared/clock.ts';
@@ -16,25 +13,12 @@ import { makeDeps, type Deps } from '../shared/replicate/deps.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import {
-  blobGet,
-  blobGets,
-  buildOciImage,
-  type FaultProxy,
-  pushWithSkopeo,
-  type Registry,
-  skopeoDigest,
-  skopeoDigestOrNull,
-  startFaultProxy,
-  startRegistry,
-  stopAllRegistries,
-} from './helpers/registry/index.ts';
+import { blobGet, blobGets, type FaultProxy, pushNewImage, type Registry, skopeoDigest, skopeoDigestOrNull, startFaultProxy, startRegistry } from './helpers/registry/index.ts';
 import { until } from './helpers/until.ts';
 import { PG_URL } from './ledger-fixtures.ts';
 
 const TOKEN = 'resume-webhook-token-0123456789';
 const schema = `copy_resume_${randomBytes(4).toString('hex')}`;
-let work: string;
 let a: Registry;
 let b: Registry;
 let proxy: FaultProxy;
@@ -53,7 +37,6 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
     await admin.connect();
     await admin.query(`CREATE SCHEMA ${schema}`);
     await admin.end();
-    work = mkdtempSync(join(tmpdir(), 'ferry-copy-resume-'));
     a = await startRegistry();
     b = await startRegistry();
     proxy = await startFaultProxy(a.url);
@@ -79,8 +62,6 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
     await proxy?.close();
     await a?.stop();
     await b?.stop();
-    await stopAllRegistries();
-    if (work) rmSync(work, { recursive: true, force: true });
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -88,8 +69,7 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
   });
 
   it('SIGKILL with the big layer in flight; the next sweep copies only what was missing', async () => {
-    const image = await buildOciImage(join(work, 'img'), { layers: [1500, 1600, 1700, 2_000_000], tag: 'v1' });
-    await pushWithSkopeo(image.dir, image.tag, `${a.host}/team/app:v1`);
+    await pushNewImage(`${a.host}/team/app:v1`, { layers: [1500, 1600, 1700, 2_000_000] });
     const digest = await skopeoDigest(`${a.host}/team/app:v1`);
     const event = {
       events: [

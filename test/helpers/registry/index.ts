@@ -5,7 +5,7 @@
  *   free loopback port, storage in a temp dir; `stopAllRegistries()` in an `afterAll` as a safety net.
  * - `buildOciImage(dir, { layers, platforms?, tag? })`: random images in an OCI layout (streamed to disk).
  * - `pushWithSkopeo(layout, tag, ref, creds?)`, `skopeoDigest(ref, creds?)` (`skopeoDigestOrNull`: null for a
- *   missing tag), `skopeoRaw(ref, creds?)`.
+ *   missing tag), `skopeoRaw(ref, creds?)`; `pushNewImage(ref, { layers, … }, creds?)`: build, push, forget.
  * - `pushSignatureTag`, `pushReferrer`, `pushBlob`, `pushManifest`: small artifacts over HTTP.
  * - `startFaultProxy(registryUrl)`: a proxy whose `fault(req)` makes it answer for the registry (429, 503),
  *   delay, drop or corrupt; `blobGets(proxy.log)`: the blob downloads it saw.

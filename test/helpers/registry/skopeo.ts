@@ -1,7 +1,11 @@
 /** skopeo against the test registries (plain http on loopback, no signature policy). */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type BuildOptions, type BuiltImage, buildOciImage } from './oci-layout.ts';
 
 const run = promisify(execFile);
 
@@ -18,6 +22,21 @@ export async function pushWithSkopeo(layoutDir: string, tag: string, ref: string
   const args = ['--insecure-policy', 'copy', '--all', '--preserve-digests', '--quiet', '--dest-tls-verify=false'];
   if (creds) args.push('--dest-creds', `${creds.username}:${creds.password}`);
   await run('skopeo', [...args, `oci:${layoutDir}:${tag}`, docker(ref)], { maxBuffer: 16 << 20 });
+}
+
+/**
+ * A random image (`buildOciImage`'s options) built in a temp layout, pushed to `ref`, the layout
+ * removed: what was pushed, digests included.
+ */
+export async function pushNewImage(ref: string, opts: BuildOptions, creds?: Creds): Promise<Omit<BuiltImage, 'dir'>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-image-'));
+  try {
+    const { dir: _, ...image } = await buildOciImage(dir, opts);
+    await pushWithSkopeo(dir, image.tag, ref, creds);
+    return image;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The raw manifest bytes `ref` names, as the registry serves them. */
