@@ -1,5 +1,6 @@
 // The copy provider end to end: a real docker-registry notifies Ferry's real webhook of a push, the
 // task is recorded, the sweep runs the copy engine against real registries, skopeo checks the result.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../shared/api/app.ts';
 import type { TaskRow } from '../shared/ledger/index.ts';
@@ -35,6 +36,36 @@ const taskFor = (repository: string, tag: string) =>
   );
 
 const sweep = () => runSweep(stack.deps, { budgetMs: 15_000 });
+
+/** An operator's POST to the API (admin token). */
+const post = (path: string, body: unknown) =>
+  fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+/**
+ * Pushes `team/<name>:<tag>` to A, starts its copy with A's blobs held back, cancels it once blobs are
+ * in flight (`cancel`: 200 expected), and checks it stopped: task and job canceled, no tag at B.
+ */
+async function cancelMidCopy(name: string, tag: string, cancel: (task: TaskRow) => Promise<Response>) {
+  proxy.fault = blobs.pass;
+  await pushNewImage(`${a.host}/team/${name}:${tag}`, { layers: [1000, 1001, 1002, 1003, 1004, 1005, 1006] });
+  const task = await taskFor(`team/${name}`, tag);
+  proxy.fault = blobs.slow;
+  const mark = proxy.log.length;
+  const running = sweep();
+  await until('the copy to start', async () => blobGets(proxy.log.slice(mark)).length > 0 && (await stack.ledger.copyJobs.get(task.cloudRef!))?.state === 'running');
+  const res = await cancel(task);
+  expect(res.status).toBe(200);
+  await running;
+  proxy.fault = blobs.pass;
+  expect((await reload(task)).task.state).toBe('canceled');
+  expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('canceled');
+  expect(await skopeoDigestOrNull(`${b.host}/mirror/${name}:${tag}`)).toBeNull();
+  return { task, body: (await res.json()) as Record<string, unknown> };
+}
 
 async function reload(task: TaskRow) {
   return (await stack.ledger.getTask(task.id))!;
@@ -106,24 +137,51 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
   });
 
   it('a cancel mid-copy stops it between blobs: no tag at B, the task canceled', async () => {
+    await cancelMidCopy('slow', 'v2.0.0', (task) => post(`/tasks/${task.id}/cancel`, { reason: 'test' }));
+  });
+
+  it('POST /cancel by the copy job reference cancels its Ferry task mid-copy: no tag at B; a repeat says alreadyCanceled', async () => {
+    const { task, body } = await cancelMidCopy('byref', 'v6.0.0', (task) => post('/cancel', { provider: 'copy', ref: task.cloudRef, reason: 'by ref' }));
+    expect(body).toMatchObject({ state: 'canceled', alreadyCanceled: false, provider: 'copy', taskId: task.id });
+    expect((await reload(task)).events.at(-1)).toMatchObject({ toState: 'canceled', reason: 'by ref', actor: 'operator' });
+    const again = await post('/cancel', { provider: 'copy', ref: task.cloudRef });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ alreadyCanceled: true, taskId: task.id });
+  });
+
+  it('POST /cancel by copy reference: a finished copy → 409, an unknown job → 404, a malformed ref → 400 naming the field', async () => {
     proxy.fault = blobs.pass;
-    await pushNewImage(`${a.host}/team/slow:v2.0.0`, { layers: [1000, 1001, 1002, 1003, 1004, 1005, 1006] });
-    const task = await taskFor('team/slow', 'v2.0.0');
-    proxy.fault = blobs.slow;
-    const mark = proxy.log.length;
-    const running = sweep();
-    await until('the copy to start', async () => blobGets(proxy.log.slice(mark)).length > 0 && (await stack.ledger.copyJobs.get(task.cloudRef!))?.state === 'running');
-    const res = await fetch(`${api.url}/tasks/${task.id}/cancel`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ reason: 'test' }),
-    });
-    expect(res.status).toBe(200);
-    await running;
-    proxy.fault = blobs.pass;
-    expect((await reload(task)).task.state).toBe('canceled');
-    expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('canceled');
-    expect(await skopeoDigestOrNull(`${b.host}/mirror/slow:v2.0.0`)).toBeNull();
+    await pushNewImage(`${a.host}/team/done:v7.0.0`, { layers: [1500] });
+    const task = await taskFor('team/done', 'v7.0.0');
+    await sweep();
+    expect((await reload(task)).task.state).toBe('succeeded');
+    const done = await post('/cancel', { provider: 'copy', ref: task.cloudRef });
+    expect(done.status).toBe(409);
+    expect(await done.json()).toMatchObject({ error: { code: 'AlreadyFinished', state: 'succeeded', taskId: task.id } });
+
+    const unknown = await post('/cancel', { provider: 'copy', ref: `copy:${randomUUID()}:1` });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'CloudTaskNotFound', cloud: { code: 'CopyJobNotFound' } } });
+
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ provider: 'copy', ref: `${task.id}:1` }, 'body.ref', /copy:<Ferry task id>:<attempt>/],
+      [{ provider: 'copy', ref: `copy:${task.id}:0` }, 'body.ref', /attempt number from 1/],
+      [{ provider: 'copy', ref: `copy:${task.id.toUpperCase()}:1` }, 'body.ref', /lowercase UUID/],
+      [{ provider: 'copy', ref: `copy:${task.id}` }, 'body.ref', /copy:/],
+      [{ provider: 'copy', ref: 42 }, 'body.ref', /string/],
+      [{ provider: 'copy' }, 'body.ref', /required/],
+      [{ provider: 'copy', ref: task.cloudRef, taskId: task.id }, 'body', /unknown field/],
+    ];
+    for (const [body, field, rule] of cases) {
+      const r = await post('/cancel', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      const { error } = (await r.json()) as { error: { field: string; message: string } };
+      expect(error.field, JSON.stringify(body)).toBe(field);
+      expect(error.message, JSON.stringify(body)).toMatch(rule);
+    }
+    // Nothing was cancelled on the way.
+    expect((await reload(task)).task.state).toBe('succeeded');
+    expect((await stack.ledger.copyJobs.get(task.cloudRef!))!.state).toBe('done');
   });
 
   it('a blob that does not match its digest fails the task without a retry, and notifies', async () => {
