@@ -4,6 +4,7 @@ import { acrTask, startApiStack, swrTask, type ApiStack } from './api-helpers.ts
 import { TEST_TOKENS } from './helpers/stack.ts';
 import { ERROR_CODES } from '../shared/http/errors.ts';
 import { WEBHOOK_KINDS } from '../shared/webhook/normalize.ts';
+import { COPY_JOB_REF } from '../shared/rules/naming.ts';
 
 let s: ApiStack;
 beforeAll(async () => {
@@ -137,8 +138,11 @@ describe('openapi.json', () => {
       }
     }
     const body = doc.components.schemas.CloudCancelBody;
-    expect(body.oneOf).toHaveLength(3);
+    expect(body.oneOf).toHaveLength(4);
     expect(JSON.stringify(body)).toContain('^rst-[a-z0-9]{4,32}$');
+    // The copy provider cancels by its job reference, a copy task's cloudRef.
+    const copy = body.oneOf.find((o: { properties: { provider: { const?: string } } }) => o.properties.provider.const === 'copy');
+    expect(copy).toMatchObject({ required: expect.arrayContaining(['provider', 'ref']), properties: { ref: { type: 'string', pattern: COPY_JOB_REF.source } } });
     expect(doc.paths['/tasks'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['state', 'provider', 'repository', 'since', 'cursor', 'limit']));
     // Every $ref resolves.
     for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)) expect(doc.components.schemas).toHaveProperty(m[1]!);

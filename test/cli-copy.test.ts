@@ -4,8 +4,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImageRef } from '../shared/cli/copy.ts';
-import { buildOciImage, pushWithSkopeo, skopeoDigest } from './helpers/oci-image.ts';
-import { startRegistry, type Registry } from './helpers/registry/registry.ts';
+import { pushNewImage, type Registry, skopeoDigest, startRegistry } from './helpers/registry/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'ferry.js');
@@ -20,15 +19,16 @@ function ferry(args: string[], env: Record<string, string> = {}): Promise<{ code
   });
 }
 
+const DEST = { username: 'ferry', password: 's3cret-pass' };
 let a: Registry;
 let b: Registry;
-let pushed: string | null;
+let pushed: string;
 
 beforeAll(async () => {
   a = await startRegistry();
-  b = await startRegistry({ htpasswd: { ferry: 's3cret-pass' } });
-  await pushWithSkopeo(buildOciImage([2000, 70_000], 'v1'), a.host, 'team/app');
-  pushed = await skopeoDigest(a.host, 'team/app', 'v1');
+  b = await startRegistry({ htpasswd: { [DEST.username]: DEST.password } });
+  await pushNewImage(`${a.host}/team/app:v1`, { layers: [2000, 70_000] });
+  pushed = await skopeoDigest(`${a.host}/team/app:v1`);
 }, 60_000);
 
 afterAll(async () => {
@@ -43,7 +43,7 @@ describe('ferry copy', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ ok: true, source: `${a.host}/team/app:v1`, destination: `${b.host}/mirror/app:v1`, sourceDigest: pushed, targetDigest: pushed });
-    expect(await skopeoDigest(b.host, 'mirror/app', 'v1', 'ferry:s3cret-pass')).toBe(pushed);
+    expect(await skopeoDigest(`${b.host}/mirror/app:v1`, DEST)).toBe(pushed);
     expect(r.stdout).not.toContain('s3cret');
   });
 

@@ -12,8 +12,7 @@ import { createLogger } from '../shared/log.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import { buildOciImage, pushWithSkopeo } from './helpers/oci-image.ts';
-import { startRegistry, type Registry } from './helpers/registry/registry.ts';
+import { pushNewImage, type Registry, startRegistry } from './helpers/registry/index.ts';
 import { baseConfig, startTestStack, TEST_ENV, TEST_TOKENS, type TestStack } from './helpers/stack.ts';
 import { fixture } from './webhook-harness.ts';
 
@@ -40,7 +39,7 @@ afterAll(async () => {
 describe('copy provider on the local cloud', () => {
   it('an ACR push is copied to SWR by Ferry itself', async () => {
     // The image at the ACR instance's registry, put there with ACR's own temporary login.
-    await pushWithSkopeo(buildOciImage([1200, 3400], 'v1.2.3'), staging.host, 'team/app');
+    await pushNewImage(`${staging.host}/team/app:v1.2.3`, { layers: [1200, 3400] });
     const acr = new AcrClient({
       regionId: 'cn-hangzhou',
       endpoint: stack.cloud.url,

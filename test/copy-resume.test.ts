@@ -13,16 +13,15 @@ import { makeDeps, type Deps } from '../shared/replicate/deps.ts';
 import { serveNode, type NodeServer } from '../shared/runtime/node-http.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
-import { buildOciImage, pushWithSkopeo, skopeoDigest } from './helpers/oci-image.ts';
-import { startRegistry, type Registry } from './helpers/registry/registry.ts';
-import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy.ts';
+import { blobGet, blobGets, type FaultProxy, pushNewImage, type Registry, skopeoDigest, skopeoDigestOrNull, startFaultProxy, startRegistry } from './helpers/registry/index.ts';
+import { until } from './helpers/until.ts';
 import { PG_URL } from './ledger-fixtures.ts';
 
 const TOKEN = 'resume-webhook-token-0123456789';
 const schema = `copy_resume_${randomBytes(4).toString('hex')}`;
 let a: Registry;
 let b: Registry;
-let proxy: RegistryProxy;
+let proxy: FaultProxy;
 let ledger: Ledger;
 let deps: Deps;
 let webhook: NodeServer;
@@ -32,16 +31,6 @@ let offset = 0;
 const clock: Clock = { now: () => Date.now() + offset, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 let doc: Record<string, unknown>;
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', () => {
   beforeAll(async () => {
     const admin = new pg.Client({ connectionString: PG_URL });
@@ -50,7 +39,7 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
     await admin.end();
     a = await startRegistry();
     b = await startRegistry();
-    proxy = await startRegistryProxy(a.url, 30_000);
+    proxy = await startFaultProxy(a.url);
     doc = {
       sources: [
         { kind: 'distribution', name: 'reg-a', host: a.host, url: proxy.url },
@@ -80,9 +69,8 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
   });
 
   it('SIGKILL with the big layer in flight; the next sweep copies only what was missing', async () => {
-    const image = buildOciImage([1500, 1600, 1700, 2_000_000], 'v1');
-    await pushWithSkopeo(image, a.host, 'team/app');
-    const digest = (await skopeoDigest(a.host, 'team/app', 'v1'))!;
+    await pushNewImage(`${a.host}/team/app:v1`, { layers: [1500, 1600, 1700, 2_000_000] });
+    const digest = await skopeoDigest(`${a.host}/team/app:v1`);
     const event = {
       events: [
         {
@@ -103,12 +91,13 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
     const taskId = ((await posted.json()) as any).replications[0].targets[0].taskId as string;
     const ref = `copy:${taskId}:1`;
 
-    // The layers as skopeo pushed them (it may compress them on the way).
+    // The layers as registry A serves them, smallest first.
     const res = await fetch(`${a.url}/v2/team/app/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' } });
     const pushed = ((await res.json()) as { layers: { digest: string; size: number }[] }).layers.sort((x, y) => x.size - y.size);
     const big = pushed.at(-1)!.digest;
     const small = pushed.slice(0, -1).map((l) => l.digest);
-    proxy.slowDigests.add(big);
+    // The big layer's download is held back (30 s), in flight when the process is killed.
+    proxy.fault = (r) => (blobGet(r) === big ? { delayMs: 30_000 } : null);
     child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/copy-sweep-child.ts'], {
       env: { ...process.env, COPY_CONFIG: JSON.stringify(doc), RESUME_TOKEN: TOKEN, DATABASE_URL: PG_URL, COPY_SCHEMA: schema },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,27 +106,32 @@ describe.skipIf(!PG_URL)('a copy killed mid-blob resumes in another process', ()
     child.stdout!.on('data', (c) => (output += c));
     child.stderr!.on('data', (c) => (output += c));
     // Killed once the small layers are checkpointed and the big one is being fetched.
-    await until('a checkpoint with the small layers', async () => {
-      const job = await ledger.copyJobs.get(ref);
-      const done = (job?.checkpoint?.done as string[] | undefined) ?? [];
-      return small.every((d) => done.includes(d)) && proxy.blobGets.includes(big);
-    });
+    await until(
+      'a checkpoint with the small layers',
+      async () => {
+        const job = await ledger.copyJobs.get(ref);
+        const done = (job?.checkpoint?.done as string[] | undefined) ?? [];
+        return small.every((d) => done.includes(d)) && blobGets(proxy.log).includes(big);
+      },
+      20_000,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     expect(output).not.toContain('DONE');
     const killed = (await ledger.copyJobs.get(ref))!;
     expect(killed.state).toBe('running');
     expect(killed.checkpoint!.done).not.toContain(big);
-    expect(await skopeoDigest(b.host, 'team/app', 'v1')).toBeNull();
+    expect(await skopeoDigestOrNull(`${b.host}/team/app:v1`)).toBeNull();
 
     // Past the dead process's leases (task and job), another process takes over.
     offset = 200_000;
-    proxy.slowDigests.clear();
+    proxy.fault = () => null;
     const sum = await runSweep(deps, { budgetMs: 15_000 });
     expect(sum.transitions['running→succeeded'] ?? sum.transitions['submitted→succeeded']).toBe(1);
-    expect(await skopeoDigest(b.host, 'team/app', 'v1')).toBe(digest);
-    for (const d of small) expect(proxy.blobGets.filter((g) => g === d)).toHaveLength(1);
-    expect(proxy.blobGets.filter((g) => g === big)).toHaveLength(2);
+    expect(await skopeoDigest(`${b.host}/team/app:v1`)).toBe(digest);
+    const gets = blobGets(proxy.log);
+    for (const d of small) expect(gets.filter((g) => g === d)).toHaveLength(1);
+    expect(gets.filter((g) => g === big)).toHaveLength(2);
     expect((await ledger.getTask(taskId))!.task).toMatchObject({ state: 'succeeded', attempts: 1, cloudRef: ref });
   }, 90_000);
 });

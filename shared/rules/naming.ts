@@ -69,6 +69,9 @@ export const acrInstanceId: NameCheck = (v) => (/^cri-[a-z0-9]{4,32}$/.test(v) ?
 export const acrRepoId: NameCheck = (v) => (/^crr-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "crr-" followed by lowercase letters or digits');
 export const acrSyncTaskId: NameCheck = (v) => (/^rst-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "rst-" followed by 4 to 32 lowercase letters or digits');
 export const ecsTaskId: NameCheck = (v) => (/^t-[a-z0-9]{4,32}$/.test(v) ? null : 'must look like "t-" followed by 4 to 32 lowercase letters or digits');
+/** The copy provider's job reference, a copy task's `cloudRef`: `copy:<Ferry task id>:<attempt>`. */
+export const COPY_JOB_REF = /^copy:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[1-9][0-9]{0,8}$/;
+export const copyJobRef: NameCheck = (v) => (COPY_JOB_REF.test(v) ? null : 'must look like "copy:<Ferry task id>:<attempt>": "copy:", a lowercase UUID, ":" and an attempt number from 1');
 export const accountId: NameCheck = (v) => (/^\d{4,20}$/.test(v) ? null : 'must be 4 to 20 digits');
 
 export { SEPARATORS_NOT_ADJACENT };

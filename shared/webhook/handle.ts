@@ -133,15 +133,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       reasons.push(`source "${source.name}" is a ${source.kind} registry no registered provider copies from (its mirrorOf names no source one does)`);
       continue;
     }
-    const event: PushEvent = {
-      sourceKind: matchAs.kind as PushEvent['sourceKind'],
-      source: matchAs.name,
-      namespace: push.namespace,
-      repository: push.repository,
-      tag: push.tag,
-      digest,
-      pushedAt: push.pushedAt,
-    };
+    const event = pushEvent(push, matchAs, digest);
     const { targets: results, rules: verdicts } = explainPush(event, deps.config);
     if (!results.length) {
       reasons.push(noMatchReason(event, verdicts));
@@ -228,15 +220,20 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
 
 /** Whether any rule copies this push anywhere: a push nothing replicates needs no digest lookup. */
 function replicates(push: NormalizedPush, matchAs: { kind: string; name: string }, config: Deps['config']): boolean {
-  const event: PushEvent = {
+  return explainPush(pushEvent(push, matchAs), config).targets.length > 0;
+}
+
+/** The push as rules match it, seen as coming from `matchAs` (the source, or the one it mirrors). */
+function pushEvent(push: NormalizedPush, matchAs: { kind: string; name: string }, digest?: string | undefined): PushEvent {
+  return {
     sourceKind: matchAs.kind as PushEvent['sourceKind'],
     source: matchAs.name,
     namespace: push.namespace,
     repository: push.repository,
     tag: push.tag,
+    digest,
     pushedAt: push.pushedAt,
   };
-  return explainPush(event, config).targets.length > 0;
 }
 
 /** Why nothing matched, from the verdicts of the one matching pass. */

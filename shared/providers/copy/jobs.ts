@@ -77,3 +77,9 @@ export async function cancelJob(jobs: CopyJobs, ref: string | null): Promise<Can
       return { outcome: 'canceled', already: true, cloudStatus: 'CANCELED' };
   }
 }
+
+/** An operator's cancel by a job's reference (`POST /cancel`): a job Ferry has no record of is not found. */
+export async function cancelJobByRef(jobs: CopyJobs, ref: string): Promise<CancelOutcome> {
+  if (!(await jobs.get(ref))) return { outcome: 'not_found', error: { code: 'CopyJobNotFound', message: `no copy job ${ref}`, requestId: null, status: null } };
+  return cancelJob(jobs, ref);
+}

@@ -4,13 +4,14 @@
  * the ledger (its cloud reference), advanced in slices by the sweep's reconciliation and resumed
  * from its checkpoint by whichever process comes next.
  */
+import { z } from 'zod';
 import { CloudError, CloudTransientError } from '../../clients/errors.ts';
 import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
 import { Endpoints } from './endpoints.ts';
-import { cancelJob, carriedCheckpoint, jobObservation, running } from './jobs.ts';
+import { cancelJob, cancelJobByRef, carriedCheckpoint, jobObservation, running } from './jobs.ts';
 import { type CopyTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
 
 function jobsOf(opts: ConnectOptions) {
@@ -35,6 +36,16 @@ export const copyProvider: CloudProvider<CopyTarget> = {
   // One scope per destination registry: the sweep advances its copies together.
   scopeOf: (t) => t.to.registry,
   checkSourceImage: (image) => naming.checkImageNames(image, { namespace: naming.ociNamespace, repository: naming.ociRepository }),
+  // A job's reference is its task's cloudRef: cancelling by it cancels that Ferry task (ledger and copy).
+  reference: {
+    schema: (kit) =>
+      z.strictObject({
+        ref: kit.checked(naming.copyJobRef, naming.COPY_JOB_REF).describe("Copy job: copy:<Ferry task id>:<attempt>, a copy task's cloudRef"),
+      }),
+    taskRef: (ref) => String(ref.ref),
+    matchesTask: (ref, task) => task.cloudRef === ref.ref,
+    describe: (ref) => `copy job ${String(ref.ref)}`,
+  },
   connect(opts) {
     const endpoints = new Endpoints(opts);
     return {
@@ -55,6 +66,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
         return jobObservation(job) ?? running();
       },
       cancel: (task) => cancelJob(jobsOf(opts), task.cloudRef),
+      cancelReference: (ref) => cancelJobByRef(jobsOf(opts), String(ref.ref)),
       async resolveDigest(image) {
         // A cloud's own source is looked up by its provider's API; Ferry asks registries only where nothing else can.
         if (!image.tag || !(GENERIC_KINDS as readonly string[]).includes(image.kind)) return null;

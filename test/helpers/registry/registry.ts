@@ -50,7 +50,8 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
+/** A loopback port free now (a server started later may still lose it to another process). */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const { port } = srv.address() as { port: number };

@@ -1,7 +1,11 @@
 /** skopeo against the test registries (plain http on loopback, no signature policy). */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type BuildOptions, type BuiltImage, buildOciImage } from './oci-layout.ts';
 
 const run = promisify(execFile);
 
@@ -20,6 +24,21 @@ export async function pushWithSkopeo(layoutDir: string, tag: string, ref: string
   await run('skopeo', [...args, `oci:${layoutDir}:${tag}`, docker(ref)], { maxBuffer: 16 << 20 });
 }
 
+/**
+ * A random image (`buildOciImage`'s options) built in a temp layout, pushed to `ref`, the layout
+ * removed: what was pushed, digests included.
+ */
+export async function pushNewImage(ref: string, opts: BuildOptions, creds?: Creds): Promise<Omit<BuiltImage, 'dir'>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-image-'));
+  try {
+    const { dir: _, ...image } = await buildOciImage(dir, opts);
+    await pushWithSkopeo(dir, image.tag, ref, creds);
+    return image;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The raw manifest bytes `ref` names, as the registry serves them. */
 export async function skopeoRaw(ref: string, creds?: Creds): Promise<Buffer> {
   const args = ['inspect', '--raw', '--tls-verify=false'];
@@ -33,4 +52,14 @@ export async function skopeoDigest(ref: string, creds?: Creds): Promise<string> 
   return `sha256:${createHash('sha256')
     .update(await skopeoRaw(ref, creds))
     .digest('hex')}`;
+}
+
+/** `skopeoDigest`, or null when the registry has no such manifest (a tag never written). */
+export async function skopeoDigestOrNull(ref: string, creds?: Creds): Promise<string | null> {
+  try {
+    return await skopeoDigest(ref, creds);
+  } catch (err) {
+    if (/manifest unknown|not found/i.test(String((err as { stderr?: unknown }).stderr ?? ''))) return null;
+    throw err;
+  }
 }
