@@ -27,7 +27,7 @@ function ferrySweep(dataDir: string, cloudUrl: string): Promise<{ code: number; 
   const localEnv = Object.fromEntries(
     readFileSync(join(ROOT, 'examples', 'local.env'), 'utf8')
       .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
+      .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
   const env = { ...cleanEnv(), ...localEnv, FERRY_MODE: 'local', FERRY_LOCAL_CLOUD_URL: cloudUrl, FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'error' };
