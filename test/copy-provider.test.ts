@@ -231,4 +231,21 @@ describe('copy provider: registry A → Ferry webhook → sweep → registry B',
     expect(after).toMatchObject({ state: 'succeeded', attempts: 2, cloudRef: `copy:${task.id}:2` });
     expect(await skopeoDigest(`${b.host}/mirror/flaky:v4.0.0`)).toBe(await skopeoDigest(`${a.host}/team/flaky:v4.0.0`));
   }, 60_000);
+  it('a copy that outlasts the sweep budget pauses, after the other phases ran, and the next sweep finishes it', async () => {
+    proxy.fault = blobs.pass;
+    await pushNewImage(`${a.host}/team/long:v1.0.0`, { layers: [1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007] });
+    const task = await taskFor('team/long', 'v1.0.0');
+    proxy.fault = blobs.slow;
+    const short = await runSweep(stack.deps, { budgetMs: 2_500 });
+    // The copy ran last and took what time was left: ECS and retention had theirs before it.
+    expect(short.events['copy.slices']).toBe(1);
+    expect(short.events['copy.paused']).toBe(1);
+    expect(Object.keys(short.events).filter((e) => e.startsWith('leftover.phase.'))).toEqual([]);
+    expect(['submitted', 'running']).toContain((await reload(task)).task.state);
+    expect(await skopeoDigestOrNull(`${b.host}/mirror/long:v1.0.0`)).toBeNull();
+    proxy.fault = blobs.pass;
+    await sweep();
+    expect((await reload(task)).task.state).toBe('succeeded');
+    expect(await skopeoDigest(`${b.host}/mirror/long:v1.0.0`)).toBe(await skopeoDigest(`${a.host}/team/long:v1.0.0`));
+  }, 60_000);
 });

@@ -180,6 +180,11 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   readonly name: string;
   /** For messages: `ACR`, `SWR`. */
   readonly title: string;
+  /**
+   * `observe` advances work Ferry does itself (the copy engine) and may use all the time it is given:
+   * the sweep reconciles such providers after its other phases, so a long copy never starves them.
+   */
+  readonly doesWork?: boolean;
   /** Kinds of configured source whose images this provider copies. */
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */

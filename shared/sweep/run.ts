@@ -10,7 +10,9 @@
  *      (timed_out → retry or fail);
  *   3. watch ECS image import/export tasks;
  *   4. prune finished history older than store.retentionDays (retention.ts: batches, through indexes);
- *   5. deliver queued notifications (a reserve of the budget is kept for this).
+ *   5. advance the work Ferry does itself (providers marked `doesWork`: the copy engine's slices),
+ *      with whatever time is left, so a long copy never starves the phases above;
+ *   6. deliver queued notifications (a reserve of the budget is kept for this).
  * Concurrent runs never act on the same task: every task is leased (ledger claims) before use.
  */
 import type { Deps } from '../replicate/deps.ts';
@@ -18,6 +20,7 @@ import { deliverDue } from '../notify/deliver.ts';
 import { observeCloudCalls } from '../clients/transport.ts';
 import { watchEcs } from '../ecs/watch.ts';
 import { providers } from '../providers/registry.ts';
+import type { CloudProvider } from '../providers/types.ts';
 import { type SweepOptions, createContext } from './context.ts';
 import { reconcileProvider } from './reconcile.ts';
 import { pruneHistory } from './retention.ts';
@@ -46,11 +49,17 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
   return observeCloudCalls(
     (provider, action) => ctx.stats.call(`${provider}:${action}`),
     async () => {
+      const reconcile = (p: CloudProvider): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)];
       const phases: Array<[string, () => Promise<void>]> = [
         ['submit', () => submitPending(ctx)],
-        ...providers().map((p): [string, () => Promise<void>] => [p.name, () => reconcileProvider(ctx, p)]),
+        ...providers()
+          .filter((p) => !p.doesWork)
+          .map(reconcile),
         ['ecs', () => watchEcs(ctx)],
         ['retention', () => pruneHistory(ctx)],
+        ...providers()
+          .filter((p) => p.doesWork)
+          .map(reconcile),
       ];
       let leftover = false;
       for (const [name, phase] of phases) {

@@ -28,6 +28,7 @@ function asCloudError(err: CopyError): CloudError {
 export const copyProvider: CloudProvider<CopyTarget> = {
   name: 'copy',
   title: 'copy',
+  doesWork: true,
   sourceKinds: ['acr', 'swr', ...GENERIC_KINDS],
   targetSchema: copyTargetSchema,
   checkTarget: checkCopyTarget,
