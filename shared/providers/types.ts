@@ -91,6 +91,30 @@ export type CancelOutcome =
 
 export type CancelCause = 'task' | 'operator';
 
+/** A repository a configured source holds. */
+export interface SourceRepository {
+  namespace: string;
+  repository: string;
+}
+
+/** A tag a source repository holds now, with its digest when the listing gives it. */
+export interface SourceTag {
+  tag: string;
+  digest: string | null;
+  /** When the tag was last pushed (epoch ms), where the listing says: lets `--since` skip older ones. */
+  pushedAt?: number | undefined;
+}
+
+/**
+ * What a configured source holds, listed through its cloud's API (ACR: ListRepository + tags; SWR: its
+ * repositories and tags) or the OCI API (`_catalog`, `tags/list`). Backfill and the drift audit walk it
+ * a page at a time; `cursor` is opaque to them and kept in the ledger between runs (null: the end).
+ */
+export interface SourceInventory {
+  repositories(source: Record<string, unknown> & { name: string; kind: string }, page: { cursor: string | null; limit: number }, ctx: CloudContext): Promise<{ items: SourceRepository[]; cursor: string | null }>;
+  tags(source: Record<string, unknown> & { name: string; kind: string }, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
+}
+
 /** A cloud task just created for a ledger task. */
 export interface Submitted {
   ref: string;
@@ -155,6 +179,14 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
    * that name no digest are keyed by content, so a resent push never copies twice.
    */
   resolveDigest?(image: SourceImage, ctx: CloudContext): Promise<string | null>;
+  /**
+   * The digest the target holds now at the rendered name (tag), null when it holds no such tag: a
+   * success is verified by it (`VERIFY_MISMATCH` when it differs from the source's), backfill, plan and
+   * the drift audit skip targets already holding the image.
+   */
+  targetDigest?(target: TaskTarget<To>, ctx: CloudContext): Promise<string | null>;
+  /** Lists what sources of the kinds in `inventoryKinds` hold. */
+  inventory?: SourceInventory;
   /** Cancels by the cloud's own reference (operator `POST /cancel`), validated by `reference.schema`. */
   cancelReference?(ref: Record<string, unknown>, ctx: CloudContext): Promise<CancelOutcome>;
 }
@@ -185,6 +217,8 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
    * the sweep reconciles such providers after its other phases, so a long copy never starves them.
    */
   readonly doesWork?: boolean;
+  /** Kinds of configured source whose contents `connect().inventory` lists (one provider per kind). */
+  readonly inventoryKinds?: readonly string[];
   /** Kinds of configured source whose images this provider copies. */
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */
