@@ -102,7 +102,7 @@ export async function activeScopes(core: LedgerCore, provider: Provider): Promis
   return rows.map((r) => ({ scope: r.scope, open: Number(r.open), oldestAt: new Date(r.oldest as string).getTime() }));
 }
 
-function encodeCursor(at: string, id: string): string {
+export function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
@@ -129,7 +129,7 @@ export function checkListCursor(cursor: string): string | null {
   return parseCursor(cursor) ? null : 'not a cursor returned by listTasks';
 }
 
-function decodeCursor(cursor: string): { at: string; id: string } {
+export function decodeCursor(cursor: string): { at: string; id: string } {
   const at = parseCursor(cursor);
   if (!at) throw new LedgerInputError('cursor', 'not a cursor returned by listTasks');
   return at;
