@@ -222,6 +222,11 @@ export class Ledger {
     return queries.findTaskByCloudRef(this.#core, ref);
   }
 
+  /** The tasks holding these idempotency keys. */
+  tasksByKeys(keys: readonly string[]): Promise<TaskRow[]> {
+    return queries.tasksByKeys(this.#core, keys);
+  }
+
   /** Newest first, keyset-paged: pass back `nextCursor` (null on the last page). */
   listTasks(f: queries.ListTasksFilter = {}): Promise<{ items: TaskRow[]; nextCursor: string | null }> {
     return queries.listTasks(this.#core, f);

@@ -54,6 +54,13 @@ export async function findTaskByCloudRef(core: LedgerCore, ref: string): Promise
   return rows[0] ? toTask(rows[0]) : null;
 }
 
+/** The tasks holding these idempotency keys (a dry run asks what a push would find). */
+export async function tasksByKeys(core: LedgerCore, keys: readonly string[]): Promise<TaskRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await core.db.query('SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])', [[...keys]]);
+  return rows.map(toTask);
+}
+
 export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{ items: TaskRow[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
   if (!(Number.isInteger(limit) && limit > 0 && limit <= 500)) throw new LedgerInputError('limit', 'integer 1..500');
