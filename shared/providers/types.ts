@@ -111,7 +111,11 @@ export interface SourceTag {
  * a page at a time; `cursor` is opaque to them and kept in the ledger between runs (null: the end).
  */
 export interface SourceInventory {
-  repositories(source: Record<string, unknown> & { name: string; kind: string }, page: { cursor: string | null; limit: number }, ctx: CloudContext): Promise<{ items: SourceRepository[]; cursor: string | null }>;
+  repositories(
+    source: Record<string, unknown> & { name: string; kind: string },
+    page: { cursor: string | null; limit: number },
+    ctx: CloudContext,
+  ): Promise<{ items: SourceRepository[]; cursor: string | null }>;
   tags(source: Record<string, unknown> & { name: string; kind: string }, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
 }
 

@@ -83,7 +83,14 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
   if (!source) return { ok: false, field: 'source', message: `no source "${input.source}" is configured (configured: ${sources.map((s) => s.name).join(', ') || 'none'})` };
   const resolved = finish(source, input, sources);
   if (!resolved.ok) return { ok: false, field: resolved.field, message: resolved.message };
-  const image = { source: source.name, kind: source.kind, namespace: input.namespace, repository: input.repository, ...(input.tag ? { tag: input.tag } : {}), ...(input.digest ? { digest: input.digest } : {}) };
+  const image = {
+    source: source.name,
+    kind: source.kind,
+    namespace: input.namespace,
+    repository: input.repository,
+    ...(input.tag ? { tag: input.tag } : {}),
+    ...(input.digest ? { digest: input.digest } : {}),
+  };
   const matchAs = resolved.matchAs;
   if (!matchAs) {
     const reason = `source "${source.name}" is a ${source.kind} registry no registered provider copies from (its mirrorOf names no source one does)`;
@@ -108,7 +115,15 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
   matched.forEach((m, i) => {
     const task = tasks.get(m.targetKey);
     const at = checks[i]!;
-    add(m.rule, { targetIndex: m.targetIndex, provider: m.target.provider, targetKey: m.targetKey, target: m.target, atTarget: at, ...(task ? { task: { id: task.id, state: task.state } } : {}), action: actionFor(task, at) });
+    add(m.rule, {
+      targetIndex: m.targetIndex,
+      provider: m.target.provider,
+      targetKey: m.targetKey,
+      target: m.target,
+      atTarget: at,
+      ...(task ? { task: { id: task.id, state: task.state } } : {}),
+      action: actionFor(task, at),
+    });
   });
   for (const t of targets) if (!t.ok) add(t.rule, { targetIndex: t.targetIndex, error: { field: `rules.${t.rule}.${t.field}`, reason: t.reason }, action: 'refused' });
   const rules: PlannedRule[] = verdicts.map((v) =>
