@@ -39,7 +39,9 @@ const retryMany = (body: unknown) => s.call('POST', '/tasks/retry', { body });
 /** An ACR trigger delivery of team/app:<tag> (pushed at the source first, so the digest is real). */
 async function deliver(tag: string): Promise<any> {
   const pushed = await s.cloud.acr.push({ instanceId: 'cri-localsrc001', namespace: 'team', repo: 'app', tag });
-  const body = fixture('acr-trigger.json').replace('v1.2.3', tag).replace(/sha256:[0-9a-f]{64}/, pushed.digest);
+  const body = fixture('acr-trigger.json')
+    .replace('v1.2.3', tag)
+    .replace(/sha256:[0-9a-f]{64}/, pushed.digest);
   return redeliver(body);
 }
 
@@ -197,10 +199,9 @@ describe('POST /tasks/retry (bulk)', () => {
     const tag = nextTag();
     const from = { source: 'acr-hangzhou', kind: 'acr', namespace: rule, repository: 'app', tag, instanceId: 'cri-localsrc001', region: 'cn-hangzhou' };
     const to = { provider: 'acr', instanceId: 'cri-localdst002', region: 'cn-beijing', namespace: rule, repo: 'app', tag, override: false };
-    const rec = await s.ledger.recordReplication(
-      { sourceKind: 'acr', source: 'acr-hangzhou', namespace: rule, repository: 'app', tag, pushedAt: s.clock.now(), rules: [rule] },
-      [{ provider: 'acr', target: { from, to }, targetKey: `acr:cn-beijing/cri-localdst002/${rule}/app:${tag}`, rule, scope: 'cri-localsrc001' }],
-    );
+    const rec = await s.ledger.recordReplication({ sourceKind: 'acr', source: 'acr-hangzhou', namespace: rule, repository: 'app', tag, pushedAt: s.clock.now(), rules: [rule] }, [
+      { provider: 'acr', target: { from, to }, targetKey: `acr:cn-beijing/cri-localdst002/${rule}/app:${tag}`, rule, scope: 'cri-localsrc001' },
+    ]);
     const id = rec.tasks[0]!.taskId;
     await s.ledger.transition(id, { from: 'pending', to: 'failed', reason: 'test failure', actor: 'test', patch: { lastError: { code: 'Boom', message: 'for the test' } } });
     return id;
