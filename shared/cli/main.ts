@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { request } from 'undici';
 import type { ErrorDetail } from '../http/errors.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
+import { type CommandKit, plan, retry } from './rerun.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -27,6 +28,10 @@ Commands:
   cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace>
                              cancel by the cloud's own reference
   replication <id>           one replication with its tasks
+  retry <id>                 re-run a failed, canceled or timed-out task (or every such task of a replication)
+  retry --state failed [--rule r] [--since 2h] [--dry-run]
+                             re-run finished tasks matching a filter
+  plan <image-ref>           what a push of this image would do, creating nothing
   health                     the API's /healthz
   config check [file]        validate a config file locally, printing every problem
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
@@ -56,6 +61,18 @@ Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event histor
   ferry cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace> [--reason text]
 Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
   replication: `Usage: ferry replication <id> [--json]`,
+  retry: `Usage:
+  ferry retry <task-or-replication-id> [--reason text] [--json]
+  ferry retry --state failed[,canceled,timed_out] [--rule r] [--since 2h|ISO-time] [--dry-run] [--reason text] [--json]
+Re-opens failed, canceled or timed-out tasks with a fresh attempt budget; the sweep submits them next.
+The history keeps every attempt, with who asked and why. Needs an admin token in FERRY_API_TOKEN.
+--since: tasks that ended at or after (90m, 2h, 7d, or an ISO time). --dry-run lists them, changing nothing.`,
+  plan: `Usage:
+  ferry plan <host/namespace/repository[:tag][@digest]> [--digest d] [--json]
+  ferry plan --source <name> <namespace/repository[:tag]> [--digest d] [--json]
+What a push of this image would do: which rules match (and why the others do not), each target
+rendered or the naming rule it breaks, whether the target already holds the image. Creates nothing;
+a read token suffices.`,
   health: `Usage: ferry health [--json]`,
   config: `Usage: ferry config check [file]
 Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
@@ -88,6 +105,9 @@ const OPTIONS = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   reason: { type: 'string' },
+  rule: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  digest: { type: 'string' },
   acr: { type: 'boolean' },
   ecs: { type: 'boolean' },
   swr: { type: 'boolean' },
@@ -142,6 +162,10 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await cancel(ctx, values, args);
       case 'replication':
         return await showReplication(ctx, values, args);
+      case 'retry':
+        return await retry(kit(ctx, values), args, { state: values.state, rule: values.rule, since: values.since, dryRun: values['dry-run'], reason: values.reason });
+      case 'plan':
+        return await plan(kit(ctx, values), args, { source: values.source, digest: values.digest });
       case 'health':
         return await health(ctx, values, args);
       case 'config':
@@ -257,6 +281,17 @@ function failed(ctx: CliEnv, v: Values, a: ApiAnswer): number {
   }
   ctx.io.err(describeError(a.status, a.body, a.headers));
   return EXIT.failure;
+}
+
+/** The API client and printers the commands of other modules use. */
+function kit(ctx: CliEnv, v: Values): CommandKit {
+  return {
+    io: ctx.io,
+    json: v.json === true,
+    post: (path, body) => api(ctx, v, 'POST', path, body),
+    failed: (a) => failed(ctx, v, { headers: {}, ...a }),
+    usage: (message) => new UsageError(message),
+  };
 }
 
 function printJson(ctx: CliEnv, value: unknown): number {

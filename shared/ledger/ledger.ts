@@ -13,12 +13,14 @@ import { NotificationOutbox } from './outbox.ts';
 import * as queries from './queries.ts';
 import { EcsTaskRegistry } from './registries.ts';
 import * as replications from './replications.ts';
+import * as reruns from './reruns.ts';
 import type { Provider, ReplicationRow, TaskRow, TimeInput } from './rows.ts';
 import * as transitions from './transitions.ts';
 
 export type { ClaimOptions, SubmissionClaimOptions } from './claims.ts';
 export type { Health, PruneOptions, PruneResult } from './maintenance.ts';
 export type { ListTasksFilter, OpenTasksFilter, ScopeSummary, TaskDetail } from './queries.ts';
+export type { RerunFilter, RerunPage, RerunRequest, RerunResult, RerunnableState } from './reruns.ts';
 export type { RecordedTask, RecordResult, ReplicationForSuccess, ReplicationInput, TaskSpec } from './replications.ts';
 export type { DeferInput, TaskPatch, TransitionInput } from './transitions.ts';
 
@@ -188,6 +190,27 @@ export class Ledger {
     return transitions.requestCancel(this.#core, taskId, r);
   }
 
+  // ---------------------------------------------------------------- re-runs
+
+  /**
+   * Re-opens a failed, canceled or timed-out task (pending, due now, a fresh attempt budget, an event
+   * naming actor and reason), under its row lock: concurrent re-runs re-open it once, the others get
+   * `already`. Null when there is no such task.
+   */
+  rerunTask(id: string, r: reruns.RerunRequest): Promise<reruns.RerunResult | null> {
+    return reruns.rerunTask(this.#core, id, r);
+  }
+
+  /** Re-opens those of these tasks that are failed, canceled or timed out; returns them as re-opened. */
+  rerunIds(ids: readonly string[], r: reruns.RerunRequest): Promise<TaskRow[]> {
+    return reruns.rerunIds(this.#core, ids, r);
+  }
+
+  /** One page of a bulk re-run (or, with dryRun, of what it would re-open), in one transaction. */
+  rerunMany(f: reruns.RerunFilter, r: reruns.RerunRequest): Promise<reruns.RerunPage> {
+    return reruns.rerunMany(this.#core, f, r);
+  }
+
   // ---------------------------------------------------------------- reads
 
   getTask(id: string): Promise<queries.TaskDetail | null> {
@@ -197,6 +220,11 @@ export class Ledger {
   /** The task that ever held this cloud reference (current or earlier attempt). */
   findTaskByCloudRef(ref: string): Promise<TaskRow | null> {
     return queries.findTaskByCloudRef(this.#core, ref);
+  }
+
+  /** The tasks holding these idempotency keys. */
+  tasksByKeys(keys: readonly string[]): Promise<TaskRow[]> {
+    return queries.tasksByKeys(this.#core, keys);
   }
 
   /** Newest first, keyset-paged: pass back `nextCursor` (null on the last page). */
