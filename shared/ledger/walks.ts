@@ -13,11 +13,11 @@ export interface WalkKey {
   source: string;
 }
 
-/** The repository page being walked (its inventory cursor), how many of its repositories and of the next one's tags are done. */
+/** The repository page being walked (its inventory cursor), how many of its repositories are done, and the next one's tags up to which (by name). */
 export interface WalkPosition {
   pageCursor: string | null;
   pageOffset: number;
-  tagOffset: number;
+  tagAfter: string | null;
 }
 
 export interface WalkCursorRow extends WalkKey {
@@ -30,7 +30,7 @@ export interface WalkCursorRow extends WalkKey {
 
 export type WalkClaim = { state: 'claimed'; row: WalkCursorRow } | { state: 'finished'; row: WalkCursorRow } | { state: 'busy' };
 
-export const START: WalkPosition = { pageCursor: null, pageOffset: 0, tagOffset: 0 };
+export const START: WalkPosition = { pageCursor: null, pageOffset: 0, tagAfter: null };
 
 function toRow(r: Record<string, unknown>): WalkCursorRow {
   const counts = typeof r.counts === 'string' ? (JSON.parse(r.counts) as Json) : ((r.counts as Json | null) ?? {});
@@ -38,7 +38,7 @@ function toRow(r: Record<string, unknown>): WalkCursorRow {
     runId: String(r.run_id),
     rule: String(r.rule),
     source: String(r.source),
-    position: { pageCursor: r.page_cursor == null ? null : String(r.page_cursor), pageOffset: Number(r.page_offset), tagOffset: Number(r.tag_offset) },
+    position: { pageCursor: r.page_cursor == null ? null : String(r.page_cursor), pageOffset: Number(r.page_offset), tagAfter: r.tag_after == null ? null : String(r.tag_after) },
     counts,
     passStartedAt: isoOrNull(r.pass_started_at),
     finishedAt: isoOrNull(r.finished_at),
@@ -89,7 +89,7 @@ export class WalkCursors {
       `UPDATE walk_cursors SET lease_owner = $4, lease_expires_at = $6::timestamptz, updated_at = $5::timestamptz,
               page_cursor = CASE WHEN restart THEN NULL ELSE page_cursor END,
               page_offset = CASE WHEN restart THEN 0 ELSE page_offset END,
-              tag_offset = CASE WHEN restart THEN 0 ELSE tag_offset END,
+              tag_after = CASE WHEN restart THEN NULL ELSE tag_after END,
               counts = CASE WHEN restart THEN '{}'::jsonb ELSE counts END,
               pass_started_at = CASE WHEN restart THEN $5::timestamptz ELSE pass_started_at END,
               finished_at = CASE WHEN restart THEN NULL ELSE finished_at END
@@ -109,10 +109,10 @@ export class WalkCursors {
   /** Saves the position and counts under `owner`'s lease (extending it); false when the lease was lost. */
   async save(k: WalkKey, owner: string, position: WalkPosition, counts: Json, leaseMs: number): Promise<boolean> {
     const { rows } = await this.db.query(
-      `UPDATE walk_cursors SET page_cursor = $5, page_offset = $6, tag_offset = $7, counts = $8::jsonb,
+      `UPDATE walk_cursors SET page_cursor = $5, page_offset = $6, tag_after = $7, counts = $8::jsonb,
               lease_expires_at = $9::timestamptz, updated_at = $10::timestamptz
        WHERE run_id = $1 AND rule = $2 AND source = $3 AND lease_owner = $4 RETURNING run_id`,
-      [k.runId, k.rule, k.source, owner, position.pageCursor, position.pageOffset, position.tagOffset, JSON.stringify(counts), this.at(leaseMs), this.at()],
+      [k.runId, k.rule, k.source, owner, position.pageCursor, position.pageOffset, position.tagAfter, JSON.stringify(counts), this.at(leaseMs), this.at()],
     );
     return rows.length > 0;
   }

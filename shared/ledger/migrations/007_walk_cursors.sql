@@ -8,7 +8,7 @@ CREATE TABLE walk_cursors (
   source            text NOT NULL,
   page_cursor       text,                     -- the inventory's cursor of the repository page being walked (null: the first)
   page_offset       integer NOT NULL DEFAULT 0, -- repositories of that page done
-  tag_offset        integer NOT NULL DEFAULT 0, -- tags of the next repository done
+  tag_after         text,                     -- the next repository's tags are done up to this one (by name)
   counts            jsonb NOT NULL DEFAULT '{}'::jsonb, -- the pass's summary so far
   pass_started_at   timestamptz,
   finished_at       timestamptz,              -- the pass reached the end of the inventory
