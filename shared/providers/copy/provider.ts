@@ -5,24 +5,18 @@
  * from its checkpoint by whichever process comes next.
  */
 import { z } from 'zod';
-import { CloudError, CloudTransientError } from '../../clients/errors.ts';
 import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
 import { Endpoints } from './endpoints.ts';
+import { asCloudError, copyTargetDigest, registryInventory } from './inventory.ts';
 import { cancelJob, cancelJobByRef, carriedCheckpoint, jobObservation, running } from './jobs.ts';
-import { type CopyTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
+import { type CopyTarget, type CopyTaskTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
 
 function jobsOf(opts: ConnectOptions) {
   if (!opts.copyJobs) throw new Error('the copy provider keeps its jobs in the ledger: ConnectOptions.copyJobs is not set');
   return opts.copyJobs;
-}
-
-/** An engine failure in the clouds' error vocabulary (the webhook's digest lookup reads it so). */
-function asCloudError(err: CopyError): CloudError {
-  const init = { provider: 'copy', code: err.code, message: err.message, status: err.status ?? undefined, cause: err };
-  return err.retryable ? new CloudTransientError(init) : new CloudError(init);
 }
 
 export const copyProvider: CloudProvider<CopyTarget> = {
@@ -30,6 +24,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
   title: 'copy',
   doesWork: true,
   sourceKinds: ['acr', 'swr', ...GENERIC_KINDS],
+  inventoryKinds: GENERIC_KINDS,
   targetSchema: copyTargetSchema,
   checkTarget: checkCopyTarget,
   render: renderCopy,
@@ -66,6 +61,8 @@ export const copyProvider: CloudProvider<CopyTarget> = {
         if (!job) return { kind: 'gone', code: 'CopyJobNotFound', message: `no copy job ${task.cloudRef ?? '(none recorded)'}`, requestId: null };
         return jobObservation(job) ?? running();
       },
+      targetDigest: (t) => copyTargetDigest(endpoints, t as CopyTaskTarget),
+      inventory: registryInventory(endpoints),
       cancel: (task) => cancelJob(jobsOf(opts), task.cloudRef),
       cancelReference: (ref) => cancelJobByRef(jobsOf(opts), String(ref.ref)),
       async resolveDigest(image) {
