@@ -5,6 +5,7 @@
  *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
  *   POST /cancel                cancel by the cloud's own reference
  *   GET  /replications/{id}     one replication with its tasks
+ *   POST /backfill              one bounded slice of a backfill (call again to continue)
  *   GET  /healthz               no auth; checks the ledger
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
@@ -26,6 +27,7 @@ import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { TokenChecker, type Caller } from './auth.ts';
 import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
+import { backfillBody, backfillSlice } from './backfill.ts';
 import { buildOpenApi } from './openapi.ts';
 import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
@@ -38,6 +40,7 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/tasks\/[^/]+\/cancel$/, methods: ['POST'] },
   { path: /^\/cancel$/, methods: ['POST'] },
   { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/backfill$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
@@ -142,6 +145,11 @@ export function createApiApp(deps: Deps): FetchApp {
     const r = await deps.ledger.getReplication(id);
     if (!r) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
     return c.json(r);
+  });
+
+  app.post('/backfill', async (c) => {
+    const body = parse(backfillBody, await readJson(c), 'body');
+    return c.json(await backfillSlice(deps, body, c.get('caller').name));
   });
 
   return async (req, ctx) => app.fetch(req, { ctx });
