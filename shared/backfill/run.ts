@@ -3,7 +3,7 @@
  * Asked again with the same arguments, it resumes from the ledger's cursors; once all of them are done,
  * asking again starts a new pass. A dry run keeps its cursors in memory and returns them as a token.
  */
-import { getAccountLimiter, type LimiterOptions } from '../clients/transport.ts';
+import { getAccountLimiter } from '../clients/transport.ts';
 import type { Source } from '../config/index.ts';
 import { addCounts, emptyCounts, type WalkCounts } from './counts.ts';
 import { type CursorStore, MemoryCursors } from './cursors.ts';
@@ -12,11 +12,9 @@ import type { BackfillPlan } from './request.ts';
 import { walkableSources } from './scope.ts';
 import { walkSource, type WalkResult } from './walk.ts';
 
-/** Each source registry's cap for walks, under the transport's per-account limiter. */
-export const REGISTRY_LIMITS: LimiterOptions = { maxConcurrent: 4, ratePerSecond: 20, burst: 20 };
-
+/** Each source registry's cap for walks (the limiter defaults), under the transport's per-account limiter for cloud APIs. */
 export function registryLimiter(source: Source) {
-  return getAccountLimiter(`registry:${source.name}`, REGISTRY_LIMITS);
+  return getAccountLimiter(`registry:${source.name}`);
 }
 
 export interface WalkReport {

@@ -3,6 +3,7 @@
  * done (or killed: run it again with the same arguments and it resumes from the ledger's cursors).
  * Progress on stderr when it is a terminal; a summary at the end.
  */
+import { hostname } from 'node:os';
 import type { WalkCounts } from '../backfill/counts.ts';
 import type { BackfillResult } from '../backfill/run.ts';
 import { keyValues, table, type Io } from './output.ts';
@@ -31,7 +32,8 @@ export async function runBackfillCommand(args: BackfillArgs, env: Record<string,
     if (!checked.ok) throw new BackfillUsageError(`--${checked.field}: ${checked.message}`);
     const tty = !args.json && io.isTTY?.() === true;
     const result = await runBackfill(deps, checked.plan, {
-      owner: `${deps.workerId}:cli`,
+      // One owner per host: a backfill killed here and run again takes its cursors back at once.
+      owner: `ferry-cli@${hostname()}`,
       hasTime: () => true,
       onProgress: tty ? (c, at) => io.progress?.(progressLine(c, at)) : undefined,
     });
