@@ -118,6 +118,7 @@ describe('openapi.json', () => {
       [
         '/cancel',
         '/healthz',
+        '/backfill',
         '/openapi.json',
         '/plan',
         '/replications/{id}',

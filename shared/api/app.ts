@@ -7,6 +7,7 @@
  *   GET  /replications/{id}     one replication with its tasks
  *   POST /tasks/{id}/retry, /replications/{id}/retry, /tasks/retry   re-run finished tasks (rerun.ts)
  *   POST /plan                  what a push would do, creating nothing (plan.ts; a read token suffices)
+ *   POST /backfill              one bounded slice of a backfill (call again to continue)
  *   GET  /healthz               no auth; checks the ledger
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
@@ -25,8 +26,9 @@ import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { TokenChecker } from './auth.ts';
 import { clip } from '../log.ts';
-import { ApiError, cloudFailure, finished } from './errors.ts';
+import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
 import { type Env, parse, readJson } from './request.ts';
+import { backfillBody, backfillSlice } from './backfill.ts';
 
 export { MAX_BODY_BYTES } from './request.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -45,6 +47,7 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
   { path: /^\/replications\/[^/]+\/retry$/, methods: ['POST'] },
   { path: /^\/plan$/, methods: ['POST'] },
+  { path: /^\/backfill$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
@@ -153,6 +156,11 @@ export function createApiApp(deps: Deps): FetchApp {
     const r = await deps.ledger.getReplication(id);
     if (!r) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
     return c.json(r);
+  });
+
+  app.post('/backfill', async (c) => {
+    const body = parse(backfillBody, await readJson(c), 'body');
+    return c.json(await backfillSlice(deps, body, c.get('caller').name));
   });
 
   return async (req, ctx) => app.fetch(req, { ctx });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
+import { backfillBody, backfillResponse } from './backfill.ts';
 import {
   cancelResponse,
   cancelTaskBody,
@@ -132,6 +133,8 @@ export function buildOpenApi(): Json {
         TaskDetail: schema(taskDetailResponse, 'output'),
         EcsTaskDetail: schema(ecsTaskDetailResponse, 'output'),
         Replication: schema(replicationResponse, 'output'),
+        BackfillBody: schema(backfillBody, 'input'),
+        BackfillResult: schema(backfillResponse, 'output'),
         Health: schema(healthResponse, 'output'),
         RetryBody: schema(retryTaskBody, 'input'),
         RetryResult: schema(retryResponse, 'output'),
@@ -239,6 +242,27 @@ export function buildOpenApi(): Json {
             '200': json('Plan', 'The plan'),
             ...AUTH_ERRORS,
             '400': error('InvalidRequest: a field breaks a rule, an unknown source, or an image reference no configured registry has (`field` names it)'),
+            '413': error('PayloadTooLarge: body larger than 64 KiB'),
+            '415': error('UnsupportedMediaType: the body is not JSON'),
+          },
+        },
+      },
+      '/backfill': {
+        post: {
+          operationId: 'backfill',
+          summary: 'One bounded slice of a backfill: what rules match that targets lack is recorded as pushes are',
+          description:
+            "Lists each chosen rule's sources (repositories, then tags), skips targets already holding the tag at the source's digest " +
+            "or already in the ledger, and creates the rest (one replication per image, the webhook's idempotency keys). Walks at most " +
+            '`maxSeconds`; `done: false` means call again with the same body to continue from the cursor the ledger keeps ' +
+            '(a dry run creates nothing and returns its `cursor` instead).',
+          security,
+          requestBody: { required: false, content: { 'application/json': { schema: ref('BackfillBody') } } },
+          responses: {
+            '200': json('BackfillResult', 'The slice walked: the summary of the pass so far'),
+            ...AUTH_ERRORS,
+            '400': error('InvalidRequest (`field` names it: an unknown rule, a repository not namespace/repository, a since that is no date), InvalidJson'),
+            '403': error('Forbidden: read-only token'),
             '413': error('PayloadTooLarge: body larger than 64 KiB'),
             '415': error('UnsupportedMediaType: the body is not JSON'),
           },

@@ -35,6 +35,7 @@ Commands:
   health                     the API's /healthz
   config check [file]        validate a config file locally, printing every problem
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
+  backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
   replay <payload.json> --kind <kind> [--instance id] [--source name]
                              POST a saved webhook to <url>/webhooks/<kind> (token: FERRY_WEBHOOK_TOKEN)
   cloud [seed.json]          run the local cloud emulator
@@ -79,6 +80,12 @@ Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with th
 secrets, printing every problem. Exit 1 when the config is invalid.`,
   sweep: `Usage: ferry sweep [--json]
 Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
+  backfill: `Usage: ferry backfill [--rule R] [--repository namespace/repository] [--since DATE|2h|7d] [--dry-run] [--json]
+Runs a backfill here (FERRY_CONFIG, DATABASE_URL): lists what each chosen rule's sources hold, renders
+every target of every matching tag, skips targets already holding the image at the same digest, and
+records the rest as pushes are recorded (the sweep copies them). Killed, it resumes where it stopped
+when run again with the same arguments. --dry-run creates nothing. Progress on stderr on a terminal.
+Exit codes: 0 done, 1 not finished (a listing failed: run it again), 2 usage error.`,
   replay: `Usage: ferry replay <payload.json> --kind <acr|harbor|distribution|dockerhub|cloudevents> [--instance id] [--source name] [--url url]
 POSTs a saved webhook payload to <url>/webhooks/<kind>, with FERRY_WEBHOOK_TOKEN as bearer token
 (and as ?token=, like an ACR trigger URL). --instance and --source are passed as query parameters.`,
@@ -172,6 +179,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await configCheck(ctx, values, args);
       case 'sweep':
         return await sweep(ctx, values, args);
+      case 'backfill':
+        return await backfill(ctx, values, args);
       case 'replay':
         return await replay(ctx, values, args);
       case 'cloud':
@@ -482,6 +491,20 @@ async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
     return EXIT.ok;
   } finally {
     await deps.ledger.close().catch(() => {});
+  }
+}
+
+async function backfill(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const { BackfillUsageError, printSummary, runBackfillCommand } = await import('./backfill.ts');
+  try {
+    const { result } = await runBackfillCommand({ rule: v.rule, repository: v.repository, since: v.since, dryRun: v['dry-run'] === true, json: v.json === true }, ctx.env, ctx.io);
+    if (v.json) printJson(ctx, result);
+    else printSummary(ctx.io, result);
+    return result.done ? EXIT.ok : EXIT.failure;
+  } catch (err) {
+    if (err instanceof BackfillUsageError) throw new UsageError(err.message);
+    throw err;
   }
 }
 

@@ -11,3 +11,4 @@ export { COPY_JOB_STATES, CopyJobs, type CopyJobRow, type CopyJobState } from '.
 export { EcsTaskRegistry, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';
 export * from './states.ts';
+export { START as WALK_START, WalkCursors, type WalkClaim, type WalkCursorRow, type WalkKey, type WalkPosition } from './walks.ts';

@@ -16,6 +16,7 @@ import * as replications from './replications.ts';
 import * as reruns from './reruns.ts';
 import type { Provider, ReplicationRow, TaskRow, TimeInput } from './rows.ts';
 import * as transitions from './transitions.ts';
+import { WalkCursors } from './walks.ts';
 
 export type { ClaimOptions, SubmissionClaimOptions } from './claims.ts';
 export type { Health, PruneOptions, PruneResult } from './maintenance.ts';
@@ -46,6 +47,8 @@ export class Ledger {
   readonly outbox: NotificationOutbox;
   /** The copy provider's jobs: one per submission, with the copy's checkpoint. */
   readonly copyJobs: CopyJobs;
+  /** Where backfill runs and the drift audit got to in each source's inventory. */
+  readonly walks: WalkCursors;
   readonly #core: LedgerCore;
 
   /**
@@ -59,6 +62,7 @@ export class Ledger {
     this.ecs = new EcsTaskRegistry(db, nowIso);
     this.outbox = new NotificationOutbox(db, nowIso);
     this.copyJobs = new CopyJobs(db, () => clock());
+    this.walks = new WalkCursors(db, () => clock());
   }
 
   /** Opens the database (pg when databaseUrl, else PGlite), applies pending migrations, returns the ledger. */
