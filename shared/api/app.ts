@@ -26,7 +26,7 @@ import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { TokenChecker } from './auth.ts';
 import { clip } from '../log.ts';
-import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
+import { ApiError, cloudFailure, finished } from './errors.ts';
 import { type Env, parse, readJson } from './request.ts';
 import { backfillBody, backfillSlice } from './backfill.ts';
 
