@@ -3,13 +3,14 @@
  * there, or a failure the retries gave up on. The ledger's task for the image and target is looked at
  * where it stands: a finished one (see DRIFT_REOPENABLE_STATES) is checked at the target and, when the
  * target lacks the image or holds another, re-opened through the re-run path (a fresh attempt budget, an
- * event naming who and why), so it copies again and is verified like any other. Tasks still in flight
- * are the sweep's; nothing here touches them.
+ * event naming who and why), so it copies again and is verified like any other. A tag replaced at a
+ * target whose `override` is off is refused, not re-opened (the sync would only fail with a conflict).
+ * Tasks still in flight are the sweep's; nothing here touches them.
  */
 import { isDriftReopenable, type KeyedTask } from '../ledger/index.ts';
 import type { MatchedTarget } from '../rules/match.ts';
 import { errorInfo } from '../replicate/submit.ts';
-import type { WalkCounts } from './counts.ts';
+import { refuse, type WalkCounts } from './counts.ts';
 import type { WalkEnv } from './images.ts';
 
 export interface CheckedImage {
@@ -46,6 +47,15 @@ export async function repairDrift(env: WalkEnv, image: CheckedImage, m: MatchedT
   const drift = at === null ? 'missing' : image.digest !== null && at !== image.digest && at !== task.copiedDigest ? 'different' : null;
   if (drift === null) {
     counts.inLedger++;
+    return;
+  }
+  if (drift === 'different' && (m.target as { override?: unknown }).override === false) {
+    // What Ferry copied was replaced on purpose, and the target forbids overwriting: re-running would only fail with a conflict.
+    refuse(counts, 'TargetHoldsAnother', {
+      image: image.name,
+      rule: env.rule.name,
+      reason: `${m.targetKey} holds ${at}, not the ${task.copiedDigest ?? image.digest} Ferry copied, and the target's override is off (set it to replace the tag)`,
+    });
     return;
   }
   if (env.dryRun) {
