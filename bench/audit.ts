@@ -38,23 +38,16 @@ export async function runAuditBench(opts: BenchOptions): Promise<ScenarioResult>
   // The intrinsic cost first: the account limiter lifted; its default cap is applied to the call count below.
   configureAccountLimiters({ maxConcurrent: 8, ratePerSecond: 100_000, burst: 100_000 });
   try {
-    const calls: Record<string, number> = {};
-    let sweeps = 0;
-    let wallMs = 0;
-    let auditRepos = 0;
-    let repaired = 0;
-    let passes = 0;
-    while (passes === 0 && sweeps < 50) {
-      const t = performance.now();
-      const s = await runSweep(stack.deps);
-      wallMs += performance.now() - t;
-      sweeps++;
-      for (const [api, n] of Object.entries(s.cloudCalls)) if (/ListRepository|ListRepoTag|GetRepoTag/.test(api)) calls[api] = (calls[api] ?? 0) + n;
-      auditRepos += s.events['audit.repositories'] ?? 0;
-      repaired += s.events['audit.drift.repaired'] ?? 0;
-      passes += s.events['audit.passes'] ?? 0;
+    const first = await auditPass(stack, 1);
+    // The first pass's repairs copy and succeed; a second pass, an interval later, then checks their targets too.
+    for (let i = 0; i < 20 && (await stack.ledger.listTasks({ state: ['pending', 'submitted', 'running'], limit: 1 })).items.length; i++) {
+      stack.cloud.clock.advance(120_000);
+      await runSweep(stack.deps);
     }
-    const total = Object.values(calls).reduce((a, b) => a + b, 0);
+    stack.cloud.clock.advance(6 * 3_600_000 + 1);
+    const second = await auditPass(stack, 1);
+    const { calls, sweeps, wallMs, auditRepos, repaired } = first;
+    const total = sum(calls);
     const cappedSeconds = total / defaultLimiterOptions.ratePerSecond;
     const data = {
       repositories: repos,
@@ -67,6 +60,14 @@ export async function runAuditBench(opts: BenchOptions): Promise<ScenarioResult>
       auditedRepositories: auditRepos,
       driftRepaired: repaired,
       secondsAtDefaultLimit: round(cappedSeconds, 1),
+      secondPass: {
+        sweeps: second.sweeps,
+        wallMs: Math.round(second.wallMs),
+        calls: second.calls,
+        callsPerRepository: round(sum(second.calls) / repos, 2),
+        reopened: second.reopened,
+        driftFound: second.found,
+      },
     };
     return {
       data,
@@ -74,24 +75,49 @@ export async function runAuditBench(opts: BenchOptions): Promise<ScenarioResult>
         {
           title: `audit: one pass over ${repos} ACR repositories × ${tags} tags (10 images missing at the target), sweeps of the default 50 s budget`,
           head: ['repos', 'sweeps', 'wall s', 'ListRepository', 'ListRepoTag', 'GetRepoTag', 'calls/repo', 'repaired', 's at 20 calls/s'],
-          rows: [
-            [
-              repos,
-              sweeps,
-              round(wallMs / 1000, 1),
-              calls['acr:ListRepository'] ?? 0,
-              calls['acr:ListRepoTag'] ?? 0,
-              calls['acr:GetRepoTag'] ?? 0,
-              round(total / repos, 2),
-              repaired,
-              round(cappedSeconds, 1),
-            ],
-          ],
-          note: 'GetRepoTag: one per image × target the ledger has no task for (the first pass checks every image; later passes only new ones). Last column: the calls at the default per-account limit.',
+          rows: [first, second].map((p, i) => [
+            `${repos} (pass ${i + 1})`,
+            p.sweeps,
+            round(p.wallMs / 1000, 1),
+            p.calls['acr:ListRepository'] ?? 0,
+            p.calls['acr:ListRepoTag'] ?? 0,
+            p.calls['acr:GetRepoTag'] ?? 0,
+            round(sum(p.calls) / repos, 2),
+            p.repaired,
+            round(sum(p.calls) / defaultLimiterOptions.ratePerSecond, 1),
+          ]),
+          note: 'GetRepoTag: one per image × target, unless the ledger has a task in flight for it (a finished task is checked for drift: pass 2 checks the 10 pass 1 repaired too). Last column: the calls at the default per-account limit.',
         },
       ],
     };
   } finally {
     await stack.close();
   }
+}
+
+const sum = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+
+/** Sweeps until `passes` audit passes end: the listing and target calls they made. */
+async function auditPass(stack: Awaited<ReturnType<typeof startTestStack>>, passes: number) {
+  const calls: Record<string, number> = {};
+  let sweeps = 0;
+  let wallMs = 0;
+  let auditRepos = 0;
+  let repaired = 0;
+  let reopened = 0;
+  let found = 0;
+  let ended = 0;
+  while (ended < passes && sweeps < 50) {
+    const t = performance.now();
+    const s = await runSweep(stack.deps);
+    wallMs += performance.now() - t;
+    sweeps++;
+    for (const [api, n] of Object.entries(s.cloudCalls)) if (/ListRepository|ListRepoTag|GetRepoTag/.test(api)) calls[api] = (calls[api] ?? 0) + n;
+    auditRepos += s.events['audit.repositories'] ?? 0;
+    repaired += s.events['audit.drift.repaired'] ?? 0;
+    reopened += s.events['audit.drift.reopened'] ?? 0;
+    found += s.events['audit.drift.found'] ?? 0;
+    ended += s.events['audit.passes'] ?? 0;
+  }
+  return { calls, sweeps, wallMs, auditRepos, repaired, reopened, found };
 }

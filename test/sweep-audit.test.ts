@@ -3,7 +3,7 @@
  * replicated within a bounded number of sweeps; a finished pass waits for the rule's interval; a rule
  * with `audit: false` is never walked.
  */
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runSweep } from '../shared/sweep/run.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -24,10 +24,12 @@ const seed = {
   },
 };
 
-const rules = (audit: unknown) => (base: Record<string, unknown>) => ({
-  ...base,
-  rules: [{ name: 'quiet', source: 'acr-hangzhou', namespace: 'team', repository: 'quiet', targets: [{ provider: 'acr', instanceId: DST, region: 'cn-shanghai' }], audit }],
-});
+const rules =
+  (audit: unknown, override = false) =>
+  (base: Record<string, unknown>) => ({
+    ...base,
+    rules: [{ name: 'quiet', source: 'acr-hangzhou', namespace: 'team', repository: 'quiet', targets: [{ provider: 'acr', instanceId: DST, region: 'cn-shanghai', override }], audit }],
+  });
 
 const atTarget = (s: TestStack) => {
   const repo = s.cloud.services.alibaba.acr.instances.get(DST)?.namespaces.get('team')?.get('quiet');
@@ -69,3 +71,101 @@ it('never walks a rule with audit: false', async () => {
   expect((await stack.ledger.listTasks({ limit: 10 })).items).toHaveLength(0);
   expect(await stack.ledger.walks.list('audit')).toHaveLength(0);
 }, 60_000);
+
+describe('drift at a target the ledger says is done', () => {
+  const targetRepo = (s: TestStack) => s.cloud.services.alibaba.acr.instances.get(DST)!.namespaces.get('team')!.get('quiet')!;
+  const tasks = async (s: TestStack) => (await s.ledger.listTasks({ limit: 10 })).items;
+
+  /** Sweeps (two virtual minutes apart) until `done`, at most `max`. */
+  async function sweepUntil(s: TestStack, done: () => Promise<boolean>, max = 8) {
+    for (let i = 0; i < max && !(await done()); i++) {
+      s.cloud.clock.advance(120_000);
+      await runSweep(s.deps, { budgetMs: 15_000 });
+    }
+    expect(await done()).toBe(true);
+  }
+
+  const v1 = `sha256:${'1'.repeat(64)}`;
+  const v2 = `sha256:${'2'.repeat(64)}`;
+
+  /** The audit's first pass copies v1 and v2, and the sweeps finish (and verify) both. */
+  async function replicated(override: boolean) {
+    stack = await startTestStack({ cloud: { seed }, config: rules({ every: '1h' }, override) });
+    await runSweep(stack.deps, { budgetMs: 15_000 });
+    await sweepUntil(stack, async () => (await tasks(stack!)).every((t) => t.state === 'succeeded'));
+    expect(atTarget(stack)).toEqual({ v1, v2 });
+    return stack;
+  }
+
+  it('a copied tag deleted or overwritten at the target: the next pass re-opens its task, which copies again and verifies', async () => {
+    stack = await replicated(true);
+
+    // Someone deletes v1 and overwrites v2 at the target.
+    targetRepo(stack).tags.delete('v1');
+    await stack.cloud.services.alibaba.acr.push({ instanceId: DST, namespace: 'team', repo: 'quiet', tag: 'v2', digest: `sha256:${'9'.repeat(64)}` });
+    const creates = stack.cloud.acr.createCallCount();
+
+    // Within the interval nothing is walked; after it, the pass re-opens both tasks (and creates none).
+    stack.cloud.clock.advance(3_600_000);
+    const pass = await runSweep(stack.deps, { budgetMs: 15_000 });
+    expect(pass.events).toMatchObject({ 'audit.images': 2, 'audit.drift.reopened': 2, 'audit.drift.repaired': 2, 'audit.passes': 1 });
+    const reopened = await tasks(stack);
+    expect(reopened).toHaveLength(2);
+    for (const t of reopened) expect(t.reruns).toBe(1);
+    const reasons = await Promise.all(
+      reopened.map(async (t) => {
+        const ev = (await stack!.ledger.getTask(t.id))!.events.find((e) => e.fromState === 'succeeded' && e.toState === 'pending')!;
+        expect(ev.actor).toBe('audit');
+        return [(t.target as { from: { tag: string } }).from.tag, ev.reason];
+      }),
+    );
+    expect(Object.fromEntries(reasons)).toEqual({ v1: 'drift audit: missing at target', v2: 'drift audit: different at target' });
+
+    await sweepUntil(stack, async () => (await tasks(stack!)).every((t) => t.state === 'succeeded'));
+    expect(atTarget(stack)).toEqual({ v1, v2 });
+    expect(stack.cloud.acr.createCallCount() - creates).toBe(2);
+    for (const t of await tasks(stack)) {
+      const done = (await stack.ledger.getTask(t.id))!.events.at(-1)!;
+      expect(done).toMatchObject({ toState: 'succeeded', details: { verify: 'ok' } });
+    }
+
+    // Repaired: the next pass finds nothing to re-open.
+    stack.cloud.clock.advance(3_600_000);
+    const calm = await runSweep(stack.deps, { budgetMs: 15_000 });
+    expect(calm.events['audit.passes']).toBe(1);
+    expect(calm.events['audit.drift.found'] ?? 0).toBe(0);
+  }, 120_000);
+
+  it('a tag replaced at a target whose override is off is refused, not re-opened; a deleted one is re-opened', async () => {
+    stack = await replicated(false);
+    targetRepo(stack).tags.delete('v1');
+    await stack.cloud.services.alibaba.acr.push({ instanceId: DST, namespace: 'team', repo: 'quiet', tag: 'v2', digest: `sha256:${'9'.repeat(64)}` });
+    stack.cloud.clock.advance(3_600_000);
+    const pass = await runSweep(stack.deps, { budgetMs: 15_000 });
+    expect(pass.events).toMatchObject({ 'audit.drift.reopened': 1, 'audit.refused': 1, 'audit.drift.found': 2 });
+    const byTag = Object.fromEntries((await tasks(stack)).map((t) => [(t.target as { from: { tag: string } }).from.tag, t]));
+    expect(byTag.v1).toMatchObject({ state: 'pending', reruns: 1 });
+    expect(byTag.v2).toMatchObject({ state: 'succeeded', reruns: 0 });
+    const walk = (await stack.ledger.walks.list('audit'))[0]!;
+    expect(walk.counts).toMatchObject({ reopened: 1, refused: 1, reasons: { TargetHoldsAnother: 1 } });
+  }, 120_000);
+
+  it('leaves a task still in flight alone, though its target lacks the image', async () => {
+    stack = await startTestStack({ cloud: { seed }, config: rules({ every: '1h' }) });
+    stack.cloud.acr.addOutcome({ outcome: 'stuck', tag: 'v1' });
+    await runSweep(stack.deps, { budgetMs: 15_000 });
+    await sweepUntil(stack, async () => (await tasks(stack!)).some((t) => t.state === 'succeeded'));
+    const inFlight = (await tasks(stack)).find((t) => (t.target as { from: { tag: string } }).from.tag === 'v1')!;
+    expect(['submitted', 'running']).toContain(inFlight.state);
+
+    stack.cloud.clock.advance(3_600_000);
+    const pass = await runSweep(stack.deps, { budgetMs: 15_000 });
+    expect(pass.events['audit.passes']).toBe(1);
+    expect(pass.events['audit.drift.found'] ?? 0).toBe(0);
+    const after = (await stack.ledger.getTask(inFlight.id))!;
+    // The sweep may have moved it on (a stuck sync past its deadline); the audit wrote nothing.
+    expect(after.task.reruns).toBe(0);
+    expect(['pending', 'submitted', 'running']).toContain(after.task.state);
+    expect(after.events.filter((e) => e.actor === 'audit')).toEqual([]);
+  }, 120_000);
+});

@@ -25,6 +25,7 @@ const counts = z.object({
   targets: z.number(),
   alreadyThere: z.number(),
   inLedger: z.number(),
+  reopened: z.number().describe('finished tasks re-opened: the target lost the image or holds another'),
   created: z.number(),
   refused: z.number(),
   unchecked: z.number(),

@@ -1,6 +1,6 @@
 /**
  * What a walk found, per (rule, source) and summed over a run: images the rule matches, their targets
- * already holding the image, already in the ledger, created (or, on a dry run, that would be), and
+ * already holding the image, already in the ledger, re-opened for drift, created (or, on a dry run, that would be), and
  * refused with why. Kept in the walk's cursor so a resumed walk reports the whole pass.
  */
 export interface WalkCounts {
@@ -13,6 +13,8 @@ export interface WalkCounts {
   alreadyThere: number;
   /** The ledger has a task for the image and target (the webhook's, an earlier walk's): its own state decides. */
   inLedger: number;
+  /** Finished tasks re-opened because their target lost the image or holds another (dry run: that would be). */
+  reopened: number;
   /** Tasks created (dry run: that would be created). */
   created: number;
   /** Targets missing or different that were not created, by reason (naming errors, unusable names, no digest). */
@@ -29,14 +31,14 @@ export interface WalkCounts {
 const MAX_EXAMPLES = 20;
 
 export function emptyCounts(): WalkCounts {
-  return { repositories: 0, found: 0, targets: 0, alreadyThere: 0, inLedger: 0, created: 0, refused: 0, unchecked: 0, errors: 0, reasons: {}, examples: [] };
+  return { repositories: 0, found: 0, targets: 0, alreadyThere: 0, inLedger: 0, reopened: 0, created: 0, refused: 0, unchecked: 0, errors: 0, reasons: {}, examples: [] };
 }
 
 /** Counts read back from a cursor row (fields missing from an older shape are 0). */
 export function countsFrom(json: Record<string, unknown> | null | undefined): WalkCounts {
   const c = emptyCounts();
   if (!json) return c;
-  for (const k of ['repositories', 'found', 'targets', 'alreadyThere', 'inLedger', 'created', 'refused', 'unchecked', 'errors'] as const) {
+  for (const k of ['repositories', 'found', 'targets', 'alreadyThere', 'inLedger', 'reopened', 'created', 'refused', 'unchecked', 'errors'] as const) {
     if (typeof json[k] === 'number') c[k] = json[k];
   }
   if (json.reasons && typeof json.reasons === 'object') c.reasons = { ...(json.reasons as Record<string, number>) };
@@ -51,7 +53,7 @@ export function refuse(c: WalkCounts, code: string, example: WalkCounts['example
 }
 
 export function addCounts(into: WalkCounts, c: WalkCounts): WalkCounts {
-  for (const k of ['repositories', 'found', 'targets', 'alreadyThere', 'inLedger', 'created', 'refused', 'unchecked', 'errors'] as const) into[k] += c[k];
+  for (const k of ['repositories', 'found', 'targets', 'alreadyThere', 'inLedger', 'reopened', 'created', 'refused', 'unchecked', 'errors'] as const) into[k] += c[k];
   for (const [k, n] of Object.entries(c.reasons)) into.reasons[k] = (into.reasons[k] ?? 0) + n;
   into.examples.push(...c.examples.slice(0, Math.max(0, MAX_EXAMPLES - into.examples.length)));
   return into;

@@ -1,12 +1,13 @@
 /**
  * One repository's tags, a chunk at a time: each tag the rule matches is rendered to its targets;
- * targets the ledger already has a task for, or that already hold the tag at the source's digest, are
- * skipped; the rest are recorded exactly as a push would be (one replication per image, the same
- * idempotency keys), so a walk never duplicates a task the webhook made, nor one of its own.
+ * targets that already hold the tag at the source's digest are skipped; those the ledger has a finished
+ * task for are checked for drift (drift.ts); the rest are recorded exactly as a push would be (one
+ * replication per image, the same idempotency keys), so a walk never duplicates a task the webhook
+ * made, nor one of its own.
  */
 import type { Rule, Source } from '../config/index.ts';
 import type { AccountLimiter } from '../clients/transport.ts';
-import { idempotencyKey, LedgerInputError } from '../ledger/index.ts';
+import { idempotencyKey, type KeyedTask, LedgerInputError } from '../ledger/index.ts';
 import { providersFeedingFrom } from '../providers/registry.ts';
 import type { SourceRepository, SourceTag } from '../providers/types.ts';
 import type { Deps } from '../replicate/deps.ts';
@@ -15,6 +16,7 @@ import { taskSpecOf } from '../replicate/target.ts';
 import type { PushEvent } from '../rules/event.ts';
 import { explainPush, type MatchedTarget } from '../rules/match.ts';
 import { refuse, type WalkCounts } from './counts.ts';
+import { digestAtTarget, needsDriftCheck, repairDrift } from './drift.ts';
 
 export type WalkDeps = Pick<Deps, 'config' | 'ledger' | 'clouds' | 'clock' | 'log'>;
 
@@ -48,17 +50,20 @@ export async function walkTags(env: WalkEnv, repo: SourceRepository, tags: reado
     const image = await matchImage(env, repo, tag, counts);
     if (image) images.push(image);
   }
-  const states = await env.deps.ledger.walks.taskStates(images.flatMap((i) => i.matched.map((t) => t.key)));
-  const toCheck: { image: Image; m: MatchedTarget; key: string }[] = [];
+  const tasks = await env.deps.ledger.walks.tasksByKey(images.flatMap((i) => i.matched.map((t) => t.key)));
+  const toCheck: { image: Image; m: MatchedTarget; key: string; task?: KeyedTask }[] = [];
   for (const image of images) {
     for (const t of image.matched) {
-      if (states.has(t.key)) counts.inLedger++;
-      else toCheck.push({ image, ...t });
+      const task = tasks.get(t.key);
+      if (!task) toCheck.push({ image, ...t });
+      else if (needsDriftCheck(task)) toCheck.push({ image, ...t, task });
+      else counts.inLedger++;
     }
   }
   const missing = new Set<string>();
-  await pool(toCheck, CHECKS_AT_ONCE, async ({ image, m, key }) => {
-    if ((await holds(env, image, m, counts)) !== true) missing.add(key);
+  await pool(toCheck, CHECKS_AT_ONCE, async ({ image, m, key, task }) => {
+    if (task) await repairDrift(env, image, m, task, counts);
+    else if ((await holds(env, image, m, counts)) !== true) missing.add(key);
   });
   for (const image of images) {
     const specs = image.matched.filter((t) => missing.has(t.key)).map((t) => t.m);
@@ -136,20 +141,12 @@ async function digestAt(env: WalkEnv, repo: SourceRepository, tag: string): Prom
 
 /** Whether the target holds the image now: true, false, or null when it could not be told (counted; the task is created). */
 async function holds(env: WalkEnv, image: Image, m: MatchedTarget, counts: WalkCounts): Promise<boolean | null> {
-  const cloud = env.deps.clouds.of(m.target.provider);
-  if (!cloud.targetDigest || !image.digest) return false;
-  try {
-    const at = await env.limiter.run(() => cloud.targetDigest!({ from: m.from, to: m.target }, env.deps));
-    if (at === image.digest) {
-      counts.alreadyThere++;
-      return true;
-    }
-    return false;
-  } catch (err) {
-    counts.unchecked++;
-    env.deps.log.warn('walk: target not checked', { image: image.name, target: m.targetKey, error: errorInfo(err) });
-    return null;
-  }
+  if (!image.digest) return false;
+  const at = await digestAtTarget(env, image, m, counts);
+  if (at === undefined) return env.deps.clouds.of(m.target.provider).targetDigest ? null : false;
+  if (at !== image.digest) return false;
+  counts.alreadyThere++;
+  return true;
 }
 
 async function record(env: WalkEnv, repo: SourceRepository, image: Image, specs: MatchedTarget[], counts: WalkCounts): Promise<void> {

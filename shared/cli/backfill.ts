@@ -19,7 +19,10 @@ export interface BackfillArgs {
 export class BackfillUsageError extends Error {}
 
 export function progressLine(c: WalkCounts, at: string): string {
-  return `backfill: ${c.repositories} repos, ${c.found} images, ${c.alreadyThere} there, ${c.inLedger} in ledger, ${c.created} created, ${c.refused} refused — ${at}`.slice(0, 160);
+  return `backfill: ${c.repositories} repos, ${c.found} images, ${c.alreadyThere} there, ${c.inLedger} in ledger, ${c.reopened} re-opened, ${c.created} created, ${c.refused} refused — ${at}`.slice(
+    0,
+    160,
+  );
 }
 
 export async function runBackfillCommand(args: BackfillArgs, env: Record<string, string | undefined>, io: Io): Promise<{ result: BackfillResult }> {
@@ -54,6 +57,7 @@ export function printSummary(io: Io, r: BackfillResult): void {
       ['targets', s.targets],
       ['already there', s.alreadyThere],
       ['in the ledger', s.inLedger],
+      [r.dryRun ? 'would re-open (drift)' : 're-opened (drift)', s.reopened],
       [r.dryRun ? 'would create' : 'created', s.created],
       ['refused', s.refused],
       ['not checked', s.unchecked],

@@ -215,6 +215,11 @@ export class Ledger {
     return reruns.rerunMany(this.#core, f, r);
   }
 
+  /** The drift audit's re-run: re-opens a succeeded, failed or timed-out task the target lacks; null when it is in no such state now. */
+  reopenDrifted(id: string, r: reruns.RerunRequest): Promise<TaskRow | null> {
+    return reruns.reopenDrifted(this.#core, id, r);
+  }
+
   // ---------------------------------------------------------------- reads
 
   getTask(id: string): Promise<queries.TaskDetail | null> {

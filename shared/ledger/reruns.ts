@@ -3,7 +3,8 @@
  * Re-opening is not an edge of the state machine the sweep walks (failed and canceled stay terminal for
  * it); it is this one guarded write, under the task's row lock: back to pending, due now, with a fresh
  * attempt budget, and an event naming who asked and why. Two concurrent re-runs of one task re-open it
- * once: the second finds it open again and is told so.
+ * once: the second finds it open again and is told so. The drift audit re-opens a succeeded task too,
+ * when the target no longer holds what it copied (`reopenDrifted`).
  */
 import type { Queryable } from './db.ts';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
@@ -17,6 +18,16 @@ export type RerunnableState = (typeof RERUNNABLE_STATES)[number];
 
 export function isRerunnable(s: TaskState): s is RerunnableState {
   return (RERUNNABLE_STATES as readonly TaskState[]).includes(s);
+}
+
+/**
+ * What the drift audit re-opens when the target lacks the image: a success someone undid at the target,
+ * or a failure the retries gave up on. A canceled task stays canceled: an operator chose that.
+ */
+export const DRIFT_REOPENABLE_STATES = ['succeeded', 'failed', 'timed_out'] as const satisfies readonly TaskState[];
+
+export function isDriftReopenable(s: TaskState): boolean {
+  return (DRIFT_REOPENABLE_STATES as readonly TaskState[]).includes(s);
 }
 
 export interface RerunRequest {
@@ -108,6 +119,16 @@ export async function rerunIds(core: LedgerCore, ids: readonly string[], r: Reru
       if (task && isRerunnable(task.state)) out.push(await reopenIn(tx, task, r, now));
     }
     return out;
+  });
+}
+
+/** Re-opens the task if it is still in a state the audit re-opens (it may have moved since it was read); null otherwise. */
+export async function reopenDrifted(core: LedgerCore, id: string, r: RerunRequest): Promise<TaskRow | null> {
+  checkRequest(r);
+  const now = nowIso(core);
+  return core.db.transaction(async (tx) => {
+    const task = await lockTask(tx, id);
+    return task && isDriftReopenable(task.state) ? reopenIn(tx, task, r, now) : null;
   });
 }
 

@@ -28,6 +28,12 @@ export interface WalkCursorRow extends WalkKey {
   lastFullPassAt: Iso | null;
 }
 
+export interface KeyedTask {
+  id: string;
+  state: TaskState;
+  copiedDigest: string | null;
+}
+
 export type WalkClaim = { state: 'claimed'; row: WalkCursorRow } | { state: 'finished'; row: WalkCursorRow } | { state: 'busy' };
 
 export const START: WalkPosition = { pageCursor: null, pageOffset: 0, tagAfter: null };
@@ -137,10 +143,19 @@ export class WalkCursors {
     );
   }
 
-  /** The state of the task of each idempotency key the ledger has (keys it lacks are left out). */
-  async taskStates(keys: readonly string[]): Promise<Map<string, TaskState>> {
+  /**
+   * The task of each idempotency key the ledger has (keys it lacks are left out): its state and, for a
+   * success, the digest its copy wrote when that differs from the source's (`platforms` rewrote an index).
+   */
+  async tasksByKey(keys: readonly string[]): Promise<Map<string, KeyedTask>> {
     if (!keys.length) return new Map();
-    const { rows } = await this.db.query<{ idempotency_key: string; state: TaskState }>('SELECT idempotency_key, state FROM tasks WHERE idempotency_key = ANY($1::text[])', [[...keys]]);
-    return new Map(rows.map((r) => [r.idempotency_key, r.state]));
+    const { rows } = await this.db.query<{ idempotency_key: string; id: string; state: TaskState; copied: string | null }>(
+      `SELECT t.idempotency_key, t.id, t.state, s.details->>'targetDigest' AS copied
+       FROM tasks t
+       LEFT JOIN LATERAL (SELECT details FROM task_events e WHERE e.task_id = t.id AND e.to_state = 'succeeded' ORDER BY e.id DESC LIMIT 1) s ON t.state = 'succeeded'
+       WHERE t.idempotency_key = ANY($1::text[])`,
+      [[...keys]],
+    );
+    return new Map(rows.map((r) => [r.idempotency_key, { id: r.id, state: r.state, copiedDigest: r.copied || null }]));
   }
 }

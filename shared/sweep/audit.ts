@@ -2,7 +2,8 @@
  * The drift audit: each rule (unless `audit: false`) walks its sources' inventories as a backfill does
  * (shared/backfill/walk.ts), a slice per sweep from the cursor the last one left in the ledger, a new
  * pass starting `audit.every` after the last ended; tasks are created for images missing or different
- * at a target. It catches lost webhooks and repositories nobody registered a trigger for. It takes at
+ * at a target, and a finished task whose target lost the image or holds another is re-opened
+ * (shared/backfill/drift.ts). It catches lost webhooks and repositories nobody registered a trigger for. It takes at
  * most AUDIT_SHARE of the time left, so the phases after it (the copy engine's work) still run, and
  * the walk least recently advanced goes first, so one large rule cannot starve the others.
  */
@@ -38,12 +39,14 @@ export async function auditRules(ctx: SweepContext): Promise<void> {
       restartFinishedBefore: ctx.now() - everyMs,
     });
     if (r.status === 'busy' || r.status === 'finished') continue;
-    const d = (k: 'repositories' | 'found' | 'created' | 'refused' | 'alreadyThere' | 'inLedger' | 'unchecked') => r.counts[k] - r.before[k];
-    const drift = d('created') + d('unchecked');
+    const d = (k: 'repositories' | 'found' | 'created' | 'reopened' | 'refused' | 'unchecked') => r.counts[k] - r.before[k];
+    const repaired = d('created') + d('reopened');
+    const drift = repaired + d('unchecked');
     ctx.stats.event('audit.repositories', d('repositories'));
     ctx.stats.event('audit.images', d('found'));
     ctx.stats.event('audit.drift.found', drift + d('refused'));
-    ctx.stats.event('audit.drift.repaired', d('created'));
+    ctx.stats.event('audit.drift.repaired', repaired);
+    ctx.stats.event('audit.drift.reopened', d('reopened'));
     ctx.stats.event('audit.refused', d('refused'));
     if (r.status === 'done') ctx.stats.event('audit.passes');
     if (r.status === 'partial') ctx.stats.event('leftover.audit');
@@ -55,7 +58,9 @@ export async function auditRules(ctx: SweepContext): Promise<void> {
         status: r.status,
         repositories: d('repositories'),
         missing: drift,
-        repaired: d('created'),
+        repaired,
+        created: d('created'),
+        reopened: d('reopened'),
         refused: d('refused'),
         ...(r.status === 'error' ? { error: r.error } : {}),
       });
