@@ -48,8 +48,9 @@ function acrInstances(doc, accountId) {
   const out = new Map();
   const add = (instanceId, region, owner) => {
     if (typeof instanceId !== 'string' || typeof region !== 'string') return;
-    // Another account's instance answers to that account's RAM, not to this role.
-    if (owner !== undefined && owner !== accountId && accountId !== '*') return;
+    // An instance marked as another account's (source accountId, target targetUserId) answers to
+    // that account's RAM, not to this role.
+    if (owner !== undefined && owner !== accountId) return;
     out.set(`${region}/${instanceId}`, { instanceId, region });
   };
   for (const s of (doc && doc.sources) || []) if (s && s.kind === 'acr') add(s.instanceId, s.region, s.accountId);
