@@ -17,9 +17,9 @@
  *  - remove (before:remove:remove): delete the trigger and async configs (404 tolerated).
  * The FC logic lives in plain functions (syncVpc, pushEnvironment, syncTimer, removeTimer,
  * putAsyncConfigs, removeAsyncConfigs, patchCompiledTemplate) testable without serverless.
- * Env: FERRY_FC_ENDPOINT overrides the FC endpoint (local cloud emulator); FERRY_RAM_ACCOUNT_ID
- * overrides the account id in the policy's resources (scripts/package.mjs sets '*' when it
- * packages with dummy credentials).
+ * Env: FERRY_FC_ENDPOINT overrides the FC endpoint (local cloud emulator); FERRY_RAM_ACCOUNT_ID is
+ * the account id in the policy's resources when the config's deploy.accountId is not set
+ * (scripts/package.mjs sets '*' when it packages with dummy credentials).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -289,8 +289,8 @@ class FerryFcPlugin {
   }
 
   accountId(settings) {
-    if (process.env.FERRY_RAM_ACCOUNT_ID) return process.env.FERRY_RAM_ACCOUNT_ID;
     if (settings.accountId) return settings.accountId;
+    if (process.env.FERRY_RAM_ACCOUNT_ID) return process.env.FERRY_RAM_ACCOUNT_ID;
     const key = this.serverless.getProvider('aliyun').key;
     return (key && key.aliyun_account_id) || '*';
   }
