@@ -27,8 +27,8 @@ function httpMethods(events) {
  */
 function fc3Template({ sls, doc, settings, stage, region }) {
   const service = sls.service;
-  const ferry = (sls.custom && sls.custom.ferry) || {};
-  const sweepKey = (ferry.sweep && ferry.sweep.function) || 'sweep';
+  const ferry = sls.custom?.ferry || {};
+  const sweepKey = ferry.sweep?.function || 'sweep';
   const refs = configReferences(doc);
   const environmentVariables = { NODE_ENV: 'production', FERRY_CONFIG: 'ferry.config.json', FERRY_LOG_LEVEL: 'info' };
   for (const name of refs.env) environmentVariables[name] = `\${env('${name}')}`;
@@ -39,7 +39,7 @@ function fc3Template({ sls, doc, settings, stage, region }) {
     const props = {
       region,
       functionName,
-      runtime: (sls.provider && sls.provider.runtime) || 'nodejs20',
+      runtime: sls.provider?.runtime || 'nodejs20',
       code: './dist',
       // dist/ is the code root here, so the handler loses its "dist/" prefix.
       handler: String(fn.handler).replace(/^dist\//, ''),

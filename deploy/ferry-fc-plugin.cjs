@@ -136,7 +136,7 @@ function sameVpc(a, b) {
 /** Puts `vpc` ({vpcId, vSwitchIds, securityGroupId}) on the service; returns 'updated' | 'unchanged'. */
 async function syncVpc(fcClient, serviceName, vpc) {
   const current = await fcClient.getService(serviceName);
-  if (sameVpc(current.data && current.data.vpcConfig, vpc)) return 'unchanged';
+  if (sameVpc(current.data?.vpcConfig, vpc)) return 'unchanged';
   await fcClient.updateService(serviceName, { vpcConfig: { vpcId: vpc.vpcId, vSwitchIds: [...vpc.vSwitchIds], securityGroupId: vpc.securityGroupId } });
   return 'updated';
 }
@@ -265,7 +265,7 @@ class FerryFcPlugin {
   }
 
   servicePath() {
-    return (this.serverless.config && this.serverless.config.servicePath) || process.cwd();
+    return this.serverless.config?.servicePath || process.cwd();
   }
 
   /** The operator config as `npm run package` shipped it (refs intact). */
@@ -292,7 +292,7 @@ class FerryFcPlugin {
     if (settings.accountId) return settings.accountId;
     if (process.env.FERRY_RAM_ACCOUNT_ID) return process.env.FERRY_RAM_ACCOUNT_ID;
     const key = this.serverless.getProvider('aliyun').key;
-    return (key && key.aliyun_account_id) || '*';
+    return key?.aliyun_account_id || '*';
   }
 
   patchTemplate() {

@@ -22,15 +22,7 @@
  */
 const { configReferences } = require('./config-env.cjs');
 
-const ACR_ACTIONS = [
-  'cr:CreateRepoSyncTask',
-  'cr:GetRepositorySync',
-  'cr:CancelRepoSyncTask',
-  'cr:GetRepository',
-  'cr:ListRepository',
-  'cr:ListRepositoryTag',
-  'cr:GetAuthorizationToken',
-];
+const ACR_ACTIONS = ['cr:CreateRepoSyncTask', 'cr:GetRepositorySync', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'cr:ListRepository', 'cr:ListRepositoryTag', 'cr:GetAuthorizationToken'];
 const ECS_ACTIONS = ['ecs:DescribeTasks', 'ecs:DescribeTaskAttribute', 'ecs:CancelTask'];
 const VPC_ACTIONS = [
   'vpc:DescribeVSwitchAttributes',
@@ -53,9 +45,9 @@ function acrInstances(doc, accountId) {
     if (owner !== undefined && owner !== accountId) return;
     out.set(`${region}/${instanceId}`, { instanceId, region });
   };
-  for (const s of (doc && doc.sources) || []) if (s && s.kind === 'acr') add(s.instanceId, s.region, s.accountId);
-  for (const r of (doc && doc.rules) || []) {
-    for (const t of (r && r.targets) || []) if (t && t.provider === 'acr') add(t.instanceId, t.region, t.targetUserId);
+  for (const s of doc?.sources || []) if (s && s.kind === 'acr') add(s.instanceId, s.region, s.accountId);
+  for (const r of doc?.rules || []) {
+    for (const t of r?.targets || []) if (t && t.provider === 'acr') add(t.instanceId, t.region, t.targetUserId);
   }
   return [...out.values()].sort((a, b) => `${a.region}/${a.instanceId}`.localeCompare(`${b.region}/${b.instanceId}`));
 }
@@ -74,7 +66,7 @@ function ramPolicy(doc, { accountId, region, vpc }) {
       Resource: instances.flatMap(({ instanceId, region: r }) => [`acs:cr:${r}:${accountId}:repository/${instanceId}`, `acs:cr:${r}:${accountId}:repository/${instanceId}/*`]),
     });
   }
-  const ecsRegions = doc && doc.sweep && doc.sweep.ecsWatch && doc.sweep.ecsWatch.regions;
+  const ecsRegions = doc?.sweep?.ecsWatch?.regions;
   if (Array.isArray(ecsRegions) && ecsRegions.length) statements.push({ Effect: 'Allow', Action: ECS_ACTIONS, Resource: ['*'] });
   const { kms } = configReferences(doc);
   if (kms.length) statements.push({ Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: kms.map((name) => `acs:kms:${region}:${accountId}:secret/${name}`) });

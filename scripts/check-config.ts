@@ -34,6 +34,9 @@ export function configProblems(doc: unknown, env: Record<string, string | undefi
     assertDeployable(result.config, {});
     return [];
   } catch (err) {
-    return (err as Error).message.split('\n').slice(1).map((l) => l.trim());
+    return (err as Error).message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
   }
 }

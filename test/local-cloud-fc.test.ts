@@ -138,7 +138,10 @@ describe('FC 2.0 service and function configuration through @alicloud/fc2', () =
     expect(service.environment('ferry', 'webhook')?.MY_TOKEN).toBe('t-1');
     await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { '1BAD': 'x' } })).rejects.toMatchObject({ code: 'InvalidArgument' });
     await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { FC_FUNC: 'x' } })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/reserved/) });
-    await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { BIG: 'x'.repeat(5000) } })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/4096-byte/) });
+    await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { BIG: 'x'.repeat(5000) } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: expect.stringMatching(/4096-byte/),
+    });
     await expect(client.getFunction('ferry', 'nope')).rejects.toMatchObject({ code: 'FunctionNotFound' });
     const state = (await request(`${hosted.url}/_local/fc/state`)).body;
     expect(await state.text()).not.toContain('t-1');

@@ -16,7 +16,9 @@ const { configReferences, configEnvironment } = require('../deploy/config-env.cj
   configEnvironment(doc: unknown, shell: Record<string, string | undefined>): { vars: Record<string, string>; missing: string[] };
 };
 const { deploySettings } = require('../deploy/deploy-settings.cjs') as { deploySettings(doc: unknown): { accountId?: string; vpc?: { vpcId: string; vSwitchIds: string[]; securityGroupId: string } } };
-const { ramPolicy } = require('../deploy/ram-policy.cjs') as { ramPolicy(doc: unknown, o: { accountId: string; region: string; vpc?: unknown }): { Version: string; Statement: { Action: string[]; Resource: string[] }[] } };
+const { ramPolicy } = require('../deploy/ram-policy.cjs') as {
+  ramPolicy(doc: unknown, o: { accountId: string; region: string; vpc?: unknown }): { Version: string; Statement: { Action: string[]; Resource: string[] }[] };
+};
 const { fc3Template } = require('../deploy/fc3-template.cjs') as { fc3Template(o: Record<string, unknown>): string };
 
 const SECRETS = { MY_WEBHOOK_TOKEN: 'pkg-hook-Zq81xT', MY_API_TOKEN: 'pkg-api-Vb27yU', MY_NOTIFY_URL: 'https://notify.example/pkg-path-Kc93wP' };
@@ -38,7 +40,13 @@ const sample = {
       ],
     },
   ],
-  auth: { webhookTokens: ['${MY_WEBHOOK_TOKEN}'], apiTokens: [{ name: 'op', token: '${MY_API_TOKEN}', role: 'admin' }, { name: 'ro', token: '${kms:ferry/read-token}', role: 'read' }] },
+  auth: {
+    webhookTokens: ['${MY_WEBHOOK_TOKEN}'],
+    apiTokens: [
+      { name: 'op', token: '${MY_API_TOKEN}', role: 'admin' },
+      { name: 'ro', token: '${kms:ferry/read-token}', role: 'read' },
+    ],
+  },
   store: { databaseUrl: '${kms:ferry-db-url}' },
   notifications: [{ type: 'webhook', url: '${MY_NOTIFY_URL}' }],
   sweep: { ecsWatch: { regions: ['cn-hangzhou'] } },
@@ -68,11 +76,19 @@ describe('what packaging derives from the config', () => {
     expect(msg).toMatch(/deploy: .*region/);
   });
 
-  it('RAM policy: the ACR actions on this account\'s instances, ECS with ecsWatch, KMS for the named secrets, ENI actions with a VPC', () => {
+  it("RAM policy: the ACR actions on this account's instances, ECS with ecsWatch, KMS for the named secrets, ENI actions with a VPC", () => {
     const policy = ramPolicy(sample, { accountId: '1000000000000001', region: 'cn-hangzhou', vpc: VPC });
     expect(policy.Version).toBe('1');
     const [acr, ecs, kms, vpc] = policy.Statement;
-    expect(acr!.Action).toEqual(['cr:CreateRepoSyncTask', 'cr:GetRepositorySync', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'cr:ListRepository', 'cr:ListRepositoryTag', 'cr:GetAuthorizationToken']);
+    expect(acr!.Action).toEqual([
+      'cr:CreateRepoSyncTask',
+      'cr:GetRepositorySync',
+      'cr:CancelRepoSyncTask',
+      'cr:GetRepository',
+      'cr:ListRepository',
+      'cr:ListRepositoryTag',
+      'cr:GetAuthorizationToken',
+    ]);
     expect(acr!.Resource).toEqual([
       'acs:cr:cn-hangzhou:1000000000000001:repository/cri-src001',
       'acs:cr:cn-hangzhou:1000000000000001:repository/cri-src001/*',
@@ -80,7 +96,11 @@ describe('what packaging derives from the config', () => {
       'acs:cr:cn-shanghai:1000000000000001:repository/cri-dst001/*',
     ]);
     expect(ecs).toEqual({ Effect: 'Allow', Action: ['ecs:DescribeTasks', 'ecs:DescribeTaskAttribute', 'ecs:CancelTask'], Resource: ['*'] });
-    expect(kms).toEqual({ Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: ['acs:kms:cn-hangzhou:1000000000000001:secret/ferry-db-url', 'acs:kms:cn-hangzhou:1000000000000001:secret/ferry/read-token'] });
+    expect(kms).toEqual({
+      Effect: 'Allow',
+      Action: ['kms:GetSecretValue'],
+      Resource: ['acs:kms:cn-hangzhou:1000000000000001:secret/ferry-db-url', 'acs:kms:cn-hangzhou:1000000000000001:secret/ferry/read-token'],
+    });
     expect(vpc!.Action).toContain('ecs:CreateNetworkInterface');
     const all = policy.Statement.flatMap((s) => s.Action);
     expect(all.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
@@ -213,7 +233,9 @@ describe('a package from a config with custom variable names, KMS references and
   });
 
   it('templates carry no environment values; the manifest names what the functions get', () => {
-    const update = JSON.parse(readFileSync(join(dir, '.serverless/configuration-template-update.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    const update = JSON.parse(readFileSync(join(dir, '.serverless/configuration-template-update.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
     const fns = Object.values(update.Resources).filter((r) => r.Type === 'ALIYUN::FC::Function');
     expect(fns.length).toBe(3);
     for (const f of fns) expect(f.Properties.environmentVariables).toBeUndefined();
@@ -226,7 +248,7 @@ describe('a package from a config with custom variable names, KMS references and
     });
   });
 
-  it('the execution role gets the generated policy (next to the aliyun plugin\'s log statement), also written as a file', () => {
+  it("the execution role gets the generated policy (next to the aliyun plugin's log statement), also written as a file", () => {
     const update = JSON.parse(readFileSync(join(dir, '.serverless/configuration-template-update.json'), 'utf8'));
     const statements = update.Resources['sls-fc-exec-role'].Properties.Policies[0].PolicyDocument.Statement as { Action: string[]; Resource: string[] }[];
     const file = JSON.parse(readFileSync(join(dir, '.serverless/ferry-ram-policy.json'), 'utf8'));

@@ -187,7 +187,15 @@ export function createFcService(env: LocalCloudEnv): FcService {
     for (const svc of env.seed.fc.services) {
       const fns = new Map<string, FunctionState>();
       for (const fn of svc.functions) {
-        fns.set(fn, { functionId: `fn-${String(++n).padStart(8, '0')}`, environmentVariables: {}, createdTime: now, lastModifiedTime: now, triggers: new Map(), asyncConfigs: new Map(), responder: null });
+        fns.set(fn, {
+          functionId: `fn-${String(++n).padStart(8, '0')}`,
+          environmentVariables: {},
+          createdTime: now,
+          lastModifiedTime: now,
+          triggers: new Map(),
+          asyncConfigs: new Map(),
+          responder: null,
+        });
       }
       functions.set(svc.name, fns);
       services.set(svc.name, {
@@ -550,11 +558,13 @@ export function createFcService(env: LocalCloudEnv): FcService {
   }
 
   function snapshot(): unknown {
-    const out: Record<string, { service: FcServiceInfo | undefined; functions: Record<string, { environmentVariables: string[]; triggers: FcTrigger[]; asyncConfigs: Record<string, unknown>[] }> }> = {};
+    const out: Record<string, { service: FcServiceInfo | undefined; functions: Record<string, { environmentVariables: string[]; triggers: FcTrigger[]; asyncConfigs: Record<string, unknown>[] }> }> =
+      {};
     for (const [svc, fns] of functions) {
       const entry: (typeof out)[string] = { service: services.get(svc), functions: {} };
       // Names only: values may be secrets, and the state route is plain HTTP.
-      for (const [fn, st] of fns) entry.functions[fn] = { environmentVariables: Object.keys(st.environmentVariables), triggers: [...st.triggers.values()], asyncConfigs: [...st.asyncConfigs.values()] };
+      for (const [fn, st] of fns)
+        entry.functions[fn] = { environmentVariables: Object.keys(st.environmentVariables), triggers: [...st.triggers.values()], asyncConfigs: [...st.asyncConfigs.values()] };
       out[svc] = entry;
     }
     return { accountId: env.seed.fc.accountId, services: out, invocations };
