@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { validateConfig } from '../shared/config/load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -74,6 +75,12 @@ describe('what packaging derives from the config', () => {
     expect(msg).toMatch(/deploy\.vpc\.vpcId: must be a vpc-… id/);
     expect(msg).toMatch(/deploy\.vpc\.vSwitchIds: must name at least one vSwitch/);
     expect(msg).toMatch(/deploy: .*region/);
+  });
+
+  it('the runtime accepts a deploy: section and ignores it', () => {
+    const r = validateConfig({ deploy: { vpc: VPC } }, {});
+    expect(r.ok).toBe(true);
+    expect(r.ok && 'deploy' in r.config).toBe(false);
   });
 
   it("RAM policy: the ACR actions on this account's instances, ECS with ecsWatch, KMS for the named secrets, ENI actions with a VPC", () => {
