@@ -1,21 +1,32 @@
 'use strict';
 /**
  * Local Serverless (v3) plugin filling the gaps of serverless-aliyun-function-compute 1.2.6:
- *  - package (after:package:compileFunctions): the aliyun plugin drops `environment` and merges all
- *    `http` events of one function into ONE API (named after the function). We add
- *    `environmentVariables` to each ALIYUN::FC::Function, give every http event its own API
+ *  - package (after:package:compileFunctions): the aliyun plugin merges all `http` events of one
+ *    function into ONE API (named after the function). We give every http event its own API
  *    (unique ApiName) and translate `{param}` path segments to API Gateway's `[param]` syntax.
- *  - deploy (after:deploy:deploy): timer events are silently ignored by the aliyun plugin, so we
- *    create-or-update the sweep's timer trigger (custom.ferry.sweep.schedule) and put every
- *    function's async-invocation config (custom.ferry.async) through @alicloud/fc2.
+ *    From the shipped operator config (dist/ferry.config.json) we check that every `${VAR}` it
+ *    references is set in this shell (naming each one that is not), put the generated execution
+ *    role statements (deploy/ram-policy.cjs) into the compiled role and write
+ *    .serverless/ferry-ram-policy.json and .serverless/ferry-environment.json (names, no values).
+ *    The templates carry no environment values: they are files on disk, and the aliyun plugin
+ *    drops `environment` anyway.
+ *  - deploy (after:deploy:deploy), through @alicloud/fc2: the service's vpcConfig (deploy.vpc of
+ *    the config; the aliyun plugin never updates a service), each function's environment (values
+ *    straight from this shell to FC), the sweep's timer trigger (timer events are silently
+ *    ignored by the aliyun plugin) and every function's async-invocation config.
  *  - remove (before:remove:remove): delete the trigger and async configs (404 tolerated).
- * The FC logic lives in plain functions (syncTimer, removeTimer, putAsyncConfigs,
- * removeAsyncConfigs, patchCompiledTemplate) testable without serverless.
- * Env: FERRY_FC_ENDPOINT overrides the FC endpoint (local cloud emulator).
+ * The FC logic lives in plain functions (syncVpc, pushEnvironment, syncTimer, removeTimer,
+ * putAsyncConfigs, removeAsyncConfigs, patchCompiledTemplate) testable without serverless.
+ * Env: FERRY_FC_ENDPOINT overrides the FC endpoint (local cloud emulator); FERRY_RAM_ACCOUNT_ID is
+ * the account id in the policy's resources when the config's deploy.accountId is not set
+ * (scripts/package.mjs sets '*' when it packages with dummy credentials).
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { configEnvironment, configReferences, missingMessage } = require('./config-env.cjs');
+const { deploySettings } = require('./deploy-settings.cjs');
+const { ramPolicy } = require('./ram-policy.cjs');
 
 const TIMER_TRIGGER_NAME = 'ferry-sweep-timer';
 const CRON_6 = /^(@every\s+\d+[smh](\d+[smh])*|(\S+\s+){5}\S+)$/;
@@ -116,6 +127,30 @@ async function removeAsyncConfigs(fcClient, serviceName, functionNames, qualifie
   return removed;
 }
 
+function sameVpc(a, b) {
+  if (!a || !b) return false;
+  const sw = (v) => [...(v.vSwitchIds || [])].sort().join(',');
+  return a.vpcId === b.vpcId && a.securityGroupId === b.securityGroupId && sw(a) === sw(b);
+}
+
+/** Puts `vpc` ({vpcId, vSwitchIds, securityGroupId}) on the service; returns 'updated' | 'unchanged'. */
+async function syncVpc(fcClient, serviceName, vpc) {
+  const current = await fcClient.getService(serviceName);
+  if (sameVpc(current.data?.vpcConfig, vpc)) return 'unchanged';
+  await fcClient.updateService(serviceName, { vpcConfig: { vpcId: vpc.vpcId, vSwitchIds: [...vpc.vSwitchIds], securityGroupId: vpc.securityGroupId } });
+  return 'updated';
+}
+
+/** functions: [{name, environmentVariables}]; replaces each function's environment. Returns the names. */
+async function pushEnvironment(fcClient, serviceName, functions) {
+  const done = [];
+  for (const fn of functions) {
+    await fcClient.updateFunction(serviceName, fn.name, { environmentVariables: fn.environmentVariables });
+    done.push(fn.name);
+  }
+  return done;
+}
+
 /** Reads the [default] section of the aliyun credentials INI (same file the aliyun plugin reads). */
 function readCredentials(file) {
   const resolved = file.startsWith('~') ? path.join(os.homedir(), file.slice(1)) : file;
@@ -148,19 +183,28 @@ function createFcClient({ credentialsFile, region, endpoint }) {
   return new FC(key.aliyun_account_id, cfg);
 }
 
+/** The execution role the aliyun plugin compiles (ALIYUN::RAM::Role trusted by fc.aliyuncs.com). */
+function execRolePolicy(resources) {
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'ALIYUN::RAM::Role') continue;
+    const trusted = JSON.stringify(r.Properties.AssumeRolePolicyDocument || {}).includes('fc.aliyuncs.com');
+    const policy = (r.Properties.Policies || []).find((p) => p.PolicyDocument);
+    if (trusted && policy) return policy.PolicyDocument;
+  }
+  return null;
+}
+
 /**
- * Fixes the compiled template in place (see header). `functions`: [{name, environment, events}]
- * as in serverless.service (after variable resolution); `providerEnv`: provider.environment.
+ * Fixes the compiled template in place (see header). `functions`: [{name, events}] as in
+ * serverless.service; `policy`: the generated RAM policy, whose statements join the exec role's.
  */
-function patchCompiledTemplate(resources, functions, providerEnv) {
+function patchCompiledTemplate(resources, functions, policy) {
+  if (policy) {
+    const doc = execRolePolicy(resources);
+    if (!doc) throw new Error('the compiled template has no Function Compute execution role to put the RAM policy in');
+    doc.Statement.push(...policy.Statement);
+  }
   for (const fn of functions) {
-    const fnRes = Object.values(resources).find((r) => r.Type === 'ALIYUN::FC::Function' && r.Properties && r.Properties.name === fn.name);
-    if (fnRes) {
-      const env = { ...(providerEnv || {}), ...(fn.environment || {}) };
-      const vars = {};
-      for (const [k, v] of Object.entries(env)) if (v != null) vars[k] = String(v);
-      if (Object.keys(vars).length) fnRes.Properties.environmentVariables = vars;
-    }
     const httpEvents = (fn.events || []).map((e) => (e.http ? ['http', e.http] : e.https ? ['https', e.https] : null)).filter(Boolean);
     const byType = new Map();
     for (const [type, ev] of httpEvents) byType.set(type, [...(byType.get(type) || []), ev]);
@@ -220,10 +264,52 @@ class FerryFcPlugin {
     return service.getAllFunctions().map((key) => ({ key, ...service.getFunction(key) }));
   }
 
+  servicePath() {
+    return this.serverless.config?.servicePath || process.cwd();
+  }
+
+  /** The operator config as `npm run package` shipped it (refs intact). */
+  shippedConfig() {
+    const file = path.join(this.servicePath(), 'dist', 'ferry.config.json');
+    if (!fs.existsSync(file)) throw new Error('dist/ferry.config.json is missing: package with `npm run package` (it ships the operator config there)');
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  }
+
+  /** Non-secret variables of serverless.yml (provider and function `environment`) plus the config's, from this shell. */
+  environmentOf(fn, configVars) {
+    const vars = {};
+    for (const [k, v] of Object.entries({ ...(this.serverless.service.provider.environment || {}), ...(fn.environment || {}) })) if (v != null) vars[k] = String(v);
+    return { ...vars, ...configVars };
+  }
+
+  configEnvironment(doc) {
+    const { vars, missing } = configEnvironment(doc, process.env);
+    if (missing.length) throw new Error(missingMessage(missing, 'dist/ferry.config.json'));
+    return vars;
+  }
+
+  accountId(settings) {
+    if (settings.accountId) return settings.accountId;
+    if (process.env.FERRY_RAM_ACCOUNT_ID) return process.env.FERRY_RAM_ACCOUNT_ID;
+    const key = this.serverless.getProvider('aliyun').key;
+    return key?.aliyun_account_id || '*';
+  }
+
   patchTemplate() {
     const service = this.serverless.service;
-    const resources = service.provider.compiledConfigurationTemplate.Resources;
-    patchCompiledTemplate(resources, this.functions(), service.provider.environment);
+    const doc = this.shippedConfig();
+    const settings = deploySettings(doc);
+    this.configEnvironment(doc);
+    const region = this.serverless.getProvider('aliyun').options.region;
+    const policy = ramPolicy(doc, { accountId: this.accountId(settings), region, vpc: settings.vpc });
+    patchCompiledTemplate(service.provider.compiledConfigurationTemplate.Resources, this.functions(), policy);
+    const out = path.join(this.servicePath(), '.serverless');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'ferry-ram-policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+    const refs = configReferences(doc);
+    const literal = this.environmentOf({}, {});
+    const manifest = { literal, fromShell: refs.env, kms: refs.kms, vpc: settings.vpc || null };
+    fs.writeFileSync(path.join(out, 'ferry-environment.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   }
 
   context() {
@@ -250,7 +336,17 @@ class FerryFcPlugin {
   async afterDeploy() {
     const sweep = this.ferry.sweep || {};
     if (!sweep.schedule) throw new Error('custom.ferry.sweep.schedule is required (six-field cron, e.g. "0 */1 * * * *")');
+    const doc = this.shippedConfig();
+    const settings = deploySettings(doc);
+    const configVars = this.configEnvironment(doc);
     const { fc, serviceName, sweepFunctionName } = this.context();
+    if (settings.vpc) {
+      const r = await syncVpc(fc, serviceName, settings.vpc);
+      this.log(`vpcConfig ${r} on ${serviceName} (${settings.vpc.vpcId}, ${settings.vpc.vSwitchIds.join(', ')}, ${settings.vpc.securityGroupId})`);
+    }
+    const envs = this.functions().map((f) => ({ name: f.name, environmentVariables: this.environmentOf(f, configVars) }));
+    await pushEnvironment(fc, serviceName, envs);
+    this.log(`environment put on ${envs.map((e) => e.name).join(', ')}: ${Object.keys(envs[0]?.environmentVariables || {}).join(', ')}`);
     const result = await syncTimer(fc, { serviceName, functionName: sweepFunctionName, cronExpression: sweep.schedule, payload: sweep.payload, enable: sweep.enabled });
     this.log(`timer trigger ${TIMER_TRIGGER_NAME} ${result} (${sweep.schedule}) on ${serviceName}/${sweepFunctionName}`);
     const done = await putAsyncConfigs(fc, serviceName, this.asyncConfigs());
@@ -279,5 +375,7 @@ Object.assign(module.exports, {
   readCredentials,
   createFcClient,
   patchCompiledTemplate,
+  syncVpc,
+  pushEnvironment,
   isNotFound,
 });

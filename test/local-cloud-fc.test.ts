@@ -107,6 +107,47 @@ describe('FC 2.0 control plane through @alicloud/fc2', () => {
   });
 });
 
+describe('FC 2.0 service and function configuration through @alicloud/fc2', () => {
+  const vpc = { vpcId: 'vpc-bp1local', vSwitchIds: ['vsw-bp1a', 'vsw-bp1b'], securityGroupId: 'sg-bp1local' };
+  const role = `acs:ram::${ACCOUNT}:role/sls-ferry-exec-role`;
+
+  test('vpcConfig: empty by default, needs a role, set, read back, detached', async () => {
+    const got = await client.getService('ferry');
+    expect(got.data).toMatchObject({ serviceName: 'ferry', vpcConfig: { vpcId: '', vSwitchIds: [], securityGroupId: '' }, internetAccess: true });
+    await expect(client.updateService('ferry', { vpcConfig: vpc })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/service role is required/) });
+    await expect(client.updateService('ferry', { role, vpcConfig: { ...vpc, vSwitchIds: [] } })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/vSwitch/) });
+    await expect(client.updateService('ferry', { role, vpcConfig: { ...vpc, securityGroupId: '' } })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    clock.advance(1000);
+    const updated = await client.updateService('ferry', { role, vpcConfig: vpc });
+    expect(updated.data).toMatchObject({ role, vpcConfig: vpc });
+    expect(Date.parse(updated.data.lastModifiedTime) - Date.parse(updated.data.createdTime)).toBe(1000);
+    expect((await client.getService('ferry')).data.vpcConfig).toEqual(vpc);
+    expect(service.service('ferry')?.vpcConfig).toEqual(vpc);
+    await client.updateService('ferry', { vpcConfig: { vpcId: '', vSwitchIds: [], securityGroupId: '' } });
+    expect(service.service('ferry')?.vpcConfig.vpcId).toBe('');
+    await expect(client.getService('nope')).rejects.toMatchObject({ code: 'ServiceNotFound' });
+  });
+
+  test('function environment variables: put, read back, documented key and size limits', async () => {
+    const put = await client.updateFunction('ferry', 'webhook', { environmentVariables: { FERRY_CONFIG: 'dist/ferry.config.json', MY_TOKEN: 't-1' } });
+    expect(put.data.environmentVariables).toEqual({ FERRY_CONFIG: 'dist/ferry.config.json', MY_TOKEN: 't-1' });
+    expect((await client.getFunction('ferry', 'webhook')).data.environmentVariables.MY_TOKEN).toBe('t-1');
+    expect(service.environment('ferry', 'webhook')).toEqual({ FERRY_CONFIG: 'dist/ferry.config.json', MY_TOKEN: 't-1' });
+    // Another field alone leaves the environment as it was.
+    await client.updateFunction('ferry', 'webhook', { description: 'x' });
+    expect(service.environment('ferry', 'webhook')?.MY_TOKEN).toBe('t-1');
+    await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { '1BAD': 'x' } })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { FC_FUNC: 'x' } })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/reserved/) });
+    await expect(client.updateFunction('ferry', 'webhook', { environmentVariables: { BIG: 'x'.repeat(5000) } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: expect.stringMatching(/4096-byte/),
+    });
+    await expect(client.getFunction('ferry', 'nope')).rejects.toMatchObject({ code: 'FunctionNotFound' });
+    const state = (await request(`${hosted.url}/_local/fc/state`)).body;
+    expect(await state.text()).not.toContain('t-1');
+  });
+});
+
 describe('FC authentication', () => {
   test('wrong secret → SignatureNotMatch (403)', async () => {
     const bad = new FC(ACCOUNT, { ...KEY, accessKeySecret: 'wrong', region: 'cn-hangzhou', endpoint: hosted.url });
@@ -150,6 +191,10 @@ describe('FC operations and faults', () => {
     expect(service.operation(req('DELETE', `${base}/triggers/t`))?.op).toBe('fc:deleteTrigger');
     expect(service.operation(req('POST', '/2016-08-15/services/ferry.prod/functions/sweep/invocations'))).toEqual({ op: 'fc:invokeFunction', scope: 'ferry/sweep' });
     expect(service.operation(req('PUT', `${base}/async-invoke-config`))?.op).toBe('fc:putFunctionAsyncConfig');
+    expect(service.operation(req('PUT', '/2016-08-15/services/ferry'))).toEqual({ op: 'fc:updateService', scope: 'ferry' });
+    expect(service.operation(req('GET', '/2016-08-15/services/ferry/'))?.op).toBe('fc:getService');
+    expect(service.operation(req('PUT', base))).toEqual({ op: 'fc:updateFunction', scope: 'ferry/sweep' });
+    expect(service.operation(req('GET', base))?.op).toBe('fc:getFunction');
     expect(service.owns(req('GET', '/2016-08-15/services'))).toBe(true);
     expect(service.owns(req('GET', '/v2/manage/regions'))).toBe(false);
   });

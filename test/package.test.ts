@@ -2,7 +2,7 @@
 // aliyun plugin compiled. Writes dist/ and .serverless/ in the repo, like `npm run package`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +20,20 @@ let update: { Resources: Record<string, Resource> };
 let create: { Resources: Record<string, Resource> };
 let zipListing = '';
 let emulatorSecrets: string[] = [];
+// The example config's variables (examples/local.env) and a PostgreSQL URL: all set, as packaging requires.
+const exampleEnv = Object.fromEntries(
+  readFileSync(join(ROOT, 'examples/local.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const DATABASE_URL = 'postgres://ferry:pkg-db-secret-Wq4@db.internal:5432/ferry';
 
 beforeAll(async () => {
   const env = {
     ...process.env,
+    ...exampleEnv,
+    DATABASE_URL,
     FERRY_ALIYUN_CREDENTIALS: join(ROOT, '.no-such-credentials-file'),
     HOME: '/nonexistent-home',
     FERRY_CONFIG: 'examples/ferry.config.yaml',
@@ -42,12 +52,22 @@ beforeAll(async () => {
 const byType = (t: string) => Object.entries(update.Resources).filter(([, r]) => r.Type === t);
 
 describe('npm run package (offline serverless package)', () => {
-  it('ships the operator YAML config as JSON, references intact, and points the functions at it', () => {
+  it('ships the operator YAML config as JSON, references intact', () => {
     const shipped = JSON.parse(readFileSync(join(ROOT, 'dist/ferry.config.json'), 'utf8'));
     expect(shipped).toEqual(parse(readFileSync(join(ROOT, 'examples/ferry.config.yaml'), 'utf8')));
     expect(JSON.stringify(shipped)).toContain('${FERRY_WEBHOOK_TOKEN}');
     expect(zipListing).toContain('dist/ferry.config.json');
-    for (const [, r] of byType('ALIYUN::FC::Function')) expect(r.Properties.environmentVariables.FERRY_CONFIG).toBe('dist/ferry.config.json');
+  });
+
+  it('writes no variable value into the templates (the plugin puts them through FC at deploy): DATABASE_URL included', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, '.serverless/ferry-environment.json'), 'utf8'));
+    expect(manifest.literal.FERRY_CONFIG).toBe('dist/ferry.config.json');
+    expect(manifest.fromShell).toEqual(expect.arrayContaining(['DATABASE_URL', 'FERRY_WEBHOOK_TOKEN', 'FERRY_API_TOKEN', 'HUAWEICLOUD_SDK_SK']));
+    const secrets = ['pkg-db-secret-Wq4', exampleEnv.FERRY_WEBHOOK_TOKEN!, exampleEnv.FERRY_API_TOKEN!, exampleEnv.HUAWEICLOUD_SDK_SK!, exampleEnv.FERRY_LAN_REGISTRY_PASSWORD!];
+    for (const name of readdirSync(join(ROOT, '.serverless'))) {
+      const text = readFileSync(join(ROOT, '.serverless', name)).toString('latin1');
+      for (const secret of secrets) expect(text.includes(secret), `${secret} in .serverless/${name}`).toBe(false);
+    }
   });
 
   it('compiles the three functions with bundled CJS handlers', () => {
@@ -57,7 +77,7 @@ describe('npm run package (offline serverless package)', () => {
     expect(fns['ferry-dev-sweep']).toMatchObject({ handler: 'dist/sweep/index.handler', memorySize: 512, timeout: 300 });
     expect(fns['ferry-dev-cancel']).toMatchObject({ handler: 'dist/cancel/index.handler', memorySize: 256, timeout: 30 });
     for (const f of Object.values(fns)) {
-      expect(f.environmentVariables).toMatchObject({ FERRY_CONFIG: expect.any(String), DATABASE_URL: expect.any(String) });
+      expect(f.environmentVariables).toBeUndefined();
       const target = join(ROOT, String(f.handler).replace(/\.handler$/, '.js'));
       expect(existsSync(target)).toBe(true);
     }
@@ -95,13 +115,17 @@ describe('npm run package (offline serverless package)', () => {
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);
   });
 
-  it('grants the execution role only the listed cloud actions', () => {
+  it('grants the execution role the generated actions on the configured instances only', () => {
     const role = update.Resources['sls-fc-exec-role']!.Properties;
-    const actions = role.Policies[0].PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action);
-    expect(actions).toEqual(
-      expect.arrayContaining(['cr:CreateRepoSyncTask', 'cr:GetRepoSyncTask', 'cr:ListRepoSyncTask', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'ecs:DescribeTasks', 'ecs:CancelTask']),
-    );
+    const statements = role.Policies[0].PolicyDocument.Statement as { Action: string[]; Resource: string[] }[];
+    const actions = statements.flatMap((s) => s.Action);
+    expect(actions).toEqual(expect.arrayContaining(['cr:CreateRepoSyncTask', 'cr:GetRepositorySync', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'ecs:DescribeTasks', 'ecs:CancelTask']));
     expect(actions.some((a: string) => a.endsWith(':*') || a === '*')).toBe(false);
+    const cr = statements.find((s) => s.Action.includes('cr:CreateRepoSyncTask'))!;
+    // Dummy credentials: the account is left as '*'; the instances are the example's.
+    expect(cr.Resource).toContain('acs:cr:cn-hangzhou:*:repository/cri-localsrc001/*');
+    expect(cr.Resource).toContain('acs:cr:cn-beijing:*:repository/cri-localdst002/*');
+    expect(cr.Resource.some((r) => r.includes(':repository/*'))).toBe(false);
   });
 
   it('defines the sweep timer in custom.ferry (the aliyun plugin compiles no timer trigger)', () => {

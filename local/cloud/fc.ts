@@ -5,7 +5,8 @@ import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
 
 /**
  * Function Compute 2.0 control plane (API version 2016-08-15), enough for `@alicloud/fc2`:
- * triggers, per-function async invocation config and invocations. Services and functions come
+ * service get/update (role, vpcConfig, internetAccess), function get/update (environment
+ * variables), triggers, per-function async invocation config and invocations. Services and functions come
  * from the seed and belong to `seed.fc.accountId`; callers sign with an Alibaba account key of
  * the seed whose accountId is that account. Errors: `{ErrorCode, ErrorMessage}` + `x-fc-request-id`.
  */
@@ -52,6 +53,10 @@ export interface FcService extends LocalService {
   invocations(filter?: { service?: string; function?: string }): FcInvocation[];
   trigger(service: string, fn: string, name: string): FcTrigger | undefined;
   asyncConfig(service: string, fn: string, qualifier?: string): Record<string, unknown> | undefined;
+  /** The service as GetService answers it. */
+  service(name: string): FcServiceInfo | undefined;
+  /** A function's environment variables as last put. */
+  environment(service: string, fn: string): Record<string, string> | undefined;
   /** Handles `/_local/fc/*` admin routes; null when the path is not one of them. */
   admin(req: CloudRequest): Promise<CloudResponse | null>;
   /** Alibaba account id owning the access key in the Authorization header. */
@@ -60,7 +65,31 @@ export interface FcService extends LocalService {
   errorResponse(req: CloudRequest, status: number, code: string, message?: string): CloudResponse;
 }
 
+export interface FcVpcConfig {
+  vpcId: string;
+  vSwitchIds: string[];
+  securityGroupId: string;
+}
+
+export interface FcServiceInfo {
+  serviceName: string;
+  serviceId: string;
+  description: string;
+  role: string;
+  internetAccess: boolean;
+  /** Empty strings and no vSwitch when the service has no VPC access, as FC answers. */
+  vpcConfig: FcVpcConfig;
+  createdTime: string;
+  lastModifiedTime: string;
+}
+
 const PREFIX = '/2016-08-15';
+const SERVICE_ROUTE = /^\/2016-08-15\/services\/([^/]+)\/?$/;
+const FUNCTION_ROUTE = /^\/2016-08-15\/services\/([^/]+)\/functions\/([^/]+)\/?$/;
+// Function Compute's documented limits on environment variables: keys start with a letter and
+// hold letters, digits and "_"; FC_* is reserved; all of them together at most 4 KB.
+const ENV_KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
+const ENV_MAX_BYTES = 4 * 1024;
 const ROUTE = /^\/2016-08-15\/services\/([^/]+)\/functions\/([^/]+)\/(triggers|invocations|async-invoke-config|async-invoke-configs)(?:\/([^/]+))?\/?$/;
 const DATE_TOLERANCE_MS = 15 * 60 * 1000;
 const TRIGGER_NAME = /^[a-zA-Z_][a-zA-Z0-9_-]{0,127}$/;
@@ -74,6 +103,10 @@ class FcError {
 }
 
 interface FunctionState {
+  functionId: string;
+  environmentVariables: Record<string, string>;
+  createdTime: string;
+  lastModifiedTime: string;
   triggers: Map<string, FcTrigger>;
   asyncConfigs: Map<string, Record<string, unknown>>;
   responder: FcResponder | null;
@@ -102,6 +135,26 @@ const updateTriggerBody = z.object({
   description: z.string().optional(),
 });
 
+const vpcConfigBody = z.object({
+  vpcId: z.string(),
+  vSwitchIds: z.array(z.string()),
+  securityGroupId: z.string(),
+  role: z.string().optional(),
+});
+
+const updateServiceBody = z.object({
+  description: z.string().optional(),
+  role: z.string().optional(),
+  internetAccess: z.boolean().optional(),
+  vpcConfig: vpcConfigBody.optional(),
+  logConfig: z.unknown().optional(),
+});
+
+// Other function fields (handler, memory…) are accepted and not modelled.
+const updateFunctionBody = z.looseObject({
+  environmentVariables: z.record(z.string(), z.string()).optional(),
+});
+
 const asyncConfigBody = z.object({
   maxAsyncEventAgeInSeconds: z.number().int().min(1).max(604800).optional(),
   maxAsyncRetryAttempts: z.number().int().min(0).max(8).optional(),
@@ -120,17 +173,41 @@ function fcTime(ms: number): string {
 
 export function createFcService(env: LocalCloudEnv): FcService {
   let functions = new Map<string, Map<string, FunctionState>>();
+  let services = new Map<string, FcServiceInfo>();
   let invocations: FcInvocation[] = [];
   let triggerCounter = 0;
 
   function reset(): void {
     functions = new Map();
+    services = new Map();
     invocations = [];
     triggerCounter = 0;
+    const now = fcTime(env.clock.now());
+    let n = 0;
     for (const svc of env.seed.fc.services) {
       const fns = new Map<string, FunctionState>();
-      for (const fn of svc.functions) fns.set(fn, { triggers: new Map(), asyncConfigs: new Map(), responder: null });
+      for (const fn of svc.functions) {
+        fns.set(fn, {
+          functionId: `fn-${String(++n).padStart(8, '0')}`,
+          environmentVariables: {},
+          createdTime: now,
+          lastModifiedTime: now,
+          triggers: new Map(),
+          asyncConfigs: new Map(),
+          responder: null,
+        });
+      }
       functions.set(svc.name, fns);
+      services.set(svc.name, {
+        serviceName: svc.name,
+        serviceId: `svc-${String(services.size + 1).padStart(8, '0')}`,
+        description: '',
+        role: svc.role ?? '',
+        internetAccess: true,
+        vpcConfig: { vpcId: '', vSwitchIds: [], securityGroupId: '' },
+        createdTime: now,
+        lastModifiedTime: now,
+      });
     }
   }
   reset();
@@ -261,7 +338,78 @@ export function createFcService(env: LocalCloudEnv): FcService {
     }
   }
 
+  function updateService(req: CloudRequest, info: FcServiceInfo): FcServiceInfo {
+    const body = parseJson(req, updateServiceBody);
+    const role = body.role ?? info.role;
+    if (body.vpcConfig) {
+      const { vpcId, vSwitchIds, securityGroupId } = body.vpcConfig;
+      const attaching = vpcId !== '';
+      if (attaching && vSwitchIds.length === 0) throw new FcError(400, 'InvalidArgument', 'vpcConfig.vSwitchIds: at least one vSwitch is required');
+      if (attaching && securityGroupId === '') throw new FcError(400, 'InvalidArgument', 'vpcConfig.securityGroupId is required');
+      if (!attaching && (vSwitchIds.length || securityGroupId)) throw new FcError(400, 'InvalidArgument', 'vpcConfig.vpcId is required with vSwitchIds or securityGroupId');
+      // FC attaches the functions' network interface as the service role: no role, no VPC.
+      if (attaching && !role) throw new FcError(400, 'InvalidArgument', 'a service role is required to configure VPC access');
+      info.vpcConfig = { vpcId, vSwitchIds: [...vSwitchIds], securityGroupId };
+    }
+    info.role = role;
+    if (body.description !== undefined) info.description = body.description;
+    if (body.internetAccess !== undefined) info.internetAccess = body.internetAccess;
+    info.lastModifiedTime = fcTime(req.now);
+    return info;
+  }
+
+  function functionInfo(service: string, fn: string, state: FunctionState): Record<string, unknown> {
+    return {
+      functionName: fn,
+      functionId: state.functionId,
+      environmentVariables: { ...state.environmentVariables },
+      createdTime: state.createdTime,
+      lastModifiedTime: state.lastModifiedTime,
+      service,
+    };
+  }
+
+  function updateFunction(req: CloudRequest, state: FunctionState): void {
+    const body = parseJson(req, updateFunctionBody);
+    const vars = body.environmentVariables;
+    if (vars !== undefined) {
+      for (const key of Object.keys(vars)) {
+        if (!ENV_KEY.test(key)) throw new FcError(400, 'InvalidArgument', `environmentVariables: key "${key}" must start with a letter and hold only letters, digits and "_"`);
+        if (key.startsWith('FC_')) throw new FcError(400, 'InvalidArgument', `environmentVariables: key "${key}" uses the reserved prefix FC_`);
+      }
+      const bytes = Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+      if (bytes > ENV_MAX_BYTES) throw new FcError(400, 'InvalidArgument', `environmentVariables: ${bytes} bytes exceed the ${ENV_MAX_BYTES}-byte limit`);
+      state.environmentVariables = { ...vars };
+    }
+    state.lastModifiedTime = fcTime(req.now);
+  }
+
+  function routeResource(req: CloudRequest, requestId: string): CloudResponse | null {
+    const sm = SERVICE_ROUTE.exec(req.path);
+    if (sm) {
+      const { service } = splitService(sm[1]!);
+      const info = services.get(service);
+      if (!info) throw new FcError(404, 'ServiceNotFound', `service '${service}' does not exist`);
+      if (req.method === 'GET') return json(200, info, requestId);
+      if (req.method === 'PUT') return json(200, updateService(req, info), requestId);
+      throw new FcError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${req.path}`);
+    }
+    const fm = FUNCTION_ROUTE.exec(req.path);
+    if (!fm) return null;
+    const { service } = splitService(fm[1]!);
+    const fn = decodeURIComponent(fm[2]!);
+    const state = findFunction(service, fn);
+    if (req.method === 'GET') return json(200, functionInfo(service, fn, state), requestId);
+    if (req.method === 'PUT') {
+      updateFunction(req, state);
+      return json(200, functionInfo(service, fn, state), requestId);
+    }
+    throw new FcError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${req.path}`);
+  }
+
   async function route(req: CloudRequest, requestId: string): Promise<CloudResponse> {
+    const resource = routeResource(req, requestId);
+    if (resource) return resource;
     const m = ROUTE.exec(req.path);
     if (!m) throw new FcError(404, 'PathNotSupported', `${req.method} ${req.path} is not supported`);
     const [, svcSeg, fnSeg, kind, sub] = m as unknown as [string, string, string, string, string | undefined];
@@ -371,6 +519,16 @@ export function createFcService(env: LocalCloudEnv): FcService {
   }
 
   function operation(req: CloudRequest): { op: string; scope?: string } | null {
+    const sm = SERVICE_ROUTE.exec(req.path);
+    if (sm) {
+      const op = ({ GET: 'getService', PUT: 'updateService' } as Record<string, string>)[req.method];
+      return op ? { op: `fc:${op}`, scope: sm[1]!.split('.')[0]! } : null;
+    }
+    const fm = FUNCTION_ROUTE.exec(req.path);
+    if (fm) {
+      const op = ({ GET: 'getFunction', PUT: 'updateFunction' } as Record<string, string>)[req.method];
+      return op ? { op: `fc:${op}`, scope: `${fm[1]!.split('.')[0]}/${fm[2]}` } : null;
+    }
     const m = ROUTE.exec(req.path);
     if (!m) return null;
     const [, svcSeg, fnSeg, kind, sub] = m as unknown as [string, string, string, string, string | undefined];
@@ -400,12 +558,16 @@ export function createFcService(env: LocalCloudEnv): FcService {
   }
 
   function snapshot(): unknown {
-    const services: Record<string, Record<string, { triggers: FcTrigger[]; asyncConfigs: Record<string, unknown>[] }>> = {};
+    const out: Record<string, { service: FcServiceInfo | undefined; functions: Record<string, { environmentVariables: string[]; triggers: FcTrigger[]; asyncConfigs: Record<string, unknown>[] }> }> =
+      {};
     for (const [svc, fns] of functions) {
-      services[svc] = {};
-      for (const [fn, st] of fns) services[svc][fn] = { triggers: [...st.triggers.values()], asyncConfigs: [...st.asyncConfigs.values()] };
+      const entry: (typeof out)[string] = { service: services.get(svc), functions: {} };
+      // Names only: values may be secrets, and the state route is plain HTTP.
+      for (const [fn, st] of fns)
+        entry.functions[fn] = { environmentVariables: Object.keys(st.environmentVariables), triggers: [...st.triggers.values()], asyncConfigs: [...st.asyncConfigs.values()] };
+      out[svc] = entry;
     }
-    return { accountId: env.seed.fc.accountId, services, invocations };
+    return { accountId: env.seed.fc.accountId, services: out, invocations };
   }
 
   return {
@@ -431,6 +593,8 @@ export function createFcService(env: LocalCloudEnv): FcService {
     invocations: (filter = {}) => invocations.filter((i) => (!filter.service || i.service === filter.service) && (!filter.function || i.function === filter.function)),
     trigger: (service, fn, name) => functions.get(service)?.get(fn)?.triggers.get(name),
     asyncConfig: (service, fn, qualifier = 'LATEST') => functions.get(service)?.get(fn)?.asyncConfigs.get(qualifier),
+    service: (name) => services.get(name),
+    environment: (service, fn) => functions.get(service)?.get(fn)?.environmentVariables,
     admin,
     caller(req) {
       const auth = parseFcAuthorization(req.headers['authorization'] ?? '');

@@ -72,7 +72,9 @@ export const localCloudSeedSchema = z.object({
   fc: z
     .object({
       accountId: z.string().default('1000000000000001'),
-      services: z.array(z.object({ name: z.string(), functions: z.array(z.string()).default([]) })).default([{ name: 'ferry', functions: ['webhook', 'sweep', 'cancel'] }]),
+      services: z
+        .array(z.object({ name: z.string(), functions: z.array(z.string()).default([]), role: z.string().optional() }))
+        .default([{ name: 'ferry', functions: ['webhook', 'sweep', 'cancel'] }]),
     })
     .prefault({}),
 });

@@ -425,6 +425,8 @@ export function buildConfigSchema(ctx: RefContext) {
       notifications: z.array(notification).default([]),
       webhook,
       sweep,
+      /** Infrastructure settings (VPC, account): read by `npm run package` and the deploy plugin (deploy/), ignored here. */
+      deploy: z.unknown().optional(),
     })
     .transform((c, t) => {
       const defaults = mergePolicy(structuredClone(POLICY_DEFAULTS) as Policy, c.defaults);
@@ -434,7 +436,7 @@ export function buildConfigSchema(ctx: RefContext) {
         if (r.policy?.backoff) checkBackoff(policy.backoff, ['rules', i, 'policy', 'backoff'], t.issues);
         return { ...r, policy };
       });
-      const { defaults: _given, ...rest } = c;
+      const { defaults: _given, deploy: _deploy, ...rest } = c;
       return { ...rest, defaults, rules };
     });
 }
