@@ -59,6 +59,7 @@ export function locateKmsRefs(doc: unknown, names: ReadonlySet<string>, database
     } else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) visit(v, path ? `${path}.${k}` : k);
   };
   visit(doc, '');
-  if (databaseUrlFromEnv !== undefined) fields.get(databaseUrlFromEnv)?.push('DATABASE_URL');
+  const fromEnv = databaseUrlFromEnv && looksLikeKmsRef(databaseUrlFromEnv) ? parseKmsRef(databaseUrlFromEnv) : undefined;
+  if (fromEnv && 'name' in fromEnv) fields.get(fromEnv.name)?.push('DATABASE_URL');
   return [...fields].map(([name, at]) => ({ name, fields: at }));
 }
