@@ -85,7 +85,10 @@ describe('${kms:NAME} in the config', () => {
   });
 
   test('${VAR} and ${kms:…} mix; DATABASE_URL may itself be ${kms:NAME}', () => {
-    const c = parseConfig({ auth: { webhookTokens: ['${MY_WEBHOOK_TOKEN}'], apiTokens: [{ token: '${kms:api}', role: 'read' }] } }, { MY_WEBHOOK_TOKEN: 'from-env-1234', DATABASE_URL: '${kms:ferry-db}' });
+    const c = parseConfig(
+      { auth: { webhookTokens: ['${MY_WEBHOOK_TOKEN}'], apiTokens: [{ token: '${kms:api}', role: 'read' }] } },
+      { MY_WEBHOOK_TOKEN: 'from-env-1234', DATABASE_URL: '${kms:ferry-db}' },
+    );
     expect(c.kms?.refs).toEqual([
       { name: 'api', fields: ['auth.apiTokens[0].token'] },
       { name: 'ferry-db', fields: ['DATABASE_URL'] },
@@ -110,7 +113,11 @@ describe('${kms:NAME} in the config', () => {
     ['text before', 'Bearer ${kms:name}', 'auth.webhookTokens[0]: must be exactly ${kms:SECRET_NAME}: one reference, closed by "}", nothing around it'],
     ['upper case', '${KMS:name}', 'auth.webhookTokens[0]: must be written ${kms:SECRET_NAME}, "kms" in lower case'],
     ['spaces', '${ kms : name}', 'auth.webhookTokens[0]: must be written ${kms:SECRET_NAME}, without spaces'],
-    ['a malformed ARN', '${kms:acs:kms:cn-hangzhou:acct:secret/x}', 'auth.webhookTokens[0]: "acs:kms:cn-hangzhou:acct:secret/x" is not a secret ARN like acs:kms:cn-hangzhou:123456789012:secret/ferry-db'],
+    [
+      'a malformed ARN',
+      '${kms:acs:kms:cn-hangzhou:acct:secret/x}',
+      'auth.webhookTokens[0]: "acs:kms:cn-hangzhou:acct:secret/x" is not a secret ARN like acs:kms:cn-hangzhou:123456789012:secret/ferry-db',
+    ],
     ['another scheme', '${vault:name}', 'auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret'],
   ])('%s is named', (_, ref, message) => {
     expect(problems(token(ref))).toEqual([message]);
@@ -132,16 +139,13 @@ describe('${kms:NAME} in the config', () => {
       region: 'cn-shanghai',
       endpoint: 'https://kms-vpc.cn-shanghai.aliyuncs.com',
     });
-    expect(problems({ clouds: { alibaba: { kms: { region: 'mars-1', vault: 'x' } } } })).toEqual([
-      'clouds.alibaba.kms.region: unknown region "mars-1"',
-      'clouds.alibaba.kms.vault: unknown field',
-    ]);
+    expect(problems({ clouds: { alibaba: { kms: { region: 'mars-1', vault: 'x' } } } })).toEqual(['clouds.alibaba.kms.region: unknown region "mars-1"', 'clouds.alibaba.kms.vault: unknown field']);
   });
 
   test('a config with unresolved secrets cannot build the dependencies', () => {
     const config = parseConfig(token('${kms:ferry/webhook-token}'), {});
     expect(() => makeDeps({ config, ledger: {} as Ledger, clock: systemClock, log: createLogger() })).toThrow(
-      'the config\'s ${kms:…} secrets (ferry/webhook-token) are not resolved: load it with loadResolvedConfig',
+      "the config's ${kms:…} secrets (ferry/webhook-token) are not resolved: load it with loadResolvedConfig",
     );
   });
 });
@@ -163,7 +167,13 @@ describe('loadResolvedConfig', () => {
     });
     expect(asked.sort()).toEqual(['api', 'wh']);
     expect(maxInFlight).toBe(2);
-    expect(config.kms).toEqual({ resolved: true, refs: [{ name: 'wh', fields: ['auth.webhookTokens[0]', 'auth.apiTokens[1].token'] }, { name: 'api', fields: ['auth.apiTokens[0].token'] }] });
+    expect(config.kms).toEqual({
+      resolved: true,
+      refs: [
+        { name: 'wh', fields: ['auth.webhookTokens[0]', 'auth.apiTokens[1].token'] },
+        { name: 'api', fields: ['auth.apiTokens[0].token'] },
+      ],
+    });
     expect(config.auth.apiTokens.map((t) => t.token)).toEqual(['api-value-123', 'wh-value-123']);
   });
 
