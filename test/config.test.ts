@@ -155,11 +155,18 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
   ['unknown source region', (c) => (c.sources[0].region = 'cn-north-4'), ['sources[0].region: unknown region "cn-north-4"']],
   ['unknown Huawei region', (c) => (c.sources[1].region = 'cn-hangzhou'), ['sources[1].region: unknown Huawei Cloud region "cn-hangzhou"']],
   ['bad instanceId', (c) => (c.sources[0].instanceId = 'cri_X'), ['sources[0].instanceId: must look like "cri-" followed by 4 to 32 lowercase letters or digits']],
-  ['inline webhook token', (c) => (c.auth = { webhookTokens: ['hunter2hunter2'] }), ['auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret']],
+  [
+    'inline webhook token',
+    (c) => (c.auth = { webhookTokens: ['hunter2hunter2'] }),
+    ['auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret'],
+  ],
   [
     'inline scoped token + unknown scope source',
     (c) => (c.auth = { webhookTokens: [{ token: 'hunter2hunter2', sources: ['nope'] }] }),
-    ['auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret', 'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)'],
+    [
+      'auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret',
+      'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)',
+    ],
   ],
   [
     'inline cloud secret',
