@@ -112,7 +112,7 @@ describe('copy targets', () => {
         "sources[1].registry: must be the registry's base URL, without a path (Ferry adds /v2/)",
         'sources[2].url: must not carry credentials (give username and password instead)',
         'sources[2].password: is required when the other of username and password is given',
-        'sources[3].password: must be a reference like ${FERRY_REGISTRY_PASSWORD}, not an inline secret',
+        'sources[3].password: must be a reference like ${FERRY_REGISTRY_PASSWORD} or ${kms:SECRET_NAME}, not an inline secret',
         'sources[3].username: is required when the other of username and password is given',
       ],
     ],

@@ -155,21 +155,28 @@ const INVALID: [string, (c: any) => void, string[], Record<string, string>?][] =
   ['unknown source region', (c) => (c.sources[0].region = 'cn-north-4'), ['sources[0].region: unknown region "cn-north-4"']],
   ['unknown Huawei region', (c) => (c.sources[1].region = 'cn-hangzhou'), ['sources[1].region: unknown Huawei Cloud region "cn-hangzhou"']],
   ['bad instanceId', (c) => (c.sources[0].instanceId = 'cri_X'), ['sources[0].instanceId: must look like "cri-" followed by 4 to 32 lowercase letters or digits']],
-  ['inline webhook token', (c) => (c.auth = { webhookTokens: ['hunter2hunter2'] }), ['auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret']],
+  [
+    'inline webhook token',
+    (c) => (c.auth = { webhookTokens: ['hunter2hunter2'] }),
+    ['auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret'],
+  ],
   [
     'inline scoped token + unknown scope source',
     (c) => (c.auth = { webhookTokens: [{ token: 'hunter2hunter2', sources: ['nope'] }] }),
-    ['auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret', 'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)'],
+    [
+      'auth.webhookTokens[0].token: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret',
+      'auth.webhookTokens[0].sources[0]: unknown source "nope" (configured: src, swr, hb)',
+    ],
   ],
   [
     'inline cloud secret',
     (c) => (c.clouds = { alibaba: { accessKeyId: '${AK}', accessKeySecret: 'LTAIsecretvalue' } }),
-    ['clouds.alibaba.accessKeySecret: must be a reference like ${ALIBABA_CLOUD_ACCESS_KEY_SECRET}, not an inline secret'],
+    ['clouds.alibaba.accessKeySecret: must be a reference like ${ALIBABA_CLOUD_ACCESS_KEY_SECRET} or ${kms:SECRET_NAME}, not an inline secret'],
   ],
   [
     'inline notification url',
     (c) => (c.notifications = [{ type: 'webhook', url: 'https://hooks.example.com/x' }]),
-    ['notifications[0].url: must be a reference like ${FERRY_NOTIFY_URL}, not an inline secret'],
+    ['notifications[0].url: must be a reference like ${FERRY_NOTIFY_URL} or ${kms:SECRET_NAME}, not an inline secret'],
   ],
   ['missing env var', (c) => (c.auth = { apiTokens: [{ token: '${FERRY_ADMIN}', role: 'admin' }] }), ['auth.apiTokens[0].token: environment variable FERRY_ADMIN is not set']],
   ['empty env var', (c) => (c.auth = { webhookTokens: ['${EMPTY}'] }), ['auth.webhookTokens[0]: environment variable EMPTY is not set'], { EMPTY: '' }],
@@ -315,7 +322,7 @@ describe('invalid configs: every problem, exact message, document order', () => 
     expect(e.message.split('\n')).toEqual([
       'invalid Ferry config ferry.config.yaml (3 problems):',
       'rules[0].targets[0].region: unknown region "cn-shangai"',
-      'auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN}, not an inline secret',
+      'auth.webhookTokens[0]: must be a reference like ${FERRY_WEBHOOK_TOKEN} or ${kms:SECRET_NAME}, not an inline secret',
       'auth.webhookTokens[1]: environment variable MISSING_ONE is not set',
     ]);
     expect(e.stack).toBe(`ConfigError: ${e.message}`);

@@ -4,6 +4,7 @@ import { AcrState } from './acr.ts';
 import { handleAlibabaAdmin } from './alibaba-admin.ts';
 import { AlibabaApiError, alibabaErrorResponse, type ErrorShape, requestId, type Params } from './alibaba-common.ts';
 import { EcsState } from './ecs.ts';
+import { KmsState } from './kms.ts';
 import type { LocalService } from './local-service.ts';
 import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
 
@@ -11,7 +12,7 @@ import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
  * Alibaba Cloud RPC endpoint (`/`), as the official SDKs call it: GET or POST, parameters
  * in the query string and/or an `application/x-www-form-urlencoded` body, signed V1
  * (HMAC-SHA1 `Signature` parameter) or V3 (`Authorization: ACS3-HMAC-SHA256 …`).
- * `Version` 2018-12-01 is ACR Enterprise, 2014-05-26 is ECS.
+ * `Version` 2018-12-01 is ACR Enterprise, 2014-05-26 is ECS, 2016-01-20 is KMS (kms.ts).
  *
  * Responses are JSON (also when `Format=XML` is asked: no client of Ferry's asks for XML),
  * except ACR errors with realism `acr.error-bodies` on: the n-th ACR error since reset is written
@@ -21,10 +22,11 @@ import type { CloudRequest, CloudResponse, LocalCloudEnv } from './types.ts';
  */
 export const ACR_VERSION = '2018-12-01';
 export const ECS_VERSION = '2014-05-26';
+export const KMS_VERSION = '2016-01-20';
 /** Alibaba rejects timestamps further than this from server time. */
 export const TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000;
 
-export type AlibabaProductName = 'acr' | 'ecs';
+export type AlibabaProductName = 'acr' | 'ecs' | 'kms';
 
 export interface AlibabaServiceOptions {
   /**
@@ -60,11 +62,13 @@ export interface AlibabaService extends LocalService {
   readonly name: 'alibaba';
   readonly acr: AcrState;
   readonly ecs: EcsState;
+  readonly kms: KmsState;
 }
 
 export function createAlibabaService(env: LocalCloudEnv, options: AlibabaServiceOptions = {}): AlibabaService {
   const acr = new AcrState(env);
   const ecs = new EcsState(env);
+  const kms = new KmsState(env);
   const parsed = new WeakMap<CloudRequest, ParsedRpc>();
   /** accessKeyId + nonce → virtual time first seen. */
   const nonces = new Map<string, number>();
@@ -100,7 +104,7 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     }
     const version = params.Version ?? req.headers['x-acs-version'];
     const action = params.Action ?? req.headers['x-acs-action'];
-    const product: AlibabaProductName | undefined = version === ACR_VERSION ? 'acr' : version === ECS_VERSION ? 'ecs' : undefined;
+    const product: AlibabaProductName | undefined = version === ACR_VERSION ? 'acr' : version === ECS_VERSION ? 'ecs' : version === KMS_VERSION ? 'kms' : undefined;
     const auth = req.headers.authorization ? parseV3Authorization(req.headers.authorization) : null;
     const accessKeyId = auth?.accessKeyId ?? params.AccessKeyId;
     const result = { params, query, action, version, product, accessKeyId };
@@ -113,7 +117,7 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
   }
 
   function error(req: CloudRequest, status: number, code: string, message?: string, headers?: Record<string, string>): CloudResponse {
-    const product = parse(req).product === 'ecs' ? 'Ecs' : 'cr';
+    const product = { acr: 'cr', ecs: 'Ecs', kms: 'Kms' }[parse(req).product ?? 'acr'];
     const shape = otherGateway(req) ? ERROR_SHAPES[acrErrors++ % ERROR_SHAPES.length] : 'json';
     return alibabaErrorResponse(status, code, message ?? DEFAULT_MESSAGES[code] ?? code, { hostId: hostId(req), product, headers, shape });
   }
@@ -203,6 +207,7 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     name: 'alibaba',
     acr,
     ecs,
+    kms,
 
     owns(req) {
       if (req.path !== '/' && req.path !== '') return false;
@@ -213,7 +218,7 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     operation(req) {
       const rpc = parse(req);
       if (!rpc.action) return null;
-      const scope = rpc.params.InstanceId ?? rpc.params.RegionId;
+      const scope = rpc.params.InstanceId ?? rpc.params.RegionId ?? (rpc.product === 'kms' ? rpc.params.SecretName : undefined);
       return { op: `${rpc.product ?? 'alibaba'}:${rpc.action}`, ...(scope ? { scope } : {}) };
     },
 
@@ -229,7 +234,12 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
         if (!rpc.action) throw new AlibabaApiError(400, 'MissingParameter', 'An input parameter "Action" that is mandatory for processing the request is not supplied.');
         if (req.method !== 'GET' && req.method !== 'POST') throw new AlibabaApiError(400, 'UnsupportedHTTPMethod', `HTTP method ${req.method} is not supported.`);
         const accountId = authenticate(req, rpc);
-        const fields = rpc.product === 'acr' ? acr.op(rpc.action, rpc.params, { accountId, now: req.now }) : ecs.op(rpc.action, rpc.params, req.now);
+        const fields =
+          rpc.product === 'acr'
+            ? acr.op(rpc.action, rpc.params, { accountId, now: req.now })
+            : rpc.product === 'kms'
+              ? kms.op(rpc.action, rpc.params, { accountId })
+              : ecs.op(rpc.action, rpc.params, req.now);
         const rid = requestId();
         const body = rpc.product === 'acr' ? { RequestId: rid, Code: 'success', IsSuccess: true, ...fields } : { RequestId: rid, ...fields };
         return { status: 200, headers: { 'x-acs-request-id': rid }, body };
@@ -262,13 +272,14 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     reset() {
       acr.reset();
       ecs.reset();
+      kms.reset();
       nonces.clear();
       acrErrors = 0;
     },
 
     snapshot() {
       const now = env.clock.now();
-      return { acr: acr.snapshot(now), ecs: ecs.snapshot(now) };
+      return { acr: acr.snapshot(now), ecs: ecs.snapshot(now), kms: kms.snapshot() };
     },
   };
   return service;

@@ -3,7 +3,7 @@ export { startLocalCloud, seededRandom, defaultDeliver, DEFAULT_PORT } from './s
 export type { StartLocalCloudOptions, LocalCloud, AcrTestApi, EcsTestApi } from './server.ts';
 export { createVirtualClock, type LocalVirtualClock } from './clock.ts';
 export { FaultRegistry, faultRuleSchema, type FaultRuleInput, type FaultRule } from './faults.ts';
-export { createAlibabaService, ACR_VERSION, ECS_VERSION, type AlibabaService } from './alibaba.ts';
+export { createAlibabaService, ACR_VERSION, ECS_VERSION, KMS_VERSION, type AlibabaService } from './alibaba.ts';
 export { acrTriggerTime, type AcrTriggerPayload, type PushInput, type PushResult, type SyncTaskView, type OutcomeRuleInput, type TaskIssue } from './acr.ts';
 export type { EcsTaskInput, EcsTaskView } from './ecs.ts';
 export type { LocalService } from './local-service.ts';

@@ -35,6 +35,20 @@ export const localCloudSeedSchema = z.object({
           { instanceId: 'cri-localdst002', region: 'cn-beijing', namespaces: [{ name: 'team', repos: [] }] },
         ]),
       ecsRegions: z.array(z.string()).default(['cn-hangzhou', 'cn-shanghai', 'cn-beijing']),
+      /** KMS Secrets Manager secrets (GetSecretValue), each owned by one account (default the first). */
+      kmsSecrets: z
+        .array(
+          z.object({
+            name: z.string().min(1),
+            value: z.string(),
+            accountId: z.string().optional(),
+            dataType: z.enum(['text', 'binary']).default('text'),
+            versionId: z.string().default('v1'),
+            /** A rotated-out value, labelled ACSPrevious. */
+            previous: z.string().optional(),
+          }),
+        )
+        .default([]),
     })
     .prefault({}),
   huawei: z

@@ -16,7 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, type FerryConfig } from '../../shared/config/index.ts';
+import { ConfigError, type FerryConfig } from '../../shared/config/index.ts';
+import { loadResolvedConfig } from '../../shared/config/resolve.ts';
+import { kmsSecretFetcher } from '../../shared/runtime/kms-secrets.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { localCloudSeedSchema, type LocalCloudSeed } from '../cloud/seed.ts';
@@ -208,7 +210,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     cleanup.push(() => cloud.close());
 
-    const config = withDevTokens(loadConfig({ path: source.path, env: envFor(cloud), cwd }), source.devValues);
+    const configEnv = envFor(cloud);
+    const loaded = await loadResolvedConfig({ path: source.path, env: configEnv, cwd }, (unresolved) => kmsSecretFetcher(unresolved, { env: configEnv }));
+    const config = withDevTokens(loaded, source.devValues);
     const clock = ferryClock(cloud);
     const store = config.store;
     const dataDir = resolve(cwd, baseEnv.FERRY_DATA_DIR || (store.kind === 'pglite' ? store.dataDir : '.ferry'));

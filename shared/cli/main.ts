@@ -33,7 +33,7 @@ Commands:
                              re-run finished tasks matching a filter
   plan <image-ref>           what a push of this image would do, creating nothing
   health                     the API's /healthz
-  config check [file]        validate a config file locally, printing every problem
+  config check [file]        validate a config file locally, printing every problem (--resolve: read KMS secrets)
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
   backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
   replay <payload.json> --kind <kind> [--instance id] [--source name]
@@ -75,9 +75,11 @@ What a push of this image would do: which rules match (and why the others do not
 rendered or the naming rule it breaks, whether the target already holds the image. Creates nothing;
 a read token suffices.`,
   health: `Usage: ferry health [--json]`,
-  config: `Usage: ferry config check [file]
+  config: `Usage: ferry config check [file] [--resolve]
 Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
-secrets, printing every problem. Exit 1 when the config is invalid.`,
+secrets, printing every problem. Exit 1 when the config is invalid. \${kms:NAME} secrets are listed
+as resolved at run time; --resolve reads each from KMS now (with ALIBABA_CLOUD_* keys or the
+config's, region clouds.alibaba.kms.region or ALIBABA_CLOUD_REGION_ID), never printing a value.`,
   sweep: `Usage: ferry sweep [--json]
 Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
   backfill: `Usage: ferry backfill [--rule R] [--repository namespace/repository] [--since DATE|2h|7d] [--dry-run] [--json]
@@ -126,6 +128,7 @@ const OPTIONS = {
   referrers: { type: 'boolean' },
   'src-creds': { type: 'string' },
   'dest-creds': { type: 'string' },
+  resolve: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = {
@@ -463,10 +466,24 @@ async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<numb
   if (args.length > 2) throw new UsageError(`unexpected argument "${args[2]}"`);
   const { loadConfig, ConfigError } = await import('../config/index.ts');
   try {
-    const config = loadConfig({ ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false });
-    const summary = { ok: true, file: config.file ?? null, sources: config.sources.length, rules: config.rules.length, apiTokens: config.auth.apiTokens.length };
+    const options = { ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false };
+    const config = v.resolve ? await loadWithKms(ctx, options) : loadConfig(options);
+    const kms = config.kms?.refs ?? [];
+    const summary = {
+      ok: true,
+      file: config.file ?? null,
+      sources: config.sources.length,
+      rules: config.rules.length,
+      apiTokens: config.auth.apiTokens.length,
+      kmsSecrets: kms,
+      kmsResolved: Boolean(v.resolve),
+    };
     if (v.json) return printJson(ctx, summary);
     ctx.io.out(`config ${config.file ?? '(defaults)'} is valid: ${summary.sources} source(s), ${summary.rules} rule(s)`);
+    if (kms.length) {
+      ctx.io.out(v.resolve ? 'KMS secrets (each read):' : 'KMS secrets (resolved at run time; --resolve reads them now):');
+      for (const r of kms) ctx.io.out(`  ${r.name}  ← ${r.fields.join(', ')}`);
+    }
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -474,6 +491,13 @@ async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<numb
     else ctx.io.err(err.message);
     return EXIT.failure;
   }
+}
+
+/** `config check --resolve`: reads every `${kms:…}` secret with this shell's Alibaba keys (values never printed). */
+async function loadWithKms(ctx: CliEnv, options: { path?: string; env: Record<string, string | undefined>; registerSecrets: boolean }) {
+  const { loadResolvedConfig } = await import('../config/resolve.ts');
+  const { kmsSecretFetcher, SecretCache } = await import('../runtime/kms-secrets.ts');
+  return loadResolvedConfig(options, (unresolved) => kmsSecretFetcher(unresolved, { env: ctx.env, cache: new SecretCache() }));
 }
 
 async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {

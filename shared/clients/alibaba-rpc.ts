@@ -29,13 +29,15 @@ import { EMPTY_SHA256, v1Signature, v3Authorization, v3Signature, v3SignedHeader
 import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
 import { checkOutput } from './validation.ts';
 
-export type AlibabaProduct = 'cr' | 'ecs';
+export type AlibabaProduct = 'cr' | 'ecs' | 'kms';
 
-export const DEFAULT_API_VERSIONS: Record<AlibabaProduct, string> = { cr: '2018-12-01', ecs: '2014-05-26' };
+export const DEFAULT_API_VERSIONS: Record<AlibabaProduct, string> = { cr: '2018-12-01', ecs: '2014-05-26', kms: '2016-01-20' };
+
+const PROVIDERS: Record<AlibabaProduct, CloudProvider> = { cr: 'acr', ecs: 'ecs', kms: 'kms' };
 
 export interface AlibabaRpcOptions {
   product: AlibabaProduct;
-  /** Defaults to `2018-12-01` for cr, `2014-05-26` for ecs. */
+  /** Defaults to `2018-12-01` for cr, `2014-05-26` for ecs, `2016-01-20` for kms. */
   version?: string | undefined;
   regionId: string;
   /** Base URL override, e.g. `http://127.0.0.1:8090`; default `https://<product>.<region>.aliyuncs.com`. */
@@ -163,7 +165,7 @@ export class AlibabaRpcClient {
   constructor(private readonly options: AlibabaRpcOptions) {
     if (!/^[a-z]{2,3}(?:-[a-z0-9]+)+$/.test(options.regionId)) throw new Error(`regionId: "${options.regionId}" is not a region id like "cn-hangzhou"`);
     this.product = options.product;
-    this.provider = options.product === 'cr' ? 'acr' : 'ecs';
+    this.provider = PROVIDERS[options.product];
     this.version = options.version ?? DEFAULT_API_VERSIONS[options.product];
     this.regionId = options.regionId;
     this.endpoint = (options.endpoint ?? `https://${options.product}.${options.regionId}.aliyuncs.com`).replace(/\/+$/, '');

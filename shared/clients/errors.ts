@@ -3,7 +3,7 @@
  * (or `kind`), never on a provider's error code.
  */
 /** Who answered: Ferry's own clients name their cloud; a registered provider may name itself. */
-export type CloudProvider = 'acr' | 'ecs' | 'swr' | 'iam' | 'fc' | (string & {});
+export type CloudProvider = 'acr' | 'ecs' | 'kms' | 'swr' | 'iam' | 'fc' | (string & {});
 
 export type CloudErrorKind = 'not_found' | 'conflict' | 'auth' | 'permission' | 'throttled' | 'transient' | 'invalid' | 'malformed' | 'unknown';
 

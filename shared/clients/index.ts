@@ -23,3 +23,4 @@ export * from './ecs.ts';
 export { IamTokenProvider, type IamTokenProviderOptions } from './huawei-iam.ts';
 export { parseHuaweiErrorBody, mapHuaweiError, type HuaweiErrorInfo } from './huawei-errors.ts';
 export * from './swr.ts';
+export { KmsClient, type KmsClientOptions, type SecretValue, type GetSecretValueInput } from './kms.ts';

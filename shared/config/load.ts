@@ -5,32 +5,47 @@ import { registerSecret } from '../log.ts';
 import { crossCheck } from './cross-checks.ts';
 import { ConfigError, formatPath, yamlSyntaxIssue, zodIssueToRaw, type ConfigIssue, type RawIssue } from './errors.ts';
 import { buildConfigSchema, type FerryConfigData } from './schema.ts';
-import { SecretSink, type Env } from './secrets.ts';
+import { locateKmsRefs, type KmsRef } from './kms-refs.ts';
+import { KmsSecrets, SecretSink, type Env } from './secrets.ts';
+
+/** The `${kms:…}` secrets a config references; `resolved` once their values stand in the config (resolve.ts). */
+export interface KmsState {
+  readonly refs: readonly KmsRef[];
+  readonly resolved: boolean;
+}
 
 export type FerryConfig = FerryConfigData & {
   /** Every resolved secret value, for the logger's mask (see registerConfigSecrets). */
   readonly secretValues: readonly string[];
+  /** Absent on configs built by hand (tests): no KMS references. */
+  readonly kms?: KmsState;
 };
 
 export type ValidationResult = { ok: true; config: FerryConfig } | { ok: false; issues: ConfigIssue[] };
 
-/** Validate a parsed document (an object from YAML or JSON) against an environment. */
-export function validateConfig(input: unknown, env: Env = process.env): ValidationResult {
+/**
+ * Validate a parsed document (an object from YAML or JSON) against an environment. `kmsValues`
+ * holds the `${kms:…}` secrets' values once fetched; without it they stay unresolved.
+ */
+export function validateConfig(input: unknown, env: Env = process.env, kmsValues?: ReadonlyMap<string, string>): ValidationResult {
   const doc = input ?? {};
   const secrets = new SecretSink();
-  const parsed = buildConfigSchema({ env, secrets }).safeParse(doc, { reportInput: true });
+  const kms = new KmsSecrets(kmsValues);
+  const parsed = buildConfigSchema({ env, secrets, kms }).safeParse(doc, { reportInput: true });
   const raw: RawIssue[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) raw.push(...zodIssueToRaw(issue));
   }
   raw.push(...crossCheck(doc));
   if (raw.length) return { ok: false, issues: inDocumentOrder(doc, dedupe(raw)).map((i) => ({ path: formatPath(i.path), message: i.message })) };
-  return { ok: true, config: { ...(parsed.data as FerryConfigData), secretValues: secrets.values } };
+  const refs = locateKmsRefs(doc, kms.names, env.DATABASE_URL);
+  const state: KmsState = { refs, resolved: refs.length === 0 || kmsValues !== undefined };
+  return { ok: true, config: { ...(parsed.data as FerryConfigData), secretValues: secrets.values, kms: state } };
 }
 
 /** Like validateConfig, but throws ConfigError. */
-export function parseConfig(input: unknown, env: Env = process.env, file?: string): FerryConfig {
-  const result = validateConfig(input, env);
+export function parseConfig(input: unknown, env: Env = process.env, file?: string, kmsValues?: ReadonlyMap<string, string>): FerryConfig {
+  const result = validateConfig(input, env, kmsValues);
   if (!result.ok) throw new ConfigError(result.issues, file);
   return result.config;
 }
@@ -53,8 +68,14 @@ export interface LoadOptions {
 
 export const DEFAULT_FILES = ['ferry.config.yaml', 'ferry.config.yml', 'ferry.config.json'];
 
-/** Find, read and validate the config. Throws ConfigError listing every problem. */
-export function loadConfig(options: LoadOptions = {}): FerryConfig & { file: string | undefined } {
+/** The config file's document, before validation: `{}` (and no file) when allowed to be missing. */
+export interface ConfigDocument {
+  doc: unknown;
+  file: string | undefined;
+}
+
+/** Find and read the config file. Throws ConfigError when it is missing (unless allowed), unreadable or not YAML/JSON. */
+export function readConfigDocument(options: LoadOptions = {}): ConfigDocument {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const named = options.path ?? (env.FERRY_CONFIG || undefined);
@@ -68,7 +89,7 @@ export function loadConfig(options: LoadOptions = {}): FerryConfig & { file: str
   } else {
     file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
     if (!file) {
-      if (options.allowMissing) return finish({ ...parseConfig({}, env), file: undefined }, options);
+      if (options.allowMissing) return { doc: {}, file: undefined };
       throw new ConfigError([{ path: '(config)', message: `no ${DEFAULT_FILES[0]} in ${cwd}; set FERRY_CONFIG to the config file's path` }]);
     }
   }
@@ -78,11 +99,19 @@ export function loadConfig(options: LoadOptions = {}): FerryConfig & { file: str
   } catch (err) {
     throw new ConfigError([{ path: '(config)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], file);
   }
-  const format = extname(file).toLowerCase() === '.json' ? 'json' : 'yaml';
-  return finish({ ...parseConfigText(text, format, env, file), file }, options);
+  return { doc: readDocument(text, extname(file).toLowerCase() === '.json' ? 'json' : 'yaml', file), file };
 }
 
-function finish<T extends FerryConfig>(config: T, options: LoadOptions): T {
+/**
+ * Find, read and validate the config. Throws ConfigError listing every problem. `${kms:…}`
+ * secrets are left unresolved (config.kms): a function resolves them with loadResolvedConfig.
+ */
+export function loadConfig(options: LoadOptions = {}): FerryConfig & { file: string | undefined } {
+  const { doc, file } = readConfigDocument(options);
+  return finish({ ...parseConfig(doc, options.env ?? process.env, file), file }, options);
+}
+
+export function finish<T extends FerryConfig>(config: T, options: LoadOptions): T {
   if (options.registerSecrets !== false) registerConfigSecrets(config);
   return config;
 }

@@ -5,7 +5,8 @@ import * as naming from '../rules/naming.ts';
 import { isAlibabaRegion, isHuaweiRegion } from '../rules/regions.ts';
 import { checkPattern, compileGlob } from '../rules/glob.ts';
 import { checkTemplate, compileTemplate } from '../rules/template.ts';
-import { plainOrRef, secretRef, type RefContext } from './secrets.ts';
+import { looksLikeKmsRef } from './kms-refs.ts';
+import { kmsValue, plainOrRef, secretRef, UNRESOLVED, type RefContext } from './secrets.ts';
 
 /**
  * The operator's config file. Built per parse because secret references resolve
@@ -289,6 +290,8 @@ export function buildConfigSchema(ctx: RefContext) {
       securityToken: secretRef(ctx, 'ALIBABA_CLOUD_SECURITY_TOKEN').optional(),
       /** One URL for every Alibaba API (the local cloud); default `https://<product>.<region>.aliyuncs.com`. */
       endpoint: plainOrRef(ctx, url).optional(),
+      /** Where `${kms:…}` secrets are read: default the function's own region, and `https://kms.<region>.aliyuncs.com`. */
+      kms: z.strictObject({ region: alibabaRegion.optional(), endpoint: plainOrRef(ctx, url).optional() }).optional(),
     })
     .superRefine((a, c) => {
       if ((a.accessKeyId === undefined) !== (a.accessKeySecret === undefined)) {
@@ -355,10 +358,12 @@ export function buildConfigSchema(ctx: RefContext) {
       retentionDays: z.number().int().min(1).max(3650).default(30),
     })
     .prefault({})
-    .transform((s) => {
-      const databaseUrl = s.databaseUrl ?? (ctx.env.DATABASE_URL || undefined);
+    .transform((s, t) => {
+      const fromEnv = ctx.env.DATABASE_URL || undefined;
+      // DATABASE_URL itself may be `${kms:NAME}`: the variable then names the secret that holds the URL.
+      const databaseUrl = s.databaseUrl ?? (fromEnv !== undefined && looksLikeKmsRef(fromEnv) ? (kmsValue(ctx, fromEnv, t.issues, 'environment variable DATABASE_URL') as string) : fromEnv);
       if (databaseUrl !== undefined) {
-        ctx.secrets.add(databaseUrl);
+        if (databaseUrl !== UNRESOLVED) ctx.secrets.add(databaseUrl);
         return { kind: 'postgres' as const, databaseUrl, retentionDays: s.retentionDays };
       }
       return { kind: 'pglite' as const, dataDir: s.dataDir, retentionDays: s.retentionDays };

@@ -37,6 +37,9 @@ export interface DepsInput {
 
 /** The composition root: the deployed functions (runtime/bootstrap.ts), the local stack and the tests all build their dependencies here. */
 export function makeDeps(input: DepsInput): Deps {
+  if (input.config.kms && !input.config.kms.resolved) {
+    throw new Error(`the config's \${kms:…} secrets (${input.config.kms.refs.map((r) => r.name).join(', ')}) are not resolved: load it with loadResolvedConfig`);
+  }
   const connect = {
     config: input.config,
     copyJobs: input.ledger.copyJobs,

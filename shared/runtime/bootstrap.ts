@@ -4,7 +4,9 @@
  *   FERRY_CONFIG   path of the operator config file; unset → ferry.config.{yaml,yml,json} in the
  *                  function's code root (the package ships that file next to dist/)
  *   DATABASE_URL   PostgreSQL ledger (or the config's store.databaseUrl). Required when deployed:
- *                  pglite is not shipped in the function bundles.
+ *                  pglite is not shipped in the function bundles. May be `${kms:SECRET_NAME}`.
+ * The config's `${kms:…}` secrets are read from KMS before anything is built (kms-secrets.ts): a
+ * secret that cannot be read stops the start like an unset variable does, naming the secret.
  *   FERRY_DATA_DIR local mode without PostgreSQL: the data directory instead of store.dataDir; PGlite
  *                  keeps the ledger in <dir>/ledger, as `npm start` does, and locks it (one process).
  *   FERRY_MODE     `local` runs a function bundle outside Function Compute (against the local cloud):
@@ -15,21 +17,23 @@
  * (invocation.ts) so long-lived clients always sign with the freshest ones (they rotate while an
  * instance lives). The dependencies themselves are built by makeDeps (replicate/deps.ts).
  */
-import { loadConfig, type FerryConfig } from '../config/index.ts';
+import type { FerryConfig } from '../config/index.ts';
+import { loadResolvedConfig } from '../config/resolve.ts';
 import { Ledger, ledgerDirOf } from '../ledger/index.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { once } from './handler.ts';
-import { currentCredentials } from './invocation.ts';
+import { currentCredentials, currentRegion } from './invocation.ts';
+import { kmsSecretFetcher, type SecretCache } from './kms-secrets.ts';
 import { makeDeps, type Deps } from '../replicate/deps.ts';
 
 // The handler factories (handler.ts) record each invocation's context; the clients read it here.
 export { currentCredentials } from './invocation.ts';
 
-export async function buildDeps(env: NodeJS.ProcessEnv = process.env) {
+export async function buildDeps(env: NodeJS.ProcessEnv = process.env, options: { secrets?: SecretCache } = {}) {
   const log: Logger = createLogger({ service: 'ferry', fn: env.FC_FUNCTION_NAME });
   const clock: Clock = systemClock;
-  const config = loadConfig({ env });
+  const config = await loadResolvedConfig({ env }, (unresolved) => kmsSecretFetcher(unresolved, { env, runtimeCredentials: currentCredentials, runtimeRegion: currentRegion, cache: options.secrets }));
   assertDeployable(config, env);
   const store = config.store;
   // Opens pg (DATABASE_URL) or PGlite, applies pending migrations (advisory-locked, idempotent).

@@ -7,9 +7,11 @@ import { registerSecret } from '../log.ts';
 import type { InvocationContext, InvocationCredentials } from './context.ts';
 
 let latest: InvocationCredentials | undefined;
+let region: string | undefined;
 
 /** Called by httpHandler / timerHandler on every invocation, before the app or job runs. */
 export function rememberInvocation(ctx: InvocationContext): void {
+  if (ctx.region) region = ctx.region;
   if (!ctx.credentials) return;
   latest = ctx.credentials;
   registerSecret(ctx.credentials.accessKeySecret);
@@ -19,4 +21,9 @@ export function rememberInvocation(ctx: InvocationContext): void {
 /** The execution role's current STS credentials (undefined outside FC / before the first invocation). */
 export function currentCredentials(): InvocationCredentials | undefined {
   return latest;
+}
+
+/** The function's region, as FC's context says it (undefined outside FC / before the first invocation). */
+export function currentRegion(): string | undefined {
+  return region;
 }
