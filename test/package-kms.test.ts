@@ -4,7 +4,7 @@
 // that copied variables it was not asked for would be caught. Writes dist/ and .serverless/ in the
 // repo, like `npm run package`.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -14,7 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'ferry-package-kms-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanup: string[] = [];
+afterAll(() => {
+  for (const d of [dir, ...cleanup]) rmSync(d, { recursive: true, force: true });
+});
 
 /** What KMS holds, and what the operator's shell happens to hold as well. */
 const SECRETS = {
@@ -102,9 +105,15 @@ beforeAll(async () => {
     MY_DATABASE_URL: DATABASE_URL,
     MY_HARBOR_PASSWORD: SECRETS.harborPassword,
   };
-  await run(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, env, timeout: 180_000 });
-  files = [...everyFile(join(ROOT, '.serverless')), ...everyFile(join(ROOT, 'dist'))];
-  shipped = readFileSync(join(ROOT, 'dist/ferry.config.json'), 'utf8');
+  // A project dir of its own (--root): the package tests run in parallel and must not share dist/.
+  const project = mkdtempSync(join(tmpdir(), 'ferry-pkg-kms-root-'));
+  copyFileSync(join(ROOT, 'serverless.yml'), join(project, 'serverless.yml'));
+  symlinkSync(join(ROOT, 'deploy'), join(project, 'deploy'));
+  symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
+  cleanup.push(project);
+  await run(process.execPath, [join(ROOT, 'scripts/package.mjs'), '--root', project], { cwd: project, env, timeout: 180_000 });
+  files = [...everyFile(join(project, '.serverless')), ...everyFile(join(project, 'dist'))];
+  shipped = readFileSync(join(project, 'dist/ferry.config.json'), 'utf8');
 }, 200_000);
 
 describe('npm run package with secrets from KMS', () => {
