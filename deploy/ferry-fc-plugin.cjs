@@ -305,7 +305,11 @@ class FerryFcPlugin {
     patchCompiledTemplate(service.provider.compiledConfigurationTemplate.Resources, this.functions(), policy);
     const out = path.join(this.servicePath(), '.serverless');
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'ferry-ram-policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+    // The whole document the role gets (the aliyun plugin's log statement included): applied as a new
+    // policy version after a config change, it must not drop FC's right to ship logs.
+    const role = service.provider.compiledConfigurationTemplate.Resources['sls-fc-exec-role'];
+    const merged = role?.Properties?.Policies?.[0]?.PolicyDocument ?? policy;
+    fs.writeFileSync(path.join(out, 'ferry-ram-policy.json'), `${JSON.stringify(merged, null, 2)}\n`);
     const refs = configReferences(doc);
     const literal = this.environmentOf({}, {});
     const manifest = { literal, fromShell: refs.env, kms: refs.kms, vpc: settings.vpc || null };

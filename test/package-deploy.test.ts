@@ -255,13 +255,15 @@ describe('a package from a config with custom variable names, KMS references and
     });
   });
 
-  it("the execution role gets the generated policy (next to the aliyun plugin's log statement), also written as a file", () => {
+  it("the execution role gets the generated policy next to the aliyun plugin's log statement; the file holds that whole document", () => {
     const update = JSON.parse(readFileSync(join(dir, '.serverless/configuration-template-update.json'), 'utf8'));
-    const statements = update.Resources['sls-fc-exec-role'].Properties.Policies[0].PolicyDocument.Statement as { Action: string[]; Resource: string[] }[];
+    const document = update.Resources['sls-fc-exec-role'].Properties.Policies[0].PolicyDocument;
+    const statements = document.Statement as { Action: string[]; Resource: string[] }[];
     const file = JSON.parse(readFileSync(join(dir, '.serverless/ferry-ram-policy.json'), 'utf8'));
-    expect(statements.slice(1)).toEqual(file.Statement);
+    // Applied as a new policy version, the file must keep FC's right to ship logs.
+    expect(file).toEqual(document);
     expect(statements[0]!.Action).toEqual(['log:PostLogStoreLogs']);
-    expect(file).toEqual(ramPolicy(sample, { accountId: '1000000000000001', region: 'cn-hangzhou', vpc: VPC }));
+    expect(statements.slice(1)).toEqual(ramPolicy(sample, { accountId: '1000000000000001', region: 'cn-hangzhou', vpc: VPC }).Statement);
     expect(JSON.stringify(file)).not.toContain('cri-xacct01');
   });
 

@@ -104,6 +104,7 @@ describe('npm run package (offline serverless package)', () => {
         'GET /replications/[id]',
         'GET /tasks',
         'GET /tasks/[id]',
+        'POST /backfill',
         'POST /cancel',
         'POST /plan',
         'POST /replications/[id]/retry',
