@@ -5,6 +5,8 @@
  *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
  *   POST /cancel                cancel by the cloud's own reference
  *   GET  /replications/{id}     one replication with its tasks
+ *   GET  /triggers              which repositories rules match lack a push trigger calling this Ferry
+ *   POST /triggers/apply        create those triggers (idempotent)
  *   GET  /healthz               no auth; checks the ledger
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
@@ -27,6 +29,7 @@ import { TokenChecker, type Caller } from './auth.ts';
 import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { checkTriggers, IntakeConfigError } from '../intake/triggers.ts';
 import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -38,6 +41,8 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/tasks\/[^/]+\/cancel$/, methods: ['POST'] },
   { path: /^\/cancel$/, methods: ['POST'] },
   { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/triggers$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/triggers\/apply$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
@@ -134,6 +139,21 @@ export function createApiApp(deps: Deps): FetchApp {
       return ecsAnswer(c, await cancelEcsTask(deps, regionId, taskId), `ECS task ${taskId}`, deps, actor, reason);
     }
     return cancelReference(c, deps, provider, ref, actor, reason);
+  });
+
+  const triggers = async (apply: boolean) => {
+    try {
+      return await checkTriggers(deps.config, deps.clouds, deps, { apply });
+    } catch (err) {
+      if (err instanceof IntakeConfigError) throw new ApiError(422, 'NotConfigured', err.message, { field: err.field });
+      throw err;
+    }
+  };
+  app.get('/triggers', async (c) => c.json(await triggers(false)));
+  app.post('/triggers/apply', async (c) => {
+    const report = await triggers(true);
+    deps.log.info('triggers applied', { actor: c.get('caller').name, counts: report.counts });
+    return c.json(report);
   });
 
   app.get('/replications/:id', async (c) => {

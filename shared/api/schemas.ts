@@ -287,3 +287,26 @@ export const healthResponse = z.object({
   latencyMs: z.number(),
   error: z.string().optional(),
 });
+
+const TRIGGER_STATES = ['present', 'missing', 'created', 'token_differs', 'name_taken', 'failed'] as const;
+export const triggersResponse = z.object({
+  applied: z.boolean().describe('Whether missing triggers were created (POST /triggers/apply)'),
+  sources: z.array(
+    z.object({
+      source: z.string(),
+      kind: z.string(),
+      skipped: z.string().optional().describe('Why this source was not checked'),
+      repositories: z.array(
+        z.object({
+          namespace: z.string(),
+          repository: z.string(),
+          state: z.enum(TRIGGER_STATES),
+          triggerId: z.string().optional(),
+          url: z.string().optional().describe('The trigger URL, its token elided'),
+          error: z.object({ code: z.string(), message: z.string() }).optional(),
+        }),
+      ),
+    }),
+  ),
+  counts: z.record(z.enum(TRIGGER_STATES), z.number().int()),
+});

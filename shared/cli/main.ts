@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { request } from 'undici';
 import type { ErrorDetail } from '../http/errors.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
+import { formatTriggers, triggersExit } from './triggers.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -28,6 +29,7 @@ Commands:
                              cancel by the cloud's own reference
   replication <id>           one replication with its tasks
   health                     the API's /healthz
+  triggers [--apply]         repositories rules match that lack an ACR trigger calling this Ferry (--apply: create them)
   config check [file]        validate a config file locally, printing every problem
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
   replay <payload.json> --kind <kind> [--instance id] [--source name]
@@ -57,6 +59,12 @@ Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event histor
 Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
   replication: `Usage: ferry replication <id> [--json]`,
   health: `Usage: ferry health [--json]`,
+  triggers: `Usage: ferry triggers [--apply] [--json]
+For every ACR source, the repositories some rule matches and whether each has a repository trigger
+calling this Ferry (config webhook.publicUrl, a webhook token covering the source). --apply creates
+the missing ones (CreateRepoTrigger; running it again creates nothing; needs an admin token). A
+trigger calling Ferry with another token is reported, not duplicated. Tokens are never printed.
+Exit 1 while a repository is missing a trigger or one could not be created.`,
   config: `Usage: ferry config check [file]
 Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
 secrets, printing every problem. Exit 1 when the config is invalid.`,
@@ -89,6 +97,7 @@ const OPTIONS = {
   cursor: { type: 'string' },
   reason: { type: 'string' },
   acr: { type: 'boolean' },
+  apply: { type: 'boolean' },
   ecs: { type: 'boolean' },
   swr: { type: 'boolean' },
   region: { type: 'string' },
@@ -144,6 +153,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await showReplication(ctx, values, args);
       case 'health':
         return await health(ctx, values, args);
+      case 'triggers':
+        return await triggers(ctx, values, args);
       case 'config':
         return await configCheck(ctx, values, args);
       case 'sweep':
@@ -412,6 +423,15 @@ async function health(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   if (v.json) ctx.io.out(JSON.stringify(body, null, 2));
   else ctx.io.out(keyValues(Object.entries(body)));
   return res.statusCode === 200 ? EXIT.ok : EXIT.failure;
+}
+
+async function triggers(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const a = v.apply ? await api(ctx, v, 'POST', '/triggers/apply', {}) : await api(ctx, v, 'GET', '/triggers');
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) ctx.io.out(JSON.stringify(a.body, null, 2));
+  else ctx.io.out(formatTriggers(a.body));
+  return triggersExit(a.body);
 }
 
 async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<number> {

@@ -340,6 +340,8 @@ export function buildConfigSchema(ctx: RefContext) {
 
   const webhook = z
     .strictObject({
+      /** This Ferry's public base URL, as registries reach it (`ferry triggers` registers `<publicUrl>/webhooks/…` there). */
+      publicUrl: plainOrRef(ctx, url).optional(),
       /** The webhook's answer is due this long after the request arrived, whatever the clouds do; what is not submitted by then is left to the sweep. */
       submitBudgetMs: z.number().int().min(100).max(60_000).default(2500),
       maxBodyBytes: z

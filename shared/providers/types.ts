@@ -111,8 +111,47 @@ export interface SourceTag {
  * a page at a time; `cursor` is opaque to them and kept in the ledger between runs (null: the end).
  */
 export interface SourceInventory {
-  repositories(source: Record<string, unknown> & { name: string; kind: string }, page: { cursor: string | null; limit: number }, ctx: CloudContext): Promise<{ items: SourceRepository[]; cursor: string | null }>;
+  repositories(
+    source: Record<string, unknown> & { name: string; kind: string },
+    page: { cursor: string | null; limit: number },
+    ctx: CloudContext,
+  ): Promise<{ items: SourceRepository[]; cursor: string | null }>;
   tags(source: Record<string, unknown> & { name: string; kind: string }, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
+}
+
+/** What makes a registry announce a repository's pushes to this Ferry (ACR: a repository trigger). */
+export interface TriggerSpec {
+  /** This Ferry's public base URL (`webhook.publicUrl`). */
+  publicUrl: string;
+  /** The webhook token the trigger URL carries: never printed, never logged. */
+  token: string;
+  /** Whether some rule matches pushes of this repository. */
+  wanted(repo: SourceRepository): boolean;
+  /** The only namespaces any matching rule can select (literal patterns), or null for all. */
+  namespaces: readonly string[] | null;
+  /** Create what is missing; otherwise only report. */
+  apply: boolean;
+}
+
+/** One repository's intake: its trigger at this Ferry, found or created, or why not. */
+export interface TriggerState {
+  namespace: string;
+  repository: string;
+  /**
+   * `present`: a trigger calls this Ferry; `missing`: none does (and `apply` was not asked);
+   * `created`: one was created now; `token_differs`: one calls this Ferry with another token (rotate it
+   * at the registry; not duplicated); `name_taken`: a trigger of Ferry's name calls elsewhere; `failed`.
+   */
+  state: 'present' | 'missing' | 'created' | 'token_differs' | 'name_taken' | 'failed';
+  triggerId?: string | undefined;
+  /** The trigger's URL with any token elided. */
+  url?: string | undefined;
+  error?: { code: string; message: string } | undefined;
+}
+
+/** Registering per-repository push notifications at a source's registry. */
+export interface IntakeTriggers {
+  check(source: Record<string, unknown> & { name: string; kind: string }, spec: TriggerSpec, ctx: CloudContext): Promise<TriggerState[]>;
 }
 
 /** A cloud task just created for a ledger task. */
@@ -187,6 +226,8 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
   targetDigest?(target: TaskTarget<To>, ctx: CloudContext): Promise<string | null>;
   /** Lists what sources of the kinds in `inventoryKinds` hold. */
   inventory?: SourceInventory;
+  /** Lists and creates the push triggers of sources of the kinds in `triggerKinds`. */
+  triggers?: IntakeTriggers;
   /** Cancels by the cloud's own reference (operator `POST /cancel`), validated by `reference.schema`. */
   cancelReference?(ref: Record<string, unknown>, ctx: CloudContext): Promise<CancelOutcome>;
 }
@@ -219,6 +260,8 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   readonly doesWork?: boolean;
   /** Kinds of configured source whose contents `connect().inventory` lists (one provider per kind). */
   readonly inventoryKinds?: readonly string[];
+  /** Kinds of configured source whose repositories announce pushes through triggers `connect().triggers` manages. */
+  readonly triggerKinds?: readonly string[];
   /** Kinds of configured source whose images this provider copies. */
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */

@@ -7,6 +7,7 @@ import { AcrClients } from './clients.ts';
 import { acrRegistryLogin, acrRegistryUrl } from './registry-login.ts';
 import { observeAcrInstance, rereadAcr } from './observe.ts';
 import { cancelSyncTask, createSyncTask, findSyncTask } from './sync-tasks.ts';
+import { checkAcrTriggers } from './triggers.ts';
 import { acrTargetOf, acrTargetSchema, parseAcrTarget, renderAcr, type AcrTarget, type AcrTaskTarget } from './target.ts';
 
 const asAcr = (t: unknown) => t as AcrTaskTarget;
@@ -15,6 +16,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   name: 'acr',
   title: 'ACR',
   sourceKinds: ['acr'],
+  triggerKinds: ['acr'],
   targetSchema: acrTargetSchema,
   render: renderAcr,
   parseTarget: parseAcrTarget,
@@ -71,6 +73,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
         return cancelSyncTask(clients, { region: from.region, instanceId: from.instanceId, syncTaskId: task.cloudRef });
       },
       cancelReference: (ref) => cancelSyncTask(clients, ref as { region: string; instanceId: string; syncTaskId: string }),
+      triggers: { check: (source, spec, ctx) => checkAcrTriggers(clients, source, spec, ctx) },
     };
   },
 };
