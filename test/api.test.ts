@@ -114,7 +114,9 @@ describe('openapi.json', () => {
     expect(r.headers.get('content-type')).toMatch(/application\/json/);
     const doc = r.body;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/cancel', '/healthz', '/openapi.json', '/replications/{id}', '/tasks', '/tasks/{id}', '/tasks/{id}/cancel', '/triggers', '/triggers/apply', '/webhooks/{kind}'].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/cancel', '/healthz', '/openapi.json', '/replications/{id}', '/tasks', '/tasks/{id}', '/tasks/{id}/cancel', '/triggers', '/triggers/apply', '/webhooks/{kind}'].sort(),
+    );
     expect(doc.paths['/tasks/{id}/cancel'].post.responses).toHaveProperty('503');
     // One error envelope, its code an enum of the shared vocabulary, on the API routes and the webhook.
     expect(doc.components.schemas.Error.properties.error.required).toEqual(['status', 'code', 'message']);

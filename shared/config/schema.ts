@@ -221,6 +221,8 @@ export function buildConfigSchema(ctx: RefContext) {
     tags: z.strictObject({ include: z.array(pattern).default([]), exclude: z.array(pattern).default([]) }).prefault({}),
     /** Also match pushes that carry a digest and no tag. */
     digestOnly: z.boolean().default(false),
+    /** Deletion replication: a tag deleted at the source is deleted at the targets Ferry copied it to (and nowhere else). */
+    deletes: z.boolean().default(false),
     targets: z.array(targetSchema()).min(1),
     policy: policyPartialSchema.optional(),
   });

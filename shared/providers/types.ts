@@ -154,6 +154,14 @@ export interface IntakeTriggers {
   check(source: Record<string, unknown> & { name: string; kind: string }, spec: TriggerSpec, ctx: CloudContext): Promise<TriggerState[]>;
 }
 
+/** What deleting a replicated tag at its target came to. */
+export type DeleteOutcome =
+  | { outcome: 'deleted'; action: string; requestId: string | null }
+  /** The target no longer holds the tag: nothing to do. */
+  | { outcome: 'absent' }
+  /** Deleting it would remove what Ferry did not create (the copy provider: other tags on its digest). */
+  | { outcome: 'refused'; reason: string };
+
 /** A cloud task just created for a ledger task. */
 export interface Submitted {
   ref: string;
@@ -224,6 +232,11 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
    * the drift audit skip targets already holding the image.
    */
   targetDigest?(target: TaskTarget<To>, ctx: CloudContext): Promise<string | null>;
+  /**
+   * Deletes the rendered tag at the target (deletion replication, rules with `deletes: true`). Called only
+   * for targets Ferry's ledger shows it replicated the image to (`replicate/deletions.ts`).
+   */
+  deleteTag?(target: TaskTarget<To>, ctx: CloudContext): Promise<DeleteOutcome>;
   /** Lists what sources of the kinds in `inventoryKinds` hold. */
   inventory?: SourceInventory;
   /** Lists and creates the push triggers of sources of the kinds in `triggerKinds`. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { CopyError } from '../../copy/types.ts';
+import { CloudNotFoundError } from '../../clients/errors.ts';
 import { AcrClients } from './clients.ts';
 import { acrRegistryLogin, acrRegistryUrl } from './registry-login.ts';
 import { observeAcrInstance, rereadAcr } from './observe.ts';
@@ -73,6 +74,17 @@ export const acrProvider: CloudProvider<AcrTarget> = {
         return cancelSyncTask(clients, { region: from.region, instanceId: from.instanceId, syncTaskId: task.cloudRef });
       },
       cancelReference: (ref) => cancelSyncTask(clients, ref as { region: string; instanceId: string; syncTaskId: string }),
+      async deleteTag(t) {
+        const { to } = asAcr(t);
+        try {
+          const repoId = await clients.repoId(to.region, to.instanceId, to.namespace, to.repo);
+          const r = await clients.region(to.region).deleteRepoTag({ instanceId: to.instanceId, repoId, tag: to.tag });
+          return { outcome: 'deleted', action: 'DeleteRepoTag', requestId: r.requestId ?? null };
+        } catch (err) {
+          if (err instanceof CloudNotFoundError) return { outcome: 'absent' };
+          throw err;
+        }
+      },
       triggers: { check: (source, spec, ctx) => checkAcrTriggers(clients, source, spec, ctx) },
     };
   },
