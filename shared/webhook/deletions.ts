@@ -1,0 +1,87 @@
+/**
+ * A delete event at a source, from resolved image to recorded deletion tasks. What is deleted is
+ * decided by `replicate/deletions.ts` from the ledger alone: the tags Ferry copied this image to under
+ * rules with `deletes: true`, where Ferry's copy is still the last write. One deletion replication per
+ * deleted tag and digest, its idempotency keys distinct from the copy's, so a redelivery adds nothing.
+ */
+import type { Source } from '../config/index.ts';
+import type { RecordResult, TaskRow, TaskSpec } from '../ledger/index.ts';
+import type { Deps } from '../replicate/deps.ts';
+import { deletionTargets, type DeletionTarget, type Skipped } from '../replicate/deletions.ts';
+import type { NormalizedPush } from './normalize.ts';
+
+export interface DeletionOutcome {
+  recorded: { result: RecordResult; image: { tag: string; digest: string }; targets: DeletionTarget[] }[];
+  /** Targets left alone, and why (no `deletes`, overwritten since, another digest). */
+  skipped: (Skipped & { rule: string | null })[];
+  /** Why nothing at all is deleted, when that is the answer. */
+  reason?: string;
+}
+
+export async function recordDeletion(deps: Deps, push: NormalizedPush, matchAs: Source, meta: { requestId: string; announcedBy: string; receivedAt: number }): Promise<DeletionOutcome> {
+  const what = `${matchAs.name}/${push.namespace}/${push.repository}${push.tag ? `:${push.tag}` : ''}${push.digest ? `@${push.digest}` : ''}`;
+  const copies = await deps.ledger.copiesOf({ source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest });
+  const mine = copies.filter((t) => fromOf(t).namespace === push.namespace && fromOf(t).repository === push.repository && fromOf(t).source === matchAs.name);
+  const tags = push.tag ? [push.tag] : [...new Set(mine.filter((t) => fromOf(t).digest === push.digest).map((t) => fromOf(t).tag))].filter((t): t is string => !!t);
+  if (!tags.length) return { recorded: [], skipped: [], reason: `Ferry's ledger shows no copy of ${what}: nothing to delete` };
+
+  const out: DeletionOutcome = { recorded: [], skipped: [] };
+  const byId = new Map(copies.map((t) => [t.id, t]));
+  for (const tag of tags) {
+    const plan = deletionTargets({ source: matchAs.name, namespace: push.namespace, repository: push.repository, tag, digest: push.digest }, copies, deps.config.rules);
+    out.skipped.push(...plan.skipped.map((s) => ({ ...s, rule: byId.get(s.taskId)?.rule ?? null })));
+    for (const [digest, targets] of groupByDigest(plan.delete, out.skipped)) {
+      const result = await deps.ledger.recordReplication(
+        {
+          action: 'delete',
+          sourceKind: matchAs.kind,
+          source: matchAs.name,
+          region: 'region' in matchAs ? matchAs.region : undefined,
+          namespace: push.namespace,
+          repository: push.repository,
+          tag,
+          digest,
+          pushedAt: push.pushedAt,
+          eventId: push.eventId ?? null,
+          receivedAt: meta.receivedAt,
+          rules: [...new Set(targets.map((t) => t.rule))],
+          details: { format: push.format, announcedBy: meta.announcedBy, requestId: meta.requestId, provenBy: Object.fromEntries(targets.map((t) => [t.targetKey, t.taskId])) },
+        },
+        targets.map((t) => specOf(byId.get(t.taskId)!, meta.receivedAt)),
+      );
+      out.recorded.push({ result, image: { tag, digest }, targets });
+    }
+  }
+  if (!out.recorded.length) out.reason = `nothing Ferry copied of ${what} is its to delete (${out.skipped.map((s) => `${s.targetKey}: ${s.reason}`).join('; ')})`;
+  return out;
+}
+
+const fromOf = (t: TaskRow) => (t.target as { from: { source: string; namespace: string; repository: string; tag?: string; digest?: string } }).from;
+
+/** The deletion keys its tasks by the digest Ferry copied: a copy recorded without one cannot be told apart, and is left alone. */
+function groupByDigest(targets: readonly DeletionTarget[], skipped: DeletionOutcome['skipped']): Map<string, DeletionTarget[]> {
+  const groups = new Map<string, DeletionTarget[]>();
+  for (const t of targets) {
+    const digest = t.target.from.digest;
+    if (!digest) {
+      skipped.push({ taskId: t.taskId, targetKey: t.targetKey, rule: t.rule, reason: 'Ferry copied it without knowing its digest, so the ledger cannot prove which image it is' });
+      continue;
+    }
+    groups.set(digest, [...(groups.get(digest) ?? []), t]);
+  }
+  return groups;
+}
+
+/** The deletion task of one target: the copy's own target, scope and policy (where and how it was written). */
+function specOf(copy: TaskRow, now: number): TaskSpec {
+  return {
+    provider: copy.provider,
+    target: copy.target,
+    targetKey: copy.targetKey,
+    rule: copy.rule,
+    scope: copy.scope,
+    maxAttempts: copy.policy.maxAttempts,
+    nextAttemptAt: now,
+    policy: copy.policy as unknown as Record<string, unknown>,
+  };
+}
