@@ -38,6 +38,8 @@ export interface RenderedTarget {
 export interface TaskTarget<To extends RenderedTarget = RenderedTarget> {
   from: SourceImage;
   to: To;
+  /** A deletion's target: the digest the copy reported writing there, when it differs from the source's (a platform-filtered index). */
+  written?: { digest: string } | undefined;
 }
 
 /** A rule target rendered for one push, or the field that could not be rendered and why. */

@@ -47,7 +47,7 @@ export async function recordDeletion(deps: Deps, push: NormalizedPush, matchAs: 
           rules: [...new Set(targets.map((t) => t.rule))],
           details: { format: push.format, announcedBy: meta.announcedBy, requestId: meta.requestId, provenBy: Object.fromEntries(targets.map((t) => [t.targetKey, t.taskId])) },
         },
-        targets.map((t) => specOf(byId.get(t.taskId)!, meta.receivedAt)),
+        await Promise.all(targets.map(async (t) => specOf(byId.get(t.taskId)!, await writtenDigest(deps, t.taskId), meta.receivedAt))),
       );
       out.recorded.push({ result, image: { tag, digest }, targets });
     }
@@ -72,11 +72,19 @@ function groupByDigest(targets: readonly DeletionTarget[], skipped: DeletionOutc
   return groups;
 }
 
+/** The digest the copy reported writing at its target (the copy provider's `targetDigest` on success), if any. */
+async function writtenDigest(deps: Deps, copyTaskId: string): Promise<string | undefined> {
+  const detail = await deps.ledger.getTask(copyTaskId);
+  const done = detail?.events.findLast((e) => e.toState === 'succeeded');
+  const digest = done?.details.targetDigest;
+  return typeof digest === 'string' ? digest : undefined;
+}
+
 /** The deletion task of one target: the copy's own target, scope and policy (where and how it was written). */
-function specOf(copy: TaskRow, now: number): TaskSpec {
+function specOf(copy: TaskRow, written: string | undefined, now: number): TaskSpec {
   return {
     provider: copy.provider,
-    target: copy.target,
+    target: written ? { ...copy.target, written: { digest: written } } : copy.target,
     targetKey: copy.targetKey,
     rule: copy.rule,
     scope: copy.scope,

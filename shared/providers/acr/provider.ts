@@ -78,7 +78,12 @@ export const acrProvider: CloudProvider<AcrTarget> = {
         const { to } = asAcr(t);
         try {
           const repoId = await clients.repoId(to.region, to.instanceId, to.namespace, to.repo);
-          const r = await clients.region(to.region).deleteRepoTag({ instanceId: to.instanceId, repoId, tag: to.tag });
+          const client = clients.region(to.region);
+          const held = await client.getRepoTagDigest({ instanceId: to.instanceId, repoId, tag: to.tag });
+          // Someone pushed over Ferry's copy: that image is theirs, not Ferry's to delete.
+          if (t.from.digest && held !== t.from.digest)
+            return { outcome: 'refused', reason: `${to.namespace}/${to.repo}:${to.tag} at ${to.instanceId} now holds ${held}, not ${t.from.digest} that Ferry copied` };
+          const r = await client.deleteRepoTag({ instanceId: to.instanceId, repoId, tag: to.tag });
           return { outcome: 'deleted', action: 'DeleteRepoTag', requestId: r.requestId ?? null };
         } catch (err) {
           if (err instanceof CloudNotFoundError) return { outcome: 'absent' };

@@ -5,24 +5,18 @@
  * from its checkpoint by whichever process comes next.
  */
 import { z } from 'zod';
-import { CloudError, CloudTransientError } from '../../clients/errors.ts';
 import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
+import { asCloudError, deleteCopy } from './delete.ts';
 import { Endpoints } from './endpoints.ts';
 import { cancelJob, cancelJobByRef, carriedCheckpoint, jobObservation, running } from './jobs.ts';
-import { type CopyTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
+import { type CopyTarget, type CopyTaskTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
 
 function jobsOf(opts: ConnectOptions) {
   if (!opts.copyJobs) throw new Error('the copy provider keeps its jobs in the ledger: ConnectOptions.copyJobs is not set');
   return opts.copyJobs;
-}
-
-/** An engine failure in the clouds' error vocabulary (the webhook's digest lookup reads it so). */
-function asCloudError(err: CopyError): CloudError {
-  const init = { provider: 'copy', code: err.code, message: err.message, status: err.status ?? undefined, cause: err };
-  return err.retryable ? new CloudTransientError(init) : new CloudError(init);
 }
 
 export const copyProvider: CloudProvider<CopyTarget> = {
@@ -67,6 +61,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
         return jobObservation(job) ?? running();
       },
       cancel: (task) => cancelJob(jobsOf(opts), task.cloudRef),
+      deleteTag: (t) => deleteCopy(endpoints, t as CopyTaskTarget),
       cancelReference: (ref) => cancelJobByRef(jobsOf(opts), String(ref.ref)),
       async resolveDigest(image) {
         // A cloud's own source is looked up by its provider's API; Ferry asks registries only where nothing else can.
