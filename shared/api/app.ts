@@ -98,6 +98,7 @@ export function createApiApp(deps: Deps): FetchApp {
     const page = await deps.ledger.listTasks({
       ...(q.state ? { state: q.state } : {}),
       ...(q.provider ? { provider: q.provider } : {}),
+      ...(q.action ? { action: q.action } : {}),
       ...(q.repository ? { repository: q.repository } : {}),
       ...(q.since ? { since: q.since } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),

@@ -20,7 +20,7 @@ const GLOBAL_HELP = `ferry — operate a Ferry deployment
 Usage: ferry <command> [options]
 
 Commands:
-  tasks                      list tasks (--state, --provider, --repository, --since, --limit, --cursor)
+  tasks                      list tasks (--state, --provider, --action, --repository, --since, --limit, --cursor)
   task <id>                  one task with its event history
   cancel <id>                cancel a task by its Ferry id (or a watched ECS task id)
   cancel --acr <instance> <rst-id> [--region r]
@@ -47,7 +47,7 @@ FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--action copy|delete] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
 List tasks, newest first. With more pages, prints the cursor of the next one.`,
   task: `Usage: ferry task <id> [--json]
 Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
@@ -91,6 +91,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   state: { type: 'string' },
   provider: { type: 'string' },
+  action: { type: 'string' },
   repository: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
@@ -277,7 +278,7 @@ function printJson(ctx: CliEnv, value: unknown): number {
 
 // ---------------------------------------------------------------- commands
 
-const TASK_COLUMNS = ['id', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created'];
+const TASK_COLUMNS = ['id', 'action', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created'];
 
 function taskRow(t: any): Record<string, unknown> {
   return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };
@@ -286,7 +287,7 @@ function taskRow(t: any): Record<string, unknown> {
 async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   expectArgs(args, 0, '');
   const q = new URLSearchParams();
-  for (const k of ['state', 'provider', 'repository', 'since', 'limit', 'cursor'] as const) {
+  for (const k of ['state', 'provider', 'action', 'repository', 'since', 'limit', 'cursor'] as const) {
     const value = v[k];
     if (typeof value === 'string') q.set(k, value);
   }
@@ -322,6 +323,7 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
     keyValues([
       ['task', t.id],
       ['replication', t.replicationId],
+      ['action', t.action],
       ['provider', t.provider],
       ['target', t.targetKey],
       ['rule', t.rule],
