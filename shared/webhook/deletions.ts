@@ -22,7 +22,8 @@ export async function recordDeletion(deps: Deps, push: NormalizedPush, matchAs: 
   const what = `${matchAs.name}/${push.namespace}/${push.repository}${push.tag ? `:${push.tag}` : ''}${push.digest ? `@${push.digest}` : ''}`;
   const copies = await deps.ledger.copiesOf({ source: matchAs.name, namespace: push.namespace, repository: push.repository, tag: push.tag, digest: push.digest });
   const mine = copies.filter((t) => fromOf(t).namespace === push.namespace && fromOf(t).repository === push.repository && fromOf(t).source === matchAs.name);
-  const tags = push.tag ? [push.tag] : [...new Set(mine.filter((t) => fromOf(t).digest === push.digest).map((t) => fromOf(t).tag))].filter((t): t is string => !!t);
+  const named = (t: TaskRow) => (push.tag ? fromOf(t).tag === push.tag : fromOf(t).digest === push.digest);
+  const tags = [...new Set(mine.filter(named).map((t) => fromOf(t).tag))].filter((t): t is string => !!t);
   if (!tags.length) return { recorded: [], skipped: [], reason: `Ferry's ledger shows no copy of ${what}: nothing to delete` };
 
   const out: DeletionOutcome = { recorded: [], skipped: [] };
@@ -52,7 +53,11 @@ export async function recordDeletion(deps: Deps, push: NormalizedPush, matchAs: 
       out.recorded.push({ result, image: { tag, digest }, targets });
     }
   }
-  if (!out.recorded.length) out.reason = `nothing Ferry copied of ${what} is its to delete (${out.skipped.map((s) => `${s.targetKey}: ${s.reason}`).join('; ')})`;
+  if (!out.recorded.length) {
+    out.reason = out.skipped.length
+      ? `nothing Ferry copied of ${what} is its to delete (${out.skipped.map((s) => `${s.targetKey}: ${s.reason}`).join('; ')})`
+      : `no copy of ${what} has succeeded: Ferry wrote nothing to delete`;
+  }
   return out;
 }
 
