@@ -278,7 +278,7 @@ function printJson(ctx: CliEnv, value: unknown): number {
 
 // ---------------------------------------------------------------- commands
 
-const TASK_COLUMNS = ['id', 'action', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created'];
+const TASK_COLUMNS = ['id', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created', 'action'];
 
 function taskRow(t: any): Record<string, unknown> {
   return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };

@@ -102,13 +102,18 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
   }
   const now = nowIso(core);
   const rules = [...new Set(ev.rules)].sort();
+  // A copy leaves `action` to its column default, so recording a push needs nothing of schema version 8.
+  const deletion = ev.action === 'delete';
+  const actionColumn = deletion ? ', action' : '';
+  const actionValue = (n: number) => (deletion ? `, $${n}` : '');
+  const actionParam = deletion ? ['delete'] : [];
 
   return core.db.transaction(async (tx) => {
     const rep = await tx.query<Record<string, unknown> & { inserted: boolean }>(
       `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest,
-                                 pushed_at, received_at, rules, details, state, created_at, updated_at, action)
+                                 pushed_at, received_at, rules, details, state, created_at, updated_at${actionColumn})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::jsonb, $13::jsonb,
-               'pending', $14::timestamptz, $14::timestamptz, $15)
+               'pending', $14::timestamptz, $14::timestamptz${actionValue(15)})
        ON CONFLICT (source_key) DO UPDATE SET
          rules = (SELECT coalesce(jsonb_agg(DISTINCT r ORDER BY r), '[]'::jsonb)
                   FROM jsonb_array_elements_text(replications.rules || EXCLUDED.rules) AS r),
@@ -129,7 +134,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
         JSON.stringify(rules),
         JSON.stringify(ev.details ?? {}),
         now,
-        ev.action,
+        ...actionParam,
       ],
     );
     const repRow = rep.rows[0]!;
@@ -139,9 +144,9 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
       const id = randomUUID();
       const ins = await tx.query<{ id: string; state: TaskState }>(
         `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
-                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at, action)
+                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
-                 $13::timestamptz, $13::timestamptz, $14)
+                 $13::timestamptz, $13::timestamptz${actionValue(14)})
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, state`,
         [
@@ -158,7 +163,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
           spec.deadlineAt == null ? null : toIso(spec.deadlineAt, 'deadlineAt'),
           JSON.stringify(spec.policy ?? {}),
           now,
-          ev.action,
+          ...actionParam,
         ],
       );
       if (ins.rows[0]) {
