@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TaskRow } from '../shared/ledger/index.ts';
+import { cancelTask } from '../shared/replicate/cancel.ts';
+import { runSweep } from '../shared/sweep/run.ts';
 import { normalizeWebhook } from '../shared/webhook/normalize.ts';
 import { fixture, startWebhook, type WebhookHarness } from './webhook-harness.ts';
 
@@ -115,5 +117,19 @@ describe('deletion replication at the webhook (SWR, Harbor format)', () => {
     expect(r.status).toBe(200);
     expect(r.body.reason).toContain("Ferry's ledger shows no copy");
     expect(await tagsAt(REMOTE)).toContain('v8.0.0');
+  });
+
+  test('a pending deletion can be cancelled: the sweep then deletes nothing', async () => {
+    const copy = await synced({ rule: 'north-to-east', region: REMOTE, tag: 'v9.0.0', digest: digestOf('9') });
+    const { ledger, clock } = h.stack;
+    const rec = await ledger.recordReplication(
+      { action: 'delete', sourceKind: 'swr', source: 'swr-beijing', namespace: 'team', repository: 'app', tag: 'v9.0.0', digest: digestOf('9'), pushedAt: clock.now(), rules: ['north-to-east'] },
+      [{ provider: 'swr', target: copy.target, targetKey: copy.targetKey, rule: 'north-to-east', scope: copy.scope }],
+    );
+    const id = rec.tasks[0]!.taskId;
+    const r = await cancelTask(h.stack.deps, id, { actor: 'test', reason: 'keep it' });
+    expect(r).toMatchObject({ outcome: 'canceled', task: { action: 'delete', state: 'canceled' } });
+    await runSweep(h.stack.deps, { budgetMs: 5_000 });
+    expect(await tagsAt(REMOTE)).toContain('v9.0.0');
   });
 });
