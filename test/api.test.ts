@@ -115,8 +115,25 @@ describe('openapi.json', () => {
     const doc = r.body;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/cancel', '/healthz', '/openapi.json', '/replications/{id}', '/tasks', '/tasks/{id}', '/tasks/{id}/cancel', '/triggers', '/triggers/apply', '/webhooks/{kind}'].sort(),
+      [
+        '/cancel',
+        '/healthz',
+        '/backfill',
+        '/openapi.json',
+        '/plan',
+        '/replications/{id}',
+        '/replications/{id}/retry',
+        '/tasks',
+        '/tasks/retry',
+        '/tasks/{id}',
+        '/tasks/{id}/cancel',
+        '/tasks/{id}/retry',
+        '/triggers',
+        '/triggers/apply',
+        '/webhooks/{kind}',
+      ].sort(),
     );
+    expect(doc.paths['/tasks/{id}/retry'].post.responses['409'].description).toMatch(/NotRetryable/);
     expect(doc.paths['/tasks/{id}/cancel'].post.responses).toHaveProperty('503');
     // One error envelope, its code an enum of the shared vocabulary, on the API routes and the webhook.
     expect(doc.components.schemas.Error.properties.error.required).toEqual(['status', 'code', 'message']);

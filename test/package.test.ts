@@ -77,7 +77,23 @@ describe('npm run package (offline serverless package)', () => {
         .filter((a) => a.fn === 'ferry-dev-cancel')
         .map((a) => a.route)
         .sort(),
-    ).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /replications/[id]', 'GET /tasks', 'GET /tasks/[id]', 'POST /cancel', 'POST /tasks/[id]/cancel'].sort());
+    ).toEqual(
+      [
+        'GET /healthz',
+        'GET /openapi.json',
+        'GET /replications/[id]',
+        'GET /tasks',
+        'GET /tasks/[id]',
+        'GET /triggers',
+        'POST /cancel',
+        'POST /plan',
+        'POST /replications/[id]/retry',
+        'POST /tasks/[id]/cancel',
+        'POST /tasks/[id]/retry',
+        'POST /tasks/retry',
+        'POST /triggers/apply',
+      ].sort(),
+    );
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);
   });
 

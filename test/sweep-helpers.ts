@@ -31,7 +31,7 @@ export async function recordSwrPush(stack: TestStack, tag: string, repo = 'app')
 }
 
 /** Records a push's replication the way the webhook does (the image need not exist at the cloud). */
-export async function recordPush(stack: TestStack, event: PushEvent, source: string, region: string): Promise<string[]> {
+export async function recordPush(stack: TestStack, event: PushEvent, source: string, region: string | null): Promise<string[]> {
   const matched = matchPush(event, stack.config).filter((r): r is MatchedTarget => r.ok);
   if (matched.length === 0) throw new Error(`no rule matched ${event.repository}:${event.tag}`);
   const now = stack.clock.now();

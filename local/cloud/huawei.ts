@@ -56,6 +56,7 @@ const SWR_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/(sync_repo
 /** DeleteRepoTag: `DELETE /v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}`. */
 const SWR_TAG_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/tags\/([^/]+)\/?$/;
 const REGIONS_PATH = /^\/v2\/manage\/regions\/?$/;
+const REPOS_PATH = /^\/v2\/manage\/repos\/?$/;
 const IAM_PATH = /^\/v3\/auth\/tokens\/?$/;
 const SWR_HOST = /^swr-api\.([a-z0-9-]+)\.myhuaweicloud\.(?:com|eu)(?::\d+)?$/;
 
@@ -66,8 +67,8 @@ function requestIdOf(env: LocalCloudEnv): string {
 }
 
 /** A ListRepositoryTags record, with the fields the SDK's ShowReposTagResp declares. */
-function repoTagRecord(id: number, region: string, namespace: string, repo: string, tag: string, digest: string) {
-  const at = new Date(0).toISOString();
+function repoTagRecord(id: number, region: string, namespace: string, repo: string, tag: string, digest: string, pushedAt = 0) {
+  const at = new Date(pushedAt).toISOString();
   return {
     id,
     repo_id: 1,
@@ -87,6 +88,40 @@ function repoTagRecord(id: number, region: string, namespace: string, repo: stri
     scanned: false,
     tag_type: 0,
   };
+}
+
+/** A ListReposDetails record, with the fields the SDK's ShowReposResp declares. */
+function repoRecord(region: string, namespace: string, repo: string, tags: readonly string[], domainName: string) {
+  const at = new Date(0).toISOString();
+  return {
+    name: repo,
+    category: 'other',
+    description: '',
+    size: 0,
+    is_public: false,
+    num_images: tags.length,
+    num_download: 0,
+    created_at: at,
+    updated_at: at,
+    logo: '',
+    url: '',
+    path: `swr.${region}.myhuaweicloud.com/${namespace}/${repo}`,
+    internal_path: `${namespace}/${repo}`,
+    domain_name: domainName,
+    namespace,
+    tags: [...tags],
+    status: false,
+    total_range: 0,
+  };
+}
+
+/** `limit`/`offset` of a listing (the SDK sends them as strings); nonsense is a 400 as SWR answers it. */
+function pageParams(req: CloudRequest): { offset: number; limit: number } {
+  const offset = Number(req.query.get('offset') ?? 0);
+  const limit = Number(req.query.get('limit') ?? 100);
+  if (!Number.isInteger(offset) || offset < 0) throw new SwrError(400, 'SVCSTG.SWR.4000014', 'Invalid parameter: offset must be a whole number ≥ 0');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new SwrError(400, 'SVCSTG.SWR.4000014', 'Invalid parameter: limit must be a whole number from 1 to 1000');
+  return { offset, limit };
 }
 
 function ok(body: unknown, requestId: string, extra: Record<string, string> = {}): CloudResponse {
@@ -281,11 +316,10 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       if (req.method === 'GET') {
         // ListRepositoryTags: `tag` narrows by tag, `limit`/`offset` page (the SDK sends them as strings).
         const wanted = req.query.get('tag');
-        const offset = Number(req.query.get('offset') ?? 0) || 0;
-        const limit = Number(req.query.get('limit') ?? 100) || 100;
+        const { offset, limit } = pageParams(req);
         const all = [...swr.tagsOf(region, namespace, repo)!]
           .filter(([tag]) => !wanted || tag.includes(wanted))
-          .map(([tag, digest], id) => repoTagRecord(id + 1, region, namespace, repo, tag, digest));
+          .map(([tag, digest], id) => repoTagRecord(id + 1, region, namespace, repo, tag, digest, swr.tagPushedAt(region, namespace, repo, tag)));
         const page = all.slice(offset, offset + limit);
         return ok(page, requestId, { 'content-range': `${offset}-${page.length}/${all.length}` });
       }
@@ -309,6 +343,18 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     return { status: 204, headers: { 'x-request-id': requestId }, body: undefined };
   }
 
+  /** ListReposDetails: an organization's repositories (`namespace`), paged by `limit`/`offset`. */
+  function listRepos(req: CloudRequest, region: string, requestId: string): CloudResponse {
+    const namespace = req.query.get('namespace');
+    if (!namespace) throw new SwrError(400, 'SVCSTG.SWR.4001014', 'Missing parameter: namespace');
+    const { offset, limit } = pageParams(req);
+    const repos = swr.reposOf(region, namespace);
+    if (!repos) throw new SwrError(404, 'SVCSTG.SWR.4040058', `Organization ${namespace} does not exist in ${region}`);
+    const all = [...repos].sort(([a], [b]) => a.localeCompare(b)).map(([repo, tags]) => repoRecord(region, namespace, repo, [...tags.keys()], swr.domainName));
+    const page = all.slice(offset, offset + limit);
+    return ok(page, requestId, { 'content-range': `${offset}-${page.length}/${all.length}` });
+  }
+
   async function handle(req: CloudRequest): Promise<CloudResponse> {
     const requestId = requestIdOf(env);
     if (IAM_PATH.test(req.path)) {
@@ -324,6 +370,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
           swr.regions().map((regionID) => ({ regionID })),
           requestId,
         );
+      if (REPOS_PATH.test(req.path) && req.method === 'GET') return listRepos(req, auth.region, requestId);
       const m = SWR_PATH.exec(req.path);
       if (m) return handleSwr(req, auth.region, m, requestId);
       const t = SWR_TAG_PATH.exec(req.path);

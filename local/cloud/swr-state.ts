@@ -124,6 +124,8 @@ type Repos = Map<string, Map<string, string>>; // repo -> tag -> digest
 export class SwrState {
   /** region -> namespace -> repos */
   private registry = new Map<string, Map<string, Repos>>();
+  /** When each tag was last pushed (`region/namespace/repo:tag` → epoch ms); seeded tags have no time. */
+  private pushedAt = new Map<string, number>();
   private tasks: TaskRecord[] = [];
   /** Keys of tasks that existed and were deleted: deleting again is "already gone". */
   private deletedTasks = new Set<string>();
@@ -147,6 +149,7 @@ export class SwrState {
 
   reset(): void {
     this.registry = new Map();
+    this.pushedAt = new Map();
     this.tasks = [];
     this.deletedTasks = new Set();
     this.deletedTags = [];
@@ -176,6 +179,16 @@ export class SwrState {
 
   hasNamespace(region: string, namespace: string): boolean {
     return this.registry.get(region)?.has(namespace) ?? false;
+  }
+
+  /** An organization's repositories (name → tags), undefined when the organization does not exist. */
+  reposOf(region: string, namespace: string): ReadonlyMap<string, ReadonlyMap<string, string>> | undefined {
+    return this.registry.get(region)?.get(namespace);
+  }
+
+  /** When a tag was last pushed (epoch ms), undefined for a seeded one. */
+  tagPushedAt(region: string, namespace: string, repo: string, tag: string): number | undefined {
+    return this.pushedAt.get(`${region}/${namespace}/${repo}:${tag}`);
   }
 
   tagsOf(region: string, namespace: string, repo: string): Map<string, string> | undefined {
@@ -215,6 +228,7 @@ export class SwrState {
           .update(`${ref.region}/${ref.namespace}/${ref.repo}:${ref.tag}#${++this.digestCounter}`)
           .digest('hex');
     this.ensureRepo(ref.region, ref.namespace, ref.repo).set(ref.tag, d);
+    this.pushedAt.set(`${ref.region}/${ref.namespace}/${ref.repo}:${ref.tag}`, now);
     const jobIds: number[] = [];
     for (const task of this.tasks) {
       if (!task.syncAuto || task.region !== ref.region || task.namespace !== ref.namespace || task.repo !== ref.repo) continue;

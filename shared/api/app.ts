@@ -1,10 +1,13 @@
 /**
  * The operator API, served by the `cancel` function:
- *   GET  /tasks                 list (state, provider, repository, since; cursor paging)
+ *   GET  /tasks                 list (state, provider, action, repository, since; cursor paging)
  *   GET  /tasks/{id}            one task with its event history (Ferry UUID, or an ECS task id t-…)
  *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
  *   POST /cancel                cancel by the cloud's own reference
  *   GET  /replications/{id}     one replication with its tasks
+ *   POST /tasks/{id}/retry, /replications/{id}/retry, /tasks/retry   re-run finished tasks (rerun.ts)
+ *   POST /plan                  what a push would do, creating nothing (plan.ts; a read token suffices)
+ *   POST /backfill              one bounded slice of a backfill (call again to continue)
  *   GET  /triggers              which repositories rules match lack a push trigger calling this Ferry
  *   POST /triggers/apply        create those triggers (idempotent)
  *   GET  /healthz               no auth; checks the ledger
@@ -13,10 +16,8 @@
  * from config.auth.apiTokens; missing/unknown → 401 with WWW-Authenticate) → role (a read-only token
  * on a POST → 403). The token's name is recorded as the actor.
  */
-import { readBodyLimited } from '../runtime/body.ts';
 import { Hono, type Context } from 'hono';
-import type { z } from 'zod';
-import type { FetchApp, InvocationContext } from '../runtime/context.ts';
+import type { FetchApp } from '../runtime/context.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { LedgerInputError, type TaskRow } from '../ledger/index.ts';
 import * as naming from '../rules/naming.ts';
@@ -25,29 +26,39 @@ import { providerNamed } from '../providers/registry.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import { cancelTask, type CancelTaskResult } from '../replicate/cancel.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
-import { TokenChecker, type Caller } from './auth.ts';
+import { TokenChecker } from './auth.ts';
 import { clip } from '../log.ts';
-import { ApiError, cloudFailure, finished, invalidField } from './errors.ts';
-import { buildOpenApi } from './openapi.ts';
+import { ApiError, cloudFailure, finished } from './errors.ts';
+import { type Env, parse, readJson } from './request.ts';
+import { backfillBody, backfillSlice } from './backfill.ts';
 import { checkTriggers, IntakeConfigError } from '../intake/triggers.ts';
-import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES } from './request.ts';
+import { buildOpenApi } from './openapi.ts';
+import { planRoute } from './plan.ts';
+import { rerunRoutes } from './rerun.ts';
+import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
 /** Every route and its methods (HEAD with GET): another method on a known path is a 405 before any token check. */
 const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/tasks$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/tasks\/retry$/, methods: ['POST'] },
   { path: /^\/tasks\/[^/]+$/, methods: ['GET', 'HEAD'] },
   { path: /^\/tasks\/[^/]+\/cancel$/, methods: ['POST'] },
+  { path: /^\/tasks\/[^/]+\/retry$/, methods: ['POST'] },
   { path: /^\/cancel$/, methods: ['POST'] },
   { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/replications\/[^/]+\/retry$/, methods: ['POST'] },
+  { path: /^\/plan$/, methods: ['POST'] },
+  { path: /^\/backfill$/, methods: ['POST'] },
   { path: /^\/triggers$/, methods: ['GET', 'HEAD'] },
   { path: /^\/triggers\/apply$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
 
-type Env = { Variables: { caller: Caller }; Bindings: { ctx: InvocationContext } };
+/** POSTs that change nothing: a read token may use them. */
+const READ_POSTS = new Set(['/plan']);
 
 export function createApiApp(deps: Deps): FetchApp {
   const tokens = new TokenChecker(deps.config.auth.apiTokens);
@@ -86,8 +97,8 @@ export function createApiApp(deps: Deps): FetchApp {
     if (!caller) {
       throw new ApiError(401, 'Unauthorized', 'a valid API token is required (Authorization: Bearer <token>)', {}, { 'www-authenticate': WWW_AUTHENTICATE });
     }
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && caller.role !== 'admin') {
-      throw new ApiError(403, 'Forbidden', `token "${caller.name}" is read-only; cancelling needs an admin token`);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !READ_POSTS.has(c.req.path) && caller.role !== 'admin') {
+      throw new ApiError(403, 'Forbidden', `token "${caller.name}" is read-only; ${c.req.method} ${clip(c.req.path)} needs an admin token`);
     }
     c.set('caller', caller);
     await next();
@@ -142,6 +153,9 @@ export function createApiApp(deps: Deps): FetchApp {
     return cancelReference(c, deps, provider, ref, actor, reason);
   });
 
+  rerunRoutes(app, deps);
+  planRoute(app, deps);
+
   const triggers = async (apply: boolean) => {
     try {
       return await checkTriggers(deps.config, deps.clouds, deps, { apply });
@@ -165,42 +179,16 @@ export function createApiApp(deps: Deps): FetchApp {
     return c.json(r);
   });
 
+  app.post('/backfill', async (c) => {
+    const body = parse(backfillBody, await readJson(c), 'body');
+    return c.json(await backfillSlice(deps, body, c.get('caller').name));
+  });
+
   return async (req, ctx) => app.fetch(req, { ctx });
 }
 
 function methodNotAllowed(c: Context<Env>, allow: string) {
   return c.json(new ApiError(405, 'MethodNotAllowed', `${clip(c.req.method, 20)} is not allowed on ${clip(c.req.path)}; use ${allow}`).body(), 405, { allow });
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path', field?: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  if (field) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, 'InvalidRequest', `${where}.${field}: ${issue.message}`, { field: `${where}.${field}` });
-  }
-  throw invalidField(r.error, where, value);
-}
-
-/** The JSON body, at most MAX_BODY_BYTES; an empty body is `{}`. */
-async function readJson(c: Context<Env>): Promise<unknown> {
-  const body = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
-  if (!body.ok) throw body.status === 413 ? tooLarge() : new ApiError(body.status, body.code, `body: ${body.message}`, { field: 'body' });
-  const text = body.text.trim();
-  if (!text) return {};
-  const type = (c.req.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new ApiError(415, 'UnsupportedMediaType', `content-type ${type} is not accepted; send application/json`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ApiError(400, 'InvalidJson', `body: not valid JSON (${(err as Error).message.split('\n')[0]})`, { field: 'body' });
-  }
-}
-
-function tooLarge(): ApiError {
-  return new ApiError(413, 'PayloadTooLarge', `body: larger than ${MAX_BODY_BYTES} bytes`, { field: 'body' });
 }
 
 async function findEcs(deps: Deps, taskId: string) {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
+import { backfillBody, backfillResponse } from './backfill.ts';
 import {
   cancelResponse,
   cancelTaskBody,
@@ -16,6 +17,7 @@ import {
   triggersResponse,
   webhookResponse,
 } from './schemas.ts';
+import { bulkRetryBody, bulkRetryResponse, planBody, planResponse, replicationRetryResponse, retryResponse, retryTaskBody } from './schemas-rerun.ts';
 
 type Json = Record<string, unknown>;
 
@@ -56,6 +58,14 @@ const CANCEL_ERRORS = {
     ...error('CloudThrottled: the cloud is throttling Ferry (with Retry-After); or Unavailable: the function could not start'),
     headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
   },
+};
+const RETRY_ERRORS = {
+  ...AUTH_ERRORS,
+  '400': error('InvalidRequest (`field` names the field), InvalidJson or InvalidBody (`field` is `body`)'),
+  '403': error('Forbidden: read-only token'),
+  '409': error('NotRetryable: the task is not failed, canceled or timed_out; `state` says what it is'),
+  '413': error('PayloadTooLarge: body larger than 64 KiB'),
+  '415': error('UnsupportedMediaType: the body is not JSON'),
 };
 const WEBHOOK_ERRORS = {
   ...RUNTIME_ERRORS,
@@ -106,7 +116,7 @@ export function buildOpenApi(): Json {
       title: 'Ferry operator API',
       version: '1',
       description:
-        'Tasks, replications and cancellation of Ferry image replication, and the registry webhook. Every error answer, ' +
+        'Tasks, replications, cancellation, re-runs and dry runs of Ferry image replication, and the registry webhook. Every error answer, ' +
         'of the webhook, the API and the function runtime alike, is `{"error": {"status", "code", "message", "field"?}}` ' +
         '(schema Error; `code` from ErrorCode); the runtime adds `requestId`, a refused cancel `state`, `taskId` or `cloud`.',
     },
@@ -124,8 +134,17 @@ export function buildOpenApi(): Json {
         TaskDetail: schema(taskDetailResponse, 'output'),
         EcsTaskDetail: schema(ecsTaskDetailResponse, 'output'),
         Replication: schema(replicationResponse, 'output'),
+        BackfillBody: schema(backfillBody, 'input'),
+        BackfillResult: schema(backfillResponse, 'output'),
         Health: schema(healthResponse, 'output'),
         Triggers: schema(triggersResponse, 'output'),
+        RetryBody: schema(retryTaskBody, 'input'),
+        RetryResult: schema(retryResponse, 'output'),
+        ReplicationRetryResult: schema(replicationRetryResponse, 'output'),
+        BulkRetryBody: schema(bulkRetryBody, 'input'),
+        BulkRetryResult: schema(bulkRetryResponse, 'output'),
+        PlanBody: schema(planBody, 'input'),
+        Plan: schema(planResponse, 'output'),
         WebhookResult: schema(webhookResponse, 'output'),
         Error: errorSchema(),
         ErrorCode: errorCodeDoc(),
@@ -177,6 +196,78 @@ export function buildOpenApi(): Json {
           security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('CloudCancelBody') } } },
           responses: { '200': json('CancelResult', 'Canceled (now or before)'), ...CANCEL_ERRORS },
+        },
+      },
+      '/tasks/{id}/retry': {
+        post: {
+          operationId: 'retryTask',
+          summary: 'Re-run a failed, canceled or timed-out task',
+          description:
+            'Re-opens the task (pending, due now) with a fresh attempt budget; the sweep submits it. The history keeps every ' +
+            'attempt, with who asked and why. Concurrent retries re-open it once: the others answer 200 with alreadyReopened.',
+          security,
+          parameters: [idParam('Ferry task id (UUID)')],
+          requestBody: { required: false, content: { 'application/json': { schema: ref('RetryBody') } } },
+          responses: { '200': json('RetryResult', 'Re-opened (now or by an earlier retry)'), '404': error('TaskNotFound: no such task'), ...RETRY_ERRORS },
+        },
+      },
+      '/tasks/retry': {
+        post: {
+          operationId: 'retryTasks',
+          summary: 'Re-run finished tasks matching a filter, one page per call',
+          description: 'Each page is re-opened in one transaction; pass nextCursor back for the next. dryRun lists the page and changes nothing.',
+          security,
+          requestBody: { required: false, content: { 'application/json': { schema: ref('BulkRetryBody') } } },
+          responses: { '200': json('BulkRetryResult', 'The page re-opened (or, in a dry run, that would be)'), ...RETRY_ERRORS },
+        },
+      },
+      '/replications/{id}/retry': {
+        post: {
+          operationId: 'retryReplication',
+          summary: 'Re-run every failed, canceled or timed-out task of a replication',
+          security,
+          parameters: [idParam('Replication id (UUID)')],
+          requestBody: { required: false, content: { 'application/json': { schema: ref('RetryBody') } } },
+          responses: { '200': json('ReplicationRetryResult', 'Re-opened (now or by an earlier retry)'), '404': error('ReplicationNotFound: no such replication'), ...RETRY_ERRORS },
+        },
+      },
+      '/plan': {
+        post: {
+          operationId: 'plan',
+          summary: 'What a push of this image would do, creating nothing (a read token suffices)',
+          description:
+            'Which rules match (and why the others do not), each target rendered or the naming rule it breaks, whether the target ' +
+            'already holds the image (by digest, where the provider can read the target; cloud errors per target), and the task the ledger has for it.',
+          security,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('PlanBody') } } },
+          responses: {
+            '200': json('Plan', 'The plan'),
+            ...AUTH_ERRORS,
+            '400': error('InvalidRequest: a field breaks a rule, an unknown source, or an image reference no configured registry has (`field` names it)'),
+            '413': error('PayloadTooLarge: body larger than 64 KiB'),
+            '415': error('UnsupportedMediaType: the body is not JSON'),
+          },
+        },
+      },
+      '/backfill': {
+        post: {
+          operationId: 'backfill',
+          summary: 'One bounded slice of a backfill: what rules match that targets lack is recorded as pushes are',
+          description:
+            "Lists each chosen rule's sources (repositories, then tags), skips targets already holding the tag at the source's digest " +
+            "or already in the ledger, and creates the rest (one replication per image, the webhook's idempotency keys). Walks at most " +
+            '`maxSeconds`; `done: false` means call again with the same body to continue from the cursor the ledger keeps ' +
+            '(a dry run creates nothing and returns its `cursor` instead).',
+          security,
+          requestBody: { required: false, content: { 'application/json': { schema: ref('BackfillBody') } } },
+          responses: {
+            '200': json('BackfillResult', 'The slice walked: the summary of the pass so far'),
+            ...AUTH_ERRORS,
+            '400': error('InvalidRequest (`field` names it: an unknown rule, a repository not namespace/repository, a since that is no date), InvalidJson'),
+            '403': error('Forbidden: read-only token'),
+            '413': error('PayloadTooLarge: body larger than 64 KiB'),
+            '415': error('UnsupportedMediaType: the body is not JSON'),
+          },
         },
       },
       '/replications/{id}': {

@@ -149,8 +149,10 @@ export const taskSchema = z.object({
   targetKey: z.string(),
   rule: z.string().nullable(),
   state: z.enum(TASK_STATES),
-  attempts: z.number().int(),
-  maxAttempts: z.number().int(),
+  attempts: z.number().int().describe('submissions ever made, across reruns'),
+  maxAttempts: z.number().int().describe('the attempts the current budget allows, counted like attempts'),
+  attemptBase: z.number().int().describe('attempts when the current budget began (a retry starts a fresh one)'),
+  reruns: z.number().int().describe('times a retry or a redelivered push re-opened the task'),
   nextAttemptAt: nullableIso,
   deadlineAt: nullableIso,
   submitStartedAt: nullableIso,
@@ -253,7 +255,8 @@ const webhookTarget = z.object({
   target: z.record(z.string(), z.unknown()).optional(),
   taskId: z.string().optional(),
   state: z.string().describe('task state after this delivery (pending, submitted, failed, …)'),
-  duplicate: z.boolean().optional().describe('the task existed before this delivery'),
+  duplicate: z.boolean().optional().describe('the task existed before this delivery (succeeded or in flight)'),
+  reopened: z.boolean().optional().describe('the task had failed, was canceled or timed out: this delivery re-opened it'),
   cloudRef: z.string().optional(),
   error: z
     .object({ code: z.string(), message: z.string(), field: z.string().optional(), requestId: z.string().nullable().optional() })
@@ -268,6 +271,7 @@ export const webhookResponse = z.object({
   matched: z.number().int().describe('rule targets the pushes matched'),
   created: z.number().int().optional(),
   duplicates: z.number().int().optional(),
+  reopened: z.number().int().optional().describe('failed, canceled or timed-out targets this delivery re-opened'),
   replicationId: z.string().optional().describe('the first replication'),
   replications: z
     .array(

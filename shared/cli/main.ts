@@ -10,6 +10,7 @@ import { request } from 'undici';
 import type { ErrorDetail } from '../http/errors.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
 import { formatTriggers, triggersExit } from './triggers.ts';
+import { type CommandKit, plan, retry } from './rerun.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -28,10 +29,15 @@ Commands:
   cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace>
                              cancel by the cloud's own reference
   replication <id>           one replication with its tasks
+  retry <id>                 re-run a failed, canceled or timed-out task (or every such task of a replication)
+  retry --state failed [--rule r] [--since 2h] [--dry-run]
+                             re-run finished tasks matching a filter
+  plan <image-ref>           what a push of this image would do, creating nothing
   health                     the API's /healthz
   triggers [--apply]         repositories rules match that lack an ACR trigger calling this Ferry (--apply: create them)
   config check [file]        validate a config file locally, printing every problem
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
+  backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
   replay <payload.json> --kind <kind> [--instance id] [--source name]
                              POST a saved webhook to <url>/webhooks/<kind> (token: FERRY_WEBHOOK_TOKEN)
   cloud [seed.json]          run the local cloud emulator
@@ -58,6 +64,18 @@ Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event histor
   ferry cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace> [--reason text]
 Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
   replication: `Usage: ferry replication <id> [--json]`,
+  retry: `Usage:
+  ferry retry <task-or-replication-id> [--reason text] [--json]
+  ferry retry --state failed[,canceled,timed_out] [--rule r] [--since 2h|ISO-time] [--dry-run] [--reason text] [--json]
+Re-opens failed, canceled or timed-out tasks with a fresh attempt budget; the sweep submits them next.
+The history keeps every attempt, with who asked and why. Needs an admin token in FERRY_API_TOKEN.
+--since: tasks that ended at or after (90m, 2h, 7d, or an ISO time). --dry-run lists them, changing nothing.`,
+  plan: `Usage:
+  ferry plan <host/namespace/repository[:tag][@digest]> [--digest d] [--json]
+  ferry plan --source <name> <namespace/repository[:tag]> [--digest d] [--json]
+What a push of this image would do: which rules match (and why the others do not), each target
+rendered or the naming rule it breaks, whether the target already holds the image. Creates nothing;
+a read token suffices.`,
   health: `Usage: ferry health [--json]`,
   triggers: `Usage: ferry triggers [--apply] [--json]
 For every ACR source, the repositories some rule matches and whether each has a repository trigger
@@ -70,6 +88,12 @@ Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with th
 secrets, printing every problem. Exit 1 when the config is invalid.`,
   sweep: `Usage: ferry sweep [--json]
 Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
+  backfill: `Usage: ferry backfill [--rule R] [--repository namespace/repository] [--since DATE|2h|7d] [--dry-run] [--json]
+Runs a backfill here (FERRY_CONFIG, DATABASE_URL): lists what each chosen rule's sources hold, renders
+every target of every matching tag, skips targets already holding the image at the same digest, and
+records the rest as pushes are recorded (the sweep copies them). Killed, it resumes where it stopped
+when run again with the same arguments. --dry-run creates nothing. Progress on stderr on a terminal.
+Exit codes: 0 done, 1 not finished (a listing failed: run it again), 2 usage error.`,
   replay: `Usage: ferry replay <payload.json> --kind <acr|harbor|distribution|dockerhub|cloudevents> [--instance id] [--source name] [--url url]
 POSTs a saved webhook payload to <url>/webhooks/<kind>, with FERRY_WEBHOOK_TOKEN as bearer token
 (and as ?token=, like an ACR trigger URL). --instance and --source are passed as query parameters.`,
@@ -97,6 +121,9 @@ const OPTIONS = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   reason: { type: 'string' },
+  rule: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  digest: { type: 'string' },
   acr: { type: 'boolean' },
   apply: { type: 'boolean' },
   ecs: { type: 'boolean' },
@@ -152,6 +179,10 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await cancel(ctx, values, args);
       case 'replication':
         return await showReplication(ctx, values, args);
+      case 'retry':
+        return await retry(kit(ctx, values), args, { state: values.state, rule: values.rule, since: values.since, dryRun: values['dry-run'], reason: values.reason });
+      case 'plan':
+        return await plan(kit(ctx, values), args, { source: values.source, digest: values.digest });
       case 'health':
         return await health(ctx, values, args);
       case 'triggers':
@@ -160,6 +191,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await configCheck(ctx, values, args);
       case 'sweep':
         return await sweep(ctx, values, args);
+      case 'backfill':
+        return await backfill(ctx, values, args);
       case 'replay':
         return await replay(ctx, values, args);
       case 'cloud':
@@ -269,6 +302,17 @@ function failed(ctx: CliEnv, v: Values, a: ApiAnswer): number {
   }
   ctx.io.err(describeError(a.status, a.body, a.headers));
   return EXIT.failure;
+}
+
+/** The API client and printers the commands of other modules use. */
+function kit(ctx: CliEnv, v: Values): CommandKit {
+  return {
+    io: ctx.io,
+    json: v.json === true,
+    post: (path, body) => api(ctx, v, 'POST', path, body),
+    failed: (a) => failed(ctx, v, { headers: {}, ...a }),
+    usage: (message) => new UsageError(message),
+  };
 }
 
 function printJson(ctx: CliEnv, value: unknown): number {
@@ -469,6 +513,20 @@ async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
     return EXIT.ok;
   } finally {
     await deps.ledger.close().catch(() => {});
+  }
+}
+
+async function backfill(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const { BackfillUsageError, printSummary, runBackfillCommand } = await import('./backfill.ts');
+  try {
+    const { result } = await runBackfillCommand({ rule: v.rule, repository: v.repository, since: v.since, dryRun: v['dry-run'] === true, json: v.json === true }, ctx.env, ctx.io);
+    if (v.json) printJson(ctx, result);
+    else printSummary(ctx.io, result);
+    return result.done ? EXIT.ok : EXIT.failure;
+  } catch (err) {
+    if (err instanceof BackfillUsageError) throw new UsageError(err.message);
+    throw err;
   }
 }
 

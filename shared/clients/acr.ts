@@ -82,6 +82,18 @@ export interface AcrRepository {
   modifiedTime?: number | undefined;
 }
 
+/** One tag of a repository as ListRepoTag lists it; `digest` is `sha256:<hex>` (ACR answers bare hex). */
+export interface AcrRepoTag {
+  tag: string;
+  digest?: string | undefined;
+  imageId?: string | undefined;
+  imageSize?: number | undefined;
+  /** Epoch ms. */
+  imageCreate?: number | undefined;
+  imageUpdate?: number | undefined;
+  status?: string | undefined;
+}
+
 export interface AcrTrigger {
   triggerId: string;
   triggerName?: string | undefined;
@@ -166,6 +178,35 @@ const repositoryFields = {
   ModifiedTime: lenient(longish),
 };
 
+const DIGEST = /^([a-z0-9]+:)?[0-9a-f]{32,128}$/;
+
+/** ACR answers a digest as bare hex: Ferry names it `sha256:<hex>`. */
+function fullDigest(d: string): string {
+  return /^[a-z0-9]+:/.test(d) ? d : `sha256:${d}`;
+}
+
+const repoTagFields = {
+  Tag: z.string().min(1),
+  Digest: lenient(z.string().regex(DIGEST)),
+  ImageId: text,
+  ImageSize: lenient(longish),
+  ImageCreate: lenient(longish),
+  ImageUpdate: lenient(longish),
+  Status: text,
+};
+
+function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
+  return {
+    tag: t.Tag,
+    digest: t.Digest === undefined ? undefined : fullDigest(t.Digest),
+    imageId: t.ImageId,
+    imageSize: t.ImageSize,
+    imageCreate: t.ImageCreate,
+    imageUpdate: t.ImageUpdate,
+    status: t.Status,
+  };
+}
+
 function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
   return {
     repoId: r.RepoId,
@@ -221,7 +262,8 @@ const createRepoSyncTaskInput = z
   .strict();
 const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
 const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
-const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(/^([a-z0-9]+:)?[0-9a-f]{32,128}$/) });
+const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(DIGEST) });
+const listRepoTagInput = z.object({ instanceId, repoId, pageNo, pageSize }).strict();
 const listRepoSyncTaskInput = z
   .object({
     instanceId,
@@ -252,6 +294,7 @@ export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
 export type CreateRepoSyncTaskInput = z.input<typeof createRepoSyncTaskInput>;
 export type RepoSyncTaskRef = z.input<typeof taskRefInput>;
 export type ListRepoSyncTaskInput = z.input<typeof listRepoSyncTaskInput>;
+export type ListRepoTagInput = z.input<typeof listRepoTagInput>;
 export type CreateRepoTriggerInput = z.input<typeof createRepoTriggerInput>;
 export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
 
@@ -278,6 +321,7 @@ const getRepoSyncTaskOutput = z.object({
   SyncedSize: lenient(longish),
   LayerTasks: listOf(layer),
 });
+const listRepoTagOutput = z.object({ ...envelope, ...pageFields, Images: listOf(z.object(repoTagFields)) });
 const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: listOf(z.object(syncTaskFields)) });
 const envelopeOutput = z.object(envelope);
 const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
@@ -317,7 +361,16 @@ export class AcrClient {
   async getRepoTagDigest(input: { instanceId: string; repoId: string; tag: string }): Promise<string> {
     const i = this.input(repoTagInput, input, 'GetRepoTag');
     const r = await this.rpc.call('GetRepoTag', { InstanceId: i.instanceId, RepoId: i.repoId, Tag: i.tag }, getRepoTagOutput, { errorCodes: NOT_FOUND });
-    return /^[a-z0-9]+:/.test(r.Digest) ? r.Digest : `sha256:${r.Digest}`;
+    return fullDigest(r.Digest);
+  }
+
+  /** One page of a repository's tags (PageSize ≤ 100), newest first; a tag listed without a readable digest has none. */
+  async listRepoTag(input: ListRepoTagInput): Promise<Page<AcrRepoTag>> {
+    const i = this.input(listRepoTagInput, input, 'ListRepoTag');
+    const r = await this.rpc.call('ListRepoTag', { InstanceId: i.instanceId, RepoId: i.repoId, PageNo: i.pageNo, PageSize: i.pageSize }, listRepoTagOutput, {
+      errorCodes: NOT_FOUND,
+    });
+    return pageOf(r, { items: r.Images.items.map(toRepoTag), listed: r.Images.listed });
   }
 
   /**

@@ -67,6 +67,8 @@ const time = z
   .optional()
   .transform((v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined));
 const repoTagSchema = z.looseObject({ Tag: z.string().min(1), digest: z.string().regex(/^sha(256|512):[0-9a-f]+$/) });
+const listedTagSchema = repoTagSchema.extend({ updated: time, created: time });
+const listedRepoSchema = z.looseObject({ name: z.string().min(1), namespace: z.string().optional() });
 const syncRepoSchema = z.looseObject({ remoteRegionId: z.string().min(1), remoteNamespace: z.string().min(1) });
 const syncJobSchema = z.looseObject({
   id: z.number().int(),
@@ -107,7 +109,28 @@ const listSyncJobsInput = z
   })
   .strict();
 
+const pageInput = { limit: z.number().int().min(1).max(100).optional(), offset: z.number().int().min(0).optional() };
+const listReposInput = z.object({ namespace: named(naming.swrNamespace), ...pageInput }).strict();
+const listTagsInput = z.object({ ...repoRef, ...pageInput }).strict();
+
 export type SwrRepoRef = z.input<typeof repoRefInput>;
+export type ListReposInput = z.input<typeof listReposInput>;
+export type ListTagsInput = z.input<typeof listTagsInput>;
+
+/** A tag as ListRepositoryTags lists it. */
+export interface SwrTag {
+  tag: string;
+  digest: string;
+  /** When it was last pushed (ISO time), when SWR says. */
+  updated?: string | undefined;
+}
+
+/** One page of a listing: `total` from `Content-Range` (null when absent), `listed` records readable or not. */
+export interface SwrPage<T> {
+  items: T[];
+  listed: number;
+  total: number | null;
+}
 export type CreateSyncRepoInput = z.input<typeof createSyncRepoInput>;
 export type SyncRepoKey = z.input<typeof syncRepoKeyInput>;
 export type SyncImagesInput = z.input<typeof syncImagesInput>;
@@ -246,15 +269,7 @@ export class SwrClient {
     const filter = [`limit::${i.limit ?? 10}`, `offset::${i.offset ?? 0}`, `order::${i.order ?? 'desc'}`].join('|');
     const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'sync_job'), query: { filter } });
     const { records, skipped } = checkRecords(syncJobSchema, this.json(res, action), this.ctx(action, res));
-    const range = res.headers['content-range'];
-    let total: number | null = null;
-    if (range !== undefined) {
-      const m = /^\s*(?:items\s+)?\d+-\d+\/(\d+)\s*$/.exec(range);
-      if (!m) {
-        throw new CloudMalformedResponseError({ ...this.ctx(action, res), code: 'MalformedResponse', message: `Content-Range header "${range}" is not "offset-count/total"` });
-      }
-      total = Number(m[1]);
-    }
+    const total = this.totalOf(res, action);
     return { jobs: records, total, skipped };
   }
 
@@ -280,6 +295,28 @@ export class SwrClient {
     return { requestId: res.headers['x-request-id'] };
   }
 
+  /** One page of an organization's repositories (ListReposDetails, `GET /v2/manage/repos`). */
+  async listRepositories(input: ListReposInput): Promise<SwrPage<{ namespace: string; repository: string }>> {
+    const i = checkInput(listReposInput, input, 'swr', 'GET repos');
+    const action = 'GET repos';
+    const query = { namespace: i.namespace, limit: String(i.limit ?? 100), offset: String(i.offset ?? 0) };
+    const res = await this.call({ action, method: 'GET', path: '/v2/manage/repos', query });
+    const { records, skipped } = checkRecords(listedRepoSchema, this.json(res, action), this.ctx(action, res));
+    // Records naming another organization are left out, whatever SWR's `namespace` filter lets through.
+    const items = records.filter((r) => (r.namespace ?? i.namespace) === i.namespace).map((r) => ({ namespace: i.namespace, repository: r.name }));
+    return { items, listed: records.length + skipped, total: this.totalOf(res, action) };
+  }
+
+  /** One page of a repository's tags with their digests (ListRepositoryTags). */
+  async listTags(input: ListTagsInput): Promise<SwrPage<SwrTag>> {
+    const i = checkInput(listTagsInput, input, 'swr', 'GET tags');
+    const action = 'GET tags';
+    const query = { limit: String(i.limit ?? 100), offset: String(i.offset ?? 0) };
+    const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'tags'), query });
+    const { records, skipped } = checkRecords(listedTagSchema, this.json(res, action), this.ctx(action, res));
+    return { items: records.map((r) => ({ tag: r.Tag, digest: r.digest, updated: r.updated ?? r.created })), listed: records.length + skipped, total: this.totalOf(res, action) };
+  }
+
   /** Regions this account can sync to. */
   async listRegions(): Promise<string[]> {
     const action = 'GET regions';
@@ -288,6 +325,15 @@ export class SwrClient {
   }
 
   // ------------------------------------------------------------ plumbing
+
+  /** `Content-Range: offset-count/total` → total; null when absent. */
+  private totalOf(res: HttpResponse, action: string): number | null {
+    const range = res.headers['content-range'];
+    if (range === undefined) return null;
+    const m = /^\s*(?:items\s+)?\d+-\d+\/(\d+)\s*$/.exec(range);
+    if (!m) throw new CloudMalformedResponseError({ ...this.ctx(action, res), code: 'MalformedResponse', message: `Content-Range header "${range}" is not "offset-count/total"` });
+    return Number(m[1]);
+  }
 
   private ctx(action: string, res: HttpResponse) {
     return { provider: 'swr' as const, action, status: res.status, requestId: res.headers['x-request-id'] };

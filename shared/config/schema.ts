@@ -192,6 +192,46 @@ export function mergePolicy(base: Policy, over: PolicyInput | undefined): Policy
   };
 }
 
+// ---------- the drift audit ----------
+const DURATION = /^(\d{1,6})(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const AUDIT_MIN_MS = 5 * 60_000;
+export const AUDIT_MAX_MS = 30 * 86_400_000;
+
+/** `30m`, `6h`, `1d` in ms, or null when the text is not such a duration. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : null;
+}
+
+const auditSchema = z
+  .unknown()
+  .prefault({ every: '6h' })
+  .transform((v, ctx): { every: string; everyMs: number } | false => {
+    if (v === false) return false;
+    const given = v === undefined ? { every: '6h' } : v;
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+      ctx.addIssue({ code: 'custom', message: "must be false (no audit) or { every: '<duration>' }, e.g. { every: '6h' }" });
+      return z.NEVER;
+    }
+    const { every = '6h', ...rest } = given as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [extra], message: 'is not an audit setting (only "every")' });
+      return z.NEVER;
+    }
+    const ms = typeof every === 'string' ? parseDuration(every) : null;
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: `must be a duration such as "30m", "6h" or "1d" (got ${JSON.stringify(every)})` });
+      return z.NEVER;
+    }
+    if (ms < AUDIT_MIN_MS || ms > AUDIT_MAX_MS) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: `must be between 5m and 30d (got "${every}")` });
+      return z.NEVER;
+    }
+    return { every: every as string, everyMs: ms };
+  });
+
 // ---------- targets: one schema per registered provider ----------
 export const schemaKit: SchemaKit = { checked, template, alibabaRegion, huaweiRegion };
 
@@ -225,6 +265,8 @@ export function buildConfigSchema(ctx: RefContext) {
     deletes: z.boolean().default(false),
     targets: z.array(targetSchema()).min(1),
     policy: policyPartialSchema.optional(),
+    /** The sweep's drift audit of what the rule should have copied: `{ every: '6h' }` (default), or false. */
+    audit: auditSchema,
   });
 
   const webhookTokenObject = z.strictObject({

@@ -18,7 +18,8 @@ import { CopyError, type CopyCheckpoint, type CopyHooks, type CopyOptions, type 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
-function context(opts: CopyOptions): ClientContext {
+/** A registry client's context from copy options: the engine's, and the listing's (catalog.ts). */
+export function context(opts: CopyOptions): ClientContext {
   return {
     fetch: opts.fetch ?? nodeFetch,
     now: opts.now ?? Date.now,

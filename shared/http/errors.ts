@@ -40,6 +40,8 @@ export const ERROR_STATUS = {
   AlreadyFinished: 409,
   /** An ECS task id watched in several regions. */
   AmbiguousTask: 409,
+  /** A retry of a task that is not failed, canceled or timed out; `state` says what it is. */
+  NotRetryable: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   /** A webhook event that is well-formed JSON but not a usable push event; `field` names the part. */
@@ -76,7 +78,7 @@ export const errorDetailSchema = z.strictObject({
   message: z.string().describe('what went wrong, for people'),
   field: z.string().optional().describe('the request field at fault'),
   requestId: z.string().optional().describe('the invocation id (answers of the function runtime)'),
-  state: z.string().optional().describe('final state of the task (409 AlreadyFinished)'),
+  state: z.string().optional().describe('the state of the task (409 AlreadyFinished, NotRetryable)'),
   taskId: z.string().optional().describe('the Ferry task concerned'),
   cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
 });

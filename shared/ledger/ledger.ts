@@ -14,13 +14,16 @@ import { NotificationOutbox } from './outbox.ts';
 import * as queries from './queries.ts';
 import { EcsTaskRegistry } from './registries.ts';
 import * as replications from './replications.ts';
+import * as reruns from './reruns.ts';
 import type { Provider, ReplicationRow, TaskRow, TimeInput } from './rows.ts';
 import * as transitions from './transitions.ts';
+import { WalkCursors } from './walks.ts';
 
 export type { CopiedImage } from './copies.ts';
 export type { ClaimOptions, SubmissionClaimOptions } from './claims.ts';
 export type { Health, PruneOptions, PruneResult } from './maintenance.ts';
 export type { ListTasksFilter, OpenTasksFilter, ScopeSummary, TaskDetail } from './queries.ts';
+export type { RerunFilter, RerunPage, RerunRequest, RerunResult, RerunnableState } from './reruns.ts';
 export type { RecordedTask, RecordResult, ReplicationForSuccess, ReplicationInput, TaskSpec } from './replications.ts';
 export type { DeferInput, TaskPatch, TransitionInput } from './transitions.ts';
 
@@ -46,6 +49,8 @@ export class Ledger {
   readonly outbox: NotificationOutbox;
   /** The copy provider's jobs: one per submission, with the copy's checkpoint. */
   readonly copyJobs: CopyJobs;
+  /** Where backfill runs and the drift audit got to in each source's inventory. */
+  readonly walks: WalkCursors;
   readonly #core: LedgerCore;
 
   /**
@@ -59,6 +64,7 @@ export class Ledger {
     this.ecs = new EcsTaskRegistry(db, nowIso);
     this.outbox = new NotificationOutbox(db, nowIso);
     this.copyJobs = new CopyJobs(db, () => clock());
+    this.walks = new WalkCursors(db, () => clock());
   }
 
   /** Opens the database (pg when databaseUrl, else PGlite), applies pending migrations, returns the ledger. */
@@ -195,6 +201,27 @@ export class Ledger {
     return transitions.requestCancel(this.#core, taskId, r);
   }
 
+  // ---------------------------------------------------------------- re-runs
+
+  /**
+   * Re-opens a failed, canceled or timed-out task (pending, due now, a fresh attempt budget, an event
+   * naming actor and reason), under its row lock: concurrent re-runs re-open it once, the others get
+   * `already`. Null when there is no such task.
+   */
+  rerunTask(id: string, r: reruns.RerunRequest): Promise<reruns.RerunResult | null> {
+    return reruns.rerunTask(this.#core, id, r);
+  }
+
+  /** Re-opens those of these tasks that are failed, canceled or timed out; returns them as re-opened. */
+  rerunIds(ids: readonly string[], r: reruns.RerunRequest): Promise<TaskRow[]> {
+    return reruns.rerunIds(this.#core, ids, r);
+  }
+
+  /** One page of a bulk re-run (or, with dryRun, of what it would re-open), in one transaction. */
+  rerunMany(f: reruns.RerunFilter, r: reruns.RerunRequest): Promise<reruns.RerunPage> {
+    return reruns.rerunMany(this.#core, f, r);
+  }
+
   // ---------------------------------------------------------------- reads
 
   getTask(id: string): Promise<queries.TaskDetail | null> {
@@ -204,6 +231,11 @@ export class Ledger {
   /** The task that ever held this cloud reference (current or earlier attempt). */
   findTaskByCloudRef(ref: string): Promise<TaskRow | null> {
     return queries.findTaskByCloudRef(this.#core, ref);
+  }
+
+  /** The tasks holding these idempotency keys. */
+  tasksByKeys(keys: readonly string[]): Promise<TaskRow[]> {
+    return queries.tasksByKeys(this.#core, keys);
   }
 
   /** Newest first, keyset-paged: pass back `nextCursor` (null on the last page). */

@@ -7,6 +7,8 @@ export interface NotificationInput {
   /** Exactly one of taskId / replicationId: what the notification is about. */
   taskId?: string;
   replicationId?: string;
+  /** The task's rerun it is about: a re-opened task that fails again is notified again (`task:<id>#<n>`). */
+  rerun?: number;
   kind: string;
   /** Where it goes (a webhook URL name, a channel id…); never a secret. */
   target: string;
@@ -22,9 +24,9 @@ export interface Enqueued {
 const DEFAULT_BACKOFF_BASE_MS = 30_000;
 const MAX_BACKOFF_MS = 3_600_000;
 
-export function subjectOf(n: Pick<NotificationInput, 'taskId' | 'replicationId'>): string {
+export function subjectOf(n: Pick<NotificationInput, 'taskId' | 'replicationId' | 'rerun'>): string {
   if (n.taskId && n.replicationId) throw new LedgerInputError('taskId', 'give taskId or replicationId, not both');
-  if (n.taskId) return `task:${n.taskId}`;
+  if (n.taskId) return `task:${n.taskId}${n.rerun ? `#${n.rerun}` : ''}`;
   if (n.replicationId) return `replication:${n.replicationId}`;
   throw new LedgerInputError('taskId', 'taskId or replicationId is required');
 }

@@ -55,6 +55,13 @@ export async function findTaskByCloudRef(core: LedgerCore, ref: string): Promise
   return rows[0] ? toTask(rows[0]) : null;
 }
 
+/** The tasks holding these idempotency keys (a dry run asks what a push would find). */
+export async function tasksByKeys(core: LedgerCore, keys: readonly string[]): Promise<TaskRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await core.db.query('SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])', [[...keys]]);
+  return rows.map(toTask);
+}
+
 export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{ items: TaskRow[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
   if (!(Number.isInteger(limit) && limit > 0 && limit <= 500)) throw new LedgerInputError('limit', 'integer 1..500');
@@ -114,7 +121,7 @@ export async function activeScopes(core: LedgerCore, provider: Provider): Promis
   return rows.map((r) => ({ scope: r.scope, open: Number(r.open), oldestAt: new Date(r.oldest as string).getTime() }));
 }
 
-function encodeCursor(at: string, id: string): string {
+export function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
@@ -141,7 +148,7 @@ export function checkListCursor(cursor: string): string | null {
   return parseCursor(cursor) ? null : 'not a cursor returned by listTasks';
 }
 
-function decodeCursor(cursor: string): { at: string; id: string } {
+export function decodeCursor(cursor: string): { at: string; id: string } {
   const at = parseCursor(cursor);
   if (!at) throw new LedgerInputError('cursor', 'not a cursor returned by listTasks');
   return at;

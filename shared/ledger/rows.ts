@@ -50,8 +50,14 @@ export interface TaskRow {
   targetKey: string;
   rule: string | null;
   state: TaskState;
+  /** Submissions ever made, across reruns. */
   attempts: number;
+  /** The attempts the current budget allows, counted like `attempts` (a rerun raises it by the policy's). */
   maxAttempts: number;
+  /** `attempts` when the current budget began (0, or the attempts made before the last rerun). */
+  attemptBase: number;
+  /** Times an operator or a redelivered push re-opened the finished task. */
+  reruns: number;
   /** When the task is next due: submission for pending, the next status poll for submitted/running. */
   nextAttemptAt: Iso | null;
   deadlineAt: Iso | null;
@@ -177,6 +183,8 @@ export function toTask(r: Raw): TaskRow {
     state: r.state as TaskState,
     attempts: Number(r.attempts),
     maxAttempts: Number(r.max_attempts),
+    attemptBase: Number(r.attempt_base ?? 0),
+    reruns: Number(r.reruns ?? 0),
     nextAttemptAt: isoOrNull(r.next_attempt_at),
     deadlineAt: isoOrNull(r.deadline_at),
     submitStartedAt: isoOrNull(r.submit_started_at),

@@ -108,7 +108,7 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
   await recomputeReplication(tx, task.replicationId, now);
   for (const n of t.notify ?? []) {
     const { about, ...rest } = n;
-    await enqueueNotificationIn(tx, now, about === 'replication' ? { ...rest, replicationId: task.replicationId } : { ...rest, taskId });
+    await enqueueNotificationIn(tx, now, about === 'replication' ? { ...rest, replicationId: task.replicationId } : { ...rest, taskId, rerun: task.reruns });
   }
   return task;
 }

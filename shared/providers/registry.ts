@@ -38,6 +38,11 @@ export function providersFeedingFrom(kind: string): CloudProvider[] {
   return providers().filter((p) => p.sourceKinds.includes(kind));
 }
 
+/** The provider that lists what sources of this kind hold (`connect().inventory`), if any. */
+export function inventoryFor(kind: string): CloudProvider | undefined {
+  return providers().find((p) => p.inventoryKinds?.includes(kind));
+}
+
 /** A task's typed target, parsed by its provider (which caches it per row). */
 export function targetOf<To extends RenderedTarget = RenderedTarget>(task: { provider: string; target: unknown }): TaskTarget<To> {
   return providerOf(task).parseTarget(task.target) as TaskTarget<To>;

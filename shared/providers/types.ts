@@ -107,18 +107,33 @@ export interface SourceTag {
   pushedAt?: number | undefined;
 }
 
+/** One page of a source's repositories to list. */
+export interface InventoryPage {
+  /** Where the last page ended (null: from the start); opaque to the caller. */
+  cursor: string | null;
+  /** At most this many repositories per page (a provider may answer fewer, and never more). */
+  limit: number;
+  /**
+   * The repositories the rules name literally for this source (no wildcard, no regex: see
+   * `literalRepositories`): listed instead where the registry refuses its catalog (Docker Hub,
+   * a registry that answers `_catalog` with 401/403/404). Cloud APIs list everything and ignore it.
+   */
+  hint?: readonly SourceRepository[] | undefined;
+}
+
+/** The configured source an inventory lists (the config's source object). */
+export type InventorySource = Record<string, unknown> & { name: string; kind: string };
+
 /**
  * What a configured source holds, listed through its cloud's API (ACR: ListRepository + tags; SWR: its
  * repositories and tags) or the OCI API (`_catalog`, `tags/list`). Backfill and the drift audit walk it
  * a page at a time; `cursor` is opaque to them and kept in the ledger between runs (null: the end).
+ * A cursor the provider did not make is refused with a CloudInvalidRequestError.
  */
 export interface SourceInventory {
-  repositories(
-    source: Record<string, unknown> & { name: string; kind: string },
-    page: { cursor: string | null; limit: number },
-    ctx: CloudContext,
-  ): Promise<{ items: SourceRepository[]; cursor: string | null }>;
-  tags(source: Record<string, unknown> & { name: string; kind: string }, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
+  repositories(source: InventorySource, page: InventoryPage, ctx: CloudContext): Promise<{ items: SourceRepository[]; cursor: string | null }>;
+  /** Every tag of one repository (a repository that no longer exists holds none). */
+  tags(source: InventorySource, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
 }
 
 /** What makes a registry announce a repository's pushes to this Ferry (ACR: a repository trigger). */

@@ -23,6 +23,8 @@ export type Decision =
 export interface AttemptState {
   attempts: number;
   maxAttempts: number;
+  /** Attempts made before the current budget began (a rerun); the submission tries count from here. */
+  attemptBase?: number;
 }
 
 /** Throttled or failing create calls may be retried this often before they count as the rule's attempts. */
@@ -32,7 +34,7 @@ export function decide(policy: Policy, task: AttemptState, cause: Cause, now: nu
   const wait = () => backoffMs(policy, task.attempts, random);
   switch (cause.kind) {
     case 'submission':
-      if (cause.retryable && task.attempts < Math.max(SUBMISSION_TRIES, task.maxAttempts)) return { next: 'defer', at: now + (cause.retryAfterMs ?? wait()) };
+      if (cause.retryable && task.attempts < Math.max((task.attemptBase ?? 0) + SUBMISSION_TRIES, task.maxAttempts)) return { next: 'defer', at: now + (cause.retryAfterMs ?? wait()) };
       return { next: 'give-up', exhausted: cause.retryable };
     case 'cloud-failure':
       if (!cause.retryable) return { next: 'give-up', exhausted: false };

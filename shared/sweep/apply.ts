@@ -2,6 +2,7 @@
  * One decision per claimed task, whatever the cloud: the cloud's answer, an operator's cancel
  * request, and the task's deadline, in that order of precedence:
  *  - a final cloud status wins (a task that finished is recorded as finished, even past its deadline);
+ *    a success only once the target is seen to hold the image (verify.ts): else VERIFY_MISMATCH, retried per policy;
  *  - else a pending cancel request is completed (cloud cancel, then canceled);
  *  - else past the deadline: cloud cancel, then timed_out, then retry or fail per policy;
  *  - else a submitted task the cloud runs becomes running (batched by the caller).
@@ -11,6 +12,7 @@ import { targetOf } from '../providers/registry.ts';
 import type { CancelCause, CancelOutcome, Connected, Observation } from '../providers/types.ts';
 import type { SweepContext } from './context.ts';
 import { canceled, deadlinePassed, failOrRetry, succeed, timedOut } from './outcome.ts';
+import { verifySuccess } from './verify.ts';
 
 /** The answers the sweep can act on; refused, throttled or failed cancels leave the task for the next run. */
 type Actionable = Extract<CancelOutcome, { outcome: 'canceled' | 'not_found' | 'finished' | 'unsupported' }>;
@@ -32,9 +34,20 @@ export type Applied = 'mark-running' | 'unchanged' | 'done';
 
 export async function applyObservation(ctx: SweepContext, task: TaskRow, obs: Observation, cloud: Connected, depth = 0): Promise<Applied> {
   switch (obs.kind) {
-    case 'succeeded':
-      await succeed(ctx, task, obs.cloudStatus, obs.details ?? {});
+    case 'succeeded': {
+      const v = await verifySuccess(ctx, task, obs, cloud);
+      if (v.kind === 'deferred') {
+        ctx.log.info('sweep: success not verified yet, looked at again next run', { taskId: task.id, reason: v.reason });
+        return 'unchanged';
+      }
+      if (v.kind === 'mismatch') {
+        const reason = `cloud task ${obs.cloudStatus} but ${v.message}`;
+        await failOrRetry(ctx, task, { code: 'VERIFY_MISMATCH', message: v.message, requestId: null, retryable: true, cloudStatus: obs.cloudStatus, reason });
+        return 'done';
+      }
+      await succeed(ctx, task, obs.cloudStatus, { ...obs.details, ...v.details });
       return 'done';
+    }
     case 'failed':
       await failOrRetry(ctx, task, obs);
       return 'done';

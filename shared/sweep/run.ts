@@ -10,6 +10,8 @@
  *      (timed_out → retry or fail);
  *   3. watch ECS image import/export tasks;
  *   4. prune finished history older than store.retentionDays (retention.ts: batches, through indexes);
+ *   4b. audit each rule's sources for drift (audit.ts: a slice per run, from a cursor in the ledger, on
+ *      the rule's interval, within a share of the time left);
  *   5. advance the work Ferry does itself (providers marked `doesWork`: the copy engine's slices),
  *      with whatever time is left, so a long copy never starves the phases above;
  *   6. deliver queued notifications (a reserve of the budget is kept for this).
@@ -23,6 +25,7 @@ import { providers } from '../providers/registry.ts';
 import type { CloudProvider } from '../providers/types.ts';
 import { type SweepOptions, createContext } from './context.ts';
 import { reconcileProvider } from './reconcile.ts';
+import { auditRules } from './audit.ts';
 import { pruneHistory } from './retention.ts';
 import { submitPending } from './submit-pending.ts';
 
@@ -57,6 +60,7 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
           .map(reconcile),
         ['ecs', () => watchEcs(ctx)],
         ['retention', () => pruneHistory(ctx)],
+        ['audit', () => auditRules(ctx)],
         ...providers()
           .filter((p) => p.doesWork)
           .map(reconcile),

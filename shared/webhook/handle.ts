@@ -1,7 +1,7 @@
 import { CloudNotFoundError } from '../clients/errors.ts';
 import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
-import { LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
+import { isRerunnable, LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { errorBody, type ErrorCode, type ErrorEnvelope } from '../http/errors.ts';
 import { redact } from '../log.ts';
@@ -52,6 +52,8 @@ export type TargetEntry = {
   taskId?: string;
   state: string;
   duplicate?: boolean;
+  /** The task had failed (or was canceled, or timed out): this delivery re-opened it. */
+  reopened?: boolean;
   cloudRef?: string;
   error?: { code: string; message: string; field?: string; requestId?: string | null };
 };
@@ -193,10 +195,15 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
       throw err;
     }
     const byKey = new Map(recorded.tasks.map((t) => [t.targetKey, t]));
+    const reopened = await reopenFinished(rt, d, source.name, recorded);
     const targets: TargetEntry[] = ok.map((m) => {
       const t = byKey.get(m.targetKey)!;
       const entry: TargetEntry = { rule: m.rule, targetKey: m.targetKey, target: m.target, taskId: t.taskId, state: t.state };
-      if (!t.created) entry.duplicate = true;
+      if (reopened.has(t.taskId)) {
+        entry.reopened = true;
+        entry.state = 'pending';
+        fresh.push({ task: t.taskId, entry });
+      } else if (!t.created) entry.duplicate = true;
       else fresh.push({ task: t.taskId, entry });
       return entry;
     });
@@ -220,17 +227,19 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   await submitFresh(fresh, d, rt, deadline);
 
   const all = replications.flatMap((r) => r.targets);
-  const created = fresh.length;
+  const reopened = all.filter((t) => t.reopened).length;
+  const created = fresh.length - reopened;
   const duplicates = all.filter((t) => t.duplicate).length;
   logDelivery(rt, d, {
     sources: [...new Set(planned.map((p) => p.resolved.source.name))],
     matched,
     created,
     duplicates,
+    reopened,
     ignored: ignored.length,
     states: countStates(all),
   });
-  const body: Record<string, unknown> = { ...base, matched, created, duplicates };
+  const body: Record<string, unknown> = { ...base, matched, created, duplicates, reopened };
   if (replications.length) body.replicationId = replications[0]!.replicationId;
   body.replications = replications;
   if (ignored.length) body.ignored = ignored;
@@ -265,6 +274,18 @@ function deletionEntry(r: DeletionOutcome['recorded'][number], source: string, p
     image: { source, namespace: push.namespace, repository: push.repository, tag: r.image.tag, digest: r.image.digest },
     targets,
   };
+}
+
+/**
+ * A push delivered again after its task failed, was canceled or timed out is a request to try again:
+ * those tasks are re-opened (once, however many deliveries race) with a fresh attempt budget.
+ * Succeeded and in-flight tasks stay duplicates.
+ */
+async function reopenFinished(rt: WebhookRuntime, d: Delivery, source: string, recorded: RecordResult): Promise<Set<string>> {
+  const finished = recorded.tasks.filter((t) => !t.created && isRerunnable(t.state)).map((t) => t.taskId);
+  if (!finished.length) return new Set();
+  const reopened = await rt.deps.ledger.rerunIds(finished, { actor: `webhook:${source}`, reason: 'push delivered again', details: { requestId: d.requestId } });
+  return new Set(reopened.map((t) => t.id));
 }
 
 /** Whether any rule copies this push anywhere: a push nothing replicates needs no digest lookup. */

@@ -134,7 +134,8 @@ function resolveRegistry(push: NormalizedPush, sources: readonly Source[]): Sour
 
 const copyable = (s: Source | undefined): s is Source => s !== undefined && providersFeedingFrom(s.kind).length > 0;
 
-function finish(source: Source, push: NormalizedPush, sources: readonly Source[]): SourceResult {
+/** A picked source's answer: the source rules see it as (its `mirrorOf`, or itself), the pushed names checked against it. */
+export function finish(source: Source, push: Pick<NormalizedPush, 'namespace' | 'repository' | 'tag'>, sources: readonly Source[]): SourceResult {
   let matchAs: ResolvedSource['matchAs'] = null;
   if ('mirrorOf' in source && source.mirrorOf) {
     const m = sources.find((s) => s.name === source.mirrorOf);

@@ -99,7 +99,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const clock: Clock = { now: () => cloud.clock.now(), sleep: (ms) => cloud.clock.sleep(ms) };
   const env = { ...TEST_ENV, ...opts.env };
   const raw = baseConfig(cloud.url);
-  const config = parseConfig(opts.config ? opts.config(raw) : raw, env);
+  const config = parseConfig(auditOffUnlessAsked(opts.config ? opts.config(raw) : raw), env);
   const db = await openLedgerDb(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true });
   const ledger = new Ledger(db, { now: () => clock.now() });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
@@ -118,4 +118,13 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await cloud.close();
     },
   };
+}
+
+/**
+ * Tests count every cloud call and task a sweep makes: the drift audit (on by default) runs only in
+ * tests whose rules ask for it (`audit: { every: … }`).
+ */
+function auditOffUnlessAsked(config: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(config.rules)) return config;
+  return { ...config, rules: config.rules.map((r: unknown) => (r && typeof r === 'object' && !('audit' in r) ? { ...r, audit: false } : r)) };
 }

@@ -15,6 +15,16 @@ export class AcrClients {
     this.region = alibabaClientsPerRegion(opts, (o) => new AcrClient(o));
   }
 
+  /** A repository id a listing gave: the next repoId() for it needs no GetRepository. */
+  remember(instanceId: string, namespace: string, repo: string, repoId: string): void {
+    this.repoIds.set(`${instanceId}/${namespace}/${repo}`, Promise.resolve(repoId));
+  }
+
+  /** Forgets a repository id the cloud no longer knows (the repository was deleted, maybe made again). */
+  forget(instanceId: string, namespace: string, repo: string): void {
+    this.repoIds.delete(`${instanceId}/${namespace}/${repo}`);
+  }
+
   repoId(region: string, instanceId: string, namespace: string, repo: string): Promise<string> {
     const key = `${instanceId}/${namespace}/${repo}`;
     let p = this.repoIds.get(key);

@@ -5,6 +5,7 @@ import type { CloudProvider } from '../types.ts';
 import { CopyError } from '../../copy/types.ts';
 import { CloudNotFoundError } from '../../clients/errors.ts';
 import { AcrClients } from './clients.ts';
+import { acrInventory, acrTargetDigest } from './inventory.ts';
 import { acrRegistryLogin, acrRegistryUrl } from './registry-login.ts';
 import { observeAcrInstance, rereadAcr } from './observe.ts';
 import { cancelSyncTask, createSyncTask, findSyncTask } from './sync-tasks.ts';
@@ -18,6 +19,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   title: 'ACR',
   sourceKinds: ['acr'],
   triggerKinds: ['acr'],
+  inventoryKinds: ['acr'],
   targetSchema: acrTargetSchema,
   render: renderAcr,
   parseTarget: parseAcrTarget,
@@ -66,6 +68,8 @@ export const acrProvider: CloudProvider<AcrTarget> = {
         const repoId = await clients.repoId(image.region, image.instanceId, image.namespace, image.repository);
         return clients.region(image.region).getRepoTagDigest({ instanceId: image.instanceId, repoId, tag: image.tag });
       },
+      targetDigest: (t) => acrTargetDigest(clients, asAcr(t)),
+      inventory: acrInventory(clients),
       observe: (tasks, ctx) => observeAcrInstance(clients, tasks, ctx),
       reread: (task, t, ctx) => rereadAcr(clients, task, asAcr(t), ctx),
       async cancel(task, t) {

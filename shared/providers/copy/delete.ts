@@ -1,9 +1,9 @@
 /** Deletion replication for copies: the tag Ferry wrote to a registry, through the OCI API. */
-import { CloudError, CloudTransientError } from '../../clients/errors.ts';
 import { CopyError } from '../../copy/index.ts';
 import { deleteCopiedTag } from '../../copy/delete-tag.ts';
 import type { DeleteOutcome } from '../types.ts';
 import type { Endpoints } from './endpoints.ts';
+import { asCloudError } from './inventory.ts';
 import type { CopyTaskTarget } from './target.ts';
 
 export async function deleteCopy(endpoints: Endpoints, t: CopyTaskTarget): Promise<DeleteOutcome> {
@@ -17,10 +17,4 @@ export async function deleteCopy(endpoints: Endpoints, t: CopyTaskTarget): Promi
   } catch (err) {
     throw err instanceof CopyError ? asCloudError(err) : err;
   }
-}
-
-/** An engine failure in the clouds' error vocabulary (the webhook's digest lookup reads it so). */
-export function asCloudError(err: CopyError): CloudError {
-  const init = { provider: 'copy', code: err.code, message: err.message, status: err.status ?? undefined, cause: err };
-  return err.retryable ? new CloudTransientError(init) : new CloudError(init);
 }

@@ -9,8 +9,9 @@ import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
-import { asCloudError, deleteCopy } from './delete.ts';
+import { deleteCopy } from './delete.ts';
 import { Endpoints } from './endpoints.ts';
+import { asCloudError, copyTargetDigest, registryInventory } from './inventory.ts';
 import { cancelJob, cancelJobByRef, carriedCheckpoint, jobObservation, running } from './jobs.ts';
 import { type CopyTarget, type CopyTaskTarget, checkCopyTarget, copyTargetSchema, GENERIC_KINDS, parseCopyTarget, renderCopy } from './target.ts';
 
@@ -24,6 +25,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
   title: 'copy',
   doesWork: true,
   sourceKinds: ['acr', 'swr', ...GENERIC_KINDS],
+  inventoryKinds: GENERIC_KINDS,
   targetSchema: copyTargetSchema,
   checkTarget: checkCopyTarget,
   render: renderCopy,
@@ -60,6 +62,8 @@ export const copyProvider: CloudProvider<CopyTarget> = {
         if (!job) return { kind: 'gone', code: 'CopyJobNotFound', message: `no copy job ${task.cloudRef ?? '(none recorded)'}`, requestId: null };
         return jobObservation(job) ?? running();
       },
+      targetDigest: (t) => copyTargetDigest(endpoints, t as CopyTaskTarget),
+      inventory: registryInventory(endpoints),
       cancel: (task) => cancelJob(jobsOf(opts), task.cloudRef),
       deleteTag: (t) => deleteCopy(endpoints, t as CopyTaskTarget),
       cancelReference: (ref) => cancelJobByRef(jobsOf(opts), String(ref.ref)),

@@ -5,6 +5,7 @@ import type { CloudProvider } from '../types.ts';
 import { cancelForOperator, deleteAutoSync, MANUAL_JOB_NOTE, type AutoSyncRef } from './auto-sync.ts';
 import { CopyError } from '../../copy/types.ts';
 import { SwrClients } from './clients.ts';
+import { swrInventory, swrTargetDigest } from './inventory.ts';
 import { swrRegistryLogin, swrRegistryUrl } from './registry-login.ts';
 import { deleteSwrTag } from './delete-tag.ts';
 import { findSyncJob, observeSwrRepository, syncImages } from './jobs.ts';
@@ -20,6 +21,7 @@ export const swrProvider: CloudProvider<SwrTarget> = {
   name: 'swr',
   title: 'SWR',
   sourceKinds: ['swr'],
+  inventoryKinds: ['swr'],
   targetSchema: swrTargetSchema,
   checkTarget: checkSwrTarget,
   render: renderSwr,
@@ -58,6 +60,8 @@ export const swrProvider: CloudProvider<SwrTarget> = {
       findExisting: (task, t, known) => findSyncJob(clients, task, asSwr(t), known),
       resolveDigest: (image) =>
         image.region && image.tag ? clients.region(image.region).tagDigest({ namespace: image.namespace, repository: image.repository, tag: image.tag }) : Promise.resolve(null),
+      targetDigest: (t) => swrTargetDigest(clients, asSwr(t)),
+      inventory: swrInventory(clients),
       observe: (tasks, ctx) => observeSwrRepository(clients, tasks, ctx),
       async reread(task) {
         throw new Error(`task ${task.id}: SWR sync jobs are re-read by listing, not one by one`);
