@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TaskRow } from '../shared/ledger/index.ts';
 import { cancelTask } from '../shared/replicate/cancel.ts';
+import { planPush } from '../shared/replicate/plan.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { normalizeWebhook } from '../shared/webhook/normalize.ts';
-import { fixture, startWebhook, type WebhookHarness } from './webhook-harness.ts';
+import { fixture, ledgerCounts, startWebhook, type WebhookHarness } from './webhook-harness.ts';
 
 /**
  * Deletion replication through the real webhook for SWR targets: a Harbor-format delete (SWR has no
@@ -46,13 +47,13 @@ async function admin(path: string, body?: unknown) {
 const tagsAt = async (region: string) => Object.keys((await admin('/state')).registry[region]?.team?.app ?? {}).sort();
 
 /** A sync Ferry made: a succeeded ledger task, and the tag in the remote region. */
-async function synced(o: { rule: string; region: string; tag: string; digest: string }): Promise<TaskRow> {
+async function synced(o: { rule: string; region: string; tag: string; digest: string; targetKey?: string }): Promise<TaskRow> {
   const from = { source: 'swr-beijing', kind: 'swr', namespace: 'team', repository: 'app', region: 'cn-north-4', tag: o.tag, digest: o.digest };
   const to = { provider: 'swr', region: 'cn-north-4', namespace: 'team', repo: 'app', tag: o.tag, remoteRegion: o.region, remoteNamespace: 'team', override: false };
   const { ledger, clock } = h.stack;
   const rec = await ledger.recordReplication(
     { sourceKind: 'swr', source: 'swr-beijing', region: 'cn-north-4', namespace: 'team', repository: 'app', tag: o.tag, digest: o.digest, pushedAt: clock.now(), rules: [o.rule] },
-    [{ provider: 'swr', target: { from, to }, targetKey: `swr:${o.region}/team/app:${o.tag}`, rule: o.rule, scope: 'cn-north-4/team/app' }],
+    [{ provider: 'swr', target: { from, to }, targetKey: o.targetKey ?? `swr:${o.region}/team/app:${o.tag}`, rule: o.rule, scope: 'cn-north-4/team/app' }],
   );
   const id = rec.tasks[0]!.taskId;
   await ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'test', actor: 'test', patch: { cloudRef: `job-${id.slice(0, 8)}` } });
@@ -107,6 +108,16 @@ describe('deletion replication at the webhook (SWR, Harbor format)', () => {
     const t = r.body.replications[0].targets[0];
     expect(t).toMatchObject({ state: 'failed', error: { code: 'DeletionRefused', message: expect.stringContaining(digestOf('7')) } });
     expect(await tagsAt(REMOTE)).toContain('v6.0.0');
+
+    // Redelivered, the failed deletion is a duplicate, not re-opened: deleting again is an operator's call.
+    const again = await h.post('cloudevents', fixture('harbor-delete-cloudevent.json'), { query: { source: 'swr-beijing' }, headers: { 'content-type': 'application/cloudevents+json' } });
+    expect(again.body).toMatchObject({ created: 0, duplicates: 1, reopened: 0 });
+    // Once the tag holds Ferry's copy again, a retry re-runs the deletion through the sweep.
+    await admin('/images', { region: REMOTE, namespace: 'team', repo: 'app', tag: 'v6.0.0', digest: digestOf('6') });
+    expect(await h.stack.ledger.rerunTask(t.taskId, { actor: 'test', reason: 'tag restored' })).toMatchObject({ outcome: 'reopened' });
+    await runSweep(h.stack.deps, { budgetMs: 5_000 });
+    expect((await h.stack.ledger.getTask(t.taskId))!.task).toMatchObject({ action: 'delete', state: 'succeeded', reruns: 1 });
+    expect(await tagsAt(REMOTE)).not.toContain('v6.0.0');
   });
 
   test('nothing Ferry copied: nothing deleted, and the answer says why', async () => {
@@ -131,5 +142,41 @@ describe('deletion replication at the webhook (SWR, Harbor format)', () => {
     expect(r).toMatchObject({ outcome: 'canceled', task: { action: 'delete', state: 'canceled' } });
     await runSweep(h.stack.deps, { budgetMs: 5_000 });
     expect(await tagsAt(REMOTE)).toContain('v9.0.0');
+  });
+
+  test('plan shows, per target, whether a delete event would delete it, and deletes nothing', async () => {
+    // Keyed as the SWR provider renders these targets, so the plan's matched targets are the copies' own.
+    const key = (region: string, tag: string) => `swr:cn-north-4>${region}:team/app:${tag}`;
+    const mine = await synced({ rule: 'north-to-east', region: REMOTE, tag: 'v10.0.0', digest: digestOf('a'), targetKey: key(REMOTE, 'v10.0.0') });
+    const kept = await synced({ rule: 'north-to-south', region: 'cn-south-1', tag: 'v10.0.0', digest: digestOf('a'), targetKey: key('cn-south-1', 'v10.0.0') });
+    const before = await ledgerCounts(h.stack);
+    const image = { source: 'swr-beijing', namespace: 'team', repository: 'app', tag: 'v10.0.0' };
+
+    const r = await planPush({ ...image, digest: digestOf('a') }, h.stack.deps);
+    if (!r.ok) throw new Error(r.message);
+    const targets = r.plan.rules.flatMap((x) => x.targets);
+    expect(targets.map((t) => t.targetKey).sort()).toEqual([mine.targetKey, kept.targetKey].sort());
+    expect(targets.find((t) => t.targetKey === mine.targetKey)!.onDelete).toEqual({ delete: true, copyTaskId: mine.id });
+    expect(targets.find((t) => t.targetKey === kept.targetKey)!.onDelete).toEqual({ delete: false, copyTaskId: kept.id, reason: expect.stringContaining('deletes: false') });
+    expect(r.plan.deletion.targets).toEqual([{ rule: 'north-to-east', targetKey: mine.targetKey, copyTaskId: mine.id, tag: 'v10.0.0', digest: digestOf('a') }]);
+
+    // A delete naming another digest than the one Ferry copied deletes nothing.
+    const other = await planPush({ ...image, digest: digestOf('b') }, h.stack.deps);
+    if (!other.ok) throw new Error(other.message);
+    expect(other.plan.deletion.targets).toEqual([]);
+    expect(other.plan.rules.flatMap((x) => x.targets).every((t) => t.onDelete?.delete === false)).toBe(true);
+
+    // An image Ferry never copied.
+    const never = await planPush({ ...image, tag: 'v11.0.0', digest: digestOf('a') }, h.stack.deps);
+    if (!never.ok) throw new Error(never.message);
+    expect(never.plan.deletion.reason).toContain("Ferry's ledger shows no copy");
+    expect(never.plan.rules.flatMap((x) => x.targets).map((t) => t.onDelete)).toEqual([
+      { delete: false, reason: expect.stringContaining('no succeeded copy') },
+      { delete: false, reason: expect.stringContaining('no succeeded copy') },
+    ]);
+
+    expect(await ledgerCounts(h.stack)).toEqual(before);
+    expect(await tagsAt(REMOTE)).toContain('v10.0.0');
+    expect(await tagsAt('cn-south-1')).toContain('v10.0.0');
   });
 });
