@@ -12,6 +12,9 @@
  *   GetRepoTag, ListRepoTag          → cr:ListRepositoryTag       resource repository/{instanceId}
  *   GetAuthorizationToken            → cr:GetAuthorizationToken   resource repository/{instanceId}
  *   CreateRepoSyncTask               → cr:CreateRepoSyncTask      (the page discloses none: the API name)
+ *   ListRepoTrigger                  → cr:GetWebHookLog           (ferry triggers; its API reference's table)
+ *   CreateRepoTrigger                → cr:CreateWebHook           (ferry triggers --apply; unconfirmed: UpdateRepoTrigger's is cr:UpdateWebHook)
+ *   DeleteRepoTag                    → cr:DeleteRepositoryTag     (deletion replication, rules with deletes: true)
  *   ECS CancelTask                   → ecs:CancelTask             All Resources
  *   ECS DescribeTasks, DescribeTaskAttribute → ecs:DescribeTasks, ecs:DescribeTaskAttribute (All Resources)
  *   KMS GetSecretValue               → kms:GetSecretValue         resource acs:kms:{region}:{account}:secret/{name}
@@ -22,7 +25,18 @@
  */
 const { configReferences } = require('./config-env.cjs');
 
-const ACR_ACTIONS = ['cr:CreateRepoSyncTask', 'cr:GetRepositorySync', 'cr:CancelRepoSyncTask', 'cr:GetRepository', 'cr:ListRepository', 'cr:ListRepositoryTag', 'cr:GetAuthorizationToken'];
+const ACR_ACTIONS = [
+  'cr:CreateRepoSyncTask',
+  'cr:GetRepositorySync',
+  'cr:CancelRepoSyncTask',
+  'cr:GetRepository',
+  'cr:ListRepository',
+  'cr:ListRepositoryTag',
+  'cr:GetAuthorizationToken',
+  'cr:GetWebHookLog',
+  'cr:CreateWebHook',
+  'cr:DeleteRepositoryTag',
+];
 const ECS_ACTIONS = ['ecs:DescribeTasks', 'ecs:DescribeTaskAttribute', 'ecs:CancelTask'];
 const VPC_ACTIONS = [
   'vpc:DescribeVSwitchAttributes',

@@ -128,6 +128,8 @@ describe('openapi.json', () => {
         '/tasks/{id}',
         '/tasks/{id}/cancel',
         '/tasks/{id}/retry',
+        '/triggers',
+        '/triggers/apply',
         '/webhooks/{kind}',
       ].sort(),
     );

@@ -98,7 +98,7 @@ describe('against the API', () => {
 
     const [list, listJson, one] = await Promise.all([ferry(['tasks', ...url, '--state', 'submitted']), ferry(['tasks', ...url, '--json', '--limit', '1']), ferry(['task', t.id, ...url])]);
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+PROVIDER\s+STATE\s+TARGET\s+ATTEMPTS\s+CLOUDREF\s+CREATED$/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+PROVIDER\s+STATE\s+TARGET\s+ATTEMPTS\s+CLOUDREF\s+CREATED\s+ACTION$/);
     expect(list.stdout).toContain(t.id);
     expect(list.stdout).not.toContain(pending.id);
     expect(listJson.code).toBe(0);

@@ -105,12 +105,14 @@ describe('npm run package (offline serverless package)', () => {
         'GET /tasks',
         'GET /tasks/[id]',
         'POST /backfill',
+        'GET /triggers',
         'POST /cancel',
         'POST /plan',
         'POST /replications/[id]/retry',
         'POST /tasks/[id]/cancel',
         'POST /tasks/[id]/retry',
         'POST /tasks/retry',
+        'POST /triggers/apply',
       ].sort(),
     );
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);

@@ -190,6 +190,8 @@ export class AcrState {
   instances = new Map<string, AcrInstance>();
   tasks: SyncTask[] = [];
   calls: CreateCall[] = [];
+  /** Every tag DeleteRepoTag removed. */
+  deleteCalls: { instanceId: string; namespace: string; repo: string; tag: string }[] = [];
   /** GetAuthorizationToken's temporary credentials, which the instances' registries accept. */
   readonly registryCredentials = new AcrTempCredentials();
   private outcomes: OutcomeRule[] = [];
@@ -203,6 +205,7 @@ export class AcrState {
     this.instances.clear();
     this.tasks = [];
     this.calls = [];
+    this.deleteCalls = [];
     this.outcomes = [];
     this.registryCredentials.clear();
     const { alibaba } = this.env.seed;
@@ -412,6 +415,8 @@ export class AcrState {
         return this.listRepoTag(p, ctx);
       case 'GetRepoTag':
         return this.getRepoTag(p, ctx);
+      case 'DeleteRepoTag':
+        return this.deleteRepoTag(p, ctx);
       case 'CreateRepoSyncTask':
         return this.createRepoSyncTask(p, ctx);
       case 'GetRepoSyncTask':
@@ -493,6 +498,16 @@ export class AcrState {
     const t = repo.tags.get(tag);
     if (!t) throw new AlibabaApiError(404, 'TAG_NOT_EXIST', `tag ${tag} does not exist in ${repo.namespace}/${repo.name}`);
     return { Tag: tag, Digest: t.digest.replace(/^sha256:/, ''), ImageId: t.digest.slice(7, 19), ImageSize: t.size, ImageCreate: t.pushedAt, ImageUpdate: t.pushedAt, Status: 'NORMAL' };
+  }
+
+  /** DeleteRepoTag: `InstanceId`, `RepoId`, `Tag`; answers the bare envelope. */
+  private deleteRepoTag(p: Params, ctx: { accountId: string }) {
+    const inst = this.instanceFor(required(p, 'InstanceId'), ctx.accountId);
+    const repo = this.repoById(inst, required(p, 'RepoId'));
+    const tag = required(p, 'Tag');
+    if (!repo.tags.delete(tag)) throw new AlibabaApiError(404, 'TAG_NOT_EXIST', `tag ${tag} does not exist in ${repo.namespace}/${repo.name}`);
+    this.deleteCalls.push({ instanceId: inst.instanceId, namespace: repo.namespace, repo: repo.name, tag });
+    return {};
   }
 
   private listRepoTag(p: Params, ctx: { accountId: string }) {

@@ -53,6 +53,8 @@ export interface HuaweiService extends LocalService {
 }
 
 const SWR_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/(sync_repo|sync_images|sync_job|tags)\/?$/;
+/** DeleteRepoTag: `DELETE /v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}`. */
+const SWR_TAG_PATH = /^\/v2\/manage\/namespaces\/([^/]+)\/repos\/([^/]+)\/tags\/([^/]+)\/?$/;
 const REGIONS_PATH = /^\/v2\/manage\/regions\/?$/;
 const REPOS_PATH = /^\/v2\/manage\/repos\/?$/;
 const IAM_PATH = /^\/v3\/auth\/tokens\/?$/;
@@ -330,6 +332,17 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     return gatewayError(404, 'APIGW.0101', `The API does not exist or has not been published in the environment: ${req.method} ${req.path}`, requestId);
   }
 
+  /** DeleteRepoTag: 204; 404 SVCSTG.SWR.4040048 for a tag the repository does not have (after the organization and repository checks). */
+  function deleteTag(region: string, m: RegExpExecArray, requestId: string): CloudResponse {
+    const { namespace, repo } = checkRepo(region, m[1]!, m[2]!);
+    const tag = decodeSegment(m[3]!);
+    const problem = imageTag(tag);
+    if (problem) throw new SwrError(400, 'SVCSTG.SWR.4000014', `Invalid parameter: tag "${tag}" ${problem}`);
+    if (!swr.tagsOf(region, namespace, repo)!.delete(tag)) throw new SwrError(404, 'SVCSTG.SWR.4040048', `Image tag ${namespace}/${repo}:${tag} does not exist in ${region}`);
+    swr.deletedTags.push({ region, namespace, repo, tag });
+    return { status: 204, headers: { 'x-request-id': requestId }, body: undefined };
+  }
+
   /** ListReposDetails: an organization's repositories (`namespace`), paged by `limit`/`offset`. */
   function listRepos(req: CloudRequest, region: string, requestId: string): CloudResponse {
     const namespace = req.query.get('namespace');
@@ -360,6 +373,8 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
       if (REPOS_PATH.test(req.path) && req.method === 'GET') return listRepos(req, auth.region, requestId);
       const m = SWR_PATH.exec(req.path);
       if (m) return handleSwr(req, auth.region, m, requestId);
+      const t = SWR_TAG_PATH.exec(req.path);
+      if (t && req.method === 'DELETE') return deleteTag(auth.region, t, requestId);
       return gatewayError(404, 'APIGW.0101', `The API does not exist or has not been published in the environment: ${req.method} ${req.path}`, requestId);
     } catch (e) {
       if (e instanceof SwrError) return swrError(e.status, e.code, e.message, requestId, { shape: e.shape });
@@ -372,6 +387,7 @@ export function createHuaweiService(env: LocalCloudEnv): HuaweiService {
     const tokenHeader = req.headers['x-auth-token'];
     const scope = tokenHeader ? (iam.lookup(tokenHeader)?.region ?? undefined) : regionForAksk(req);
     if (REGIONS_PATH.test(req.path)) return { op: 'swr:regions', scope };
+    if (SWR_TAG_PATH.test(req.path)) return { op: 'swr:tags:delete', scope };
     const m = SWR_PATH.exec(req.path);
     if (!m) return null;
     if (m[3] === 'sync_repo') {

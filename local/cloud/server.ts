@@ -51,6 +51,8 @@ export interface AcrTestApi {
   task(syncTaskId: string): SyncTaskView | undefined;
   /** Every CreateRepoSyncTask call that created a task. */
   readonly createCalls: CreateCall[];
+  /** Every tag DeleteRepoTag removed. */
+  readonly deleteCalls: { instanceId: string; namespace: string; repo: string; tag: string }[];
   /** How many CreateRepoSyncTask calls created a task for this target (fields given must all match). */
   createCallCount(target?: Partial<ImageRef>): number;
   /** tag → digest of a repository (empty when it does not exist). */
@@ -295,6 +297,9 @@ export async function startLocalCloud(opts: StartLocalCloudOptions = {}): Promis
     },
     get createCalls() {
       return [...acrState.calls];
+    },
+    get deleteCalls() {
+      return [...acrState.deleteCalls];
     },
     createCallCount(target = {}) {
       return acrState.calls.filter((c) => (Object.keys(target) as (keyof ImageRef)[]).every((k) => target[k] === undefined || c.target[k] === target[k])).length;

@@ -129,6 +129,8 @@ export class SwrState {
   private tasks: TaskRecord[] = [];
   /** Keys of tasks that existed and were deleted: deleting again is "already gone". */
   private deletedTasks = new Set<string>();
+  /** Every tag DeleteRepoTag removed. */
+  deletedTags: { region: string; namespace: string; repo: string; tag: string }[] = [];
   private jobs: JobRecord[] = [];
   private planned: { match: SyncJobMatch; outcome: ForcedOutcome; remaining: number }[] = [];
   private nextTaskId = 1;
@@ -150,6 +152,7 @@ export class SwrState {
     this.pushedAt = new Map();
     this.tasks = [];
     this.deletedTasks = new Set();
+    this.deletedTags = [];
     this.jobs = [];
     this.planned = [];
     this.nextTaskId = 1;

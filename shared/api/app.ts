@@ -1,6 +1,6 @@
 /**
  * The operator API, served by the `cancel` function:
- *   GET  /tasks                 list (state, provider, repository, since; cursor paging)
+ *   GET  /tasks                 list (state, provider, action, repository, since; cursor paging)
  *   GET  /tasks/{id}            one task with its event history (Ferry UUID, or an ECS task id t-…)
  *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
  *   POST /cancel                cancel by the cloud's own reference
@@ -8,6 +8,8 @@
  *   POST /tasks/{id}/retry, /replications/{id}/retry, /tasks/retry   re-run finished tasks (rerun.ts)
  *   POST /plan                  what a push would do, creating nothing (plan.ts; a read token suffices)
  *   POST /backfill              one bounded slice of a backfill (call again to continue)
+ *   GET  /triggers              which repositories rules match lack a push trigger calling this Ferry
+ *   POST /triggers/apply        create those triggers (idempotent)
  *   GET  /healthz               no auth; checks the ledger
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
@@ -29,6 +31,7 @@ import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished } from './errors.ts';
 import { type Env, parse, readJson } from './request.ts';
 import { backfillBody, backfillSlice } from './backfill.ts';
+import { checkTriggers, IntakeConfigError } from '../intake/triggers.ts';
 
 export { MAX_BODY_BYTES } from './request.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -48,6 +51,8 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/replications\/[^/]+\/retry$/, methods: ['POST'] },
   { path: /^\/plan$/, methods: ['POST'] },
   { path: /^\/backfill$/, methods: ['POST'] },
+  { path: /^\/triggers$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/triggers\/apply$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
@@ -104,6 +109,7 @@ export function createApiApp(deps: Deps): FetchApp {
     const page = await deps.ledger.listTasks({
       ...(q.state ? { state: q.state } : {}),
       ...(q.provider ? { provider: q.provider } : {}),
+      ...(q.action ? { action: q.action } : {}),
       ...(q.repository ? { repository: q.repository } : {}),
       ...(q.since ? { since: q.since } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
@@ -149,6 +155,21 @@ export function createApiApp(deps: Deps): FetchApp {
 
   rerunRoutes(app, deps);
   planRoute(app, deps);
+
+  const triggers = async (apply: boolean) => {
+    try {
+      return await checkTriggers(deps.config, deps.clouds, deps, { apply });
+    } catch (err) {
+      if (err instanceof IntakeConfigError) throw new ApiError(422, 'NotConfigured', err.message, { field: err.field });
+      throw err;
+    }
+  };
+  app.get('/triggers', async (c) => c.json(await triggers(false)));
+  app.post('/triggers/apply', async (c) => {
+    const report = await triggers(true);
+    deps.log.info('triggers applied', { actor: c.get('caller').name, counts: report.counts });
+    return c.json(report);
+  });
 
   app.get('/replications/:id', async (c) => {
     const id = c.req.param('id');

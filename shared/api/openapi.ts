@@ -14,6 +14,7 @@ import {
   replicationResponse,
   taskDetailResponse,
   taskListResponse,
+  triggersResponse,
   webhookResponse,
 } from './schemas.ts';
 import { bulkRetryBody, bulkRetryResponse, planBody, planResponse, replicationRetryResponse, retryResponse, retryTaskBody } from './schemas-rerun.ts';
@@ -136,6 +137,7 @@ export function buildOpenApi(): Json {
         BackfillBody: schema(backfillBody, 'input'),
         BackfillResult: schema(backfillResponse, 'output'),
         Health: schema(healthResponse, 'output'),
+        Triggers: schema(triggersResponse, 'output'),
         RetryBody: schema(retryTaskBody, 'input'),
         RetryResult: schema(retryResponse, 'output'),
         ReplicationRetryResult: schema(replicationRetryResponse, 'output'),
@@ -275,6 +277,23 @@ export function buildOpenApi(): Json {
           security,
           parameters: [idParam('Replication id (UUID)')],
           responses: { '200': json('Replication', 'The replication'), '404': error('ReplicationNotFound: no such replication'), ...AUTH_ERRORS },
+        },
+      },
+      '/triggers': {
+        get: {
+          operationId: 'listTriggers',
+          summary: 'Repositories some rule matches, and whether each has a push trigger calling this Ferry (ACR repository triggers)',
+          security,
+          responses: { '200': json('Triggers', 'Every matched repository with its state'), '422': error('NotConfigured: webhook.publicUrl is not set'), ...AUTH_ERRORS },
+        },
+      },
+      '/triggers/apply': {
+        post: {
+          operationId: 'applyTriggers',
+          summary: 'Create the missing triggers (CreateRepoTrigger); running it again creates nothing',
+          description: 'A trigger that calls this Ferry with another token is reported as token_differs, never duplicated. Trigger URLs are answered with the token elided.',
+          security,
+          responses: { '200': json('Triggers', 'Every matched repository with its state after the run'), '422': error('NotConfigured: webhook.publicUrl is not set'), ...AUTH_ERRORS },
         },
       },
       '/healthz': {

@@ -147,11 +147,22 @@ export const planResponse = z.object({
           atTarget: atTarget.optional().describe('whether the target already holds the image'),
           task: z.object({ id: z.string(), state: z.string() }).optional().describe("the ledger's task for this image and target"),
           action: z.enum(['create', 'skip', 'duplicate', 'reopen', 'refused']).describe('what a push now would do'),
+          onDelete: z
+            .object({ delete: z.boolean(), copyTaskId: z.string().optional(), reason: z.string().optional() })
+            .optional()
+            .describe('whether a delete event of this image would delete the tag here (the copy task proving Ferry wrote it, or why not)'),
         }),
       ),
     }),
   ),
   wouldCreate: z.number().int(),
   wouldReopen: z.number().int(),
+  deletion: z
+    .object({
+      targets: z.array(z.object({ rule: z.string(), targetKey: z.string(), copyTaskId: z.string(), tag: z.string(), digest: z.string() })),
+      skipped: z.array(z.object({ rule: z.string().nullable(), targetKey: z.string(), copyTaskId: z.string(), reason: z.string() })),
+      reason: z.string().optional(),
+    })
+    .describe("what a delete event of this image would delete (deletion replication, rules with deletes: true): only targets Ferry's ledger proves it copied it to"),
   reason: z.string().optional(),
 });

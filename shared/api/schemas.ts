@@ -76,6 +76,8 @@ function lazily<T>(build: () => T): () => T {
 
 const STATES_MESSAGE = `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)`;
 
+const TASK_ACTIONS = ['copy', 'delete'] as const;
+
 export const listTasksQuery = z.strictObject({
   state: z
     .string()
@@ -104,6 +106,10 @@ export const listTasksQuery = z.strictObject({
     })
     .optional(),
   repository: text().min(1).max(256).optional().describe('Source repository name'),
+  action: z
+    .enum(TASK_ACTIONS, { error: `must be one of ${TASK_ACTIONS.join(', ')}` })
+    .optional()
+    .describe('copy, or delete (deletion replication)'),
   since: z.iso
     .datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' })
     .superRefine((v, ctx) => {
@@ -136,6 +142,7 @@ export const taskSchema = z.object({
   id: z.string(),
   replicationId: z.string(),
   idempotencyKey: z.string(),
+  action: z.enum(TASK_ACTIONS).describe('copy the image to the target, or delete the tag Ferry copied there'),
   provider: z.string().describe('the provider that copies it (`acr`, `swr`, …)'),
   scope: z.string(),
   target: z.record(z.string(), z.unknown()),
@@ -209,6 +216,7 @@ export const replicationResponse = z.object({
     id: z.string(),
     sourceKey: z.string(),
     sourceKind: z.string(),
+    action: z.enum(TASK_ACTIONS).describe('copy (a push) or delete (a deletion at the source)'),
     source: z.string(),
     region: z.string().nullable(),
     namespace: z.string(),
@@ -269,6 +277,7 @@ export const webhookResponse = z.object({
     .array(
       z.object({
         replicationId: z.string(),
+        action: z.literal('delete').optional().describe("present when the targets' tags are deleted (a delete event)"),
         created: z.boolean(),
         image: z.object({ source: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional() }),
         targets: z.array(webhookTarget),
@@ -276,6 +285,10 @@ export const webhookResponse = z.object({
     )
     .optional(),
   ignored: z.array(z.string()).optional().describe('events of the delivery that are not pushes'),
+  skipped: z
+    .array(z.object({ rule: z.string().nullable(), targetKey: z.string(), copyTaskId: z.string(), reason: z.string() }))
+    .optional()
+    .describe('targets a delete event leaves alone, and why'),
   reason: z.string().optional().describe('why nothing (or not everything) was replicated'),
 });
 
@@ -290,4 +303,27 @@ export const healthResponse = z.object({
   openTasks: z.number().int().optional(),
   latencyMs: z.number(),
   error: z.string().optional(),
+});
+
+const TRIGGER_STATES = ['present', 'missing', 'created', 'token_differs', 'name_taken', 'failed'] as const;
+export const triggersResponse = z.object({
+  applied: z.boolean().describe('Whether missing triggers were created (POST /triggers/apply)'),
+  sources: z.array(
+    z.object({
+      source: z.string(),
+      kind: z.string(),
+      skipped: z.string().optional().describe('Why this source was not checked'),
+      repositories: z.array(
+        z.object({
+          namespace: z.string(),
+          repository: z.string(),
+          state: z.enum(TRIGGER_STATES),
+          triggerId: z.string().optional(),
+          url: z.string().optional().describe('The trigger URL, its token elided'),
+          error: z.object({ code: z.string(), message: z.string() }).optional(),
+        }),
+      ),
+    }),
+  ),
+  counts: z.record(z.enum(TRIGGER_STATES), z.number().int()),
 });

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { request } from 'undici';
 import type { ErrorDetail } from '../http/errors.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
+import { formatTriggers, triggersExit } from './triggers.ts';
 import { type CommandKit, plan, retry } from './rerun.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -20,7 +21,7 @@ const GLOBAL_HELP = `ferry — operate a Ferry deployment
 Usage: ferry <command> [options]
 
 Commands:
-  tasks                      list tasks (--state, --provider, --repository, --since, --limit, --cursor)
+  tasks                      list tasks (--state, --provider, --action, --repository, --since, --limit, --cursor)
   task <id>                  one task with its event history
   cancel <id>                cancel a task by its Ferry id (or a watched ECS task id)
   cancel --acr <instance> <rst-id> [--region r]
@@ -33,6 +34,7 @@ Commands:
                              re-run finished tasks matching a filter
   plan <image-ref>           what a push of this image would do, creating nothing
   health                     the API's /healthz
+  triggers [--apply]         repositories rules match that lack an ACR trigger calling this Ferry (--apply: create them)
   config check [file]        validate a config file locally, printing every problem (--resolve: read KMS secrets)
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
   backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
@@ -51,7 +53,7 @@ FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--action copy|delete] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
 List tasks, newest first. With more pages, prints the cursor of the next one.`,
   task: `Usage: ferry task <id> [--json]
 Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
@@ -75,6 +77,12 @@ What a push of this image would do: which rules match (and why the others do not
 rendered or the naming rule it breaks, whether the target already holds the image. Creates nothing;
 a read token suffices.`,
   health: `Usage: ferry health [--json]`,
+  triggers: `Usage: ferry triggers [--apply] [--json]
+For every ACR source, the repositories some rule matches and whether each has a repository trigger
+calling this Ferry (config webhook.publicUrl, a webhook token covering the source). --apply creates
+the missing ones (CreateRepoTrigger; running it again creates nothing; needs an admin token). A
+trigger calling Ferry with another token is reported, not duplicated. Tokens are never printed.
+Exit 1 while a repository is missing a trigger or one could not be created.`,
   config: `Usage: ferry config check [file] [--resolve]
 Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
 secrets, printing every problem. Exit 1 when the config is invalid. \${kms:NAME} secrets are listed
@@ -109,6 +117,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   state: { type: 'string' },
   provider: { type: 'string' },
+  action: { type: 'string' },
   repository: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
@@ -118,6 +127,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   digest: { type: 'string' },
   acr: { type: 'boolean' },
+  apply: { type: 'boolean' },
   ecs: { type: 'boolean' },
   swr: { type: 'boolean' },
   region: { type: 'string' },
@@ -178,6 +188,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await plan(kit(ctx, values), args, { source: values.source, digest: values.digest });
       case 'health':
         return await health(ctx, values, args);
+      case 'triggers':
+        return await triggers(ctx, values, args);
       case 'config':
         return await configCheck(ctx, values, args);
       case 'sweep':
@@ -313,7 +325,7 @@ function printJson(ctx: CliEnv, value: unknown): number {
 
 // ---------------------------------------------------------------- commands
 
-const TASK_COLUMNS = ['id', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created'];
+const TASK_COLUMNS = ['id', 'provider', 'state', 'target', 'attempts', 'cloudRef', 'created', 'action'];
 
 function taskRow(t: any): Record<string, unknown> {
   return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };
@@ -322,7 +334,7 @@ function taskRow(t: any): Record<string, unknown> {
 async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   expectArgs(args, 0, '');
   const q = new URLSearchParams();
-  for (const k of ['state', 'provider', 'repository', 'since', 'limit', 'cursor'] as const) {
+  for (const k of ['state', 'provider', 'action', 'repository', 'since', 'limit', 'cursor'] as const) {
     const value = v[k];
     if (typeof value === 'string') q.set(k, value);
   }
@@ -358,6 +370,7 @@ async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number>
     keyValues([
       ['task', t.id],
       ['replication', t.replicationId],
+      ['action', t.action],
       ['provider', t.provider],
       ['target', t.targetKey],
       ['rule', t.rule],
@@ -459,6 +472,15 @@ async function health(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   if (v.json) ctx.io.out(JSON.stringify(body, null, 2));
   else ctx.io.out(keyValues(Object.entries(body)));
   return res.statusCode === 200 ? EXIT.ok : EXIT.failure;
+}
+
+async function triggers(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  const a = v.apply ? await api(ctx, v, 'POST', '/triggers/apply', {}) : await api(ctx, v, 'GET', '/triggers');
+  if (a.status !== 200) return failed(ctx, v, a);
+  if (v.json) ctx.io.out(JSON.stringify(a.body, null, 2));
+  else ctx.io.out(formatTriggers(a.body));
+  return triggersExit(a.body);
 }
 
 async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<number> {

@@ -118,6 +118,14 @@ export async function plan(k: CommandKit, args: string[], o: PlanOptions): Promi
       : [{ rule: r.rule, target: '-', action: 'no match', 'at target': '', note: r.reason }],
   );
   k.io.out(`\n${table(rows, ['rule', 'target', 'action', 'at target', 'note'])}`);
+  const del = p.deletion;
+  if (del && (del.targets.length || del.skipped.length)) {
+    const effects = [
+      ...del.targets.map((t: any) => ({ rule: t.rule, target: t.targetKey, 'on delete': 'delete', note: `copied by task ${t.copyTaskId}` })),
+      ...del.skipped.map((t: any) => ({ rule: t.rule ?? '-', target: t.targetKey, 'on delete': 'keep', note: t.reason })),
+    ];
+    k.io.out(`\nA delete event of this image at the source would:\n${table(effects, ['rule', 'target', 'on delete', 'note'])}`);
+  }
   k.io.out(`\nA push now would create ${p.wouldCreate} task(s) and re-open ${p.wouldReopen}${p.reason ? ` (${p.reason})` : ''}. Nothing was created.`);
   return OK;
 }

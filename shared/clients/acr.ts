@@ -373,6 +373,16 @@ export class AcrClient {
     return pageOf(r, { items: r.Images.items.map(toRepoTag), listed: r.Images.listed });
   }
 
+  /**
+   * Deletes one tag (DeleteRepoTag; RAM action cr:DeleteRepositoryTag). A tag that does not exist is a
+   * CloudNotFoundError (TAG_NOT_EXIST).
+   */
+  async deleteRepoTag(input: { instanceId: string; repoId: string; tag: string }): Promise<{ requestId?: string | undefined }> {
+    const i = this.input(repoTagInput, input, 'DeleteRepoTag');
+    const r = await this.rpc.call('DeleteRepoTag', { InstanceId: i.instanceId, RepoId: i.repoId, Tag: i.tag }, envelopeOutput, { errorCodes: NOT_FOUND });
+    return { requestId: r.RequestId };
+  }
+
   async listRepository(input: ListRepositoryInput): Promise<Page<AcrRepository>> {
     const i = this.input(listRepositoryInput, input, 'ListRepository');
     const r = await this.rpc.call(

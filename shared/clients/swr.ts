@@ -96,6 +96,7 @@ export function syncRepoGone(err: unknown): boolean {
 const repoRef = { namespace: named(naming.swrNamespace), repository: named(naming.swrRepository) };
 const target = { remoteRegionId: regionId, remoteNamespace: named(naming.swrNamespace) };
 const repoRefInput = z.object(repoRef).strict();
+const repoTagInput = z.object({ ...repoRef, tag: named(naming.imageTag) }).strict();
 const createSyncRepoInput = z.object({ ...repoRef, ...target, syncAuto: z.boolean().optional(), override: z.boolean().optional() }).strict();
 const syncRepoKeyInput = z.object({ ...repoRef, ...target }).strict();
 const syncImagesInput = z.object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() }).strict();
@@ -282,6 +283,16 @@ export class SwrClient {
     const res = await this.call({ action, method: 'GET', path: this.repoPath(i.namespace, i.repository, 'tags'), query: { tag: input.tag, limit: '100', offset: '0' } });
     const { records } = checkRecords(repoTagSchema, this.json(res, action), this.ctx(action, res));
     return records.find((r) => r.Tag === input.tag)?.digest ?? null;
+  }
+
+  /**
+   * Deletes one tag (`DELETE .../tags/{tag}`, 204). A tag, repository or organization that does not
+   * exist is a CloudNotFoundError (404).
+   */
+  async deleteRepoTag(input: SwrRepoRef & { tag: string }): Promise<{ requestId?: string | undefined }> {
+    const i = checkInput(repoTagInput, input, 'swr', 'DELETE tag');
+    const res = await this.call({ action: 'DELETE tag', method: 'DELETE', path: this.repoPath(i.namespace, i.repository, `tags/${encodeURIComponent(i.tag)}`) });
+    return { requestId: res.headers['x-request-id'] };
   }
 
   /** One page of an organization's repositories (ListReposDetails, `GET /v2/manage/repos`). */

@@ -262,6 +262,8 @@ export function buildConfigSchema(ctx: RefContext) {
     tags: z.strictObject({ include: z.array(pattern).default([]), exclude: z.array(pattern).default([]) }).prefault({}),
     /** Also match pushes that carry a digest and no tag. */
     digestOnly: z.boolean().default(false),
+    /** Deletion replication: a tag deleted at the source is deleted at the targets Ferry copied it to (and nowhere else). */
+    deletes: z.boolean().default(false),
     targets: z.array(targetSchema()).min(1),
     policy: policyPartialSchema.optional(),
     /** The sweep's drift audit of what the rule should have copied: `{ every: '6h' }` (default), or false. */
@@ -387,6 +389,8 @@ export function buildConfigSchema(ctx: RefContext) {
 
   const webhook = z
     .strictObject({
+      /** This Ferry's public base URL, as registries reach it (`ferry triggers` registers `<publicUrl>/webhooks/…` there). */
+      publicUrl: plainOrRef(ctx, url).optional(),
       /** The webhook's answer is due this long after the request arrived, whatever the clouds do; what is not submitted by then is left to the sweep. */
       submitBudgetMs: z.number().int().min(100).max(60_000).default(2500),
       maxBodyBytes: z

@@ -52,6 +52,8 @@ export const ERROR_STATUS = {
   InvalidName: 422,
   /** The cloud refused to cancel this kind of task. */
   CancelNotSupported: 422,
+  /** The config lacks what the operation needs; `field` names the config path. */
+  NotConfigured: 422,
   InternalError: 500,
   /** A method no Ferry route serves and the HTTP runtime cannot represent (TRACE, TRACK, CONNECT). */
   NotImplemented: 501,

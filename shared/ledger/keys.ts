@@ -50,7 +50,17 @@ export function sourceImageKey(img: SourceImage): string {
   return `${head}|${tag}@pushed:${toIso(img.pushedAt, 'pushedAt')}`;
 }
 
-export function idempotencyKey(img: SourceImage, targetKey: string): string {
+/**
+ * A deletion's source key: `delete|` + the deleted image's key. Distinct from the copy of the same image,
+ * and one per deleted digest, so a redelivered delete finds its deletion and a later push and delete of
+ * the same tag (another digest) is a deletion of its own.
+ */
+export function deletionImageKey(img: SourceImage): string {
+  if (!img.digest) throw new LedgerInputError('digest', 'required for a deletion: it names what Ferry copied');
+  return `delete|${sourceImageKey(img)}`;
+}
+
+export function idempotencyKey(img: SourceImage, targetKey: string, action: 'copy' | 'delete' = 'copy'): string {
   if (typeof targetKey !== 'string' || targetKey === '') throw new LedgerInputError('targetKey', 'required, non-empty string');
-  return `${sourceImageKey(img)}|${targetKey}`;
+  return `${action === 'delete' ? deletionImageKey(img) : sourceImageKey(img)}|${targetKey}`;
 }

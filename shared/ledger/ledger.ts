@@ -4,6 +4,7 @@
  * this facade delegates to: replications, claims, transitions, queries, maintenance, registries, outbox.
  */
 import * as claims from './claims.ts';
+import { type CopiedImage, copiesOf } from './copies.ts';
 import { CopyJobs } from './copy-jobs.ts';
 import type { LedgerCore } from './core.ts';
 import { type Db, type OpenDbOptions, openDb } from './db.ts';
@@ -18,6 +19,7 @@ import type { Provider, ReplicationRow, TaskRow, TimeInput } from './rows.ts';
 import * as transitions from './transitions.ts';
 import { WalkCursors } from './walks.ts';
 
+export type { CopiedImage } from './copies.ts';
 export type { ClaimOptions, SubmissionClaimOptions } from './claims.ts';
 export type { Health, PruneOptions, PruneResult } from './maintenance.ts';
 export type { ListTasksFilter, OpenTasksFilter, ScopeSummary, TaskDetail } from './queries.ts';
@@ -92,6 +94,11 @@ export class Ledger {
   /** The task's replication and how many of its other tasks are not succeeded (for the success notice). */
   replicationForSuccess(replicationId: string, taskId: string): Promise<replications.ReplicationForSuccess | null> {
     return replications.replicationForSuccess(this.#core, replicationId, taskId);
+  }
+
+  /** The copy tasks of a source image and every succeeded copy that wrote their targets (deletion replication's proof). */
+  copiesOf(image: CopiedImage): Promise<TaskRow[]> {
+    return copiesOf(this.#core, image);
   }
 
   // ---------------------------------------------------------------- claiming

@@ -1,12 +1,13 @@
 /** Reads of tasks: by id, by cloud reference, paged listings, and the open-task views the sweep uses. */
 import type { LedgerCore } from './core.ts';
 import { toIso } from './keys.ts';
-import { type CloudRefRow, type Provider, type TaskEvent, type TaskRow, type TimeInput, toCloudRef, toEvent, toTask } from './rows.ts';
+import { type CloudRefRow, type Provider, type TaskAction, type TaskEvent, type TaskRow, type TimeInput, toCloudRef, toEvent, toTask } from './rows.ts';
 import { LedgerInputError, OPEN_STATES, type TaskState, isTaskState } from './states.ts';
 
 export interface ListTasksFilter {
   state?: TaskState | readonly TaskState[];
   provider?: Provider;
+  action?: TaskAction;
   repository?: string;
   replicationId?: string;
   /** Tasks created at or after. */
@@ -79,9 +80,20 @@ export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{
        AND ($4::text IS NULL OR t.replication_id = $4)
        AND ($5::timestamptz IS NULL OR t.created_at >= $5::timestamptz)
        AND ($6::timestamptz IS NULL OR (t.created_at, t.id) < ($6::timestamptz, $7::text))
+       AND ($9::text IS NULL OR t.action = $9)
      ORDER BY t.created_at DESC, t.id DESC
      LIMIT $8`,
-    [states, f.provider ?? null, f.repository ?? null, f.replicationId ?? null, f.since === undefined ? null : toIso(f.since, 'since'), after?.at ?? null, after?.id ?? null, limit + 1],
+    [
+      states,
+      f.provider ?? null,
+      f.repository ?? null,
+      f.replicationId ?? null,
+      f.since === undefined ? null : toIso(f.since, 'since'),
+      after?.at ?? null,
+      after?.id ?? null,
+      limit + 1,
+      f.action ?? null,
+    ],
   );
   const items = rows.slice(0, limit).map(toTask);
   const last = items.at(-1);

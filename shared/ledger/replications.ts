@@ -5,13 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
-import { idempotencyKey, sourceImageKey, toIso } from './keys.ts';
+import { deletionImageKey, idempotencyKey, sourceImageKey, toIso } from './keys.ts';
 import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
 import { LedgerInputError, type TaskState } from './states.ts';
 
 const time = z.union([z.date(), z.string().min(1), z.number()]);
 
 const replicationInput = z.object({
+  /** `delete`: a deletion at the source, whose tasks delete what Ferry copied (the digest is then required). */
+  action: z.enum(['copy', 'delete']).default('copy'),
   sourceKind: z.string().min(1),
   source: z.string().min(1),
   region: z.string().min(1).nullish(),
@@ -88,9 +90,9 @@ export interface ReplicationForSuccess {
 export async function recordReplication(core: LedgerCore, event: ReplicationInput, specs: readonly TaskSpec[]): Promise<RecordResult> {
   const ev = parse(replicationInput, event, 'event');
   const tasks = specs.map((s, i) => parse(taskSpec, s, `tasks.${i}`));
-  const sourceKey = sourceImageKey(ev);
+  const sourceKey = ev.action === 'delete' ? deletionImageKey(ev) : sourceImageKey(ev);
   const keyed = tasks
-    .map((t) => ({ spec: t, key: idempotencyKey(ev, t.targetKey) }))
+    .map((t) => ({ spec: t, key: idempotencyKey(ev, t.targetKey, ev.action) }))
     // Same insert order in every transaction: concurrent recorders wait on each other, never deadlock.
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const seen = new Set<string>();
@@ -100,13 +102,18 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
   }
   const now = nowIso(core);
   const rules = [...new Set(ev.rules)].sort();
+  // A copy leaves `action` to its column default, so recording a push needs nothing of schema version 8.
+  const deletion = ev.action === 'delete';
+  const actionColumn = deletion ? ', action' : '';
+  const actionValue = (n: number) => (deletion ? `, $${n}` : '');
+  const actionParam = deletion ? ['delete'] : [];
 
   return core.db.transaction(async (tx) => {
     const rep = await tx.query<Record<string, unknown> & { inserted: boolean }>(
       `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest,
-                                 pushed_at, received_at, rules, details, state, created_at, updated_at)
+                                 pushed_at, received_at, rules, details, state, created_at, updated_at${actionColumn})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::jsonb, $13::jsonb,
-               'pending', $14::timestamptz, $14::timestamptz)
+               'pending', $14::timestamptz, $14::timestamptz${actionValue(15)})
        ON CONFLICT (source_key) DO UPDATE SET
          rules = (SELECT coalesce(jsonb_agg(DISTINCT r ORDER BY r), '[]'::jsonb)
                   FROM jsonb_array_elements_text(replications.rules || EXCLUDED.rules) AS r),
@@ -127,6 +134,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
         JSON.stringify(rules),
         JSON.stringify(ev.details ?? {}),
         now,
+        ...actionParam,
       ],
     );
     const repRow = rep.rows[0]!;
@@ -136,9 +144,9 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
       const id = randomUUID();
       const ins = await tx.query<{ id: string; state: TaskState }>(
         `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
-                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at)
+                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
-                 $13::timestamptz, $13::timestamptz)
+                 $13::timestamptz, $13::timestamptz${actionValue(14)})
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, state`,
         [
@@ -155,6 +163,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
           spec.deadlineAt == null ? null : toIso(spec.deadlineAt, 'deadlineAt'),
           JSON.stringify(spec.policy ?? {}),
           now,
+          ...actionParam,
         ],
       );
       if (ins.rows[0]) {

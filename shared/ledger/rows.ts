@@ -9,10 +9,15 @@ export type Iso = string;
 export type TimeInput = Date | string | number;
 export type Json = Record<string, unknown>;
 
+/** What a task does at its target: copy the source image there, or delete the tag Ferry copied there. */
+export type TaskAction = 'copy' | 'delete';
+
 export interface ReplicationRow {
   id: string;
   sourceKey: string;
   sourceKind: string;
+  /** `delete`: the source event was a deletion, and its tasks delete. */
+  action: TaskAction;
   source: string;
   region: string | null;
   namespace: string;
@@ -38,6 +43,7 @@ export interface TaskRow {
   id: string;
   replicationId: string;
   idempotencyKey: string;
+  action: TaskAction;
   provider: Provider;
   scope: string;
   target: Json;
@@ -138,6 +144,7 @@ export function isoOrNull(v: unknown): Iso | null {
 }
 const str = (v: unknown) => v as string;
 const strOrNull = (v: unknown) => (v == null ? null : String(v));
+const actionOf = (v: unknown): TaskAction => (v === 'delete' ? 'delete' : 'copy');
 const json = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : ((v ?? {}) as Json));
 
 export function toReplication(r: Raw): ReplicationRow {
@@ -145,6 +152,7 @@ export function toReplication(r: Raw): ReplicationRow {
     id: str(r.id),
     sourceKey: str(r.source_key),
     sourceKind: str(r.source_kind),
+    action: actionOf(r.action),
     source: str(r.source),
     region: strOrNull(r.region),
     namespace: str(r.namespace),
@@ -166,6 +174,7 @@ export function toTask(r: Raw): TaskRow {
     id: str(r.id),
     replicationId: str(r.replication_id),
     idempotencyKey: str(r.idempotency_key),
+    action: actionOf(r.action),
     provider: r.provider as Provider,
     scope: str(r.scope),
     target: json(r.target),

@@ -38,6 +38,8 @@ export interface RenderedTarget {
 export interface TaskTarget<To extends RenderedTarget = RenderedTarget> {
   from: SourceImage;
   to: To;
+  /** A deletion's target: the digest the copy reported writing there, when it differs from the source's (a platform-filtered index). */
+  written?: { digest: string } | undefined;
 }
 
 /** A rule target rendered for one push, or the field that could not be rendered and why. */
@@ -134,6 +136,49 @@ export interface SourceInventory {
   tags(source: InventorySource, repo: SourceRepository, ctx: CloudContext): Promise<SourceTag[]>;
 }
 
+/** What makes a registry announce a repository's pushes to this Ferry (ACR: a repository trigger). */
+export interface TriggerSpec {
+  /** This Ferry's public base URL (`webhook.publicUrl`). */
+  publicUrl: string;
+  /** The webhook token the trigger URL carries: never printed, never logged. */
+  token: string;
+  /** Whether some rule matches pushes of this repository. */
+  wanted(repo: SourceRepository): boolean;
+  /** The only namespaces any matching rule can select (literal patterns), or null for all. */
+  namespaces: readonly string[] | null;
+  /** Create what is missing; otherwise only report. */
+  apply: boolean;
+}
+
+/** One repository's intake: its trigger at this Ferry, found or created, or why not. */
+export interface TriggerState {
+  namespace: string;
+  repository: string;
+  /**
+   * `present`: a trigger calls this Ferry; `missing`: none does (and `apply` was not asked);
+   * `created`: one was created now; `token_differs`: one calls this Ferry with another token (rotate it
+   * at the registry; not duplicated); `name_taken`: a trigger of Ferry's name calls elsewhere; `failed`.
+   */
+  state: 'present' | 'missing' | 'created' | 'token_differs' | 'name_taken' | 'failed';
+  triggerId?: string | undefined;
+  /** The trigger's URL with any token elided. */
+  url?: string | undefined;
+  error?: { code: string; message: string } | undefined;
+}
+
+/** Registering per-repository push notifications at a source's registry. */
+export interface IntakeTriggers {
+  check(source: Record<string, unknown> & { name: string; kind: string }, spec: TriggerSpec, ctx: CloudContext): Promise<TriggerState[]>;
+}
+
+/** What deleting a replicated tag at its target came to. */
+export type DeleteOutcome =
+  | { outcome: 'deleted'; action: string; requestId: string | null }
+  /** The target no longer holds the tag: nothing to do. */
+  | { outcome: 'absent' }
+  /** Deleting it would remove what Ferry did not create (the copy provider: other tags on its digest). */
+  | { outcome: 'refused'; reason: string };
+
 /** A cloud task just created for a ledger task. */
 export interface Submitted {
   ref: string;
@@ -204,8 +249,15 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
    * the drift audit skip targets already holding the image.
    */
   targetDigest?(target: TaskTarget<To>, ctx: CloudContext): Promise<string | null>;
+  /**
+   * Deletes the rendered tag at the target (deletion replication, rules with `deletes: true`). Called only
+   * for targets Ferry's ledger shows it replicated the image to (`replicate/deletions.ts`).
+   */
+  deleteTag?(target: TaskTarget<To>, ctx: CloudContext): Promise<DeleteOutcome>;
   /** Lists what sources of the kinds in `inventoryKinds` hold. */
   inventory?: SourceInventory;
+  /** Lists and creates the push triggers of sources of the kinds in `triggerKinds`. */
+  triggers?: IntakeTriggers;
   /** Cancels by the cloud's own reference (operator `POST /cancel`), validated by `reference.schema`. */
   cancelReference?(ref: Record<string, unknown>, ctx: CloudContext): Promise<CancelOutcome>;
 }
@@ -238,6 +290,8 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   readonly doesWork?: boolean;
   /** Kinds of configured source whose contents `connect().inventory` lists (one provider per kind). */
   readonly inventoryKinds?: readonly string[];
+  /** Kinds of configured source whose repositories announce pushes through triggers `connect().triggers` manages. */
+  readonly triggerKinds?: readonly string[];
   /** Kinds of configured source whose images this provider copies. */
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */

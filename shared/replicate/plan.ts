@@ -14,6 +14,7 @@ import type { RenderedTarget, SourceImage } from '../providers/types.ts';
 import { explainPush, type MatchedTarget } from '../rules/match.ts';
 import type { PushEvent } from '../rules/event.ts';
 import { finish } from '../webhook/source.ts';
+import { type DeletionPlan, planDeletion } from '../webhook/deletions.ts';
 import { errorInfo, type ErrorInfo } from './submit.ts';
 
 export interface PlanInput {
@@ -27,7 +28,7 @@ export interface PlanInput {
 export interface PlanDeps {
   config: Pick<FerryConfig, 'sources' | 'rules'>;
   clouds: Connections;
-  ledger: Pick<Ledger, 'tasksByKeys'>;
+  ledger: Pick<Ledger, 'tasksByKeys' | 'copiesOf'>;
   clock: Clock;
   log: Logger;
 }
@@ -53,6 +54,19 @@ export interface PlannedTarget {
   task?: { id: string; state: string };
   /** What a push now would do for this target. */
   action: 'create' | 'skip' | 'duplicate' | 'reopen' | 'refused';
+  /** Whether a delete event of this image at the source would delete the tag here (deletion replication). */
+  onDelete?: OnDelete;
+}
+
+/** A delete event's effect on one target: only tags Ferry's ledger proves it copied, under rules with `deletes: true`. */
+export type OnDelete = { delete: true; copyTaskId: string } | { delete: false; reason: string; copyTaskId?: string };
+
+/** What a delete event of this image would do: every target the ledger shows Ferry copied it to. */
+export interface PlannedDeletion {
+  targets: { rule: string; targetKey: string; copyTaskId: string; tag: string; digest: string }[];
+  skipped: { rule: string | null; targetKey: string; copyTaskId: string; reason: string }[];
+  /** Why nothing would be deleted, when that is the answer. */
+  reason?: string;
 }
 
 export interface PlannedRule {
@@ -71,6 +85,8 @@ export interface Plan {
   /** Targets a push now would create tasks for (and re-open: failed, canceled, timed out). */
   wouldCreate: number;
   wouldReopen: number;
+  /** What a delete event of this image (its tag, at the digest compared) would delete; nothing is deleted. */
+  deletion: PlannedDeletion;
   /** Why no rule applies at all, when none does. */
   reason?: string;
 }
@@ -94,7 +110,8 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
   const matchAs = resolved.matchAs;
   if (!matchAs) {
     const reason = `source "${source.name}" is a ${source.kind} registry no registered provider copies from (its mirrorOf names no source one does)`;
-    return { ok: true, plan: { image, digest: { value: input.digest ?? null, from: input.digest ? 'given' : null }, rules: [], wouldCreate: 0, wouldReopen: 0, reason } };
+    const deletion = plannedDeletion(await planDeletion(deps.ledger, deps.config.rules, { ...input, source: source.name }));
+    return { ok: true, plan: { image, digest: { value: input.digest ?? null, from: input.digest ? 'given' : null }, rules: [], wouldCreate: 0, wouldReopen: 0, deletion, reason } };
   }
   const digest = input.digest ? { value: input.digest, from: 'given' as const } : await sourceDigest(matchAs, input, deps);
   const event: PushEvent = {
@@ -110,6 +127,7 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
   const matched = targets.filter((t): t is MatchedTarget => t.ok);
   const tasks = await existingTasks(matched, event, digest.value, deps);
   const checks = await Promise.all(matched.map((m) => atTarget(m, digest.value, deps)));
+  const deletion = plannedDeletion(await planDeletion(deps.ledger, deps.config.rules, { ...input, source: matchAs.name, digest: digest.value ?? undefined }));
   const planned = new Map<string, PlannedTarget[]>();
   const add = (rule: string, t: PlannedTarget) => planned.set(rule, [...(planned.get(rule) ?? []), t]);
   matched.forEach((m, i) => {
@@ -123,6 +141,7 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
       atTarget: at,
       ...(task ? { task: { id: task.id, state: task.state } } : {}),
       action: actionFor(task, at),
+      onDelete: onDeleteOf(m.targetKey, deletion),
     });
   });
   for (const t of targets) if (!t.ok) add(t.rule, { targetIndex: t.targetIndex, error: { field: `rules.${t.rule}.${t.field}`, reason: t.reason }, action: 'refused' });
@@ -137,9 +156,27 @@ export async function planPush(input: PlanInput, deps: PlanDeps): Promise<PlanRe
     rules,
     wouldCreate: all.filter((t) => t.action === 'create').length,
     wouldReopen: all.filter((t) => t.action === 'reopen').length,
+    deletion,
   };
   if (!targets.length) plan.reason = verdicts.length ? 'no rule matches this image' : 'no rules are configured';
   return { ok: true, plan };
+}
+
+function plannedDeletion(p: DeletionPlan): PlannedDeletion {
+  return {
+    targets: p.groups.flatMap((g) => g.targets.map((t) => ({ rule: t.rule, targetKey: t.targetKey, copyTaskId: t.taskId, tag: g.tag, digest: g.digest }))),
+    skipped: p.skipped.map((s) => ({ rule: s.rule, targetKey: s.targetKey, copyTaskId: s.taskId, reason: s.reason })),
+    ...(p.reason ? { reason: p.reason } : {}),
+  };
+}
+
+/** A target is deleted when any copy of the image proves it (a target may have been written more than once). */
+function onDeleteOf(targetKey: string, d: PlannedDeletion): OnDelete {
+  const del = d.targets.find((t) => t.targetKey === targetKey);
+  if (del) return { delete: true, copyTaskId: del.copyTaskId };
+  const kept = d.skipped.find((t) => t.targetKey === targetKey);
+  if (kept) return { delete: false, reason: kept.reason, copyTaskId: kept.copyTaskId };
+  return { delete: false, reason: "Ferry's ledger shows no succeeded copy of this image here" };
 }
 
 function actionFor(task: TaskRow | undefined, at: AtTarget): PlannedTarget['action'] {

@@ -7,6 +7,7 @@ import type { Connections } from '../providers/connections.ts';
 import { targetOf } from '../providers/registry.ts';
 import type { Found } from '../providers/types.ts';
 import { decide } from './decide.ts';
+import { submitDeletion } from './delete.ts';
 import { failureNotices } from './notices.ts';
 
 export interface SubmitContext {
@@ -22,6 +23,8 @@ export interface SubmitContext {
 
 export type SubmitResult =
   | { state: 'submitted'; cloudRef: string; adopted: boolean }
+  /** A deletion: done in the one call (the tag deleted, or already absent). */
+  | { state: 'succeeded'; cloudRef: string; outcome: 'deleted' | 'absent' }
   | { state: 'pending'; reason: string; retryAt: number; error?: ErrorInfo }
   | { state: 'failed'; error: ErrorInfo }
   /** The ledger moved under us (lease lost, state changed): someone else owns the task now. */
@@ -45,6 +48,7 @@ export function errorInfo(err: unknown): ErrorInfo {
  * cloud before creating another.
  */
 export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<SubmitResult> {
+  if (task.action === 'delete') return submitDeletion(task, ctx, (err) => handleSubmitError(task, err, ctx));
   const target = targetOf(task);
   const cloud = ctx.clouds.of(task);
   const now = ctx.clock.now();
@@ -115,6 +119,8 @@ async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext
 
 /** Looks for a cloud task this ledger task may already have created (the crash window). */
 export async function findCloudTask(task: TaskRow, ctx: SubmitContext): Promise<Found | null> {
+  // A deletion leaves no cloud task behind: an interrupted one is simply submitted again.
+  if (task.action === 'delete') return null;
   const detail = await ctx.ledger.getTask(task.id);
   const known = new Set((detail?.cloudRefs ?? []).map((r) => r.cloudRef));
   return ctx.clouds.of(task).findExisting(task, targetOf(task), known, ctx);

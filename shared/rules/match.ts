@@ -86,6 +86,25 @@ export function matchRule(rule: Rule, event: PushEvent): { matched: true } | { m
   return { matched: true };
 }
 
+/**
+ * Whether the rule can select pushes of this source's repository (source, namespace and repository
+ * patterns; tags aside).
+ */
+export function ruleCoversRepository(rule: Rule, source: string, namespace: string, repository: string): boolean {
+  const c = compile(rule);
+  return c.source.test(source) && c.namespace.test(namespace) && c.repository.test(repository);
+}
+
+/** The namespace a rule's pattern names literally, or null when it is a wildcard or a regex. */
+export function literalNamespace(rule: Rule): string | null {
+  return /^[A-Za-z0-9._-]+$/.test(rule.namespace) ? rule.namespace : null;
+}
+
+/** Whether the rule's source glob selects this source. */
+export function ruleCoversSource(rule: Rule, source: string): boolean {
+  return compile(rule).source.test(source);
+}
+
 /** What one rule made of a push: selected, or not and why. */
 export type RuleVerdict = { rule: string; matched: true } | { rule: string; matched: false; reason: string };
 

@@ -3,7 +3,7 @@
  * task's state and this run's lease; a LedgerError (someone else moved it) skips the task.
  */
 import { LedgerError, type ReplicationForSuccess, type TaskRow, type TaskState } from '../ledger/index.ts';
-import { failureNotices, notificationTargetName, type FailureInfo } from '../replicate/notices.ts';
+import { failureNotices, successNotices, type FailureInfo } from '../replicate/notices.ts';
 import { decide } from '../replicate/decide.ts';
 import type { SweepContext } from './context.ts';
 
@@ -35,7 +35,7 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   // When every other task already succeeded, this one completes the replication: queue the success
   // notice in the same transaction. Two last tasks finishing at once both see the other open: the
   // check after the write below covers that (the outbox keeps one per replication and target).
-  const notify = rep && rep.othersNotSucceeded === 0 ? successNotices(ctx, task, rep) : undefined;
+  const notify = rep && rep.othersNotSucceeded === 0 ? successNotices(ctx.deps.config.notifications, task, rep) : undefined;
   const moved = await guarded(ctx, () =>
     ctx.deps.ledger.transition(task.id, {
       from,
@@ -53,32 +53,11 @@ export async function succeed(ctx: SweepContext, task: TaskRow, cloudStatus: str
   if (successTargets.length && !notify) {
     const after = await ctx.deps.ledger.replicationForSuccess(task.replicationId, task.id);
     if (after && after.state === 'succeeded') {
-      for (const n of successNotices(ctx, task, after)) {
+      for (const n of successNotices(ctx.deps.config.notifications, task, after)) {
         await ctx.deps.ledger.outbox.enqueue({ replicationId: task.replicationId, kind: n.kind, target: n.target, payload: n.payload });
       }
     }
   }
-}
-
-function successNotices(ctx: SweepContext, task: TaskRow, rep: ReplicationForSuccess) {
-  return ctx.deps.config.notifications.flatMap((n, i) =>
-    n.on.includes('success')
-      ? [
-          {
-            about: 'replication' as const,
-            kind: 'replication.succeeded',
-            target: notificationTargetName(n, i),
-            payload: {
-              event: 'replication.succeeded',
-              replicationId: task.replicationId,
-              source: rep.source,
-              image: `${rep.namespace}/${rep.repository}${rep.tag ? `:${rep.tag}` : ''}${rep.digest ? `@${rep.digest}` : ''}`,
-              lastTaskId: task.id,
-            },
-          },
-        ]
-      : [],
-  );
 }
 
 /**

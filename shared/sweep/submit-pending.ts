@@ -62,6 +62,10 @@ async function submitOne(ctx: SweepContext, task: TaskRow, sub: SubmitContext): 
       ctx.stats.transition('pending', 'submitted');
       if (r.adopted) ctx.stats.event('submit.adopted');
       return;
+    case 'succeeded':
+      ctx.stats.transition('pending', 'submitted');
+      ctx.stats.transition('submitted', 'succeeded');
+      return;
     case 'failed':
       ctx.stats.transition('pending', 'failed');
       return;

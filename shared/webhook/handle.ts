@@ -15,6 +15,7 @@ import { providersFeedingFrom } from '../providers/registry.ts';
 import { tokenCovers } from './auth.ts';
 import { runPool, withinBudget } from './budget.ts';
 import { normalizeWebhook, type NormalizedPush, type WebhookKind } from './normalize.ts';
+import { type DeletionOutcome, recordDeletion } from './deletions.ts';
 import { resolveSource, type ResolvedSource } from './source.ts';
 
 /**
@@ -59,6 +60,8 @@ export type TargetEntry = {
 
 export interface ReplicationEntry {
   replicationId: string;
+  /** `delete`: the targets' tags are deleted (a delete event at the source). */
+  action?: 'delete';
   created: boolean;
   image: { source: string; namespace: string; repository: string; tag?: string; digest?: string };
   targets: TargetEntry[];
@@ -110,7 +113,7 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
     // nothing about this source, and a 403 would confirm the token is valid elsewhere.
     if (!tokenCovers(d.token, r.source.name)) return unauthorized('missing or invalid token');
     let digest = push.digest;
-    if (!digest && r.matchAs && replicates(push, r.matchAs, deps.config)) {
+    if (!digest && !push.deleted && r.matchAs && replicates(push, r.matchAs, deps.config)) {
       const found = await resolveDigest(rt, d, r.matchAs, push);
       // Without a digest or an event id, this push could only be keyed by the time it arrived: a resend
       // would copy again. Better the sender retry than Ferry guess.
@@ -128,11 +131,28 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const replications: ReplicationEntry[] = [];
   const reasons: string[] = [];
   const fresh: { task: string; entry: TargetEntry }[] = [];
+  const skipped: SkippedDeletion[] = [];
   let matched = 0;
   for (const { push, resolved, digest } of planned) {
     const { source, matchAs } = resolved;
     if (!matchAs) {
       reasons.push(`source "${source.name}" is a ${source.kind} registry no registered provider copies from (its mirrorOf names no source one does)`);
+      continue;
+    }
+    if (push.deleted) {
+      let del: DeletionOutcome;
+      try {
+        del = await recordDeletion(deps, push, matchAs, { requestId: d.requestId, announcedBy: source.name, receivedAt: d.receivedAt });
+      } catch (err) {
+        if (err instanceof LedgerInputError) return errorAnswer(422, 'InvalidEvent', err.rule, err.field.replace(/^event\./, ''));
+        throw err;
+      }
+      if (del.reason) reasons.push(del.reason);
+      skipped.push(...del.skipped.map((s) => ({ rule: s.rule, targetKey: s.targetKey, copyTaskId: s.taskId, reason: s.reason })));
+      for (const r of del.recorded) {
+        matched += r.targets.length;
+        replications.push(deletionEntry(r, matchAs.name, push, fresh));
+      }
       continue;
     }
     const event = pushEvent(push, matchAs, digest);
@@ -223,8 +243,37 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   if (replications.length) body.replicationId = replications[0]!.replicationId;
   body.replications = replications;
   if (ignored.length) body.ignored = ignored;
+  if (skipped.length) body.skipped = skipped;
   if (reasons.length) body.reason = reasons.join('; ');
   return { status: replications.length ? 202 : 200, body };
+}
+
+/** A target a delete event leaves alone, and why. */
+interface SkippedDeletion {
+  rule: string | null;
+  targetKey: string;
+  /** The copy task that wrote the target. */
+  copyTaskId: string;
+  reason: string;
+}
+
+/** The answer's entry for one recorded deletion; its new tasks join `fresh` to be submitted. */
+function deletionEntry(r: DeletionOutcome['recorded'][number], source: string, push: NormalizedPush, fresh: { task: string; entry: TargetEntry }[]): ReplicationEntry {
+  const byKey = new Map(r.result.tasks.map((t) => [t.targetKey, t]));
+  const targets = r.targets.map((m) => {
+    const t = byKey.get(m.targetKey)!;
+    const entry: TargetEntry = { rule: m.rule, targetKey: m.targetKey, target: m.target.to, taskId: t.taskId, state: t.state };
+    if (!t.created) entry.duplicate = true;
+    else fresh.push({ task: t.taskId, entry });
+    return entry;
+  });
+  return {
+    replicationId: r.result.replication.id,
+    action: 'delete',
+    created: r.result.replicationCreated,
+    image: { source, namespace: push.namespace, repository: push.repository, tag: r.image.tag, digest: r.image.digest },
+    targets,
+  };
 }
 
 /**
@@ -342,6 +391,10 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
     switch (result.state) {
       case 'submitted':
         entry.state = 'submitted';
+        entry.cloudRef = result.cloudRef;
+        break;
+      case 'succeeded':
+        entry.state = 'succeeded';
         entry.cloudRef = result.cloudRef;
         break;
       case 'pending':

@@ -29,6 +29,8 @@ export interface NormalizedPush {
   host?: string;
   /** The sender's own id of the event (CloudEvents `source`+`id`, distribution `events[].id`, Docker Hub `callback_url`). */
   eventId?: string;
+  /** A deletion at the source (Harbor artifact deleted, distribution `delete`), not a push. */
+  deleted?: true;
 }
 
 export type NormalizeResult = { ok: true; pushes: NormalizedPush[]; ignored: string[] } | { ok: false; status: 400 | 415 | 422; field: string; message: string };
@@ -144,6 +146,12 @@ const harborData = z.object({
 const harborEvent = z.object({ type: nonEmpty, occur_at: timeValue, event_data: z.unknown() });
 
 const HARBOR_PUSH = new Set(['PUSH_ARTIFACT', 'pushImage', 'harbor.artifact.pushed']);
+const HARBOR_DELETE = new Set(['DELETE_ARTIFACT', 'deleteImage', 'harbor.artifact.deleted']);
+
+/** The same pushes, marked as deletions. */
+function asDeletions(r: NormalizeResult): NormalizeResult {
+  return r.ok ? { ...r, pushes: r.pushes.map((p) => ({ ...p, deleted: true as const })) } : r;
+}
 
 function harborPushes(data: unknown, occurAt: unknown, timeField: string, format: NormalizedPush['format'], fieldPrefix: string, now: Date): NormalizeResult {
   const parsed = harborData.safeParse(data);
@@ -180,7 +188,9 @@ function harborPushes(data: unknown, occurAt: unknown, timeField: string, format
 function normalizeHarbor(body: unknown, now: Date): NormalizeResult {
   const parsed = harborEvent.safeParse(body);
   if (!parsed.success) return firstIssue(parsed.error);
-  if (!HARBOR_PUSH.has(parsed.data.type)) return { ok: true, pushes: [], ignored: [`event type ${parsed.data.type} is not a push`] };
+  const { type } = parsed.data;
+  if (HARBOR_DELETE.has(type)) return asDeletions(harborPushes(parsed.data.event_data, parsed.data.occur_at, 'occur_at', 'harbor', 'event_data.', now));
+  if (!HARBOR_PUSH.has(type)) return { ok: true, pushes: [], ignored: [`event type ${type} is not a push`] };
   return harborPushes(parsed.data.event_data, parsed.data.occur_at, 'occur_at', 'harbor', 'event_data.', now);
 }
 
@@ -203,6 +213,13 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
     const parsed = distributionEvent.safeParse(raw);
     if (!parsed.success) return firstIssue(parsed.error, `events[${i}].`);
     const e = parsed.data;
+    if (e.action === 'delete') {
+      const r = distributionDeletion(e, i, now);
+      if ('refused' in r) return r.refused;
+      if ('ignored' in r) ignored.push(r.ignored);
+      else pushes.push(r.deletion);
+      continue;
+    }
     if (e.action !== 'push') {
       ignored.push(`events[${i}]: action ${e.action} is not a push`);
       continue;
@@ -226,6 +243,30 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
     });
   }
   return { ok: true, pushes, ignored };
+}
+
+/**
+ * A distribution `delete`: of a manifest (its digest, no tag), of a tag (its tag, no digest), or of a
+ * blob or repository, which announce no image Ferry copied (a blob's digest matches no copy).
+ */
+function distributionDeletion(e: z.infer<typeof distributionEvent>, i: number, now: Date): { deletion: NormalizedPush } | { ignored: string } | { refused: NormalizeResult } {
+  if (!e.target.tag && !e.target.digest) return { ignored: `events[${i}]: a deleted repository names no tag or digest` };
+  const names = splitFullName(e.target.repository);
+  if (!names) return { refused: invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`) };
+  const time = pushTime(e.timestamp, `events[${i}].timestamp`, now);
+  if (!time.ok) return { refused: time.refused };
+  return {
+    deletion: {
+      format: 'distribution',
+      ...names,
+      ...(e.target.tag ? { tag: e.target.tag } : {}),
+      ...(e.target.digest ? { digest: e.target.digest } : {}),
+      pushedAt: time.at,
+      ...(e.request?.host ? { host: e.request.host } : {}),
+      ...(e.id ? { eventId: `distribution:${e.id}` } : {}),
+      deleted: true,
+    },
+  };
 }
 
 // ---------- Docker Hub ----------
@@ -271,6 +312,7 @@ function normalizeCloudEvent(event: z.infer<typeof cloudEvent>, extra: { region?
 
 function cloudEventPushes(event: z.infer<typeof cloudEvent>, extra: { region?: string | undefined; timeField: string }, now: Date): NormalizeResult {
   if (event.type === 'harbor.artifact.pushed') return harborPushes(event.data, event.time, extra.timeField, 'harbor-cloudevents', 'data.', now);
+  if (event.type === 'harbor.artifact.deleted') return asDeletions(harborPushes(event.data, event.time, extra.timeField, 'harbor-cloudevents', 'data.', now));
   if (event.type === 'cr:Artifact:PushCompleted') {
     const parsed = eventBridgePush.safeParse(event.data);
     if (!parsed.success) return firstIssue(parsed.error, 'data.');

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { CopyError } from '../../copy/types.ts';
+import { CloudNotFoundError } from '../../clients/errors.ts';
 import { AcrClients } from './clients.ts';
 import { acrInventory, acrTargetDigest } from './inventory.ts';
 import { acrRegistryLogin, acrRegistryUrl } from './registry-login.ts';
 import { observeAcrInstance, rereadAcr } from './observe.ts';
 import { cancelSyncTask, createSyncTask, findSyncTask } from './sync-tasks.ts';
+import { checkAcrTriggers } from './triggers.ts';
 import { acrTargetOf, acrTargetSchema, parseAcrTarget, renderAcr, type AcrTarget, type AcrTaskTarget } from './target.ts';
 
 const asAcr = (t: unknown) => t as AcrTaskTarget;
@@ -16,6 +18,7 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   name: 'acr',
   title: 'ACR',
   sourceKinds: ['acr'],
+  triggerKinds: ['acr'],
   inventoryKinds: ['acr'],
   targetSchema: acrTargetSchema,
   render: renderAcr,
@@ -75,6 +78,23 @@ export const acrProvider: CloudProvider<AcrTarget> = {
         return cancelSyncTask(clients, { region: from.region, instanceId: from.instanceId, syncTaskId: task.cloudRef });
       },
       cancelReference: (ref) => cancelSyncTask(clients, ref as { region: string; instanceId: string; syncTaskId: string }),
+      async deleteTag(t) {
+        const { to } = asAcr(t);
+        try {
+          const repoId = await clients.repoId(to.region, to.instanceId, to.namespace, to.repo);
+          const client = clients.region(to.region);
+          const held = await client.getRepoTagDigest({ instanceId: to.instanceId, repoId, tag: to.tag });
+          // Someone pushed over Ferry's copy: that image is theirs, not Ferry's to delete.
+          if (t.from.digest && held !== t.from.digest)
+            return { outcome: 'refused', reason: `${to.namespace}/${to.repo}:${to.tag} at ${to.instanceId} now holds ${held}, not ${t.from.digest} that Ferry copied` };
+          const r = await client.deleteRepoTag({ instanceId: to.instanceId, repoId, tag: to.tag });
+          return { outcome: 'deleted', action: 'DeleteRepoTag', requestId: r.requestId ?? null };
+        } catch (err) {
+          if (err instanceof CloudNotFoundError) return { outcome: 'absent' };
+          throw err;
+        }
+      },
+      triggers: { check: (source, spec, ctx) => checkAcrTriggers(clients, source, spec, ctx) },
     };
   },
 };

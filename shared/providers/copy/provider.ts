@@ -9,6 +9,7 @@ import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
 import { advanceCopies } from './advance.ts';
+import { deleteCopy } from './delete.ts';
 import { Endpoints } from './endpoints.ts';
 import { asCloudError, copyTargetDigest, registryInventory } from './inventory.ts';
 import { cancelJob, cancelJobByRef, carriedCheckpoint, jobObservation, running } from './jobs.ts';
@@ -64,6 +65,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
       targetDigest: (t) => copyTargetDigest(endpoints, t as CopyTaskTarget),
       inventory: registryInventory(endpoints),
       cancel: (task) => cancelJob(jobsOf(opts), task.cloudRef),
+      deleteTag: (t) => deleteCopy(endpoints, t as CopyTaskTarget),
       cancelReference: (ref) => cancelJobByRef(jobsOf(opts), String(ref.ref)),
       async resolveDigest(image) {
         // A cloud's own source is looked up by its provider's API; Ferry asks registries only where nothing else can.

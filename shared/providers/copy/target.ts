@@ -116,6 +116,7 @@ const stored = z.object({
     platforms: z.array(z.string()).optional(),
     referrers: z.boolean().default(false),
   }),
+  written: z.object({ digest: z.string() }).optional(),
 });
 
 /** A ledger task's target JSON as copy tasks hold it; parsed once per row. */

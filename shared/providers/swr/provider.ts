@@ -7,6 +7,7 @@ import { CopyError } from '../../copy/types.ts';
 import { SwrClients } from './clients.ts';
 import { swrInventory, swrTargetDigest } from './inventory.ts';
 import { swrRegistryLogin, swrRegistryUrl } from './registry-login.ts';
+import { deleteSwrTag } from './delete-tag.ts';
 import { findSyncJob, observeSwrRepository, syncImages } from './jobs.ts';
 import { checkSwrTarget, parseSwrTarget, renderSwr, swrTargetSchema, type SwrTarget, type SwrTaskTarget } from './target.ts';
 
@@ -69,6 +70,7 @@ export const swrProvider: CloudProvider<SwrTarget> = {
         if (by === 'operator') return cancelForOperator(clients, autoSyncRef(asSwr(t)));
         return { outcome: 'unsupported', error: { code: 'SWR.ManualSyncNotCancellable', message: MANUAL_JOB_NOTE, requestId: null, status: null } };
       },
+      deleteTag: (t) => deleteSwrTag(clients, asSwr(t)),
       async cancelReference(ref) {
         const r = await deleteAutoSync(clients, ref as unknown as AutoSyncRef);
         if (r.outcome !== 'canceled') return r;
