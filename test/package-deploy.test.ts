@@ -95,6 +95,9 @@ describe('what packaging derives from the config', () => {
       'cr:ListRepository',
       'cr:ListRepositoryTag',
       'cr:GetAuthorizationToken',
+      'cr:GetWebHookLog',
+      'cr:CreateWebHook',
+      'cr:DeleteRepositoryTag',
     ]);
     expect(acr!.Resource).toEqual([
       'acs:cr:cn-hangzhou:1000000000000001:repository/cri-src001',
