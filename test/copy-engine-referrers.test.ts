@@ -6,14 +6,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalCloud, type LocalCloud } from '../local/cloud/server.ts';
-import { AcrClient } from '../shared/clients/acr.ts';
+import type { LocalCloud } from '../local/cloud/server.ts';
 import { type CopyResult, copyImage, type ImageRef, type RegistryEndpoint, resolveDigest } from '../shared/copy/index.ts';
 import { referrersTag } from '../shared/copy/referrers-tag.ts';
 import { RegistryClient } from '../shared/copy/registry-client.ts';
-import { acrRegistryLogin } from '../shared/providers/acr/registry-login.ts';
-import { swrRegistryLogin } from '../shared/providers/swr/registry-login.ts';
-import { type Pushed, pushBlob, pushManifest, pushReferrer, type Registry, startRegistry, stopAllRegistries } from './helpers/registry/index.ts';
+import { type Pushed, pushBlob, pushManifest, pushReferrer, type Registry, stopAllRegistries } from './helpers/registry/index.ts';
+import { startCloudRegistries } from './helpers/registry/local-cloud.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -28,16 +26,7 @@ let plain: Registry;
 let plainEndpoint: RegistryEndpoint;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ port: 0, speed: 1, registry: { ports: 'ephemeral' } });
-  const acrClient = new AcrClient({
-    regionId: 'cn-hangzhou',
-    endpoint: cloud.url,
-    credentials: () => ({ accessKeyId: 'LTAI5tLocalFerryKey', accessKeySecret: 'local-ferry-secret' }),
-  });
-  acr = { url: cloud.registries.acr['cri-localsrc001']!, name: 'acr-hangzhou', login: acrRegistryLogin(acrClient, 'cri-localsrc001') };
-  swr = { url: cloud.registries.swr['cn-north-4']!, name: 'swr-beijing', login: swrRegistryLogin('cn-north-4', 'HWLOCALFERRYAK', 'local-ferry-sk') };
-  plain = await startRegistry();
-  plainEndpoint = { url: plain.url, name: 'distribution', login: async () => null };
+  ({ cloud, acr, swr, plain, plainEndpoint } = await startCloudRegistries());
 }, 60_000);
 
 afterAll(async () => {

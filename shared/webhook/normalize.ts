@@ -228,11 +228,21 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
       ignored.push(`events[${i}]: ${e.target.mediaType ?? 'no media type'} is a layer, not an image manifest`);
       continue;
     }
-    const names = splitFullName(e.target.repository);
-    if (!names) return invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`);
-    const time = pushTime(e.timestamp, `events[${i}].timestamp`, now);
-    if (!time.ok) return time.refused;
-    pushes.push({
+    const image = distributionImage(e, i, now);
+    if ('refused' in image) return image.refused;
+    pushes.push(image.image);
+  }
+  return { ok: true, pushes, ignored };
+}
+
+/** The image one distribution event names (push or delete alike), or why it is refused. */
+function distributionImage(e: z.infer<typeof distributionEvent>, i: number, now: Date): { image: NormalizedPush } | { refused: NormalizeResult } {
+  const names = splitFullName(e.target.repository);
+  if (!names) return { refused: invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`) };
+  const time = pushTime(e.timestamp, `events[${i}].timestamp`, now);
+  if (!time.ok) return { refused: time.refused };
+  return {
+    image: {
       format: 'distribution',
       ...names,
       ...(e.target.tag ? { tag: e.target.tag } : {}),
@@ -240,9 +250,8 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
       pushedAt: time.at,
       ...(e.request?.host ? { host: e.request.host } : {}),
       ...(e.id ? { eventId: `distribution:${e.id}` } : {}),
-    });
-  }
-  return { ok: true, pushes, ignored };
+    },
+  };
 }
 
 /**
@@ -251,22 +260,9 @@ function normalizeDistribution(body: unknown, now: Date): NormalizeResult {
  */
 function distributionDeletion(e: z.infer<typeof distributionEvent>, i: number, now: Date): { deletion: NormalizedPush } | { ignored: string } | { refused: NormalizeResult } {
   if (!e.target.tag && !e.target.digest) return { ignored: `events[${i}]: a deleted repository names no tag or digest` };
-  const names = splitFullName(e.target.repository);
-  if (!names) return { refused: invalid(`events[${i}].target.repository`, `must be "namespace/name", got "${e.target.repository}"`) };
-  const time = pushTime(e.timestamp, `events[${i}].timestamp`, now);
-  if (!time.ok) return { refused: time.refused };
-  return {
-    deletion: {
-      format: 'distribution',
-      ...names,
-      ...(e.target.tag ? { tag: e.target.tag } : {}),
-      ...(e.target.digest ? { digest: e.target.digest } : {}),
-      pushedAt: time.at,
-      ...(e.request?.host ? { host: e.request.host } : {}),
-      ...(e.id ? { eventId: `distribution:${e.id}` } : {}),
-      deleted: true,
-    },
-  };
+  const image = distributionImage(e, i, now);
+  if ('refused' in image) return image;
+  return { deletion: { ...image.image, deleted: true } };
 }
 
 // ---------- Docker Hub ----------
