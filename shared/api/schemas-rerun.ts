@@ -1,8 +1,8 @@
 /** Request and response shapes of re-running tasks (`/tasks/{id}/retry`, `/replications/{id}/retry`, `/tasks/retry`) and of `POST /plan`. */
 import { z } from 'zod';
-import { checkListCursor, RERUNNABLE_STATES, type RerunnableState } from '../ledger/index.ts';
+import { RERUNNABLE_STATES, type RerunnableState } from '../ledger/index.ts';
 import { textProblem, timeProblem } from '../http/values.ts';
-import { cancelTaskBody, taskSchema } from './schemas.ts';
+import { cancelTaskBody, listCursor, taskSchema } from './schemas.ts';
 
 const text = () =>
   z.string().superRefine((v, ctx) => {
@@ -48,13 +48,7 @@ export const bulkRetryBody = z
     rule: text().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional().describe('Only tasks of this configured rule'),
     since: sinceValue.optional(),
     limit: z.number().int('must be a whole number').min(1, 'must be 1..500').max(500, 'must be 1..500').optional().describe('Tasks per page (default 100)'),
-    cursor: z
-      .string()
-      .min(1)
-      .max(512)
-      .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' })
-      .optional()
-      .describe('nextCursor of the previous page'),
+    cursor: listCursor.optional().describe('nextCursor of the previous page'),
     dryRun: z.boolean().optional().describe('List what would be re-opened; change nothing'),
     reason: cancelTaskBody.shape.reason,
   })

@@ -27,6 +27,13 @@ const huaweiRegion = z.enum(HUAWEI_REGIONS, { message: 'must be a Huawei Cloud r
 
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
 
+/** A page cursor this API handed out (`nextCursor`). */
+export const listCursor = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' });
+
 /** A string the ledger can store: no NUL, no lone surrogate (shared/http/values.ts). */
 const text = () =>
   z.string().superRefine((v, ctx) => {
@@ -118,13 +125,7 @@ export const listTasksQuery = z.strictObject({
     })
     .optional()
     .describe('Tasks created at or after'),
-  cursor: z
-    .string()
-    .min(1)
-    .max(512)
-    .refine((c) => checkListCursor(c) === null, { error: 'is not a nextCursor this API returned' })
-    .optional()
-    .describe('nextCursor of the previous page'),
+  cursor: listCursor.optional().describe('nextCursor of the previous page'),
   limit: z
     .string()
     .regex(/^\d{1,3}$/, 'must be a whole number 1..500 (decimal digits)')
