@@ -7,6 +7,7 @@ import type { Db, Queryable } from './db.ts';
 import { toIso } from './keys.ts';
 import { type Iso, type Json, type TaskRow, type TimeInput, toTask } from './rows.ts';
 import { NotFoundError, type TaskState } from './states.ts';
+import { IMAGE_COLUMNS, imageFromRow } from './task-log.ts';
 
 export interface LedgerCore {
   readonly db: Db;
@@ -50,11 +51,11 @@ export async function insertCloudRef(tx: Queryable, task: TaskRow, ref: string, 
 }
 
 /**
- * Replication state from its tasks. The replication row is locked first so that two tasks of one
+ * Replication state from its tasks; returns the replication's source image (for the task-state line). The replication row is locked first so that two tasks of one
  * replication finishing concurrently cannot both compute from a snapshot missing the other's change.
  */
-export async function recomputeReplication(tx: Queryable, replicationId: string, now: Iso): Promise<void> {
-  await tx.query('SELECT id FROM replications WHERE id = $1 FOR UPDATE', [replicationId]);
+export async function recomputeReplication(tx: Queryable, replicationId: string, now: Iso): Promise<string> {
+  const { rows } = await tx.query(`SELECT ${IMAGE_COLUMNS} FROM replications r WHERE r.id = $1 FOR UPDATE`, [replicationId]);
   await tx.query(
     `UPDATE replications r SET state = agg.state, updated_at = $2::timestamptz
      FROM (
@@ -70,4 +71,5 @@ export async function recomputeReplication(tx: Queryable, replicationId: string,
      WHERE r.id = $1 AND r.state IS DISTINCT FROM agg.state`,
     [replicationId, now],
   );
+  return rows[0] ? imageFromRow(rows[0]) : replicationId;
 }

@@ -8,6 +8,7 @@
  */
 import type { Queryable } from './db.ts';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
+import { type TaskChange, loggingChanges } from './task-log.ts';
 import { toIso } from './keys.ts';
 import { decodeCursor, encodeCursor } from './queries.ts';
 import { type Iso, type Json, type TaskRow, type TimeInput, toTask } from './rows.ts';
@@ -72,7 +73,7 @@ async function lockTask(tx: Queryable, id: string): Promise<TaskRow | null> {
   return rows[0] ? toTask(rows[0]) : null;
 }
 
-async function reopenIn(tx: Queryable, task: TaskRow, r: RerunRequest, now: Iso): Promise<TaskRow> {
+async function reopenIn(tx: Queryable, task: TaskRow, r: RerunRequest, now: Iso, changes: TaskChange[]): Promise<TaskRow> {
   const { rows } = await tx.query(
     `UPDATE tasks SET state = 'pending', reruns = reruns + 1, attempt_base = attempts, max_attempts = attempts + $3,
                       next_attempt_at = $4::timestamptz, updated_at = $4::timestamptz, finished_at = NULL, deadline_at = NULL,
@@ -90,20 +91,23 @@ async function reopenIn(tx: Queryable, task: TaskRow, r: RerunRequest, now: Iso)
     budget: { from: after.attemptBase, max: after.maxAttempts },
     ...(task.lastError ? { previousError: task.lastError } : {}),
   });
-  await recomputeReplication(tx, task.replicationId, now);
+  const image = await recomputeReplication(tx, task.replicationId, now);
+  changes.push({ task: after, image, from: task.state, to: 'pending', reason: r.reason });
   return after;
 }
 
 export async function rerunTask(core: LedgerCore, id: string, r: RerunRequest): Promise<RerunResult | null> {
   checkRequest(r);
   const now = nowIso(core);
-  return core.db.transaction(async (tx) => {
-    const task = await lockTask(tx, id);
-    if (!task) return null;
-    if (isRerunnable(task.state)) return { outcome: 'reopened', task: await reopenIn(tx, task, r, now), from: task.state };
-    if (OPEN_STATES.includes(task.state) && task.reruns > 0) return { outcome: 'already', task };
-    return { outcome: 'refused', task };
-  });
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      const task = await lockTask(tx, id);
+      if (!task) return null;
+      if (isRerunnable(task.state)) return { outcome: 'reopened', task: await reopenIn(tx, task, r, now, changes), from: task.state };
+      if (OPEN_STATES.includes(task.state) && task.reruns > 0) return { outcome: 'already', task };
+      return { outcome: 'refused', task };
+    }),
+  );
 }
 
 /** Re-opens those of `ids` that are failed, canceled or timed out (a redelivered push's); returns them re-opened. */
@@ -111,25 +115,29 @@ export async function rerunIds(core: LedgerCore, ids: readonly string[], r: Reru
   checkRequest(r);
   if (ids.length === 0) return [];
   const now = nowIso(core);
-  return core.db.transaction(async (tx) => {
-    const out: TaskRow[] = [];
-    // Sorted: concurrent callers lock rows in one order and never deadlock.
-    for (const id of [...new Set(ids)].sort()) {
-      const task = await lockTask(tx, id);
-      if (task && isRerunnable(task.state)) out.push(await reopenIn(tx, task, r, now));
-    }
-    return out;
-  });
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      const out: TaskRow[] = [];
+      // Sorted: concurrent callers lock rows in one order and never deadlock.
+      for (const id of [...new Set(ids)].sort()) {
+        const task = await lockTask(tx, id);
+        if (task && isRerunnable(task.state)) out.push(await reopenIn(tx, task, r, now, changes));
+      }
+      return out;
+    }),
+  );
 }
 
 /** Re-opens the task if it is still in a state the audit re-opens (it may have moved since it was read); null otherwise. */
 export async function reopenDrifted(core: LedgerCore, id: string, r: RerunRequest): Promise<TaskRow | null> {
   checkRequest(r);
   const now = nowIso(core);
-  return core.db.transaction(async (tx) => {
-    const task = await lockTask(tx, id);
-    return task && isDriftReopenable(task.state) ? reopenIn(tx, task, r, now) : null;
-  });
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      const task = await lockTask(tx, id);
+      return task && isDriftReopenable(task.state) ? reopenIn(tx, task, r, now, changes) : null;
+    }),
+  );
 }
 
 /**
@@ -142,9 +150,10 @@ export async function rerunMany(core: LedgerCore, f: RerunFilter, r: RerunReques
   if (!(Number.isInteger(f.limit) && f.limit > 0 && f.limit <= 500)) throw new LedgerInputError('limit', 'integer 1..500');
   const after = f.cursor ? decodeCursor(f.cursor) : null;
   const now = nowIso(core);
-  return core.db.transaction(async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT * FROM tasks
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      const { rows } = await tx.query(
+        `SELECT * FROM tasks
        WHERE state = ANY($1::text[])
          AND ($2::text IS NULL OR rule = $2)
          AND ($3::timestamptz IS NULL OR finished_at >= $3::timestamptz)
@@ -152,12 +161,13 @@ export async function rerunMany(core: LedgerCore, f: RerunFilter, r: RerunReques
        ORDER BY finished_at, id
        LIMIT $6
        ${f.dryRun ? '' : 'FOR UPDATE SKIP LOCKED'}`,
-      [[...f.states], f.rule ?? null, f.since === undefined ? null : toIso(f.since, 'since'), after?.at ?? null, after?.id ?? null, f.limit + 1],
-    );
-    const page = rows.slice(0, f.limit).map(toTask);
-    const items: RerunPage['items'] = [];
-    for (const before of page) items.push({ before, after: f.dryRun ? null : await reopenIn(tx, before, r, now) });
-    const last = page.at(-1);
-    return { items, nextCursor: rows.length > f.limit && last?.finishedAt ? encodeCursor(last.finishedAt, last.id) : null };
-  });
+        [[...f.states], f.rule ?? null, f.since === undefined ? null : toIso(f.since, 'since'), after?.at ?? null, after?.id ?? null, f.limit + 1],
+      );
+      const page = rows.slice(0, f.limit).map(toTask);
+      const items: RerunPage['items'] = [];
+      for (const before of page) items.push({ before, after: f.dryRun ? null : await reopenIn(tx, before, r, now, changes) });
+      const last = page.at(-1);
+      return { items, nextCursor: rows.length > f.limit && last?.finishedAt ? encodeCursor(last.finishedAt, last.id) : null };
+    }),
+  );
 }

@@ -7,6 +7,7 @@
 import type { Queryable } from './db.ts';
 import { type LedgerCore, appendEvent, insertCloudRef, nowIso, optIso, recomputeReplication, requireTask } from './core.ts';
 import { toIso } from './keys.ts';
+import { IMAGE_COLUMNS, type TaskChange, imageFromRow, logTaskChange, loggingChanges } from './task-log.ts';
 import { type NotificationInput, enqueueNotificationIn } from './outbox.ts';
 import { type Iso, type Json, type TaskRow, type TimeInput, toTask } from './rows.ts';
 import { IllegalTransitionError, LeaseLostError, LedgerInputError, OPEN_STATES, StaleStateError, type TaskState, canTransition, isTaskState, isTerminal } from './states.ts';
@@ -52,14 +53,17 @@ export async function transitions(core: LedgerCore, taskId: string, steps: reado
     if (!t.actor) throw new LedgerInputError('actor', 'required, non-empty string');
   }
   const now = nowIso(core);
-  return core.db.transaction(async (tx) => {
-    let last: TaskRow | undefined;
-    for (const t of steps) last = await transitionIn(tx, taskId, t, now);
-    return last!;
-  });
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      changes.length = 0; // a retried transaction logs only what committed
+      let last: TaskRow | undefined;
+      for (const t of steps) last = await transitionIn(tx, taskId, t, now, changes);
+      return last!;
+    }),
+  );
 }
 
-async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, now: Iso): Promise<TaskRow> {
+async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, now: Iso, changes: TaskChange[]): Promise<TaskRow> {
   const sets: string[] = ['state = $3', 'updated_at = $4::timestamptz'];
   const params: unknown[] = [taskId, t.from, t.to, now];
   const add = (col: string, value: unknown, cast = '') => {
@@ -105,7 +109,9 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
     ...(p.lastError ? { error: p.lastError } : {}),
     ...(p.cloudRef ? { cloudRef: p.cloudRef } : {}),
   });
-  await recomputeReplication(tx, task.replicationId, now);
+  const image = await recomputeReplication(tx, task.replicationId, now);
+  const error = p.lastError ?? (isTerminal(t.to) && t.to !== 'succeeded' ? task.lastError : null);
+  changes.push({ task, image, from: t.from, to: t.to, reason: t.reason, error });
   for (const n of t.notify ?? []) {
     const { about, ...rest } = n;
     await enqueueNotificationIn(tx, now, about === 'replication' ? { ...rest, replicationId: task.replicationId } : { ...rest, taskId, rerun: task.reruns });
@@ -120,18 +126,20 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
  */
 export async function markRunningMany(core: LedgerCore, ids: readonly string[], o: { owner: string; cloudStatus: string; reason: string }): Promise<string[]> {
   if (ids.length === 0) return [];
-  const { rows } = await core.db.query<{ task_id: string }>(
+  const { rows } = await core.db.query<Record<string, unknown>>(
     `WITH moved AS (
        UPDATE tasks SET state = 'running', cloud_status = $3, updated_at = $4::timestamptz,
                         lease_owner = NULL, lease_expires_at = NULL
        WHERE id = ANY($1::text[]) AND state = 'submitted' AND lease_owner = $2
-       RETURNING id)
-     INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
-     SELECT id, $4::timestamptz, 'submitted', 'running', $5, $2, '{}'::jsonb FROM moved
-     RETURNING task_id`,
+       RETURNING *),
+     events AS (
+       INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
+       SELECT id, $4::timestamptz, 'submitted', 'running', $5, $2, '{}'::jsonb FROM moved)
+     SELECT m.*, ${IMAGE_COLUMNS} FROM moved m JOIN replications r ON r.id = m.replication_id`,
     [[...ids], o.owner, o.cloudStatus, nowIso(core), o.reason],
   );
-  return rows.map((r) => r.task_id);
+  for (const row of rows) logTaskChange({ task: toTask(row), image: imageFromRow(row), from: 'submitted', to: 'running', reason: o.reason });
+  return rows.map((r) => String(r.id));
 }
 
 export async function beginSubmission(core: LedgerCore, taskId: string, owner: string): Promise<TaskRow> {
@@ -157,7 +165,7 @@ export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Pr
   if (!d.reason) throw new LedgerInputError('reason', 'required, non-empty string');
   const now = nowIso(core);
   const until = toIso(d.until, 'until');
-  return core.db.transaction(async (tx) => {
+  const out = await core.db.transaction(async (tx) => {
     const { rows } = await tx.query(
       `UPDATE tasks SET next_attempt_at = $3::timestamptz, lease_owner = NULL, lease_expires_at = NULL,
                         last_error_code = coalesce($4, last_error_code),
@@ -176,8 +184,13 @@ export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Pr
       until,
       ...(d.error ? { error: d.error } : {}),
     });
-    return toTask(rows[0]);
+    const task = toTask(rows[0]);
+    const { rows: rep } = await tx.query(`SELECT ${IMAGE_COLUMNS} FROM replications r WHERE r.id = $1`, [task.replicationId]);
+    return { task, image: rep[0] ? imageFromRow(rep[0]) : task.replicationId };
   });
+  // Deferred with an error: a retry of the submission, logged like one (pending → pending, warn).
+  if (d.error) logTaskChange({ task: out.task, image: out.image, from: 'pending', to: 'pending', reason: d.reason, error: d.error });
+  return out.task;
 }
 
 export async function recordCloudRef(core: LedgerCore, taskId: string, ref: string, createdAt: TimeInput | null | undefined, opts: { owner?: string }): Promise<TaskRow> {
