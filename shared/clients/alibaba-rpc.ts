@@ -250,6 +250,8 @@ export class AlibabaRpcClient {
       timeoutMs: this.timeoutMs,
       provider: this.provider,
       action,
+      region: this.regionId,
+      instance: params.InstanceId,
       dispatcher: this.options.dispatcher,
     });
   }

@@ -110,6 +110,7 @@ export class IamTokenProvider {
           timeoutMs: this.options.timeoutMs ?? 10_000,
           provider: 'iam',
           action,
+          region: this.options.region,
           dispatcher: this.options.dispatcher,
         });
         if (r.status < 200 || r.status >= 300) throw mapHuaweiError('iam', action, r.status, r.headers, r.body, this.clock.now());

@@ -394,6 +394,7 @@ export class SwrClient {
       timeoutMs: this.options.timeoutMs ?? 10_000,
       provider: 'swr',
       action: c.action,
+      region: this.region,
       dispatcher: this.options.dispatcher,
     });
     return { ...res, ...(token !== undefined ? { token } : {}) };

@@ -20,6 +20,10 @@ export interface HttpCall {
   provider: CloudProvider;
   /** For error messages, e.g. `CancelRepoSyncTask`. */
   action: string;
+  /** The region the call addresses (`cn-hangzhou`), for the call's log line. */
+  region?: string | undefined;
+  /** The instance the call addresses (ACR's `cri-…`), for the call's log line. */
+  instance?: string | undefined;
   dispatcher?: Dispatcher | undefined;
 }
 
@@ -74,8 +78,8 @@ export function observeCloudCalls<T>(observer: CloudCallObserver, fn: () => Prom
 }
 
 /**
- * Sends one request and logs it (provider, action, status, the cloud's request id, duration; never
- * the URL's query, which may carry a signature). Network failures and timeouts become
+ * Sends one request and logs it (provider, region and instance when the call has them, action, status,
+ * the cloud's request id, duration; never the URL's query, which may carry a signature). Network failures and timeouts become
  * CloudTransientError; HTTP statuses are returned.
  */
 export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
@@ -98,18 +102,23 @@ export async function sendHttp(call: HttpCall): Promise<HttpResponse> {
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
     }
     const durationMs = Math.round(performance.now() - started);
-    cloudLog[res.statusCode >= 500 ? 'warn' : 'info']('cloud call', { provider: call.provider, action: call.action, status: res.statusCode, requestId: requestIdOf(headers, body), durationMs });
+    cloudLog[res.statusCode >= 500 ? 'warn' : 'info']('cloud call', { ...where(call), action: call.action, status: res.statusCode, requestId: requestIdOf(headers, body), durationMs });
     return { status: res.statusCode, headers, body };
   } catch (err) {
     const timedOut = signal.aborted || (err as Error)?.name === 'TimeoutError';
     const code = timedOut ? 'RequestTimeout' : (errorCode(err) ?? 'NetworkError');
     const message = timedOut ? `no response within ${timeoutMs} ms` : `network failure: ${(err as Error)?.message ?? String(err)}`;
-    cloudLog.warn('cloud call failed', { provider: call.provider, action: call.action, code, durationMs: Math.round(performance.now() - started) });
+    cloudLog.warn('cloud call failed', { ...where(call), action: call.action, code, durationMs: Math.round(performance.now() - started) });
     throw new CloudTransientError({ provider: call.provider, action: call.action, code, message, cause: err });
   }
 }
 
 const cloudLog = log.child({ component: 'cloud' });
+
+/** Who a call's line is about: provider, and region/instance when the call has them. */
+function where(call: HttpCall): Record<string, string> {
+  return { provider: call.provider, ...(call.region ? { region: call.region } : {}), ...(call.instance ? { instance: call.instance } : {}) };
+}
 
 // ---------------------------------------------------------------- retry
 
