@@ -5,6 +5,7 @@ export * from './ledger.ts';
 export { migrate, schemaVersion, type Migration, type MigrateResult } from './migrate.ts';
 export { MIGRATIONS } from './migrations.ts';
 export { checkListCursor } from './queries.ts';
+export { imageName, type ImageParts, logTaskChange, taskChangeLevel } from './task-log.ts';
 export { DRIFT_REOPENABLE_STATES, isDriftReopenable, isRerunnable, RERUNNABLE_STATES } from './reruns.ts';
 export { type Enqueued, type NotificationInput, NotificationOutbox } from './outbox.ts';
 export { COPY_JOB_STATES, CopyJobs, type CopyJobRow, type CopyJobState } from './copy-jobs.ts';

@@ -1,10 +1,10 @@
 import { CloudNotFoundError } from '../clients/errors.ts';
 import type { WebhookToken } from '../config/index.ts';
 import { defaultLimiterOptions } from '../clients/transport.ts';
-import { isRerunnable, LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
+import { imageName, isRerunnable, LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { errorBody, type ErrorCode, type ErrorEnvelope } from '../http/errors.ts';
-import { redact } from '../log.ts';
+import { clip, redact } from '../log.ts';
 import type { Connections } from '../providers/connections.ts';
 import type { Deps } from '../replicate/deps.ts';
 import { errorInfo, submitTask, type ErrorInfo, type SubmitContext, type SubmitResult } from '../replicate/submit.ts';
@@ -100,8 +100,9 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const ignored = [...normalized.ignored];
   const base = { requestId: d.requestId, kind: d.kind };
   if (!normalized.pushes.length) {
-    logDelivery(rt, d, { sources: [], matched: 0, created: 0, duplicates: 0, ignored: ignored.length });
-    return { status: 200, body: { ...base, matched: 0, ignored, reason: ignored.join('; ') || 'no push in this event' } };
+    const reason = ignored.join('; ') || 'no push in this event';
+    logDelivery(rt, d, { sources: [], images: [], matched: 0, created: 0, duplicates: 0, ignored: ignored.length, reason: clip(reason, DELIVERY_REASON_MAX) });
+    return { status: 200, body: { ...base, matched: 0, ignored, reason } };
   }
 
   // Resolve and authorize every push before recording any: a delivery is accepted or refused whole.
@@ -232,12 +233,14 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const duplicates = all.filter((t) => t.duplicate).length;
   logDelivery(rt, d, {
     sources: [...new Set(planned.map((p) => p.resolved.source.name))],
+    ...deliveryImages(planned),
     matched,
     created,
     duplicates,
     reopened,
     ignored: ignored.length,
     states: countStates(all),
+    ...(reasons.length ? { reason: clip(reasons.join('; '), DELIVERY_REASON_MAX) } : {}),
   });
   const body: Record<string, unknown> = { ...base, matched, created, duplicates, reopened };
   if (replications.length) body.replicationId = replications[0]!.replicationId;
@@ -424,6 +427,18 @@ function countStates(entries: TargetEntry[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of entries) out[e.state] = (out[e.state] ?? 0) + 1;
   return out;
+}
+
+/** A delivery line names at most this many images (`imagesTotal` counts them all), each clipped. */
+export const DELIVERY_IMAGES_MAX = 20;
+const DELIVERY_REASON_MAX = 1000;
+
+/** The delivery's images in the task-state lines' form, `registry/namespace/repository[:tag][@digest]`. */
+function deliveryImages(planned: readonly Planned[]): { images: string[]; imagesTotal?: number } {
+  const images = planned.map(({ push, resolved, digest }) =>
+    clip(imageName({ source: resolved.matchAs?.name ?? resolved.source.name, namespace: push.namespace, repository: push.repository, tag: push.tag ?? null, digest: digest ?? null })),
+  );
+  return images.length > DELIVERY_IMAGES_MAX ? { images: images.slice(0, DELIVERY_IMAGES_MAX), imagesTotal: images.length } : { images };
 }
 
 function logDelivery(rt: WebhookRuntime, d: Delivery, fields: Record<string, unknown>): void {
