@@ -116,7 +116,26 @@ describe('task state lines', () => {
       message: expect.stringMatching(/.+/),
     });
     expect(line!.requestId).toBe(target.error.requestId);
+
+    // An operator's retry re-opens it: an info line failed → pending, no error fields.
+    lines.length = 0;
+    await stack.ledger.rerunTask(target.taskId, { reason: 'permission fixed', actor: 'operator' });
+    expect(stateLines(target.taskId)).toEqual([expect.objectContaining({ level: 'info', from: 'failed', to: 'pending', reason: 'permission fixed', image: line!.image, target: line!.target })]);
+    expect(stateLines(target.taskId)[0]).not.toHaveProperty('code');
     expectNoSecret();
+  });
+
+  it('submitted → running in bulk (the sweep status pass): a line per task', async () => {
+    const d = await deliver('v46.0.0');
+    const ids: string[] = d.body.replications[0].targets.map((t: any) => t.taskId);
+    const claimed = await stack.ledger.claimDue({ owner: 'log-test', leaseMs: 60_000, states: ['submitted'], limit: 50 });
+    const mine = claimed.filter((t) => ids.includes(t.id)).map((t) => t.id);
+    expect(mine.sort()).toEqual([...ids].sort());
+    lines.length = 0;
+    expect((await stack.ledger.markRunningMany(mine, { owner: 'log-test', cloudStatus: 'SYNCING', reason: 'cloud task SYNCING' })).sort()).toEqual([...ids].sort());
+    for (const id of ids) {
+      expect(stateLines(id)).toEqual([expect.objectContaining({ level: 'info', from: 'submitted', to: 'running', rule: 'releases', attempt: 1, image: `acr-hangzhou/team/app:v46.0.0@${d.digest}` })]);
+    }
   });
 
   it('a throttled submission left for later: a warn line (pending → pending) with the code', async () => {
