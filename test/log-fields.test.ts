@@ -61,7 +61,9 @@ describe('task state lines', () => {
     expect(d.status).toBe(202);
     const target = d.body.replications[0].targets.find((t: any) => t.targetKey.includes('cri-localdst001'));
     const image = `acr-hangzhou/team/app:v41.0.0@${d.digest}`;
-    expect(stateLines(target.taskId)).toEqual([
+    const [recorded, ...submitted] = stateLines(target.taskId);
+    expect(recorded).toMatchObject({ level: 'info', from: null, to: 'pending', attempt: 0, reason: 'recorded', image, rule: 'releases' });
+    expect(submitted).toEqual([
       {
         level: 'info',
         time: expect.any(String),
@@ -88,7 +90,7 @@ describe('task state lines', () => {
     expect(after.at(-1)).not.toHaveProperty('code');
     // Each line follows on from the one before: no change is missed.
     for (let i = 1; i < after.length; i++) expect(after[i]!.from).toBe(after[i - 1]!.to);
-    expect(after[0]!.from).toBe('pending');
+    expect(after[0]!.from).toBe(null);
     expectNoSecret();
   });
 
@@ -98,7 +100,8 @@ describe('task state lines', () => {
     expect(d.status).toBe(202);
     const target = d.body.replications[0].targets.find((t: any) => t.targetKey.includes('cri-localdst002'));
     expect(target.state).toBe('failed');
-    const [line, ...rest] = stateLines(target.taskId);
+    const [recorded, line, ...rest] = stateLines(target.taskId);
+    expect(recorded).toMatchObject({ from: null, to: 'pending', level: 'info' });
     expect(rest).toEqual([]);
     expect(line).toMatchObject({
       level: 'error',

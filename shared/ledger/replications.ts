@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
+import { imageFromRow, loggingChanges } from './task-log.ts';
 import { deletionImageKey, idempotencyKey, sourceImageKey, toIso } from './keys.ts';
 import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
 import { LedgerInputError, type TaskState } from './states.ts';
@@ -108,9 +109,10 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
   const actionValue = (n: number) => (deletion ? `, $${n}` : '');
   const actionParam = deletion ? ['delete'] : [];
 
-  return core.db.transaction(async (tx) => {
-    const rep = await tx.query<Record<string, unknown> & { inserted: boolean }>(
-      `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest,
+  return loggingChanges((changes) =>
+    core.db.transaction(async (tx) => {
+      const rep = await tx.query<Record<string, unknown> & { inserted: boolean }>(
+        `INSERT INTO replications (id, source_key, source_kind, source, region, namespace, repository, tag, digest,
                                  pushed_at, received_at, rules, details, state, created_at, updated_at${actionColumn})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::jsonb, $13::jsonb,
                'pending', $14::timestamptz, $14::timestamptz${actionValue(15)})
@@ -119,66 +121,69 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
                   FROM jsonb_array_elements_text(replications.rules || EXCLUDED.rules) AS r),
          updated_at = EXCLUDED.updated_at
        RETURNING *, (xmax = 0) AS inserted`,
-      [
-        randomUUID(),
-        sourceKey,
-        ev.sourceKind,
-        ev.source,
-        ev.region ?? null,
-        ev.namespace,
-        ev.repository,
-        ev.tag ?? null,
-        ev.digest ?? null,
-        ev.pushedAt == null ? null : toIso(ev.pushedAt, 'event.pushedAt'),
-        ev.receivedAt == null ? now : toIso(ev.receivedAt, 'event.receivedAt'),
-        JSON.stringify(rules),
-        JSON.stringify(ev.details ?? {}),
-        now,
-        ...actionParam,
-      ],
-    );
-    const repRow = rep.rows[0]!;
-    const replicationId = repRow.id as string;
-    const out: RecordedTask[] = [];
-    for (const { spec, key } of keyed) {
-      const id = randomUUID();
-      const ins = await tx.query<{ id: string; state: TaskState }>(
-        `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
+        [
+          randomUUID(),
+          sourceKey,
+          ev.sourceKind,
+          ev.source,
+          ev.region ?? null,
+          ev.namespace,
+          ev.repository,
+          ev.tag ?? null,
+          ev.digest ?? null,
+          ev.pushedAt == null ? null : toIso(ev.pushedAt, 'event.pushedAt'),
+          ev.receivedAt == null ? now : toIso(ev.receivedAt, 'event.receivedAt'),
+          JSON.stringify(rules),
+          JSON.stringify(ev.details ?? {}),
+          now,
+          ...actionParam,
+        ],
+      );
+      const repRow = rep.rows[0]!;
+      const replicationId = repRow.id as string;
+      const out: RecordedTask[] = [];
+      for (const { spec, key } of keyed) {
+        const id = randomUUID();
+        const ins = await tx.query<{ id: string; state: TaskState }>(
+          `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
                             max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
                  $13::timestamptz, $13::timestamptz${actionValue(14)})
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, state`,
-        [
-          id,
-          replicationId,
-          key,
-          spec.provider,
-          spec.scope ?? ev.source,
-          JSON.stringify(spec.target),
-          spec.targetKey,
-          spec.rule ?? null,
-          spec.maxAttempts ?? 5,
-          spec.nextAttemptAt == null ? now : toIso(spec.nextAttemptAt, 'nextAttemptAt'),
-          spec.deadlineAt == null ? null : toIso(spec.deadlineAt, 'deadlineAt'),
-          JSON.stringify(spec.policy ?? {}),
-          now,
-          ...actionParam,
-        ],
-      );
-      if (ins.rows[0]) {
-        await appendEvent(tx, id, now, null, 'pending', 'recorded', 'ledger', { idempotencyKey: key });
-        out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: id, created: true, state: 'pending' });
-      } else {
-        const existing = await tx.query<{ id: string; state: TaskState }>('SELECT id, state FROM tasks WHERE idempotency_key = $1', [key]);
-        const e = existing.rows[0]!;
-        out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: e.id, created: false, state: e.state });
+          [
+            id,
+            replicationId,
+            key,
+            spec.provider,
+            spec.scope ?? ev.source,
+            JSON.stringify(spec.target),
+            spec.targetKey,
+            spec.rule ?? null,
+            spec.maxAttempts ?? 5,
+            spec.nextAttemptAt == null ? now : toIso(spec.nextAttemptAt, 'nextAttemptAt'),
+            spec.deadlineAt == null ? null : toIso(spec.deadlineAt, 'deadlineAt'),
+            JSON.stringify(spec.policy ?? {}),
+            now,
+            ...actionParam,
+          ],
+        );
+        if (ins.rows[0]) {
+          await appendEvent(tx, id, now, null, 'pending', 'recorded', 'ledger', { idempotencyKey: key });
+          const task = { id, replicationId, targetKey: spec.targetKey, rule: spec.rule ?? null, provider: spec.provider, action: ev.action ?? 'copy', attempts: 0 };
+          changes.push({ task, image: imageFromRow(repRow), from: null, to: 'pending', reason: 'recorded' });
+          out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: id, created: true, state: 'pending' });
+        } else {
+          const existing = await tx.query<{ id: string; state: TaskState }>('SELECT id, state FROM tasks WHERE idempotency_key = $1', [key]);
+          const e = existing.rows[0]!;
+          out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: e.id, created: false, state: e.state });
+        }
       }
-    }
-    await recomputeReplication(tx, replicationId, now);
-    const fresh = await tx.query('SELECT * FROM replications WHERE id = $1', [replicationId]);
-    return { replication: toReplication(fresh.rows[0]!), replicationCreated: Boolean(repRow.inserted), tasks: out };
-  });
+      await recomputeReplication(tx, replicationId, now);
+      const fresh = await tx.query('SELECT * FROM replications WHERE id = $1', [replicationId]);
+      return { replication: toReplication(fresh.rows[0]!), replicationCreated: Boolean(repRow.inserted), tasks: out };
+    }),
+  );
 }
 
 export async function getReplication(core: LedgerCore, id: string): Promise<{ replication: ReplicationRow; tasks: TaskRow[] } | null> {
