@@ -55,7 +55,6 @@ export async function transitions(core: LedgerCore, taskId: string, steps: reado
   const now = nowIso(core);
   return loggingChanges((changes) =>
     core.db.transaction(async (tx) => {
-      changes.length = 0; // a retried transaction logs only what committed
       let last: TaskRow | undefined;
       for (const t of steps) last = await transitionIn(tx, taskId, t, now, changes);
       return last!;
