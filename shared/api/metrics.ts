@@ -128,7 +128,7 @@ export function families(m: MetricsSnapshot): Family[] {
     {
       name: 'ferry_drift_repaired_total',
       type: 'counter',
-      help: "Drift the audit repaired by creating or re-opening a task.",
+      help: 'Drift the audit repaired by creating or re-opening a task.',
       samples: [{ value: total('drift_repaired') }],
     },
   ];
@@ -156,7 +156,8 @@ export async function healthOf(deps: Deps): Promise<HealthAnswer> {
     ...h,
     ok: h.ok && !stale,
     ...(stale ? { error: `the last sweep completed ${ageSeconds} s ago (stale after ${staleAfterSeconds} s)` } : {}),
-    sweep: { lastCompletedAt: last?.completedAt ?? null, ageSeconds, staleAfterSeconds, stale } };
+    sweep: { lastCompletedAt: last?.completedAt ?? null, ageSeconds, staleAfterSeconds, stale },
+  };
 }
 
 export function metricsRoutes(app: Hono<Env>, deps: Deps): void {
