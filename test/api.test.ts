@@ -118,6 +118,7 @@ describe('openapi.json', () => {
       [
         '/cancel',
         '/healthz',
+        '/metrics',
         '/backfill',
         '/openapi.json',
         '/plan',

@@ -100,6 +100,7 @@ describe('npm run package (offline serverless package)', () => {
     ).toEqual(
       [
         'GET /healthz',
+        'GET /metrics',
         'GET /openapi.json',
         'GET /replications/[id]',
         'GET /tasks',

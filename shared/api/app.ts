@@ -10,7 +10,8 @@
  *   POST /backfill              one bounded slice of a backfill (call again to continue)
  *   GET  /triggers              which repositories rules match lack a push trigger calling this Ferry
  *   POST /triggers/apply        create those triggers (idempotent)
- *   GET  /healthz               no auth; checks the ledger
+ *   GET  /metrics               Prometheus text format, from the ledger (metrics.ts; a read token suffices)
+ *   GET  /healthz               no auth; the ledger, its schema version and the last sweep's age (stale → 503)
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
  * from config.auth.apiTokens; missing/unknown → 401 with WWW-Authenticate) → role (a read-only token
@@ -37,6 +38,7 @@ export { MAX_BODY_BYTES } from './request.ts';
 import { buildOpenApi } from './openapi.ts';
 import { planRoute } from './plan.ts';
 import { rerunRoutes } from './rerun.ts';
+import { healthOf, metricsRoutes } from './metrics.ts';
 import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
 
 /** Every route and its methods (HEAD with GET): another method on a known path is a 405 before any token check. */
@@ -54,6 +56,7 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/triggers$/, methods: ['GET', 'HEAD'] },
   { path: /^\/triggers\/apply$/, methods: ['POST'] },
   { path: /^\/healthz$/, methods: ['GET', 'HEAD'] },
+  { path: /^\/metrics$/, methods: ['GET', 'HEAD'] },
   { path: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
 ];
 
@@ -84,7 +87,7 @@ export function createApiApp(deps: Deps): FetchApp {
   });
 
   app.get('/healthz', async (c) => {
-    const h = await deps.ledger.health();
+    const h = await healthOf(deps);
     return c.json(h, h.ok ? 200 : 503);
   });
   app.get('/openapi.json', (c) => {
@@ -154,6 +157,7 @@ export function createApiApp(deps: Deps): FetchApp {
   });
 
   rerunRoutes(app, deps);
+  metricsRoutes(app, deps);
   planRoute(app, deps);
 
   const triggers = async (apply: boolean) => {

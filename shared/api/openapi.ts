@@ -299,9 +299,28 @@ export function buildOpenApi(): Json {
       '/healthz': {
         get: {
           operationId: 'health',
-          summary: 'Liveness and ledger check (no auth)',
+          summary: 'Liveness: the ledger answers, its schema version, the age of the last completed sweep (no auth)',
           security: [],
-          responses: { '200': json('Health', 'Healthy'), '503': json('Health', 'The ledger does not answer'), '500': RUNTIME_ERRORS['500'] },
+          responses: {
+            '200': json('Health', 'Healthy'),
+            '503': json('Health', 'The ledger does not answer, or the last sweep completed longer ago than sweep.staleAfterSeconds'),
+            '500': RUNTIME_ERRORS['500'],
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (text exposition format 0.0.4), computed from the ledger (a read token suffices)',
+          description:
+            'ferry_tasks{state,provider,rule}, ferry_replication_lag_seconds (histogram), ferry_oldest_open_task_age_seconds, ' +
+            'ferry_task_failures_total{code}, ferry_sweep_last_duration_seconds, ferry_sweep_last_cloud_calls, ferry_sweep_last_leftover, ' +
+            'ferry_sweep_last_completed_timestamp_seconds, ferry_webhook_deliveries_total{kind,outcome}, ferry_drift_found_total, ferry_drift_repaired_total.',
+          security,
+          responses: {
+            '200': { description: 'The metrics', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } },
+            ...AUTH_ERRORS,
+          },
         },
       },
       '/webhooks/{kind}': {

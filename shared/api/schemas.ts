@@ -304,6 +304,14 @@ export const healthResponse = z.object({
   openTasks: z.number().int().optional(),
   latencyMs: z.number(),
   error: z.string().optional(),
+  sweep: z
+    .object({
+      lastCompletedAt: z.string().nullable().describe('When the last sweep completed (null: none has yet)'),
+      ageSeconds: z.number().int().nullable(),
+      staleAfterSeconds: z.number().int().describe('config sweep.staleAfterSeconds'),
+      stale: z.boolean().describe('The last sweep is older than staleAfterSeconds (then ok is false and the answer is 503)'),
+    })
+    .optional(),
 });
 
 const TRIGGER_STATES = ['present', 'missing', 'created', 'token_differs', 'name_taken', 'failed'] as const;

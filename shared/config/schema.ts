@@ -410,6 +410,13 @@ export function buildConfigSchema(ctx: RefContext) {
       budgetMs: z.number().int().min(1000).max(600_000).default(50_000),
       /** Tasks handled per ledger query. */
       batchSize: z.number().int().min(1).max(1000).default(50),
+      /** /healthz answers 503 when the last completed sweep is older than this (the sweep runs every minute). */
+      staleAfterSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 86_400)
+        .default(600),
       /** ECS image import/export tasks to watch (and cancel past their deadline). */
       ecsWatch: z
         .strictObject({

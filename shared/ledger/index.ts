@@ -13,3 +13,4 @@ export { EcsTaskRegistry, type WatchEcsTaskInput } from './registries.ts';
 export * from './rows.ts';
 export * from './states.ts';
 export { START as WALK_START, WalkCursors, type KeyedTask, type WalkClaim, type WalkCursorRow, type WalkKey, type WalkPosition } from './walks.ts';
+export { COUNTERS, type CounterName, type CounterRow, type LagHistogram, type LastSweep, LedgerMetrics, type MetricsSnapshot, type SweepRecord } from './metrics.ts';

@@ -9,6 +9,7 @@ import { CopyJobs } from './copy-jobs.ts';
 import type { LedgerCore } from './core.ts';
 import { type Db, type OpenDbOptions, openDb } from './db.ts';
 import * as maintenance from './maintenance.ts';
+import { LedgerMetrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
 import { NotificationOutbox } from './outbox.ts';
 import * as queries from './queries.ts';
@@ -51,6 +52,8 @@ export class Ledger {
   readonly copyJobs: CopyJobs;
   /** Where backfill runs and the drift audit got to in each source's inventory. */
   readonly walks: WalkCursors;
+  /** The last completed sweep, counters and the aggregates /metrics and /healthz read. */
+  readonly metrics: LedgerMetrics;
   readonly #core: LedgerCore;
 
   /**
@@ -65,6 +68,7 @@ export class Ledger {
     this.outbox = new NotificationOutbox(db, nowIso);
     this.copyJobs = new CopyJobs(db, () => clock());
     this.walks = new WalkCursors(db, () => clock());
+    this.metrics = new LedgerMetrics(db, () => clock());
   }
 
   /** Opens the database (pg when databaseUrl, else PGlite), applies pending migrations, returns the ledger. */

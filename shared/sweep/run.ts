@@ -100,7 +100,26 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
         leftover,
       };
       deps.log.info('sweep', { ...summary });
+      await recordSweep(deps, summary);
       return summary;
     },
   );
+}
+
+/** The last completed sweep and the audit's drift, for /metrics and /healthz; a sweep whose record fails still ran. */
+async function recordSweep(deps: Deps, s: SweepSummary): Promise<void> {
+  try {
+    await deps.ledger.metrics.recordSweep({
+      owner: s.owner,
+      durationMs: s.durationMs,
+      cloudCalls: s.cloudCallsTotal,
+      leftover: s.leftover,
+      errors: s.errors,
+      driftFound: s.events['audit.drift.found'] ?? 0,
+      driftRepaired: s.events['audit.drift.repaired'] ?? 0,
+      summary: { transitions: s.transitions, cloudCalls: s.cloudCalls, notifications: s.notifications, events: s.events },
+    });
+  } catch (err) {
+    deps.log.warn('sweep summary not recorded', { error: err instanceof Error ? err.message : String(err) });
+  }
 }

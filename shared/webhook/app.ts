@@ -9,6 +9,14 @@ import type { ErrorEnvelope } from '../http/errors.ts';
 import { clip } from '../log.ts';
 import { errorAnswer, handleDelivery, unauthorized, type Answer, type WebhookRuntime } from './handle.ts';
 import { WEBHOOK_KINDS, type WebhookKind } from './normalize.ts';
+import { COUNTERS } from '../ledger/metrics.ts';
+
+/** A delivery's outcome label: 202 recorded work (accepted), 200 nothing to do (ignored), 4xx refused, 5xx error. */
+export function deliveryOutcome(status: number): 'accepted' | 'ignored' | 'refused' | 'error' {
+  if (status === 202) return 'accepted';
+  if (status < 300) return 'ignored';
+  return status < 500 ? 'refused' : 'error';
+}
 
 /**
  * `POST /webhooks/{kind}`: registry push notifications in, replication tasks out.
@@ -34,7 +42,14 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
   const app = new Hono<Env>();
 
   app.post('/webhooks/:kind', async (c) => {
-    const answer = await deliver(c);
+    let answer: Answer;
+    try {
+      answer = await deliver(c);
+    } catch (err) {
+      await countDelivery(c.req.param('kind') ?? '', 500);
+      throw err;
+    }
+    await countDelivery(c.req.param('kind') ?? '', answer.status);
     if (answer.status >= 400) {
       // Accepted deliveries are logged by handleDelivery; refusals get their line here (never the token).
       const e = (answer.body as ErrorEnvelope).error;
@@ -42,6 +57,15 @@ export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): F
     }
     return send(c, answer);
   });
+
+  /** One upsert per delivery (ferry_webhook_deliveries_total); a ledger that cannot count does not refuse the delivery. */
+  async function countDelivery(kind: string, status: number): Promise<void> {
+    try {
+      await deps.ledger.metrics.count(COUNTERS.webhookDeliveries, { kind: kinds.has(kind) ? kind : 'unknown', outcome: deliveryOutcome(status) });
+    } catch (err) {
+      deps.log.warn('webhook delivery not counted', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
 
   async function deliver(c: Context<Env>): Promise<Answer> {
     const kind = c.req.param('kind') ?? '';
