@@ -81,28 +81,68 @@ function lazily<T>(build: () => T): () => T {
   return () => (value ??= build());
 }
 
-const STATES_MESSAGE = `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)`;
-
 const TASK_ACTIONS = ['copy', 'delete'] as const;
 
-export const listTasksQuery = z.strictObject({
-  state: z
+/** Other spellings of a state that operators type (British "cancelled"). */
+const STATE_ALIASES: Record<string, string> = { cancelled: 'canceled' };
+
+/** `state=a,b`: one or more of `all`, comma-separated; an unknown one is refused with the list of valid ones. */
+function statesParam<S extends string>(all: readonly S[], what: string) {
+  const valid = `must be one or more of ${all.join(', ')} (comma-separated)`;
+  return z
     .string()
     .transform((s, ctx) => {
       const states = s
         .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
-      const unknown = states.filter((x) => !(TASK_STATES as readonly string[]).includes(x));
+        .map((x) => x.trim().toLowerCase())
+        .filter(Boolean)
+        .map((x) => STATE_ALIASES[x] ?? x);
+      const unknown = states.filter((x) => !(all as readonly string[]).includes(x));
       if (unknown.length || !states.length) {
         const named = unknown.length ? `; ${unknown.map((x) => JSON.stringify(x)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one` : '';
-        ctx.addIssue({ code: 'custom', message: `${STATES_MESSAGE}${named}` });
+        ctx.addIssue({ code: 'custom', message: `${valid}${named}` });
         return z.NEVER;
       }
-      return states as TaskState[];
+      return [...new Set(states)] as S[];
     })
-    .optional()
-    .describe('Task state(s), comma-separated'),
+    .describe(`${what} state(s), comma-separated: ${all.join(', ')} ("cancelled" is read as "canceled")`);
+}
+
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const SINCE_MESSAGE = 'must be a duration back from now like 90m, 2h, 7d, a date like 2025-01-31 (UTC midnight) or an ISO-8601 time like 2025-01-31T12:00:00Z';
+
+/** Why `since` is not a duration (`90m`, `2h`, `7d`), a date (`2025-01-31`) or an ISO-8601 time with offset; null when it is one. */
+export function sinceProblem(v: string): string | null {
+  if (DURATION.test(v)) return null;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  if (!date && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(v)) return SINCE_MESSAGE;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms) || (date && new Date(ms).toISOString().slice(0, 10) !== v)) return SINCE_MESSAGE;
+  return timeProblem(ms);
+}
+
+/** The time `since` names, given the server's now (a date is its UTC midnight). */
+export function sinceTime(since: string, now: number): number {
+  const m = DURATION.exec(since);
+  return m ? now - Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : Date.parse(since);
+}
+
+/** `since`: a duration back from now, a date or an ISO-8601 time. */
+export const sinceValue = z.string().superRefine((v, ctx) => {
+  const problem = sinceProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const namespaceParam = text().min(1).max(256).optional().describe('Source namespace');
+const repositoryParam = text()
+  .min(1)
+  .max(256)
+  .optional()
+  .describe('Source repository: `repository`, or `namespace/repository` (then the part before the first "/" is the namespace)');
+
+export const listTasksQuery = z.strictObject({
+  state: statesParam(TASK_STATES, 'Task').optional(),
   provider: z
     .string()
     .refine((p) => providerNamed(p) !== undefined, {
@@ -112,19 +152,13 @@ export const listTasksQuery = z.strictObject({
           .join(', ')}`,
     })
     .optional(),
-  repository: text().min(1).max(256).optional().describe('Source repository name'),
+  namespace: namespaceParam,
+  repository: repositoryParam,
   action: z
     .enum(TASK_ACTIONS, { error: `must be one of ${TASK_ACTIONS.join(', ')}` })
     .optional()
     .describe('copy, or delete (deletion replication)'),
-  since: z.iso
-    .datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' })
-    .superRefine((v, ctx) => {
-      const problem = timeProblem(Date.parse(v));
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional()
-    .describe('Tasks created at or after'),
+  since: sinceValue.optional().describe('Tasks created at or after: a duration back from now (90m, 2h, 7d), a date (2025-01-31, UTC) or an ISO-8601 time'),
   cursor: listCursor.optional().describe('nextCursor of the previous page'),
   limit: z
     .string()
@@ -133,6 +167,42 @@ export const listTasksQuery = z.strictObject({
     .pipe(z.number().min(1, 'must be 1..500').max(500, 'must be 1..500'))
     .optional(),
 });
+
+export const listReplicationsQuery = z.strictObject({
+  state: statesParam(REPLICATION_STATES, 'Replication').optional(),
+  namespace: namespaceParam,
+  repository: repositoryParam,
+  since: sinceValue.optional().describe('Replications received at or after: a duration back from now (90m, 2h, 7d), a date (2025-01-31, UTC) or an ISO-8601 time'),
+  cursor: listCursor.optional().describe('nextCursor of the previous page'),
+  limit: listTasksQuery.shape.limit,
+});
+
+/**
+ * The image filter of a listing: `repository=ns/repo` names both (split at the first "/");
+ * `namespace` with it must agree. Throws a message naming the field.
+ */
+export function imageFilter(q: { namespace?: string | undefined; repository?: string | undefined }): { namespace?: string; repository?: string } {
+  let { namespace, repository } = q;
+  const slash = repository?.indexOf('/') ?? -1;
+  if (repository !== undefined && slash >= 0) {
+    const ns = repository.slice(0, slash);
+    const repo = repository.slice(slash + 1);
+    if (!ns || !repo) throw new ImageFilterError('query.repository', 'must be "repository" or "namespace/repository" with both parts non-empty');
+    if (namespace !== undefined && namespace !== ns) throw new ImageFilterError('query.namespace', `"${namespace}" contradicts the namespace "${ns}" of query.repository`);
+    namespace = ns;
+    repository = repo;
+  }
+  return { ...(namespace !== undefined ? { namespace } : {}), ...(repository !== undefined ? { repository } : {}) };
+}
+
+export class ImageFilterError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
 
 // ---------------------------------------------------------------- responses
 

@@ -21,13 +21,14 @@ const GLOBAL_HELP = `ferry — operate a Ferry deployment
 Usage: ferry <command> [options]
 
 Commands:
-  tasks                      list tasks (--state, --provider, --action, --repository, --since, --limit, --cursor)
+  tasks                      list tasks (--state, --provider, --action, --namespace, --repository, --since, --limit, --cursor)
   task <id>                  one task with its event history
   cancel <id>                cancel a task by its Ferry id (or a watched ECS task id)
-  cancel --acr <instance> <rst-id> [--region r]
+  cancel --acr <source-instance> <rst-id> [--region r]
   cancel --ecs <region> <t-id>
   cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace>
                              cancel by the cloud's own reference
+  replications               list replications (--state, --namespace, --repository, --since, --limit, --cursor)
   replication <id>           one replication with its tasks
   retry <id>                 re-run a failed, canceled or timed-out task (or every such task of a replication)
   retry --state failed [--rule r] [--since 2h] [--dry-run]
@@ -53,16 +54,26 @@ FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--action copy|delete] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
-List tasks, newest first. With more pages, prints the cursor of the next one.`,
+  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--action copy|delete] [--namespace ns] [--repository [ns/]repo]
+                   [--since 2h|2025-01-31|ISO-time] [--limit n] [--cursor c] [--json]
+List tasks, newest first. With more pages, prints the command for the next one (same filters).
+--state: pending, submitted, running, succeeded, failed, canceled, timed_out (comma-separated).
+--since: created at or after: a duration back from now (90m, 2h, 7d), a date (UTC) or an ISO time.`,
+  replications: `Usage: ferry replications [--state s[,s…]] [--namespace ns] [--repository [ns/]repo] [--since 2h|2025-01-31|ISO-time] [--limit n] [--cursor c] [--json]
+List replications (one per accepted push or delete event), newest first. With more pages, prints the
+command for the next one (same filters).
+--state: pending, in_progress, succeeded, partially_failed, failed, canceled (comma-separated).
+--since: received at or after: a duration back from now (90m, 2h, 7d), a date (UTC) or an ISO time.`,
   task: `Usage: ferry task <id> [--json]
 Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
   cancel: `Usage:
   ferry cancel <id> [--reason text]
-  ferry cancel --acr <instance-id> <rst-id> [--region region] [--reason text]
+  ferry cancel --acr <source-instance-id> <rst-id> [--region region] [--reason text]
   ferry cancel --ecs <region> <t-id> [--reason text]
   ferry cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace> [--reason text]
-Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
+Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.
+--acr: an ACR sync task (rst-…) lives on the SOURCE instance (the one pushed to), not the target:
+give that instance's id (cri-…) and, with --region, its region.`,
   replication: `Usage: ferry replication <id> [--json]`,
   retry: `Usage:
   ferry retry <task-or-replication-id> [--reason text] [--json]
@@ -119,6 +130,7 @@ const OPTIONS = {
   provider: { type: 'string' },
   action: { type: 'string' },
   repository: { type: 'string' },
+  namespace: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
@@ -182,6 +194,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await cancel(ctx, values, args);
       case 'replication':
         return await showReplication(ctx, values, args);
+      case 'replications':
+        return await listReplications(ctx, values, args);
       case 'retry':
         return await retry(kit(ctx, values), args, { state: values.state, rule: values.rule, since: values.since, dryRun: values['dry-run'], reason: values.reason });
       case 'plan':
@@ -331,19 +345,47 @@ function taskRow(t: any): Record<string, unknown> {
   return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };
 }
 
-async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
-  expectArgs(args, 0, '');
-  const q = new URLSearchParams();
-  for (const k of ['state', 'provider', 'action', 'repository', 'since', 'limit', 'cursor'] as const) {
+/** The query of a listing from the options given, and the same filters as CLI options (for the next-page hint). */
+function listQuery(v: Values, keys: readonly (keyof Values)[]): { query: URLSearchParams; options: string[] } {
+  const query = new URLSearchParams();
+  const options: string[] = [];
+  for (const k of keys) {
     const value = v[k];
-    if (typeof value === 'string') q.set(k, value);
+    if (typeof value !== 'string') continue;
+    query.set(k, value);
+    if (k !== 'cursor') options.push(`--${k}`, shellWord(value));
   }
-  const a = await api(ctx, v, 'GET', `/tasks${q.size ? `?${q}` : ''}`);
+  return { query, options };
+}
+
+/** `value` as one word of a POSIX shell command line. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function listPage(ctx: CliEnv, v: Values, command: 'tasks' | 'replications', keys: readonly (keyof Values)[], print: (items: any[]) => string): Promise<number> {
+  const { query, options } = listQuery(v, keys);
+  const a = await api(ctx, v, 'GET', `/${command}${query.size ? `?${query}` : ''}`);
   if (a.status !== 200) return failed(ctx, v, a);
   if (v.json) return printJson(ctx, a.body);
-  ctx.io.out(table(a.body.items.map(taskRow), TASK_COLUMNS));
-  if (a.body.nextCursor) ctx.io.out(`\nmore: ferry tasks --cursor ${a.body.nextCursor}`);
+  ctx.io.out(print(a.body.items));
+  if (a.body.nextCursor) ctx.io.out(`\nmore: ${['ferry', command, ...options, '--cursor', a.body.nextCursor].join(' ')}`);
   return EXIT.ok;
+}
+
+async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  return listPage(ctx, v, 'tasks', ['state', 'provider', 'action', 'namespace', 'repository', 'since', 'limit', 'cursor'], (items) => table(items.map(taskRow), TASK_COLUMNS));
+}
+
+async function listReplications(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  return listPage(ctx, v, 'replications', ['state', 'namespace', 'repository', 'since', 'limit', 'cursor'], (items) =>
+    table(
+      items.map((r) => ({ ...r, image: `${r.namespace}/${r.repository}${r.tag ? `:${r.tag}` : ''}${r.digest && !r.tag ? `@${r.digest}` : ''}`, received: shortTime(r.receivedAt) })),
+      ['id', 'action', 'state', 'source', 'image', 'rules', 'received'],
+    ),
+  );
 }
 
 async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
