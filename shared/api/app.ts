@@ -293,7 +293,7 @@ async function ecsAnswer(c: Context<Env>, r: Awaited<ReturnType<typeof cancelEcs
 
 /**
  * Cancel by the cloud's own reference. A reference that is a Ferry task's current cloud task
- * cancels the task (ledger + cloud) as by id; any other is cancelled at the cloud only.
+ * cancels the task (ledger + cloud) as by id; any other is canceled at the cloud only.
  */
 async function cancelReference(c: Context<Env>, deps: Deps, name: string, given: Record<string, unknown>, actor: string, reason: string | undefined) {
   const provider = providerNamed(name);

@@ -100,7 +100,10 @@ secrets, printing every problem. Exit 1 when the config is invalid. \${kms:NAME}
 as resolved at run time; --resolve reads each from KMS now (with ALIBABA_CLOUD_* keys or the
 config's, region clouds.alibaba.kms.region or ALIBABA_CLOUD_REGION_ID), never printing a value.`,
   sweep: `Usage: ferry sweep [--json]
-Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
+Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).
+Without DATABASE_URL (or store.databaseUrl) it opens the embedded PGlite ledger npm start uses,
+<FERRY_DATA_DIR or store.dataDir>/ledger (default .ferry/ledger); stop npm start first (one process
+per ledger directory). No FERRY_MODE is needed.`,
   backfill: `Usage: ferry backfill [--rule R] [--repository namespace/repository] [--since DATE|2h|7d] [--dry-run] [--json]
 Runs a backfill here (FERRY_CONFIG, DATABASE_URL): lists what each chosen rule's sources hold, renders
 every target of every matching tag, skips targets already holding the image at the same digest, and
@@ -570,7 +573,10 @@ async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   // Resolved at run time: the sweep lives in shared/sweep/run.ts.
   const sweepModule = '../sweep/run.ts';
   const { runSweep } = (await import(sweepModule)) as { runSweep: (deps: unknown) => Promise<unknown> };
-  const deps = await buildDeps(ctx.env as NodeJS.ProcessEnv);
+  // A one-shot sweep from an operator's shell serves nothing: the deployed-function checks (tokens, a
+  // PostgreSQL ledger) do not apply, so without DATABASE_URL it opens the PGlite ledger `npm start` uses
+  // (<FERRY_DATA_DIR or store.dataDir>/ledger). An explicit FERRY_MODE is kept.
+  const deps = await buildDeps({ ...ctx.env, FERRY_MODE: ctx.env.FERRY_MODE || 'local' } as NodeJS.ProcessEnv);
   try {
     const result = await runSweep(deps);
     if (v.json) return printJson(ctx, result ?? {});
@@ -670,6 +676,12 @@ async function cloud(args: string[]): Promise<number> {
 
 /** The process entry (bin/ferry.js): runs `main` on argv and sets the exit code. */
 export async function run(): Promise<void> {
+  // `ferry tasks --json | head -1`: the reader went away; that is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    process.stderr.write(`ferry: stdout: ${err.message}\n`);
+    process.exit(EXIT.failure);
+  });
   const io: Io = {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
