@@ -7,7 +7,7 @@ import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
 import { textProblem, timeProblem } from '../http/values.ts';
-import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, type TaskState, checkListCursor } from '../ledger/index.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, checkListCursor, type TaskRow } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 
@@ -135,11 +135,7 @@ export const sinceValue = z.string().superRefine((v, ctx) => {
 });
 
 const namespaceParam = text().min(1).max(256).optional().describe('Source namespace');
-const repositoryParam = text()
-  .min(1)
-  .max(256)
-  .optional()
-  .describe('Source repository: `repository`, or `namespace/repository` (then the part before the first "/" is the namespace)');
+const repositoryParam = text().min(1).max(256).optional().describe('Source repository: `repository`, or `namespace/repository` (then the part before the first "/" is the namespace)');
 
 export const listTasksQuery = z.strictObject({
   state: statesParam(TASK_STATES, 'Task').optional(),
@@ -216,7 +212,24 @@ export const taskSchema = z.object({
   action: z.enum(TASK_ACTIONS).describe('copy the image to the target, or delete the tag Ferry copied there'),
   provider: z.string().describe('the provider that copies it (`acr`, `swr`, …)'),
   scope: z.string(),
-  target: z.record(z.string(), z.unknown()),
+  target: z
+    .object({
+      from: z
+        .looseObject({
+          source: z.string().describe("the configured source's name"),
+          kind: z.string().describe("the configured source's kind (acr, swr, harbor, …)"),
+          namespace: z.string(),
+          repository: z.string(),
+          tag: z.string().optional(),
+          digest: z.string().optional(),
+          instanceId: z.string().optional().describe('ACR: the source instance'),
+          region: z.string().optional().describe('ACR and SWR: the source region'),
+        })
+        .describe('the pushed image'),
+      to: z.looseObject({ provider: z.string() }).describe("where it goes: the provider's own fields (instance or registry, region, namespace, repository, tag, …)"),
+      written: z.object({ digest: z.string() }).optional().describe('a deletion: the digest the copy wrote there, when it differs from the source'),
+    })
+    .describe('where the image comes from and where it goes'),
   targetKey: z.string(),
   rule: z.string().nullable(),
   state: z.enum(TASK_STATES),
@@ -282,28 +295,29 @@ export const taskDetailResponse = z.object({
 
 export const ecsTaskDetailResponse = z.object({ ecsTask: ecsTaskSchema });
 
-export const replicationResponse = z.object({
-  replication: z.object({
-    id: z.string(),
-    sourceKey: z.string(),
-    sourceKind: z.string(),
-    action: z.enum(TASK_ACTIONS).describe('copy (a push) or delete (a deletion at the source)'),
-    source: z.string(),
-    region: z.string().nullable(),
-    namespace: z.string(),
-    repository: z.string(),
-    tag: z.string().nullable(),
-    digest: z.string().nullable(),
-    pushedAt: nullableIso,
-    receivedAt: iso,
-    rules: z.array(z.string()),
-    details: z.record(z.string(), z.unknown()),
-    state: z.enum(REPLICATION_STATES),
-    createdAt: iso,
-    updatedAt: iso,
-  }),
-  tasks: z.array(taskSchema),
+export const replicationSchema = z.object({
+  id: z.string(),
+  sourceKey: z.string(),
+  sourceKind: z.string(),
+  action: z.enum(TASK_ACTIONS).describe('copy (a push) or delete (a deletion at the source)'),
+  source: z.string(),
+  region: z.string().nullable(),
+  namespace: z.string(),
+  repository: z.string(),
+  tag: z.string().nullable(),
+  digest: z.string().nullable(),
+  pushedAt: nullableIso,
+  receivedAt: iso,
+  rules: z.array(z.string()),
+  details: z.record(z.string(), z.unknown()),
+  state: z.enum(REPLICATION_STATES),
+  createdAt: iso,
+  updatedAt: iso,
 });
+
+export const replicationResponse = z.object({ replication: replicationSchema, tasks: z.array(taskSchema) });
+
+export const replicationListResponse = z.object({ items: z.array(replicationSchema), nextCursor: z.string().nullable() });
 
 export const cancelResponse = z.object({
   state: z.literal('canceled'),
@@ -316,7 +330,8 @@ export const cancelResponse = z.object({
   note: z.string().optional(),
   task: taskSchema.optional(),
 });
-export type CancelResponse = z.infer<typeof cancelResponse>;
+/** The ledger's task row is what `task` carries (its `target` a TaskTarget, stored as JSON). */
+export type CancelResponse = Omit<z.infer<typeof cancelResponse>, 'task'> & { task?: TaskRow };
 
 // ---------------------------------------------------------------- the webhook (POST /webhooks/{kind})
 
