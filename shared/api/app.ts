@@ -47,7 +47,10 @@ import {
   listReplicationsQuery,
   listTasksQuery,
   sinceTime,
-  uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
+  uuidParam,
+  type CancelResponse,
+  type CloudCancelBody,
+} from './schemas.ts';
 
 /** Every route and its methods (HEAD with GET): another method on a known path is a 405 before any token check. */
 const ROUTES: { path: RegExp; methods: readonly string[] }[] = [

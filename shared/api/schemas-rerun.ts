@@ -1,7 +1,7 @@
 /** Request and response shapes of re-running tasks (`/tasks/{id}/retry`, `/replications/{id}/retry`, `/tasks/retry`) and of `POST /plan`. */
 import { z } from 'zod';
 import { RERUNNABLE_STATES, type RerunnableState } from '../ledger/index.ts';
-import { textProblem, timeProblem } from '../http/values.ts';
+import { textProblem } from '../http/values.ts';
 import { cancelTaskBody, listCursor, sinceValue as baseSince, taskSchema } from './schemas.ts';
 
 const text = () =>

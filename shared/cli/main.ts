@@ -36,7 +36,8 @@ Commands:
   plan <image-ref>           what a push of this image would do, creating nothing
   health                     the API's /healthz
   triggers [--apply]         repositories rules match that lack an ACR trigger calling this Ferry (--apply: create them)
-  config check [file]        validate a config file locally, printing every problem (--resolve: read KMS secrets)
+  config check [file]        validate a config file locally, printing every problem (--resolve: read KMS secrets;
+                             --structure-only: no secrets or variables needed, for CI)
   sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
   backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
   replay <payload.json> --kind <kind> [--instance id] [--source name]
@@ -94,11 +95,13 @@ calling this Ferry (config webhook.publicUrl, a webhook token covering the sourc
 the missing ones (CreateRepoTrigger; running it again creates nothing; needs an admin token). A
 trigger calling Ferry with another token is reported, not duplicated. Tokens are never printed.
 Exit 1 while a repository is missing a trigger or one could not be created.`,
-  config: `Usage: ferry config check [file] [--resolve]
+  config: `Usage: ferry config check [file] [--resolve | --structure-only] [--json]
 Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
 secrets, printing every problem. Exit 1 when the config is invalid. \${kms:NAME} secrets are listed
 as resolved at run time; --resolve reads each from KMS now (with ALIBABA_CLOUD_* keys or the
-config's, region clouds.alibaba.kms.region or ALIBABA_CLOUD_REGION_ID), never printing a value.`,
+config's, region clouds.alibaba.kms.region or ALIBABA_CLOUD_REGION_ID), never printing a value.
+--structure-only checks everything but the values of \${VAR}s this environment does not set (for CI,
+which holds no secrets) and lists those variables; inline secrets are still refused.`,
   sweep: `Usage: ferry sweep [--json]
 Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).
 Without DATABASE_URL (or store.databaseUrl) it opens the embedded PGlite ledger npm start uses,
@@ -154,6 +157,7 @@ const OPTIONS = {
   'src-creds': { type: 'string' },
   'dest-creds': { type: 'string' },
   resolve: { type: 'boolean' },
+  'structure-only': { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = {
@@ -532,7 +536,17 @@ async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<numb
   if (args[0] !== 'check') throw new UsageError(args[0] ? `unknown config command "${args[0]}"` : 'missing "check"');
   if (args.length > 2) throw new UsageError(`unexpected argument "${args[2]}"`);
   const { loadConfig, ConfigError } = await import('../config/index.ts');
+  if (v['structure-only'] && v.resolve) throw new UsageError('give --structure-only or --resolve, not both');
   try {
+    if (v['structure-only']) {
+      const { checkStructure } = await import('../config/structure.ts');
+      const r = checkStructure({ ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false });
+      if (v.json) return printJson(ctx, { ok: true, structureOnly: true, ...r, file: r.file ?? null });
+      ctx.io.out(`config ${r.file ?? '(defaults)'} structure is valid: ${r.sources} source(s), ${r.rules} rule(s)`);
+      if (r.variables.length) ctx.io.out(`Not set here, so not checked (a full check and the deployed function need them): ${r.variables.join(', ')}`);
+      if (r.kmsSecrets.length) ctx.io.out(`KMS secrets (resolved at run time): ${r.kmsSecrets.map((k) => k.name).join(', ')}`);
+      return EXIT.ok;
+    }
     const options = { ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false };
     const config = v.resolve ? await loadWithKms(ctx, options) : loadConfig(options);
     const kms = config.kms?.refs ?? [];
