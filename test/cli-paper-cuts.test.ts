@@ -5,7 +5,7 @@
  * --structure-only`, `GET /replications` / `ferry replications`, the OpenAPI document, one spelling.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,5 +269,41 @@ describe('local commands', () => {
     expect(badRun.stderr).toMatch(/rulez/);
     expect(badRun.stderr).toMatch(/not an inline secret/);
     expect(badRun.stderr).not.toContain('S3CRET');
+  });
+});
+
+describe('ferry --help without the TypeScript loader', () => {
+  const compiled = join(ROOT, '.cache', 'cli-help.mjs');
+  const bin = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; ms: number }>((done) => {
+      const start = performance.now();
+      execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(), timeout: 20_000 }, (err, stdout) =>
+        done({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, ms: performance.now() - start }),
+      );
+    });
+  const build = () => new Promise<void>((done, fail) => execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs'), '--quiet'], { cwd: ROOT }, (err) => (err ? fail(err) : done())));
+
+  afterAll(build);
+
+  it('answers from the copy npm ci precompiled, in well under a second; a stale or missing copy takes the ordinary path', async () => {
+    const { GLOBAL_HELP, HELP } = await import('../shared/cli/help.ts');
+    await build();
+    const fast = await bin(['--help']);
+    expect(fast.code).toBe(0);
+    expect(fast.stdout).toBe(`${GLOBAL_HELP}\n`);
+    expect(fast.ms).toBeLessThan(1000);
+    expect((await bin(['cancel', '--help'])).stdout).toBe(`${HELP.cancel}\n`);
+
+    // The copy is what answers (a marker in its place is printed) …
+    writeFileSync(compiled, 'export const GLOBAL_HELP = "help from .cache"; export const HELP = {};\n');
+    expect((await bin(['--help'])).stdout).toBe('help from .cache\n');
+    // … an unknown command still goes to main.ts (exit 2) …
+    expect((await bin(['launch', '--help'])).code).toBe(2);
+    // … and a copy older than help.ts is not used.
+    const past = new Date(Date.now() - 86_400_000 * 365 * 20);
+    utimesSync(compiled, past, past);
+    expect((await bin(['--help'])).stdout).toBe(`${GLOBAL_HELP}\n`);
+    rmSync(compiled);
+    expect((await bin(['--help'])).stdout).toBe(`${GLOBAL_HELP}\n`);
   });
 });
