@@ -120,7 +120,7 @@ describe('--since', () => {
     for (const r of [bad, badDate]) {
       expect(r.status).toBe(400);
       expect(r.body.error.field).toBe('query.since');
-      expect(r.body.error.message).toContain('a duration back from now like 90m, 2h, 7d, a date like 2025-01-31');
+      expect(r.body.error.message).toContain('must be an ISO-8601 time like 2025-01-31T12:00:00Z, a date like 2025-01-31 (UTC midnight) or a duration back from now like 90m, 2h, 7d');
     }
     const [cliHour, cliDate, cliBad] = await Promise.all([api(['tasks', '--since', '1h', '--json']), api(['tasks', '--since', today, '--json']), api(['tasks', '--since', 'soon'])]);
     expect(ids(JSON.parse(cliHour.stdout))).toEqual(expect.arrayContaining(tasks.map((t) => t.id)));

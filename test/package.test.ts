@@ -101,6 +101,7 @@ describe('npm run package (offline serverless package)', () => {
       [
         'GET /healthz',
         'GET /openapi.json',
+        'GET /replications',
         'GET /replications/[id]',
         'GET /tasks',
         'GET /tasks/[id]',

@@ -94,7 +94,7 @@ function statesParam<S extends string>(all: readonly S[], what: string) {
     .transform((s, ctx) => {
       const states = s
         .split(',')
-        .map((x) => x.trim().toLowerCase())
+        .map((x) => x.trim())
         .filter(Boolean)
         .map((x) => STATE_ALIASES[x] ?? x);
       const unknown = states.filter((x) => !(all as readonly string[]).includes(x));
@@ -110,7 +110,7 @@ function statesParam<S extends string>(all: readonly S[], what: string) {
 
 const DURATION = /^(\d{1,6})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const SINCE_MESSAGE = 'must be a duration back from now like 90m, 2h, 7d, a date like 2025-01-31 (UTC midnight) or an ISO-8601 time like 2025-01-31T12:00:00Z';
+const SINCE_MESSAGE = 'must be an ISO-8601 time like 2025-01-31T12:00:00Z, a date like 2025-01-31 (UTC midnight) or a duration back from now like 90m, 2h, 7d';
 
 /** Why `since` is not a duration (`90m`, `2h`, `7d`), a date (`2025-01-31`) or an ISO-8601 time with offset; null when it is one. */
 export function sinceProblem(v: string): string | null {
