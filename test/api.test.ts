@@ -122,6 +122,7 @@ describe('openapi.json', () => {
         '/backfill',
         '/openapi.json',
         '/plan',
+        '/replications',
         '/replications/{id}',
         '/replications/{id}/retry',
         '/tasks',

@@ -80,7 +80,7 @@ describe('usage', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Usage: ferry <command>/);
     expect(cancelHelp.code).toBe(0);
-    expect(cancelHelp.stdout).toMatch(/ferry cancel --acr <instance-id> <rst-id>/);
+    expect(cancelHelp.stdout).toMatch(/ferry cancel --acr <source-instance-id> <rst-id>/);
     expect(none.code).toBe(2);
     expect(unknownOpt.code).toBe(2);
     expect(unknownOpt.stderr).toMatch(/--bogus/);

@@ -102,6 +102,7 @@ describe('npm run package (offline serverless package)', () => {
         'GET /healthz',
         'GET /metrics',
         'GET /openapi.json',
+        'GET /replications',
         'GET /replications/[id]',
         'GET /tasks',
         'GET /tasks/[id]',

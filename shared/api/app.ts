@@ -1,6 +1,7 @@
 /**
  * The operator API, served by the `cancel` function:
- *   GET  /tasks                 list (state, provider, action, repository, since; cursor paging)
+ *   GET  /tasks                 list (state, provider, action, namespace, repository, since; cursor paging)
+ *   GET  /replications          list (state, namespace, repository, since; cursor paging)
  *   GET  /tasks/{id}            one task with its event history (Ferry UUID, or an ECS task id t-…)
  *   POST /tasks/{id}/cancel     cancel by Ferry task id (or a watched ECS task id)
  *   POST /cancel                cancel by the cloud's own reference
@@ -39,7 +40,19 @@ import { buildOpenApi } from './openapi.ts';
 import { planRoute } from './plan.ts';
 import { rerunRoutes } from './rerun.ts';
 import { healthOf, metricsRoutes } from './metrics.ts';
-import { cancelTaskBody, cloudCancelBody, ECS_REFERENCE, listTasksQuery, uuidParam, type CancelResponse, type CloudCancelBody } from './schemas.ts';
+import {
+  cancelTaskBody,
+  cloudCancelBody,
+  ECS_REFERENCE,
+  ImageFilterError,
+  imageFilter,
+  listReplicationsQuery,
+  listTasksQuery,
+  sinceTime,
+  uuidParam,
+  type CancelResponse,
+  type CloudCancelBody,
+} from './schemas.ts';
 
 /** Every route and its methods (HEAD with GET): another method on a known path is a 405 before any token check. */
 const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
@@ -49,6 +62,7 @@ const ROUTES: { path: RegExp; methods: readonly string[] }[] = [
   { path: /^\/tasks\/[^/]+\/cancel$/, methods: ['POST'] },
   { path: /^\/tasks\/[^/]+\/retry$/, methods: ['POST'] },
   { path: /^\/cancel$/, methods: ['POST'] },
+  { path: /^\/replications$/, methods: ['GET', 'HEAD'] },
   { path: /^\/replications\/[^/]+$/, methods: ['GET', 'HEAD'] },
   { path: /^\/replications\/[^/]+\/retry$/, methods: ['POST'] },
   { path: /^\/plan$/, methods: ['POST'] },
@@ -113,8 +127,20 @@ export function createApiApp(deps: Deps): FetchApp {
       ...(q.state ? { state: q.state } : {}),
       ...(q.provider ? { provider: q.provider } : {}),
       ...(q.action ? { action: q.action } : {}),
-      ...(q.repository ? { repository: q.repository } : {}),
-      ...(q.since ? { since: q.since } : {}),
+      ...imageOf(q),
+      ...(q.since ? { since: sinceTime(q.since, deps.clock.now()) } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+      limit: q.limit ?? 50,
+    });
+    return c.json(page);
+  });
+
+  app.get('/replications', async (c) => {
+    const q = parse(listReplicationsQuery, Object.fromEntries(new URL(c.req.url).searchParams), 'query');
+    const page = await deps.ledger.listReplications({
+      ...(q.state ? { state: q.state } : {}),
+      ...imageOf(q),
+      ...(q.since ? { since: sinceTime(q.since, deps.clock.now()) } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
       limit: q.limit ?? 50,
     });
@@ -191,6 +217,15 @@ export function createApiApp(deps: Deps): FetchApp {
   return async (req, ctx) => app.fetch(req, { ctx });
 }
 
+function imageOf(q: { namespace?: string | undefined; repository?: string | undefined }) {
+  try {
+    return imageFilter(q);
+  } catch (err) {
+    if (err instanceof ImageFilterError) throw new ApiError(400, 'InvalidRequest', err.message, { field: err.field });
+    throw err;
+  }
+}
+
 function methodNotAllowed(c: Context<Env>, allow: string) {
   return c.json(new ApiError(405, 'MethodNotAllowed', `${clip(c.req.method, 20)} is not allowed on ${clip(c.req.path)}; use ${allow}`).body(), 405, { allow });
 }
@@ -265,7 +300,7 @@ async function ecsAnswer(c: Context<Env>, r: Awaited<ReturnType<typeof cancelEcs
 
 /**
  * Cancel by the cloud's own reference. A reference that is a Ferry task's current cloud task
- * cancels the task (ledger + cloud) as by id; any other is cancelled at the cloud only.
+ * cancels the task (ledger + cloud) as by id; any other is canceled at the cloud only.
  */
 async function cancelReference(c: Context<Env>, deps: Deps, name: string, given: Record<string, unknown>, actor: string, reason: string | undefined) {
   const provider = providerNamed(name);

@@ -10,10 +10,14 @@ import {
   ecsTaskDetailResponse,
   errorResponse,
   healthResponse,
+  listReplicationsQuery,
   listTasksQuery,
+  replicationListResponse,
   replicationResponse,
+  replicationSchema,
   taskDetailResponse,
   taskListResponse,
+  taskSchema,
   triggersResponse,
   webhookResponse,
 } from './schemas.ts';
@@ -98,15 +102,34 @@ function errorCodeDoc(): Json {
   };
 }
 
-export function buildOpenApi(): Json {
-  const query = schema(listTasksQuery, 'input') as { properties: Record<string, Json> };
-  const parameters = Object.entries(query.properties).map(([name, s]) => ({
+/** A listing's query schema as OpenAPI query parameters (all optional). */
+function queryParameters(q: z.ZodType): Json[] {
+  const props = (schema(q, 'input') as { properties: Record<string, Json> }).properties;
+  return Object.entries(props).map(([name, s]) => ({
     name,
     in: 'query',
     required: false,
     schema: s,
     ...(typeof s.description === 'string' ? { description: s.description } : {}),
   }));
+}
+
+/** Every subtree of `doc` equal to one of `shared` becomes a `$ref` to that component (the shared schema is written once). */
+function useRefs(doc: Json, shared: Record<string, Json>): Json {
+  const keys = new Map(Object.entries(shared).map(([name, s]) => [JSON.stringify(s), name]));
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const name = keys.get(JSON.stringify(v));
+    if (name) return ref(name);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+  };
+  return walk(doc) as Json;
+}
+
+export function buildOpenApi(): Json {
+  const parameters = queryParameters(listTasksQuery);
+  const shared = { Task: schema(taskSchema, 'output'), ReplicationRecord: schema(replicationSchema, 'output') };
   const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description });
   const security = [{ bearer: [] }];
 
@@ -120,6 +143,10 @@ export function buildOpenApi(): Json {
         'of the webhook, the API and the function runtime alike, is `{"error": {"status", "code", "message", "field"?}}` ' +
         '(schema Error; `code` from ErrorCode); the runtime adds `requestId`, a refused cancel `state`, `taskId` or `cloud`.',
     },
+    servers: [
+      { url: '/', description: 'where this document is served: the API function (deployed: its HTTP trigger URL)' },
+      { url: 'http://127.0.0.1:8080', description: 'npm start (the local stack)' },
+    ],
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A token of config auth.apiTokens (role admin for POSTs)' },
@@ -127,25 +154,32 @@ export function buildOpenApi(): Json {
         webhookQueryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'A token of config auth.webhookTokens, for senders that cannot set headers (ACR triggers)' },
       },
       schemas: {
-        CancelTaskBody: schema(cancelTaskBody, 'input'),
-        CloudCancelBody: schema(cloudCancelBody(), 'input'),
-        CancelResult: schema(cancelResponse, 'output'),
-        TaskList: schema(taskListResponse, 'output'),
-        TaskDetail: schema(taskDetailResponse, 'output'),
-        EcsTaskDetail: schema(ecsTaskDetailResponse, 'output'),
-        Replication: schema(replicationResponse, 'output'),
-        BackfillBody: schema(backfillBody, 'input'),
-        BackfillResult: schema(backfillResponse, 'output'),
-        Health: schema(healthResponse, 'output'),
-        Triggers: schema(triggersResponse, 'output'),
-        RetryBody: schema(retryTaskBody, 'input'),
-        RetryResult: schema(retryResponse, 'output'),
-        ReplicationRetryResult: schema(replicationRetryResponse, 'output'),
-        BulkRetryBody: schema(bulkRetryBody, 'input'),
-        BulkRetryResult: schema(bulkRetryResponse, 'output'),
-        PlanBody: schema(planBody, 'input'),
-        Plan: schema(planResponse, 'output'),
-        WebhookResult: schema(webhookResponse, 'output'),
+        ...shared,
+        ...useRefs(
+          {
+            CancelTaskBody: schema(cancelTaskBody, 'input'),
+            CloudCancelBody: schema(cloudCancelBody(), 'input'),
+            CancelResult: schema(cancelResponse, 'output'),
+            TaskList: schema(taskListResponse, 'output'),
+            ReplicationList: schema(replicationListResponse, 'output'),
+            TaskDetail: schema(taskDetailResponse, 'output'),
+            EcsTaskDetail: schema(ecsTaskDetailResponse, 'output'),
+            Replication: schema(replicationResponse, 'output'),
+            BackfillBody: schema(backfillBody, 'input'),
+            BackfillResult: schema(backfillResponse, 'output'),
+            Health: schema(healthResponse, 'output'),
+            Triggers: schema(triggersResponse, 'output'),
+            RetryBody: schema(retryTaskBody, 'input'),
+            RetryResult: schema(retryResponse, 'output'),
+            ReplicationRetryResult: schema(replicationRetryResponse, 'output'),
+            BulkRetryBody: schema(bulkRetryBody, 'input'),
+            BulkRetryResult: schema(bulkRetryResponse, 'output'),
+            PlanBody: schema(planBody, 'input'),
+            Plan: schema(planResponse, 'output'),
+            WebhookResult: schema(webhookResponse, 'output'),
+          },
+          shared,
+        ),
         Error: errorSchema(),
         ErrorCode: errorCodeDoc(),
       },
@@ -268,6 +302,15 @@ export function buildOpenApi(): Json {
             '413': error('PayloadTooLarge: body larger than 64 KiB'),
             '415': error('UnsupportedMediaType: the body is not JSON'),
           },
+        },
+      },
+      '/replications': {
+        get: {
+          operationId: 'listReplications',
+          summary: 'List replications (one per accepted push or delete event), newest received first',
+          security,
+          parameters: queryParameters(listReplicationsQuery),
+          responses: { '200': json('ReplicationList', 'One page; pass nextCursor back as cursor'), ...AUTH_ERRORS },
         },
       },
       '/replications/{id}': {

@@ -1,8 +1,8 @@
 /** Request and response shapes of re-running tasks (`/tasks/{id}/retry`, `/replications/{id}/retry`, `/tasks/retry`) and of `POST /plan`. */
 import { z } from 'zod';
 import { RERUNNABLE_STATES, type RerunnableState } from '../ledger/index.ts';
-import { textProblem, timeProblem } from '../http/values.ts';
-import { cancelTaskBody, listCursor, taskSchema } from './schemas.ts';
+import { textProblem } from '../http/values.ts';
+import { cancelTaskBody, listCursor, sinceValue as baseSince, taskSchema } from './schemas.ts';
 
 const text = () =>
   z.string().superRefine((v, ctx) => {
@@ -12,29 +12,10 @@ const text = () =>
 
 export const retryTaskBody = z.strictObject({ reason: cancelTaskBody.shape.reason }).describe('Optional reason, recorded in the task history with who asked');
 
-const DURATION = /^(\d{1,6})(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export { sinceTime } from './schemas.ts';
 
-/** `since`: an ISO-8601 time, or a duration back from now (`90m`, `2h`, `7d`). */
-export const sinceValue = z
-  .string()
-  .superRefine((v, ctx) => {
-    if (DURATION.test(v)) return;
-    const ms = Date.parse(v);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z or a duration like 90m, 2h, 7d' });
-      return;
-    }
-    const problem = timeProblem(ms);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .describe('Tasks that ended at or after: an ISO-8601 time, or a duration back from now (90m, 2h, 7d)');
-
-/** The time `since` names, given the server's now. */
-export function sinceTime(since: string, now: number): number {
-  const m = DURATION.exec(since);
-  return m ? now - Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : Date.parse(since);
-}
+/** `since`: a duration back from now (`90m`, `2h`, `7d`), a date or an ISO-8601 time. */
+export const sinceValue = baseSince.describe('Tasks that ended at or after: a duration back from now (90m, 2h, 7d), a date (2025-01-31, UTC) or an ISO-8601 time');
 
 const STATES_MESSAGE = `must be one of ${RERUNNABLE_STATES.join(', ')}, or a list of them`;
 const rerunnableState = z.enum(RERUNNABLE_STATES, { message: STATES_MESSAGE });

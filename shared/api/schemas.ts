@@ -7,7 +7,7 @@ import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';
 import { textProblem, timeProblem } from '../http/values.ts';
-import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, type TaskState, checkListCursor } from '../ledger/index.ts';
+import { TASK_STATES, REPLICATION_STATES, ECS_WATCH_STATES, checkListCursor, type TaskRow } from '../ledger/index.ts';
 import { providerNamed, providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 
@@ -81,28 +81,64 @@ function lazily<T>(build: () => T): () => T {
   return () => (value ??= build());
 }
 
-const STATES_MESSAGE = `must be one or more of ${TASK_STATES.join(', ')} (comma-separated)`;
-
 const TASK_ACTIONS = ['copy', 'delete'] as const;
 
-export const listTasksQuery = z.strictObject({
-  state: z
+/** Other spellings of a state that operators type (British "cancelled"). */
+const STATE_ALIASES: Record<string, string> = { cancelled: 'canceled' };
+
+/** `state=a,b`: one or more of `all`, comma-separated; an unknown one is refused with the list of valid ones. */
+function statesParam<S extends string>(all: readonly S[], what: string) {
+  const valid = `must be one or more of ${all.join(', ')} (comma-separated)`;
+  return z
     .string()
     .transform((s, ctx) => {
       const states = s
         .split(',')
         .map((x) => x.trim())
-        .filter(Boolean);
-      const unknown = states.filter((x) => !(TASK_STATES as readonly string[]).includes(x));
+        .filter(Boolean)
+        .map((x) => STATE_ALIASES[x] ?? x);
+      const unknown = states.filter((x) => !(all as readonly string[]).includes(x));
       if (unknown.length || !states.length) {
         const named = unknown.length ? `; ${unknown.map((x) => JSON.stringify(x)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one` : '';
-        ctx.addIssue({ code: 'custom', message: `${STATES_MESSAGE}${named}` });
+        ctx.addIssue({ code: 'custom', message: `${valid}${named}` });
         return z.NEVER;
       }
-      return states as TaskState[];
+      return [...new Set(states)] as S[];
     })
-    .optional()
-    .describe('Task state(s), comma-separated'),
+    .describe(`${what} state(s), comma-separated: ${all.join(', ')} ("cancelled" is read as "canceled")`);
+}
+
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const SINCE_MESSAGE = 'must be an ISO-8601 time like 2025-01-31T12:00:00Z, a date like 2025-01-31 (UTC midnight) or a duration back from now like 90m, 2h, 7d';
+
+/** Why `since` is not a duration (`90m`, `2h`, `7d`), a date (`2025-01-31`) or an ISO-8601 time with offset; null when it is one. */
+export function sinceProblem(v: string): string | null {
+  if (DURATION.test(v)) return null;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  if (!date && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(v)) return SINCE_MESSAGE;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms) || (date && new Date(ms).toISOString().slice(0, 10) !== v)) return SINCE_MESSAGE;
+  return timeProblem(ms);
+}
+
+/** The time `since` names, given the server's now (a date is its UTC midnight). */
+export function sinceTime(since: string, now: number): number {
+  const m = DURATION.exec(since);
+  return m ? now - Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : Date.parse(since);
+}
+
+/** `since`: a duration back from now, a date or an ISO-8601 time. */
+export const sinceValue = z.string().superRefine((v, ctx) => {
+  const problem = sinceProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const namespaceParam = text().min(1).max(256).optional().describe('Source namespace');
+const repositoryParam = text().min(1).max(256).optional().describe('Source repository: `repository`, or `namespace/repository` (then the part before the first "/" is the namespace)');
+
+export const listTasksQuery = z.strictObject({
+  state: statesParam(TASK_STATES, 'Task').optional(),
   provider: z
     .string()
     .refine((p) => providerNamed(p) !== undefined, {
@@ -112,19 +148,13 @@ export const listTasksQuery = z.strictObject({
           .join(', ')}`,
     })
     .optional(),
-  repository: text().min(1).max(256).optional().describe('Source repository name'),
+  namespace: namespaceParam,
+  repository: repositoryParam,
   action: z
     .enum(TASK_ACTIONS, { error: `must be one of ${TASK_ACTIONS.join(', ')}` })
     .optional()
     .describe('copy, or delete (deletion replication)'),
-  since: z.iso
-    .datetime({ offset: true, message: 'must be an ISO-8601 time like 2025-01-31T12:00:00Z' })
-    .superRefine((v, ctx) => {
-      const problem = timeProblem(Date.parse(v));
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional()
-    .describe('Tasks created at or after'),
+  since: sinceValue.optional().describe('Tasks created at or after: a duration back from now (90m, 2h, 7d), a date (2025-01-31, UTC) or an ISO-8601 time'),
   cursor: listCursor.optional().describe('nextCursor of the previous page'),
   limit: z
     .string()
@@ -133,6 +163,42 @@ export const listTasksQuery = z.strictObject({
     .pipe(z.number().min(1, 'must be 1..500').max(500, 'must be 1..500'))
     .optional(),
 });
+
+export const listReplicationsQuery = z.strictObject({
+  state: statesParam(REPLICATION_STATES, 'Replication').optional(),
+  namespace: namespaceParam,
+  repository: repositoryParam,
+  since: sinceValue.optional().describe('Replications received at or after: a duration back from now (90m, 2h, 7d), a date (2025-01-31, UTC) or an ISO-8601 time'),
+  cursor: listCursor.optional().describe('nextCursor of the previous page'),
+  limit: listTasksQuery.shape.limit,
+});
+
+/**
+ * The image filter of a listing: `repository=ns/repo` names both (split at the first "/");
+ * `namespace` with it must agree. Throws a message naming the field.
+ */
+export function imageFilter(q: { namespace?: string | undefined; repository?: string | undefined }): { namespace?: string; repository?: string } {
+  let { namespace, repository } = q;
+  const slash = repository?.indexOf('/') ?? -1;
+  if (repository !== undefined && slash >= 0) {
+    const ns = repository.slice(0, slash);
+    const repo = repository.slice(slash + 1);
+    if (!ns || !repo) throw new ImageFilterError('query.repository', 'must be "repository" or "namespace/repository" with both parts non-empty');
+    if (namespace !== undefined && namespace !== ns) throw new ImageFilterError('query.namespace', `"${namespace}" contradicts the namespace "${ns}" of query.repository`);
+    namespace = ns;
+    repository = repo;
+  }
+  return { ...(namespace !== undefined ? { namespace } : {}), ...(repository !== undefined ? { repository } : {}) };
+}
+
+export class ImageFilterError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
 
 // ---------------------------------------------------------------- responses
 
@@ -146,7 +212,24 @@ export const taskSchema = z.object({
   action: z.enum(TASK_ACTIONS).describe('copy the image to the target, or delete the tag Ferry copied there'),
   provider: z.string().describe('the provider that copies it (`acr`, `swr`, …)'),
   scope: z.string(),
-  target: z.record(z.string(), z.unknown()),
+  target: z
+    .object({
+      from: z
+        .looseObject({
+          source: z.string().describe("the configured source's name"),
+          kind: z.string().describe("the configured source's kind (acr, swr, harbor, …)"),
+          namespace: z.string(),
+          repository: z.string(),
+          tag: z.string().optional(),
+          digest: z.string().optional(),
+          instanceId: z.string().optional().describe('ACR: the source instance'),
+          region: z.string().optional().describe('ACR and SWR: the source region'),
+        })
+        .describe('the pushed image'),
+      to: z.looseObject({ provider: z.string() }).describe("where it goes: the provider's own fields (instance or registry, region, namespace, repository, tag, …)"),
+      written: z.object({ digest: z.string() }).optional().describe('a deletion: the digest the copy wrote there, when it differs from the source'),
+    })
+    .describe('where the image comes from and where it goes'),
   targetKey: z.string(),
   rule: z.string().nullable(),
   state: z.enum(TASK_STATES),
@@ -212,28 +295,29 @@ export const taskDetailResponse = z.object({
 
 export const ecsTaskDetailResponse = z.object({ ecsTask: ecsTaskSchema });
 
-export const replicationResponse = z.object({
-  replication: z.object({
-    id: z.string(),
-    sourceKey: z.string(),
-    sourceKind: z.string(),
-    action: z.enum(TASK_ACTIONS).describe('copy (a push) or delete (a deletion at the source)'),
-    source: z.string(),
-    region: z.string().nullable(),
-    namespace: z.string(),
-    repository: z.string(),
-    tag: z.string().nullable(),
-    digest: z.string().nullable(),
-    pushedAt: nullableIso,
-    receivedAt: iso,
-    rules: z.array(z.string()),
-    details: z.record(z.string(), z.unknown()),
-    state: z.enum(REPLICATION_STATES),
-    createdAt: iso,
-    updatedAt: iso,
-  }),
-  tasks: z.array(taskSchema),
+export const replicationSchema = z.object({
+  id: z.string(),
+  sourceKey: z.string(),
+  sourceKind: z.string(),
+  action: z.enum(TASK_ACTIONS).describe('copy (a push) or delete (a deletion at the source)'),
+  source: z.string(),
+  region: z.string().nullable(),
+  namespace: z.string(),
+  repository: z.string(),
+  tag: z.string().nullable(),
+  digest: z.string().nullable(),
+  pushedAt: nullableIso,
+  receivedAt: iso,
+  rules: z.array(z.string()),
+  details: z.record(z.string(), z.unknown()),
+  state: z.enum(REPLICATION_STATES),
+  createdAt: iso,
+  updatedAt: iso,
 });
+
+export const replicationResponse = z.object({ replication: replicationSchema, tasks: z.array(taskSchema) });
+
+export const replicationListResponse = z.object({ items: z.array(replicationSchema), nextCursor: z.string().nullable() });
 
 export const cancelResponse = z.object({
   state: z.literal('canceled'),
@@ -246,7 +330,8 @@ export const cancelResponse = z.object({
   note: z.string().optional(),
   task: taskSchema.optional(),
 });
-export type CancelResponse = z.infer<typeof cancelResponse>;
+/** The ledger's task row is what `task` carries (its `target` a TaskTarget, stored as JSON). */
+export type CancelResponse = Omit<z.infer<typeof cancelResponse>, 'task'> & { task?: TaskRow };
 
 // ---------------------------------------------------------------- the webhook (POST /webhooks/{kind})
 

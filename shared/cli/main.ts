@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { request } from 'undici';
 import type { ErrorDetail } from '../http/errors.ts';
+import { GLOBAL_HELP, HELP } from './help.ts';
 import { keyValues, shortTime, table, type Io } from './output.ts';
 import { formatTriggers, triggersExit } from './triggers.ts';
 import { type CommandKit, plan, retry } from './rerun.ts';
@@ -15,101 +16,6 @@ import { type CommandKit, plan, retry } from './rerun.ts';
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 class UsageError extends Error {}
-
-const GLOBAL_HELP = `ferry — operate a Ferry deployment
-
-Usage: ferry <command> [options]
-
-Commands:
-  tasks                      list tasks (--state, --provider, --action, --repository, --since, --limit, --cursor)
-  task <id>                  one task with its event history
-  cancel <id>                cancel a task by its Ferry id (or a watched ECS task id)
-  cancel --acr <instance> <rst-id> [--region r]
-  cancel --ecs <region> <t-id>
-  cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace>
-                             cancel by the cloud's own reference
-  replication <id>           one replication with its tasks
-  retry <id>                 re-run a failed, canceled or timed-out task (or every such task of a replication)
-  retry --state failed [--rule r] [--since 2h] [--dry-run]
-                             re-run finished tasks matching a filter
-  plan <image-ref>           what a push of this image would do, creating nothing
-  health                     the API's /healthz
-  triggers [--apply]         repositories rules match that lack an ACR trigger calling this Ferry (--apply: create them)
-  config check [file]        validate a config file locally, printing every problem (--resolve: read KMS secrets)
-  sweep                      run one sweep locally (uses FERRY_CONFIG, DATABASE_URL)
-  backfill                   copy what rules match that targets lack (--rule, --repository, --since, --dry-run)
-  replay <payload.json> --kind <kind> [--instance id] [--source name]
-                             POST a saved webhook to <url>/webhooks/<kind> (token: FERRY_WEBHOOK_TOKEN)
-  cloud [seed.json]          run the local cloud emulator
-  copy <src-ref> <dst-ref>   copy one image registry to registry (--platform, --referrers)
-
-Global options:
-  --url <url>     Ferry API (default: $FERRY_URL or http://127.0.0.1:8080)
-  --json          machine-readable output
-  -h, --help      help (also: ferry <command> --help)
-
-Environment: FERRY_API_TOKEN (API bearer token), FERRY_WEBHOOK_TOKEN (replay), FERRY_URL,
-FERRY_SRC_CREDS / FERRY_DEST_CREDS (copy: user:password).
-Exit codes: 0 ok, 1 failure, 2 usage error.`;
-
-const HELP: Record<string, string> = {
-  tasks: `Usage: ferry tasks [--state s[,s…]] [--provider acr|swr|copy|ecs] [--action copy|delete] [--repository r] [--since ISO-time] [--limit n] [--cursor c] [--json]
-List tasks, newest first. With more pages, prints the cursor of the next one.`,
-  task: `Usage: ferry task <id> [--json]
-Shows one task (Ferry UUID, or a watched ECS task id t-…) and its event history.`,
-  cancel: `Usage:
-  ferry cancel <id> [--reason text]
-  ferry cancel --acr <instance-id> <rst-id> [--region region] [--reason text]
-  ferry cancel --ecs <region> <t-id> [--reason text]
-  ferry cancel --swr <region> <namespace> <repository> <remote-region> <remote-namespace> [--reason text]
-Cancels a task. Needs an admin token in FERRY_API_TOKEN. Repeating a cancel is harmless.`,
-  replication: `Usage: ferry replication <id> [--json]`,
-  retry: `Usage:
-  ferry retry <task-or-replication-id> [--reason text] [--json]
-  ferry retry --state failed[,canceled,timed_out] [--rule r] [--since 2h|ISO-time] [--dry-run] [--reason text] [--json]
-Re-opens failed, canceled or timed-out tasks with a fresh attempt budget; the sweep submits them next.
-The history keeps every attempt, with who asked and why. Needs an admin token in FERRY_API_TOKEN.
---since: tasks that ended at or after (90m, 2h, 7d, or an ISO time). --dry-run lists them, changing nothing.`,
-  plan: `Usage:
-  ferry plan <host/namespace/repository[:tag][@digest]> [--digest d] [--json]
-  ferry plan --source <name> <namespace/repository[:tag]> [--digest d] [--json]
-What a push of this image would do: which rules match (and why the others do not), each target
-rendered or the naming rule it breaks, whether the target already holds the image. Creates nothing;
-a read token suffices.`,
-  health: `Usage: ferry health [--json]`,
-  triggers: `Usage: ferry triggers [--apply] [--json]
-For every ACR source, the repositories some rule matches and whether each has a repository trigger
-calling this Ferry (config webhook.publicUrl, a webhook token covering the source). --apply creates
-the missing ones (CreateRepoTrigger; running it again creates nothing; needs an admin token). A
-trigger calling Ferry with another token is reported, not duplicated. Tokens are never printed.
-Exit 1 while a repository is missing a trigger or one could not be created.`,
-  config: `Usage: ferry config check [file] [--resolve]
-Validates a Ferry config (default: $FERRY_CONFIG or ./ferry.config.yaml) with the environment's
-secrets, printing every problem. Exit 1 when the config is invalid. \${kms:NAME} secrets are listed
-as resolved at run time; --resolve reads each from KMS now (with ALIBABA_CLOUD_* keys or the
-config's, region clouds.alibaba.kms.region or ALIBABA_CLOUD_REGION_ID), never printing a value.`,
-  sweep: `Usage: ferry sweep [--json]
-Runs one sweep here, against the ledger and clouds the config names (FERRY_CONFIG, DATABASE_URL).`,
-  backfill: `Usage: ferry backfill [--rule R] [--repository namespace/repository] [--since DATE|2h|7d] [--dry-run] [--json]
-Runs a backfill here (FERRY_CONFIG, DATABASE_URL): lists what each chosen rule's sources hold, renders
-every target of every matching tag, skips targets already holding the image at the same digest, and
-records the rest as pushes are recorded (the sweep copies them). Killed, it resumes where it stopped
-when run again with the same arguments. --dry-run creates nothing. Progress on stderr on a terminal.
-Exit codes: 0 done, 1 not finished (a listing failed: run it again), 2 usage error.`,
-  replay: `Usage: ferry replay <payload.json> --kind <acr|harbor|distribution|dockerhub|cloudevents> [--instance id] [--source name] [--url url]
-POSTs a saved webhook payload to <url>/webhooks/<kind>, with FERRY_WEBHOOK_TOKEN as bearer token
-(and as ?token=, like an ACR trigger URL). --instance and --source are passed as query parameters.`,
-  cloud: `Usage: ferry cloud [seed.json]
-Runs the local cloud emulator (port: $FERRY_CLOUD_PORT, default 8090).`,
-  copy: `Usage: ferry copy <src-ref> <dst-ref> [--platform os/arch …] [--referrers] [--json]
-                  [--src-creds user:pass] [--dest-creds user:pass]
-Copies one image, registry to registry, as the copy provider does. A reference is
-[http(s)://]host[:port]/repository[:tag|@digest]; a Docker Hub short name (nginx, user/app) means
-registry-1.docker.io; loopback hosts default to http, others to https. The destination tag defaults
-to the source's. Credentials: FERRY_SRC_CREDS and FERRY_DEST_CREDS (user:password) keep them out of
-the process list; the flags override them. Progress on stderr when it is a terminal.
-Exit codes: 0 copied, 1 the copy failed (the message names the code), 2 usage error.`,
-};
 
 const OPTIONS = {
   url: { type: 'string' },
@@ -119,6 +25,7 @@ const OPTIONS = {
   provider: { type: 'string' },
   action: { type: 'string' },
   repository: { type: 'string' },
+  namespace: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
@@ -139,6 +46,7 @@ const OPTIONS = {
   'src-creds': { type: 'string' },
   'dest-creds': { type: 'string' },
   resolve: { type: 'boolean' },
+  'structure-only': { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = {
@@ -182,6 +90,8 @@ export async function main(argv: string[], ctx: CliEnv): Promise<number> {
         return await cancel(ctx, values, args);
       case 'replication':
         return await showReplication(ctx, values, args);
+      case 'replications':
+        return await listReplications(ctx, values, args);
       case 'retry':
         return await retry(kit(ctx, values), args, { state: values.state, rule: values.rule, since: values.since, dryRun: values['dry-run'], reason: values.reason });
       case 'plan':
@@ -331,19 +241,47 @@ function taskRow(t: any): Record<string, unknown> {
   return { ...t, target: t.targetKey, attempts: `${t.attempts}/${t.maxAttempts}`, created: shortTime(t.createdAt) };
 }
 
-async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
-  expectArgs(args, 0, '');
-  const q = new URLSearchParams();
-  for (const k of ['state', 'provider', 'action', 'repository', 'since', 'limit', 'cursor'] as const) {
+/** The query of a listing from the options given, and the same filters as CLI options (for the next-page hint). */
+function listQuery(v: Values, keys: readonly (keyof Values)[]): { query: URLSearchParams; options: string[] } {
+  const query = new URLSearchParams();
+  const options: string[] = [];
+  for (const k of keys) {
     const value = v[k];
-    if (typeof value === 'string') q.set(k, value);
+    if (typeof value !== 'string') continue;
+    query.set(k, value);
+    if (k !== 'cursor') options.push(`--${k}`, shellWord(value));
   }
-  const a = await api(ctx, v, 'GET', `/tasks${q.size ? `?${q}` : ''}`);
+  return { query, options };
+}
+
+/** `value` as one word of a POSIX shell command line. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function listPage(ctx: CliEnv, v: Values, command: 'tasks' | 'replications', keys: readonly (keyof Values)[], print: (items: any[]) => string): Promise<number> {
+  const { query, options } = listQuery(v, keys);
+  const a = await api(ctx, v, 'GET', `/${command}${query.size ? `?${query}` : ''}`);
   if (a.status !== 200) return failed(ctx, v, a);
   if (v.json) return printJson(ctx, a.body);
-  ctx.io.out(table(a.body.items.map(taskRow), TASK_COLUMNS));
-  if (a.body.nextCursor) ctx.io.out(`\nmore: ferry tasks --cursor ${a.body.nextCursor}`);
+  ctx.io.out(print(a.body.items));
+  if (a.body.nextCursor) ctx.io.out(`\nmore: ${['ferry', command, ...options, '--cursor', a.body.nextCursor].join(' ')}`);
   return EXIT.ok;
+}
+
+async function listTasks(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  return listPage(ctx, v, 'tasks', ['state', 'provider', 'action', 'namespace', 'repository', 'since', 'limit', 'cursor'], (items) => table(items.map(taskRow), TASK_COLUMNS));
+}
+
+async function listReplications(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
+  expectArgs(args, 0, '');
+  return listPage(ctx, v, 'replications', ['state', 'namespace', 'repository', 'since', 'limit', 'cursor'], (items) =>
+    table(
+      items.map((r) => ({ ...r, image: `${r.namespace}/${r.repository}${r.tag ? `:${r.tag}` : ''}${r.digest && !r.tag ? `@${r.digest}` : ''}`, received: shortTime(r.receivedAt) })),
+      ['id', 'action', 'state', 'source', 'image', 'rules', 'received'],
+    ),
+  );
 }
 
 async function showTask(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
@@ -487,7 +425,17 @@ async function configCheck(ctx: CliEnv, v: Values, args: string[]): Promise<numb
   if (args[0] !== 'check') throw new UsageError(args[0] ? `unknown config command "${args[0]}"` : 'missing "check"');
   if (args.length > 2) throw new UsageError(`unexpected argument "${args[2]}"`);
   const { loadConfig, ConfigError } = await import('../config/index.ts');
+  if (v['structure-only'] && v.resolve) throw new UsageError('give --structure-only or --resolve, not both');
   try {
+    if (v['structure-only']) {
+      const { checkStructure } = await import('../config/structure.ts');
+      const r = checkStructure({ ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false });
+      if (v.json) return printJson(ctx, { ok: true, structureOnly: true, ...r, file: r.file ?? null });
+      ctx.io.out(`config ${r.file ?? '(defaults)'} structure is valid: ${r.sources} source(s), ${r.rules} rule(s)`);
+      if (r.variables.length) ctx.io.out(`Not set here, so not checked (a full check and the deployed function need them): ${r.variables.join(', ')}`);
+      if (r.kmsSecrets.length) ctx.io.out(`KMS secrets (resolved at run time): ${r.kmsSecrets.map((k) => k.name).join(', ')}`);
+      return EXIT.ok;
+    }
     const options = { ...(args[1] ? { path: args[1] } : {}), env: ctx.env, registerSecrets: false };
     const config = v.resolve ? await loadWithKms(ctx, options) : loadConfig(options);
     const kms = config.kms?.refs ?? [];
@@ -528,7 +476,10 @@ async function sweep(ctx: CliEnv, v: Values, args: string[]): Promise<number> {
   // Resolved at run time: the sweep lives in shared/sweep/run.ts.
   const sweepModule = '../sweep/run.ts';
   const { runSweep } = (await import(sweepModule)) as { runSweep: (deps: unknown) => Promise<unknown> };
-  const deps = await buildDeps(ctx.env as NodeJS.ProcessEnv);
+  // A one-shot sweep from an operator's shell serves nothing: the deployed-function checks (tokens, a
+  // PostgreSQL ledger) do not apply, so without DATABASE_URL it opens the PGlite ledger `npm start` uses
+  // (<FERRY_DATA_DIR or store.dataDir>/ledger). An explicit FERRY_MODE is kept.
+  const deps = await buildDeps({ ...ctx.env, FERRY_MODE: ctx.env.FERRY_MODE || 'local' } as NodeJS.ProcessEnv);
   try {
     const result = await runSweep(deps);
     if (v.json) return printJson(ctx, result ?? {});
@@ -628,6 +579,12 @@ async function cloud(args: string[]): Promise<number> {
 
 /** The process entry (bin/ferry.js): runs `main` on argv and sets the exit code. */
 export async function run(): Promise<void> {
+  // `ferry tasks --json | head -1`: the reader went away; that is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    process.stderr.write(`ferry: stdout: ${err.message}\n`);
+    process.exit(EXIT.failure);
+  });
   const io: Io = {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),

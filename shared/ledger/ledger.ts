@@ -23,7 +23,7 @@ import { WalkCursors } from './walks.ts';
 export type { CopiedImage } from './copies.ts';
 export type { ClaimOptions, SubmissionClaimOptions } from './claims.ts';
 export type { Health, PruneOptions, PruneResult } from './maintenance.ts';
-export type { ListTasksFilter, OpenTasksFilter, ScopeSummary, TaskDetail } from './queries.ts';
+export type { ListReplicationsFilter, ListTasksFilter, OpenTasksFilter, ScopeSummary, TaskDetail } from './queries.ts';
 export type { RerunFilter, RerunPage, RerunRequest, RerunResult, RerunnableState } from './reruns.ts';
 export type { RecordedTask, RecordResult, ReplicationForSuccess, ReplicationInput, TaskSpec } from './replications.ts';
 export type { DeferInput, TaskPatch, TransitionInput } from './transitions.ts';
@@ -250,6 +250,10 @@ export class Ledger {
   /** Newest first, keyset-paged: pass back `nextCursor` (null on the last page). */
   listTasks(f: queries.ListTasksFilter = {}): Promise<{ items: TaskRow[]; nextCursor: string | null }> {
     return queries.listTasks(this.#core, f);
+  }
+
+  listReplications(f: queries.ListReplicationsFilter = {}): Promise<{ items: ReplicationRow[]; nextCursor: string | null }> {
+    return queries.listReplications(this.#core, f);
   }
 
   /** Open tasks (pending, submitted, running) for the sweep, oldest first. */

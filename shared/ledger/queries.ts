@@ -1,14 +1,16 @@
 /** Reads of tasks: by id, by cloud reference, paged listings, and the open-task views the sweep uses. */
 import type { LedgerCore } from './core.ts';
 import { toIso } from './keys.ts';
-import { type CloudRefRow, type Provider, type TaskAction, type TaskEvent, type TaskRow, type TimeInput, toCloudRef, toEvent, toTask } from './rows.ts';
-import { LedgerInputError, OPEN_STATES, type TaskState, isTaskState } from './states.ts';
+import { type CloudRefRow, type Provider, type ReplicationRow, toReplication, type TaskAction, type TaskEvent, type TaskRow, type TimeInput, toCloudRef, toEvent, toTask } from './rows.ts';
+import { LedgerInputError, OPEN_STATES, REPLICATION_STATES, type ReplicationState, type TaskState, isTaskState } from './states.ts';
 
 export interface ListTasksFilter {
   state?: TaskState | readonly TaskState[];
   provider?: Provider;
   action?: TaskAction;
   repository?: string;
+  /** The source namespace (with `repository`: the image `namespace/repository`). */
+  namespace?: string;
   replicationId?: string;
   /** Tasks created at or after. */
   since?: TimeInput;
@@ -81,6 +83,7 @@ export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{
        AND ($5::timestamptz IS NULL OR t.created_at >= $5::timestamptz)
        AND ($6::timestamptz IS NULL OR (t.created_at, t.id) < ($6::timestamptz, $7::text))
        AND ($9::text IS NULL OR t.action = $9)
+       AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM replications r WHERE r.id = t.replication_id AND r.namespace = $10))
      ORDER BY t.created_at DESC, t.id DESC
      LIMIT $8`,
     [
@@ -93,11 +96,45 @@ export async function listTasks(core: LedgerCore, f: ListTasksFilter): Promise<{
       after?.id ?? null,
       limit + 1,
       f.action ?? null,
+      f.namespace ?? null,
     ],
   );
   const items = rows.slice(0, limit).map(toTask);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+export interface ListReplicationsFilter {
+  state?: ReplicationState | readonly ReplicationState[];
+  namespace?: string;
+  repository?: string;
+  /** Replications received at or after. */
+  since?: TimeInput;
+  cursor?: string | null;
+  limit?: number;
+}
+
+/** Replications, newest received first, paged like listTasks (the cursor names a received time and id). */
+export async function listReplications(core: LedgerCore, f: ListReplicationsFilter): Promise<{ items: ReplicationRow[]; nextCursor: string | null }> {
+  const limit = f.limit ?? 50;
+  if (!(Number.isInteger(limit) && limit > 0 && limit <= 500)) throw new LedgerInputError('limit', 'integer 1..500');
+  const states = f.state === undefined ? null : Array.isArray(f.state) ? [...f.state] : [f.state as ReplicationState];
+  for (const s of states ?? []) if (!(REPLICATION_STATES as readonly string[]).includes(s)) throw new LedgerInputError('state', `unknown replication state ${String(s)}`);
+  const after = f.cursor ? decodeCursor(f.cursor) : null;
+  const { rows } = await core.db.query(
+    `SELECT * FROM replications
+     WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))
+       AND ($2::text IS NULL OR namespace = $2)
+       AND ($3::text IS NULL OR repository = $3)
+       AND ($4::timestamptz IS NULL OR received_at >= $4::timestamptz)
+       AND ($5::timestamptz IS NULL OR (received_at, id) < ($5::timestamptz, $6::text))
+     ORDER BY received_at DESC, id DESC
+     LIMIT $7`,
+    [states, f.namespace ?? null, f.repository ?? null, f.since === undefined ? null : toIso(f.since, 'since'), after?.at ?? null, after?.id ?? null, limit + 1],
+  );
+  const items = rows.slice(0, limit).map(toReplication);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.receivedAt, last.id) : null };
 }
 
 export async function openTasks(core: LedgerCore, f: OpenTasksFilter): Promise<TaskRow[]> {
