@@ -27,7 +27,7 @@ const MAX_BACKOFF_MS = 3_600_000;
 export function subjectOf(n: Pick<NotificationInput, 'taskId' | 'replicationId' | 'rerun'>): string {
   if (n.taskId && n.replicationId) throw new LedgerInputError('taskId', 'give taskId or replicationId, not both');
   if (n.taskId) return `task:${n.taskId}${n.rerun ? `#${n.rerun}` : ''}`;
-  if (n.replicationId) return `replication:${n.replicationId}`;
+  if (n.replicationId) return `replication:${n.replicationId}${n.rerun ? `#${n.rerun}` : ''}`;
   throw new LedgerInputError('taskId', 'taskId or replicationId is required');
 }
 
@@ -48,6 +48,24 @@ export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: Notifica
   if (ins.rows[0]) return { id: ins.rows[0].id, created: true };
   const existing = await tx.query<{ id: string }>('SELECT id FROM notifications WHERE subject = $1 AND kind = $2 AND target = $3', [subject, n.kind, n.target]);
   return { id: existing.rows[0]!.id, created: false };
+}
+
+/**
+ * Queues a notification about a replication that waits for it to settle (claimDue holds it while any
+ * of its tasks is open): one per round of failures. A second enqueue while one is still pending is a
+ * no-op; once that one is sent, a failure after a rerun queues the next (the subject carries the
+ * replication's rerun count, which every rerun raises). Called inside a transition, which holds the
+ * replication's row lock (recomputeReplication), so two tasks failing at once cannot both queue.
+ */
+export async function enqueueSettledNotificationIn(tx: Queryable, now: Iso, n: Omit<NotificationInput, 'taskId' | 'rerun'> & { replicationId: string }): Promise<Enqueued> {
+  const open = await tx.query<{ id: string }>(`SELECT id FROM notifications WHERE replication_id = $1 AND kind = $2 AND target = $3 AND state = 'pending' LIMIT 1`, [
+    n.replicationId,
+    n.kind,
+    n.target,
+  ]);
+  if (open.rows[0]) return { id: open.rows[0].id, created: false };
+  const { rows } = await tx.query<{ reruns: number | string }>('SELECT COALESCE(SUM(reruns), 0) AS reruns FROM tasks WHERE replication_id = $1', [n.replicationId]);
+  return enqueueNotificationIn(tx, now, { ...n, rerun: Number(rows[0]?.reruns ?? 0) });
 }
 
 export class NotificationOutbox {
@@ -75,7 +93,11 @@ export class NotificationOutbox {
     return rows.map(toNotification);
   }
 
-  /** Leases due pending notifications to `owner` (expired leases are claimable). */
+  /**
+   * Leases due pending notifications to `owner` (expired leases are claimable). One about a
+   * replication is due only once none of the replication's tasks is open: its message reports
+   * the replication as it ended.
+   */
   async claimDue(opts: { owner: string; limit?: number; leaseMs: number }): Promise<NotificationRow[]> {
     if (!opts.owner) throw new LedgerInputError('owner', 'required, non-empty string');
     if (!(opts.leaseMs > 0)) throw new LedgerInputError('leaseMs', 'must be > 0');
@@ -87,6 +109,8 @@ export class NotificationOutbox {
            SELECT id FROM notifications
            WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz
              AND (lease_expires_at IS NULL OR lease_expires_at <= $1::timestamptz)
+             AND (task_id IS NOT NULL OR replication_id IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM tasks t WHERE t.replication_id = notifications.replication_id AND t.state IN ('pending', 'submitted', 'running')))
            ORDER BY next_attempt_at, id
            LIMIT $2
            FOR UPDATE SKIP LOCKED)
@@ -126,6 +150,16 @@ export class NotificationOutbox {
        next_attempt_at = $5::timestamptz, lease_owner = NULL, lease_expires_at = NULL`,
       [now, opts.error.slice(0, 2000), next],
     );
+  }
+
+  /** Drops a leased entry that has nothing left to say (a grouped failure whose targets all succeeded on a retry). */
+  async withdraw(id: string, owner: string): Promise<void> {
+    const { rows } = await this.db.query(`DELETE FROM notifications WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING id`, [id, owner]);
+    if (rows[0]) return;
+    const cur = await this.get(id);
+    if (!cur) throw new NotFoundError('notification', id);
+    if (cur.state !== 'pending') throw new StaleStateError(id, 'pending', cur.state);
+    throw new LeaseLostError(id, owner, cur.leaseOwner);
   }
 
   private async guarded(id: string, owner: string, set: string, extra: unknown[]): Promise<NotificationRow> {
