@@ -59,6 +59,9 @@ describe('notifications', () => {
     const [n] = await s.ledger.outbox.list({ subject: `task:${id}` });
     expect(n).toMatchObject({ state: 'sent', attempts: 2, kind: 'task.failed' });
     expect(r.requests[2]!.body).toMatchObject({ version: 1, id: n!.id, kind: 'task.failed', taskId: id, code: 'TAG_CONFLICT', attempts: 1 });
+    // No public URL configured (neither api.publicUrl nor webhook.publicUrl): no link, and no signature without a secret.
+    expect(r.requests[2]!.body).not.toHaveProperty('link');
+    expect(r.requests[2]!.headers['x-ferry-signature']).toBeUndefined();
   });
 
   it('two sweeps at once deliver a notification once', async () => {
