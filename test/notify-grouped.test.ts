@@ -7,13 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskRow } from '../shared/ledger/index.ts';
 import { deliverDue } from '../shared/notify/deliver.ts';
 import { failureNotices } from '../shared/replicate/notices.ts';
 import { PG_URL } from './ledger-fixtures.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 import { recordAcrPush, startReceiver, type Receiver } from './sweep-helpers.ts';
+
+// Each test starts the local cloud and a ledger (PGlite: seconds on a busy machine).
+vi.setConfig({ testTimeout: 60_000 });
 
 const backends = [{ name: 'pglite' as const }, ...(PG_URL ? [{ name: 'postgres' as const }] : [])];
 
@@ -91,7 +94,7 @@ describe.each(backends)('grouped notifications on $name', ({ name }) => {
     const s = await start();
     const [a, b] = await tasksOf(s, 'vg1');
     await fail(s, a!, 'TAG_CONFLICT');
-    expect(await s.ledger.outbox.list({})).toMatchObject([{ kind: 'replication.failed', state: 'pending', taskId: null, replicationId: a!.replicationId }]);
+    expect(await s.ledger.outbox.list({})).toMatchObject([{ kind: 'replication.failed', state: 'pending', taskId: null, replicationId: a!.replicationId, untilSettled: true }]);
     expect(await deliver(s)).toEqual({ sent: 0, failed: 0, dead: 0 });
     expect(hook.requests).toHaveLength(0);
 

@@ -7,12 +7,15 @@
 import { createHmac } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../shared/config/index.ts';
 import { createLogger, setLogSink } from '../shared/log.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { baseConfig, startTestStack, TEST_ENV, type TestStack } from './helpers/stack.ts';
 import { oneTargetConfig, recordAcrPush, startReceiver, stateOf, type Receiver } from './sweep-helpers.ts';
+
+// Each test starts the local cloud and a ledger (PGlite: seconds on a busy machine).
+vi.setConfig({ testTimeout: 60_000 });
 
 const SECRET = 'whsec-test-8d2f0c41b7e9a3';
 

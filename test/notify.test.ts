@@ -181,6 +181,7 @@ describe('notifications', () => {
       createdAt: '',
       updatedAt: '',
       sentAt: null,
+      untilSettled: false,
       payload: { event: 'task.timed_out', taskId: 't', replicationId: 'r', targetKey: 'acr:x', attempts: 3, error: { code: 'DeadlineExceeded', message: 'late', requestId: 'RID-1' } },
     };
     const replication = {

@@ -14,6 +14,8 @@ export interface NotificationInput {
   target: string;
   payload?: Json;
   maxAttempts?: number;
+  /** About a replication: due only once none of its tasks is open (enqueueSettledNotificationIn sets it). */
+  untilSettled?: boolean;
 }
 
 export interface Enqueued {
@@ -34,16 +36,17 @@ export function subjectOf(n: Pick<NotificationInput, 'taskId' | 'replicationId' 
 /** Queues a notification inside the caller's transaction; a second enqueue of the same (subject, kind, target) is a no-op. */
 export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: NotificationInput): Promise<Enqueued> {
   const subject = subjectOf(n);
+  if (n.untilSettled && !n.replicationId) throw new LedgerInputError('untilSettled', 'only a notification about a replication waits for it to settle');
   if (!n.kind) throw new LedgerInputError('kind', 'required, non-empty string');
   if (!n.target) throw new LedgerInputError('target', 'required, non-empty string');
   const id = randomUUID();
   const ins = await tx.query<{ id: string }>(
     `INSERT INTO notifications (id, subject, task_id, replication_id, kind, target, payload, max_attempts,
-                                next_attempt_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
+                                next_attempt_at, created_at, updated_at, until_settled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz, $10)
      ON CONFLICT (subject, kind, target) DO NOTHING
      RETURNING id`,
-    [id, subject, n.taskId ?? null, n.replicationId ?? null, n.kind, n.target, JSON.stringify(n.payload ?? {}), n.maxAttempts ?? 10, now],
+    [id, subject, n.taskId ?? null, n.replicationId ?? null, n.kind, n.target, JSON.stringify(n.payload ?? {}), n.maxAttempts ?? 10, now, n.untilSettled === true],
   );
   if (ins.rows[0]) return { id: ins.rows[0].id, created: true };
   const existing = await tx.query<{ id: string }>('SELECT id FROM notifications WHERE subject = $1 AND kind = $2 AND target = $3', [subject, n.kind, n.target]);
@@ -51,8 +54,8 @@ export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: Notifica
 }
 
 /**
- * Queues a notification about a replication that waits for it to settle (claimDue holds it while any
- * of its tasks is open): one per round of failures. A second enqueue while one is still pending is a
+ * Queues a notification about a replication that waits for it to settle (`until_settled`: claimDue
+ * holds it while any of its tasks is open): one per round of failures. A second enqueue while one is still pending is a
  * no-op; once that one is sent, a failure after a rerun queues the next (the subject carries the
  * replication's rerun count, which every rerun raises). Called inside a transition, which holds the
  * replication's row lock (recomputeReplication), so two tasks failing at once cannot both queue.
@@ -65,7 +68,7 @@ export async function enqueueSettledNotificationIn(tx: Queryable, now: Iso, n: O
   ]);
   if (open.rows[0]) return { id: open.rows[0].id, created: false };
   const { rows } = await tx.query<{ reruns: number | string }>('SELECT COALESCE(SUM(reruns), 0) AS reruns FROM tasks WHERE replication_id = $1', [n.replicationId]);
-  return enqueueNotificationIn(tx, now, { ...n, rerun: Number(rows[0]?.reruns ?? 0) });
+  return enqueueNotificationIn(tx, now, { ...n, rerun: Number(rows[0]?.reruns ?? 0), untilSettled: true });
 }
 
 export class NotificationOutbox {
@@ -94,9 +97,8 @@ export class NotificationOutbox {
   }
 
   /**
-   * Leases due pending notifications to `owner` (expired leases are claimable). One about a
-   * replication is due only once none of the replication's tasks is open: its message reports
-   * the replication as it ended.
+   * Leases due pending notifications to `owner` (expired leases are claimable). One queued
+   * `untilSettled` is due only once none of its replication's tasks is open.
    */
   async claimDue(opts: { owner: string; limit?: number; leaseMs: number }): Promise<NotificationRow[]> {
     if (!opts.owner) throw new LedgerInputError('owner', 'required, non-empty string');
@@ -109,7 +111,7 @@ export class NotificationOutbox {
            SELECT id FROM notifications
            WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz
              AND (lease_expires_at IS NULL OR lease_expires_at <= $1::timestamptz)
-             AND (task_id IS NOT NULL OR replication_id IS NULL OR NOT EXISTS (
+             AND (NOT until_settled OR NOT EXISTS (
                    SELECT 1 FROM tasks t WHERE t.replication_id = notifications.replication_id AND t.state IN ('pending', 'submitted', 'running')))
            ORDER BY next_attempt_at, id
            LIMIT $2
