@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../shared/config/index.ts';
 import { createLogger, setLogSink } from '../shared/log.ts';
+import { dingtalkBody, slackBody } from '../shared/notify/format.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { baseConfig, startTestStack, TEST_ENV, type TestStack } from './helpers/stack.ts';
 import { oneTargetConfig, recordAcrPush, startReceiver, stateOf, type Receiver } from './sweep-helpers.ts';
@@ -240,6 +241,59 @@ describe('notification messages', () => {
     expect(check({ notifications: [{ type: 'webhook', url: '${FERRY_NOTIFY_URL}', group: 'replication', secret: '${FERRY_NOTIFY_URL}' }], api: { publicUrl: 'https://ferry.example.com' } })).toEqual(
       [],
     );
+  });
+
+  it('Slack and DingTalk render a grouped message: each failed target with its reason, code, request id and link, the first 20 of them', () => {
+    const failed = Array.from({ length: 25 }, (_, i) => ({
+      taskId: `t${i}`,
+      target: `acr:cri-dst${i}:cn-shanghai:team/app:v1`,
+      provider: 'acr',
+      rule: 'releases',
+      state: 'failed',
+      attempts: 3,
+      reason: `no room ${i}`,
+      code: 'QuotaExceeded',
+      requestId: `RID-${i}`,
+      link: `https://ferry.example.com/ui/tasks/t${i}`,
+    }));
+    const image = { registry: 'acr-hangzhou', registryKind: 'acr', region: 'cn-hangzhou', namespace: 'team', repository: 'app', tag: 'v1', digest: null, ref: 'acr-hangzhou/team/app:v1' };
+    const m = {
+      version: 1 as const,
+      id: 'n',
+      kind: 'replication.failed' as const,
+      createdAt: '',
+      replicationId: 'r1',
+      action: 'copy',
+      image,
+      state: 'partially_failed',
+      failed,
+      succeeded: 2,
+      targets: 27,
+    };
+    const slack = slackBody({ ...m, link: 'https://ferry.example.com/ui/replications/r1' }) as { text: string; blocks: [{ text: { text: string } }] };
+    const ding = (dingtalkBody(m) as { markdown: { title: string; text: string } }).markdown;
+    expect(ding.title).toBe('Ferry: replication of acr-hangzhou/team/app:v1 failed for 25 of 27 targets');
+    for (const text of [slack.text, slack.blocks[0].text.text, ding.text]) {
+      expect(text).toContain('partially_failed: 25 failed, 2 succeeded of 27');
+      expect(text).toContain('acr:cri-dst3:cn-shanghai:team/app:v1');
+      expect(text).toContain('no room 3');
+      expect(text).toContain('RID-3');
+      expect(text).not.toContain('cri-dst20:');
+    }
+    for (const text of [slack.text, ding.text]) {
+      expect(text).toContain('RID-19');
+      expect(text).toContain('… and 5 more failed targets');
+    }
+    expect(slack.blocks[0].text.text).toContain('<https://ferry.example.com/ui/tasks/t3|task>');
+    // Slack's section stops at whole lines under its 3,000 characters and says what it left out.
+    expect(slack.blocks[0].text.text).toMatch(/\n… \d+ more lines: see the status page or the webhook message\nDetails: <https:\/\/ferry\.example\.com\/ui\/replications\/r1\|[^>]+>$/);
+    expect(ding.text).toContain('[task](https://ferry.example.com/ui/tasks/t3)');
+    expect(ding.text).not.toContain('Details:'); // this one has no replication link
+    expect(slack.blocks[0].text.text.length).toBeLessThanOrEqual(3000);
+    // A cloud message of thousands of characters: chat gets its first 300.
+    const long = slackBody({ ...m, failed: [{ ...failed[0]!, reason: 'x'.repeat(5000) }] }) as { text: string };
+    expect(long.text).toContain(`${'x'.repeat(300)}…`);
+    expect(long.text).not.toContain('x'.repeat(301));
   });
 
   it('the deployed functions get the variables the new fields reference', () => {

@@ -16,13 +16,37 @@ const PLAIN: Style = { code: (s) => s, link: (url) => url };
 const MARKDOWN: Style = { code: (s) => `\`${s}\``, link: (url, text) => `[${text}](${url})` };
 const SLACK: Style = { code: (s) => `\`${s}\``, link: (url, text) => `<${url}|${text}>` };
 
+/** A cloud's message can run to thousands of characters; chat gets its start (the webhook body has all of it). */
+const MAX_REASON = 300;
+/** Slack refuses a section over 3,000 characters. */
+const SLACK_SECTION_MAX = 3000;
+
 function reasonLine(f: Pick<FailedTarget, 'code' | 'reason'>, s: Style): string | undefined {
   if (!f.code && !f.reason) return undefined;
-  return `${f.code ? s.code(f.code) : ''}${f.code && f.reason ? ' — ' : ''}${f.reason ?? ''}`;
+  const reason = f.reason && f.reason.length > MAX_REASON ? `${f.reason.slice(0, MAX_REASON)}…` : f.reason;
+  return `${f.code ? s.code(f.code) : ''}${f.code && reason ? ' — ' : ''}${reason ?? ''}`;
 }
 
-/** Lines of plain facts, one per field, in the order an operator reads them. */
-export function linesOf(m: Message, s: Style): string[] {
+/** Whole lines up to `max` characters, `last` (the link) always kept; what does not fit is counted on a line of its own. */
+function fit(lines: string[], max: number, last?: string): string {
+  const reserve = last ? last.length + 1 : 0;
+  const out: string[] = [];
+  let size = 0;
+  for (const [i, line] of lines.entries()) {
+    const note = `… ${lines.length - i} more lines: see the status page or the webhook message`;
+    if (size + line.length + 1 > max - reserve - note.length - 1) {
+      out.push(note);
+      break;
+    }
+    out.push(line);
+    size += line.length + 1;
+  }
+  if (last) out.push(last);
+  return out.join('\n');
+}
+
+/** Lines of plain facts, one per field, in the order an operator reads them (the link apart: detailsLine). */
+function linesOf(m: Message, s: Style): string[] {
   const out: string[] = [`Image: ${s.code(m.image.ref)}`];
   const push = (label: string, v: string | null | undefined) => {
     if (v) out.push(`${label}: ${v}`);
@@ -52,8 +76,11 @@ export function linesOf(m: Message, s: Style): string[] {
     push('Cloud request id', m.requestId ? s.code(m.requestId) : null);
     push('Task', s.code(m.taskId));
   }
-  if (m.link) out.push(`Details: ${s.link(m.link, m.link)}`);
   return out;
+}
+
+function detailsLine(m: Message, s: Style): string[] {
+  return m.link ? [`Details: ${s.link(m.link, m.link)}`] : [];
 }
 
 /** Generic webhook: the message itself (README "Notifications": version 1). */
@@ -64,14 +91,14 @@ export function webhookBody(m: Message): Message {
 /** DingTalk custom robot, markdown message. */
 export function dingtalkBody(m: Message): Record<string, unknown> {
   const title = titleOf(m);
-  return { msgtype: 'markdown', markdown: { title, text: [`#### ${title}`, ...linesOf(m, MARKDOWN).map((l) => `- ${l}`)].join('\n') } };
+  return { msgtype: 'markdown', markdown: { title, text: [`#### ${title}`, ...[...linesOf(m, MARKDOWN), ...detailsLine(m, MARKDOWN)].map((l) => `- ${l}`)].join('\n') } };
 }
 
 /** Slack incoming webhook (and compatible: Mattermost, Rocket.Chat…): `text` plus one mrkdwn section. */
 export function slackBody(m: Message): Record<string, unknown> {
   const title = titleOf(m);
   return {
-    text: `${title}\n${linesOf(m, PLAIN).join('\n')}`,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: [`*${title}*`, ...linesOf(m, SLACK)].join('\n') } }],
+    text: [title, ...linesOf(m, PLAIN), ...detailsLine(m, PLAIN)].join('\n'),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fit([`*${title}*`, ...linesOf(m, SLACK)], SLACK_SECTION_MAX, detailsLine(m, SLACK)[0]) } }],
   };
 }
