@@ -28,7 +28,7 @@ function reasonLine(f: Pick<FailedTarget, 'code' | 'reason'>, s: Style): string 
 }
 
 /** Whole lines up to `max` characters, `last` (the link) always kept; what does not fit is counted on a line of its own. */
-function fit(lines: string[], max: number, last?: string): string {
+function fitLines(lines: string[], max: number, last?: string): string {
   const reserve = last ? last.length + 1 : 0;
   const out: string[] = [];
   let size = 0;
@@ -99,6 +99,6 @@ export function slackBody(m: Message): Record<string, unknown> {
   const title = titleOf(m);
   return {
     text: [title, ...linesOf(m, PLAIN), ...detailsLine(m, PLAIN)].join('\n'),
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fit([`*${title}*`, ...linesOf(m, SLACK)], SLACK_SECTION_MAX, detailsLine(m, SLACK)[0]) } }],
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fitLines([`*${title}*`, ...linesOf(m, SLACK)], SLACK_SECTION_MAX, detailsLine(m, SLACK)[0]) } }],
   };
 }
