@@ -108,8 +108,8 @@ describe('valid configs', () => {
       endpoints: { swr: 'http://127.0.0.1:8090', iam: 'http://127.0.0.1:8090' },
     });
     expect(c.store).toEqual({ kind: 'postgres', databaseUrl: 'postgres://u:pw@db/ferry', retentionDays: 7 });
-    expect(c.notifications[0]).toEqual({ type: 'dingtalk', url: env.NOTIFY, secret: 'SECdingtalk', on: ['failure', 'success'] });
-    expect(c.notifications[1]).toEqual({ type: 'slack', url: env.NOTIFY, on: ['failure'] });
+    expect(c.notifications[0]).toEqual({ type: 'dingtalk', url: env.NOTIFY, secret: 'SECdingtalk', on: ['failure', 'success'], group: 'task' });
+    expect(c.notifications[1]).toEqual({ type: 'slack', url: env.NOTIFY, on: ['failure'], group: 'task' });
     expect(c.sweep).toEqual({ graceSeconds: 30, budgetMs: 50_000, batchSize: 50, staleAfterSeconds: 600, ecsWatch: { regions: ['cn-hangzhou'], taskActions: ['ImportImage', 'ExportImage'] } });
     expect([...c.secretValues].sort()).toEqual(
       ['SECdingtalk', 'ak-id-789', 'api-token-456', 'hw-password', env.NOTIFY, 'postgres://u:pw@db/ferry', 'read-token-1', 'sk-secret-000', 'wh-token-123'].sort(),

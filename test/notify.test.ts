@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dingtalkSign, signedDingtalkUrl } from '../shared/notify/dingtalk.ts';
 import { dingtalkBody, slackBody } from '../shared/notify/format.ts';
+import { buildMessage } from '../shared/notify/message.ts';
 import { createLogger, setLogSink } from '../shared/log.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -57,7 +58,10 @@ describe('notifications', () => {
     expect(ids.size).toBe(1);
     const [n] = await s.ledger.outbox.list({ subject: `task:${id}` });
     expect(n).toMatchObject({ state: 'sent', attempts: 2, kind: 'task.failed' });
-    expect(r.requests[2]!.body).toMatchObject({ id: n!.id, taskId: id, error: { code: 'TAG_CONFLICT' }, attempts: 1 });
+    expect(r.requests[2]!.body).toMatchObject({ version: 1, id: n!.id, kind: 'task.failed', taskId: id, code: 'TAG_CONFLICT', attempts: 1 });
+    // No public URL configured (neither api.publicUrl nor webhook.publicUrl): no link, and no signature without a secret.
+    expect(r.requests[2]!.body).not.toHaveProperty('link');
+    expect(r.requests[2]!.headers['x-ferry-signature']).toBeUndefined();
   });
 
   it('two sweeps at once deliver a notification once', async () => {
@@ -164,7 +168,7 @@ describe('notifications', () => {
       id: 'n1',
       subject: 'task:t',
       taskId: 't',
-      replicationId: 'r',
+      replicationId: null,
       kind: 'task.timed_out',
       target: '0:slack',
       state: 'pending' as const,
@@ -177,9 +181,33 @@ describe('notifications', () => {
       createdAt: '',
       updatedAt: '',
       sentAt: null,
-      payload: { event: 'task.timed_out', taskId: 't', targetKey: 'acr:x', attempts: 3, error: { code: 'DeadlineExceeded', message: 'late', requestId: 'RID-1' } },
+      untilSettled: false,
+      payload: { event: 'task.timed_out', taskId: 't', replicationId: 'r', targetKey: 'acr:x', attempts: 3, error: { code: 'DeadlineExceeded', message: 'late', requestId: 'RID-1' } },
     };
-    expect(JSON.stringify(slackBody(row))).toContain('RID-1');
-    expect((dingtalkBody(row) as { markdown: { title: string } }).markdown.title).toBe('Ferry: replication timed out → acr:x');
+    const replication = {
+      id: 'r',
+      sourceKey: 'k',
+      sourceKind: 'acr',
+      action: 'copy' as const,
+      source: 'cri-src',
+      region: 'cn-hangzhou',
+      namespace: 'team',
+      repository: 'app',
+      tag: 'v1',
+      digest: 'sha256:abc',
+      pushedAt: null,
+      receivedAt: '',
+      rules: [],
+      details: {},
+      state: 'failed' as const,
+      createdAt: '',
+      updatedAt: '',
+    };
+    const message = buildMessage(row, { replication, tasks: [] }, 'https://ferry.example.com/base/')!;
+    expect(message).toMatchObject({ image: { ref: 'cri-src/team/app:v1@sha256:abc' }, link: 'https://ferry.example.com/base/ui/tasks/t', requestId: 'RID-1' });
+    expect(JSON.stringify(slackBody(message))).toContain('RID-1');
+    expect(JSON.stringify(slackBody(message))).toContain('<https://ferry.example.com/base/ui/tasks/t|');
+    expect((dingtalkBody(message) as { markdown: { title: string } }).markdown.title).toBe('Ferry: replication timed out → acr:x');
+    expect((dingtalkBody(message) as { markdown: { text: string } }).markdown.text).toContain('[https://ferry.example.com/base/ui/tasks/t](https://ferry.example.com/base/ui/tasks/t)');
   });
 });

@@ -58,7 +58,8 @@ export async function stateOf(stack: TestStack, taskId: string) {
 
 export interface Receiver {
   url: string;
-  requests: Array<{ url: string; headers: IncomingMessage['headers']; body: unknown }>;
+  /** `raw`: the body's bytes as text, exactly as received (what a signature is checked over). */
+  requests: Array<{ url: string; headers: IncomingMessage['headers']; body: unknown; raw: string }>;
   /** Status (and body) to answer the n-th request (0-based). */
   answer: (n: number) => { status: number; body?: unknown };
   close(): Promise<void>;
@@ -72,13 +73,14 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const n = r.requests.length;
-      let body: unknown = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = raw;
       try {
-        body = JSON.parse(body as string);
+        body = JSON.parse(raw);
       } catch {
         // keep text
       }
-      r.requests.push({ url: req.url ?? '/', headers: req.headers, body });
+      r.requests.push({ url: req.url ?? '/', headers: req.headers, body, raw });
       const a = r.answer(n);
       res.writeHead(a.status, { 'content-type': 'application/json' });
       res.end(a.body === undefined ? '{}' : JSON.stringify(a.body));

@@ -56,7 +56,7 @@ describe('sweep: ACR task lifecycle', () => {
     // The replication is complete: one success notification, delivered.
     expect(sum.notifications.sent).toBe(1);
     expect(receiver!.requests).toHaveLength(1);
-    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'replication.succeeded', event: 'replication.succeeded' });
+    expect(receiver!.requests[0]!.body).toMatchObject({ version: 1, kind: 'replication.succeeded', replicationId: done.replicationId, targets: 1, image: { namespace: 'team', repository: 'app' } });
 
     await runSweep(s.deps);
     expect(receiver!.requests).toHaveLength(1);
@@ -148,7 +148,7 @@ describe('sweep: ACR task lifecycle', () => {
     const events = (await s.ledger.getTask(id!))!.events;
     expect(events.at(-1)!.reason).toMatch(/attempts exhausted: 1\/1/);
     expect(receiver!.requests).toHaveLength(1);
-    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'task.failed', taskId: id, error: { code: 'NETWORK_ERROR' } });
+    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'task.failed', taskId: id, code: 'NETWORK_ERROR' });
     expect(s.cloud.acr.createCallCount()).toBe(1);
   });
 
@@ -166,8 +166,7 @@ describe('sweep: ACR task lifecycle', () => {
     expect(failed.lastError?.code).toBe('TAG_CONFLICT');
     expect(sum.transitions['submitted→failed']).toBe(1);
     expect(sum.notifications.sent).toBe(1);
-    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'task.failed', taskId: id, attempts: 1, error: { code: 'TAG_CONFLICT' } });
-    expect(receiver!.requests[0]!.body).toHaveProperty('error.requestId');
+    expect(receiver!.requests[0]!.body).toMatchObject({ kind: 'task.failed', taskId: id, attempts: 1, code: 'TAG_CONFLICT', requestId: expect.any(String) });
     s.cloud.clock.advance(3_600_000);
     await runSweep(s.deps);
     expect(s.cloud.acr.createCallCount()).toBe(1);

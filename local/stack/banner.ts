@@ -97,7 +97,8 @@ export function formatBanner(b: BannerInfo): string {
   lines.push(...table(b.tokens.map((t): [string, string] => [t.label, t.printable ? t.token : '(from your environment; not printed)'])));
 
   const admin = b.tokens.find((t) => t.role === 'admin') ?? b.tokens.find((t) => t.role);
-  const tokenValue = admin ? (admin.printable ? admin.token : '$FERRY_API_TOKEN') : '<api token>';
+  // Not printable: the operator's own value, named by the variable their config reads it from.
+  const tokenValue = admin ? (admin.printable ? admin.token : admin.envVar ? `$${admin.envVar}` : '<api token>') : '<api token>';
   if (b.push) {
     const body = JSON.stringify({ instanceId: b.push.instanceId, namespace: b.push.namespace, repo: b.push.repo, tag: b.push.tag });
     lines.push('', `Simulate a push of ${b.push.namespace}/${b.push.repo}:${b.push.tag} to ${b.push.instanceId} (its trigger calls Ferry's webhook):`);

@@ -17,7 +17,9 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type FerryConfig } from '../../shared/config/index.ts';
+import { readConfigDocument } from '../../shared/config/load.ts';
 import { loadResolvedConfig } from '../../shared/config/resolve.ts';
+import { REF } from '../../shared/config/secrets.ts';
 import { kmsSecretFetcher } from '../../shared/runtime/kms-secrets.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -80,6 +82,8 @@ export interface DevToken {
   /** False when the value came from the operator's own environment: never printed then. */
   printable: boolean;
   role?: 'admin' | 'read';
+  /** The environment variable the config file reads it from (`${VAR}`), when it names one. */
+  envVar?: string;
 }
 
 export interface LocalStack {
@@ -142,13 +146,29 @@ function withDevTokens(config: FerryConfig, devValues: Set<string>): FerryConfig
   return extra.length ? { ...config, auth, secretValues: [...config.secretValues, ...extra] } : config;
 }
 
-function devTokens(config: FerryConfig, devValues: Set<string>): DevToken[] {
+/**
+ * Each API token's `${VAR}` as the config file writes it (the parsed config holds values only), so the
+ * banner can suggest the variable the operator actually set. Undefined for inline or KMS references.
+ */
+function apiTokenVariables(file: string): (string | undefined)[] {
+  try {
+    const doc = readConfigDocument({ path: file }).doc as { auth?: { apiTokens?: unknown } } | null;
+    const tokens = doc?.auth?.apiTokens;
+    return Array.isArray(tokens) ? tokens.map((t) => REF.exec(String((t as { token?: unknown } | null)?.token ?? ''))?.[1]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function devTokens(config: FerryConfig, devValues: Set<string>, configFile: string): DevToken[] {
   const out: DevToken[] = [];
+  const variables = apiTokenVariables(configFile);
   config.auth.webhookTokens.forEach((t, i) => {
     out.push({ label: `webhook${config.auth.webhookTokens.length > 1 ? ` #${i + 1}` : ''}${t.sources ? ` (${t.sources.join(', ')})` : ''}`, token: t.token, printable: devValues.has(t.token) });
   });
   config.auth.apiTokens.forEach((t, i) => {
-    out.push({ label: `${t.name ?? `api #${i + 1}`} (${t.role})`, token: t.token, printable: devValues.has(t.token), role: t.role });
+    const envVar = variables[i];
+    out.push({ label: `${t.name ?? `api #${i + 1}`} (${t.role})`, token: t.token, printable: devValues.has(t.token), role: t.role, ...(envVar ? { envVar } : {}) });
   });
   return out;
 }
@@ -240,7 +260,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const sweepLoop: SweepLoop = startSweepLoop(() => apps.runSweep(deps), sweepIntervalMs, log.child({ component: 'sweep' }));
     cleanup.push(() => sweepLoop.stop());
 
-    const tokens = devTokens(config, source.devValues);
+    const tokens = devTokens(config, source.devValues, source.path);
     const info: BannerInfo = {
       apiUrl: server.url,
       cloudUrl: cloud.url,

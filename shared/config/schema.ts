@@ -375,17 +375,37 @@ export function buildConfigSchema(ctx: RefContext) {
     .array(z.enum(['failure', 'success']))
     .min(1)
     .default(['failure']);
+  /** `task`: one message per failed target; `replication`: one per replication once none of its targets is open, listing the failed ones. */
+  const notifyGroup = z.enum(['task', 'replication']).default('task');
   const notification = z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('webhook'), url: secretRef(ctx, 'FERRY_NOTIFY_URL'), on: notifyOn }),
-    z.strictObject({ type: z.literal('slack'), url: secretRef(ctx, 'FERRY_SLACK_WEBHOOK_URL'), on: notifyOn }),
+    z.strictObject({
+      type: z.literal('webhook'),
+      url: secretRef(ctx, 'FERRY_NOTIFY_URL'),
+      /** HMAC-SHA256 key: each message carries X-Ferry-Timestamp and X-Ferry-Signature (README "Notifications"). */
+      secret: secretRef(ctx, 'FERRY_NOTIFY_SECRET').optional(),
+      on: notifyOn,
+      group: notifyGroup,
+    }),
+    z.strictObject({ type: z.literal('slack'), url: secretRef(ctx, 'FERRY_SLACK_WEBHOOK_URL'), on: notifyOn, group: notifyGroup }),
     z.strictObject({
       type: z.literal('dingtalk'),
       url: secretRef(ctx, 'FERRY_DINGTALK_URL'),
       /** DingTalk robot signing secret ("SEC…"). */
       secret: secretRef(ctx, 'FERRY_DINGTALK_SECRET').optional(),
       on: notifyOn,
+      group: notifyGroup,
     }),
   ]);
+
+  const api = z
+    .strictObject({
+      /**
+       * The operator API's public base URL: notifications link to its status pages (`<publicUrl>/ui/tasks/<id>`).
+       * Unset: `webhook.publicUrl`, which is the same API Gateway group (serverless.yml) and the same server (`npm start`).
+       */
+      publicUrl: plainOrRef(ctx, url).optional(),
+    })
+    .prefault({});
 
   const webhook = z
     .strictObject({
@@ -439,6 +459,7 @@ export function buildConfigSchema(ctx: RefContext) {
       clouds: z.strictObject({ alibaba: alibaba.optional(), huawei: huawei.optional() }).prefault({}),
       store,
       notifications: z.array(notification).default([]),
+      api,
       webhook,
       sweep,
       /** Infrastructure settings (VPC, account): read by `npm run package` and the deploy plugin (deploy/), ignored here. */

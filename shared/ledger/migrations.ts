@@ -47,4 +47,9 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "metrics",
     sql: "-- Ferry ledger, version 9: what /metrics and /healthz read that the rest of the ledger does not keep, so every\n-- function instance reports the same numbers: the last completed sweep's summary (one row, replaced by\n-- each sweep) and monotonic counters (webhook deliveries by kind and outcome, drift found and repaired),\n-- one upsert per increment.\n\nCREATE TABLE sweep_runs (\n  id            text PRIMARY KEY CHECK (id = 'last'),\n  owner         text NOT NULL,\n  completed_at  timestamptz NOT NULL,\n  duration_ms   integer NOT NULL,\n  cloud_calls   integer NOT NULL,\n  leftover      boolean NOT NULL,\n  errors        integer NOT NULL,\n  summary       jsonb NOT NULL DEFAULT '{}'::jsonb\n);\n\nCREATE TABLE metric_counters (\n  name        text NOT NULL,\n  labels      jsonb NOT NULL DEFAULT '{}'::jsonb,\n  value       bigint NOT NULL DEFAULT 0,\n  updated_at  timestamptz NOT NULL,\n  PRIMARY KEY (name, labels)\n);\n\n-- The lag histogram reads replications that succeeded recently; failures by code read failure events.\nCREATE INDEX replications_succeeded ON replications (updated_at) WHERE state = 'succeeded';\nCREATE INDEX task_events_failed ON task_events (task_id) WHERE to_state = 'failed';\n",
   },
+  {
+    version: 10,
+    name: "notifications_settled",
+    sql: "-- Ferry ledger, version 10: notifications that wait for their replication to settle. A grouped failure\n-- notice (`group: replication`) is queued with the first failure and is due only once none of the\n-- replication's tasks is open, so its message can list every failed target.\n\nALTER TABLE notifications ADD COLUMN until_settled boolean NOT NULL DEFAULT false;\n",
+  },
 ];

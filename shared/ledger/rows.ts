@@ -131,6 +131,8 @@ export interface NotificationRow {
   createdAt: Iso;
   updatedAt: Iso;
   sentAt: Iso | null;
+  /** Due only once none of its replication's tasks is open (a grouped failure notice). */
+  untilSettled: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -287,5 +289,6 @@ export function toNotification(r: Raw): NotificationRow {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     sentAt: isoOrNull(r.sent_at),
+    untilSettled: r.until_settled === true,
   };
 }

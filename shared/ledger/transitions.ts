@@ -8,7 +8,7 @@ import type { Queryable } from './db.ts';
 import { type LedgerCore, appendEvent, insertCloudRef, nowIso, optIso, recomputeReplication, requireTask } from './core.ts';
 import { toIso } from './keys.ts';
 import { IMAGE_COLUMNS, type TaskChange, imageFromRow, logTaskChange, loggingChanges } from './task-log.ts';
-import { type NotificationInput, enqueueNotificationIn } from './outbox.ts';
+import { type NotificationInput, enqueueNotificationIn, enqueueSettledNotificationIn } from './outbox.ts';
 import { type Iso, type Json, type TaskRow, type TimeInput, toTask } from './rows.ts';
 import { IllegalTransitionError, LeaseLostError, LedgerInputError, OPEN_STATES, StaleStateError, type TaskState, canTransition, isTaskState, isTerminal } from './states.ts';
 
@@ -33,7 +33,7 @@ export interface TransitionInput {
   patch?: TaskPatch;
   details?: Json;
   /** Notifications queued in the same transaction (each at most once per subject/kind/target). */
-  notify?: Array<Omit<NotificationInput, 'taskId' | 'replicationId'> & { about?: 'task' | 'replication' }>;
+  notify?: Array<Omit<NotificationInput, 'taskId' | 'replicationId'> & { about?: 'task' | 'replication'; whenSettled?: boolean }>;
 }
 
 export interface DeferInput {
@@ -112,8 +112,9 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
   const error = p.lastError ?? (isTerminal(t.to) && t.to !== 'succeeded' ? task.lastError : null);
   changes.push({ task, image, from: t.from, to: t.to, reason: t.reason, error });
   for (const n of t.notify ?? []) {
-    const { about, ...rest } = n;
-    await enqueueNotificationIn(tx, now, about === 'replication' ? { ...rest, replicationId: task.replicationId } : { ...rest, taskId, rerun: task.reruns });
+    const { about, whenSettled, ...rest } = n;
+    if (about === 'replication' && whenSettled) await enqueueSettledNotificationIn(tx, now, { ...rest, replicationId: task.replicationId });
+    else await enqueueNotificationIn(tx, now, about === 'replication' ? { ...rest, replicationId: task.replicationId } : { ...rest, taskId, rerun: task.reruns });
   }
   return task;
 }

@@ -7,6 +7,9 @@
  * crash (or a ledger error) after the receiver answered 2xx and before markSent commits makes the
  * next run send it again. Receivers can de-duplicate on the `X-Ferry-Notification-Id` header (the
  * generic webhook body carries it as `id` too).
+ *
+ * The message is built at delivery (message.ts): the link base is `api.publicUrl`, else
+ * `webhook.publicUrl` (one API Gateway group, one local server: the same base).
  */
 import { request, type Dispatcher } from 'undici';
 import type { NotificationTarget } from '../config/index.ts';
@@ -15,6 +18,21 @@ import type { Logger } from '../log.ts';
 import { notificationTargetName } from '../replicate/notices.ts';
 import { signedDingtalkUrl } from './dingtalk.ts';
 import { dingtalkBody, slackBody, webhookBody } from './format.ts';
+import { buildMessage, type Message } from './message.ts';
+import { signatureHeaders } from './signature.ts';
+
+/** The config deliveries read: the targets, and the public URLs links are made from. */
+export interface NotifyConfig {
+  notifications: readonly NotificationTarget[];
+  api?: { publicUrl?: string | undefined } | undefined;
+  webhook?: { publicUrl?: string | undefined } | undefined;
+}
+
+type Deps = { ledger: Ledger; log: Logger; config: NotifyConfig };
+
+export function linkBaseOf(config: NotifyConfig): string | undefined {
+  return config.api?.publicUrl ?? config.webhook?.publicUrl;
+}
 
 export interface DeliverOptions {
   owner: string;
@@ -47,7 +65,7 @@ export function resolveTarget(targets: readonly NotificationTarget[], name: stri
   return t && notificationTargetName(t, index) === name ? t : undefined;
 }
 
-export async function deliverDue(deps: { ledger: Ledger; log: Logger; config: { notifications: readonly NotificationTarget[] } }, opts: DeliverOptions): Promise<DeliveryCounts> {
+export async function deliverDue(deps: Deps, opts: DeliverOptions): Promise<DeliveryCounts> {
   const counts: DeliveryCounts = { sent: 0, failed: 0, dead: 0 };
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const batch = opts.batch ?? 20;
@@ -74,22 +92,21 @@ export async function deliverDue(deps: { ledger: Ledger; log: Logger; config: { 
   return counts;
 }
 
-async function deliverOne(
-  deps: { ledger: Ledger; log: Logger; config: { notifications: readonly NotificationTarget[] } },
-  n: NotificationRow,
-  opts: DeliverOptions,
-  timeoutMs: number,
-  counts: DeliveryCounts,
-): Promise<void> {
+async function deliverOne(deps: Deps, n: NotificationRow, opts: DeliverOptions, timeoutMs: number, counts: DeliveryCounts): Promise<void> {
   const target = resolveTarget(deps.config.notifications, n.target);
   let failure: string | undefined;
   if (!target) {
     failure = `notification target ${n.target} is not configured any more`;
   } else {
-    try {
-      await send(target, n, opts, timeoutMs);
-    } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
+    const message = await messageOf(deps, n);
+    if (message === null) return withdraw(deps, n, opts.owner);
+    if (typeof message === 'string') failure = message;
+    else {
+      try {
+        await send(target, n, message, opts, timeoutMs);
+      } catch (err) {
+        failure = err instanceof Error ? err.message : String(err);
+      }
     }
   }
   try {
@@ -112,29 +129,54 @@ async function deliverOne(
   }
 }
 
-async function send(target: NotificationTarget, n: NotificationRow, opts: DeliverOptions, timeoutMs: number): Promise<void> {
+/** The entry's message; null when it has nothing left to say; a string when it cannot be built (why). */
+async function messageOf(deps: Deps, n: NotificationRow): Promise<Message | null | string> {
+  const replicationId = (n.payload as { replicationId?: unknown }).replicationId;
+  const id = typeof replicationId === 'string' ? replicationId : n.replicationId;
+  const rep = id ? await deps.ledger.getReplication(id) : null;
+  if (!rep) return `replication ${id ?? '(none)'} of notification ${n.id} is not in the ledger`;
+  return buildMessage(n, rep, linkBaseOf(deps.config));
+}
+
+async function withdraw(deps: Deps, n: NotificationRow, owner: string): Promise<void> {
+  try {
+    await deps.ledger.outbox.withdraw(n.id, owner);
+    deps.log.info('notification withdrawn: every failed target succeeded on a retry', { notificationId: n.id, target: n.target, kind: n.kind, replicationId: n.replicationId });
+  } catch (err) {
+    if (!(err instanceof LedgerError)) throw err;
+    deps.log.warn('notification outcome not recorded', { notificationId: n.id, error: err.message });
+  }
+}
+
+async function send(target: NotificationTarget, n: NotificationRow, message: Message, opts: DeliverOptions, timeoutMs: number): Promise<void> {
   let url = target.url;
-  let body: Record<string, unknown>;
+  let body: object;
   switch (target.type) {
     case 'webhook':
-      body = webhookBody(n);
+      body = webhookBody(message);
       break;
     case 'slack':
-      body = slackBody(n);
+      body = slackBody(message);
       break;
     case 'dingtalk':
-      body = dingtalkBody(n);
+      body = dingtalkBody(message);
       url = signedDingtalkUrl(target.url, target.secret, opts.now());
       break;
   }
+  const raw = JSON.stringify(body);
   let status: number;
   let contentType: string | undefined;
   let text: string;
   try {
     const res = await request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', 'x-ferry-notification-id': n.id, 'user-agent': 'ferry-notify/1' },
-      body: JSON.stringify(body),
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-ferry-notification-id': n.id,
+        'user-agent': 'ferry-notify/1',
+        ...(target.type === 'webhook' && target.secret ? signatureHeaders(target.secret, opts.now(), raw) : {}),
+      },
+      body: raw,
       signal: AbortSignal.timeout(timeoutMs),
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });

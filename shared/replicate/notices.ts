@@ -1,5 +1,5 @@
 import type { NotificationTarget } from '../config/index.ts';
-import type { ReplicationForSuccess, TaskRow } from '../ledger/index.ts';
+import type { ReplicationForSuccess, TaskRow, TransitionInput } from '../ledger/index.ts';
 
 /** A notification target's stable name in the outbox: its position and type (never its URL, a secret). */
 export function notificationTargetName(n: NotificationTarget, index: number): string {
@@ -12,29 +12,37 @@ export interface FailureInfo {
   requestId?: string | null | undefined;
 }
 
-/** Outbox entries for a task that reached a terminal failure, one per target subscribed to failures. */
-export function failureNotices(targets: readonly NotificationTarget[], task: TaskRow, outcome: 'failed' | 'timed_out' | 'canceled', error: FailureInfo) {
-  return targets.flatMap((n, i) =>
-    n.on.includes('failure')
-      ? [
-          {
-            kind: `task.${outcome}`,
-            target: notificationTargetName(n, i),
-            payload: {
-              event: `task.${outcome}`,
-              taskId: task.id,
-              replicationId: task.replicationId,
-              action: task.action,
-              provider: task.provider,
-              targetKey: task.targetKey,
-              rule: task.rule,
-              attempts: task.attempts,
-              error: { code: error.code, message: error.message, requestId: error.requestId ?? null },
-            },
-          },
-        ]
-      : [],
-  );
+/**
+ * Outbox entries for a task that reached a terminal failure, one per target subscribed to failures.
+ * A target grouping by replication gets one entry per replication instead (the first failure queues
+ * it, later ones find it queued): it is held until none of the replication's tasks is open, and its
+ * message lists every failed target as the ledger has them then (shared/notify/message.ts).
+ */
+export function failureNotices(targets: readonly NotificationTarget[], task: TaskRow, outcome: 'failed' | 'timed_out' | 'canceled', error: FailureInfo): NonNullable<TransitionInput['notify']> {
+  return targets.flatMap((n, i): NonNullable<TransitionInput['notify']> => {
+    if (!n.on.includes('failure')) return [];
+    const target = notificationTargetName(n, i);
+    if (n.group === 'replication') {
+      return [{ about: 'replication' as const, whenSettled: true, kind: 'replication.failed', target, payload: { event: 'replication.failed', replicationId: task.replicationId } }];
+    }
+    return [
+      {
+        kind: `task.${outcome}`,
+        target,
+        payload: {
+          event: `task.${outcome}`,
+          taskId: task.id,
+          replicationId: task.replicationId,
+          action: task.action,
+          provider: task.provider,
+          targetKey: task.targetKey,
+          rule: task.rule,
+          attempts: task.attempts,
+          error: { code: error.code, message: error.message, requestId: error.requestId ?? null },
+        },
+      },
+    ];
+  });
 }
 
 /** Outbox entries for a replication whose last task just succeeded, one per target subscribed to successes. */
