@@ -16,9 +16,9 @@ export interface UiStack extends ApiStack {
   url: string;
 }
 
-export async function startUiStack(): Promise<UiStack> {
+export async function startUiStack(opts: { databaseUrl?: string; searchPath?: string } = {}): Promise<UiStack> {
   // Virtual time stands still unless a test advances it, so lag and ages are exact.
-  const s = await startApiStack({ cloud: { speed: 1e-9 } });
+  const s = await startApiStack({ cloud: { speed: 1e-9 }, ...opts });
   const webhook = await serveNode(createWebhookApp(s.deps));
   return {
     ...s,

@@ -3,10 +3,13 @@
  * the session cookie, security headers, CSRF and origin refusals, read-only refusals, the no-JavaScript
  * confirmation path, escaping of hostile names, and the overview's numbers.
  */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sessions } from '../shared/ui/session.ts';
 import { acrTask } from './api-helpers.ts';
 import { TEST_TOKENS } from './helpers/stack.ts';
+import { PG_URL } from './ledger-fixtures.ts';
 import { csrfOf, FAILURE, failingReplication, signIn, startUiStack, succeedingReplication, type UiStack } from './ui-helpers.ts';
 
 let s: UiStack;
@@ -38,6 +41,46 @@ async function post(path: string, form: Record<string, string>, cookie?: string,
 
 const csrf = async (cookie: string) => csrfOf((await get('/ui', cookie)).text);
 const stateOf = async (id: string) => (await s.ledger.getTask(id))!.task.state;
+
+describe('overview', () => {
+  /** On a ledger with no replication yet: one failing and one succeeding, then the numbers the page shows. */
+  async function checkOverview(stack: UiStack) {
+    const cookie = (await signIn(stack.url, TEST_TOKENS.read)).cookie;
+    const failed = await failingReplication(stack);
+    await succeedingReplication(stack, 45_000);
+    const res = await fetch(`${stack.url}/ui`, { headers: { cookie } });
+    const text = await res.text();
+    const k = (key: string) => new RegExp(`data-k="${key}">([^<]*)<`).exec(text)?.[1];
+    expect({ succeeded: k('succeeded'), failed: k('failed'), open: k('open'), p50: k('p50'), p95: k('p95') }).toEqual({ succeeded: '1', failed: '1', open: '0', p50: '45 s', p95: '45 s' });
+    const task = (await stack.ledger.getTask(failed.taskIds[0]!))!.task;
+    expect(task.lastError?.requestId).toEqual(expect.any(String));
+    expect(text).toContain(`<code class="bad">${FAILURE.code}</code> <span class="muted">request id</span> <code>${task.lastError!.requestId}</code>`);
+    expect(text).toContain('Access denied for &lt;b&gt;this&lt;/b&gt; user.');
+    expect(text).toMatch(/<tr data-rule="releases"><td>releases<\/td><td><span class="state s-failing">failing<\/span><\/td><td class="num">2<\/td><td class="num">2<\/td>/);
+    expect(text).toMatch(/<tr data-rule="swr-north-to-east"><td>swr-north-to-east<\/td><td><span class="state s-idle">idle<\/span>/);
+    expect(text).toContain('<div class="big ok">none</div>');
+  }
+
+  // First in the file: the shared stack's ledger (PGlite) is still empty.
+  it('PGlite: counts a failing and a succeeding replication, their lag, the failing reason with code and request id', async () => {
+    await checkOverview(s);
+  });
+
+  it.runIf(PG_URL)('PostgreSQL: the same numbers from the same queries', async () => {
+    const schema = `ferry_ui_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const own = await startUiStack({ databaseUrl: PG_URL, searchPath: schema });
+    try {
+      await checkOverview(own);
+    } finally {
+      await own.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
+});
 
 describe('sign-in', () => {
   it('an unauthenticated page → 303 to the form; an unauthenticated action → 401, nothing done', async () => {
@@ -240,29 +283,5 @@ describe('actions', () => {
     expect(rep.headers.get('location')).toBe(`/ui/replications/${f.replicationId}?done=retried`);
     expect(await stateOf(f.taskIds[1]!)).toBe('pending');
     expect((await s.ledger.getTask(f.taskIds[1]!))!.task.reruns).toBe(1);
-  });
-});
-
-describe('overview', () => {
-  it('counts a failing and a succeeding replication, their lag, the failing reason with code and request id', async () => {
-    // Its own stack: counts are exact.
-    const own = await startUiStack();
-    try {
-      const cookie = (await signIn(own.url, TEST_TOKENS.read)).cookie;
-      const failed = await failingReplication(own);
-      await succeedingReplication(own, 45_000);
-      const res = await fetch(`${own.url}/ui`, { headers: { cookie } });
-      const text = await res.text();
-      const k = (key: string) => new RegExp(`data-k="${key}">([^<]*)<`).exec(text)?.[1];
-      expect({ succeeded: k('succeeded'), failed: k('failed'), open: k('open'), p50: k('p50'), p95: k('p95') }).toEqual({ succeeded: '1', failed: '1', open: '0', p50: '45 s', p95: '45 s' });
-      const task = (await own.ledger.getTask(failed.taskIds[0]!))!.task;
-      expect(task.lastError?.requestId).toEqual(expect.any(String));
-      expect(text).toContain(`<code class="bad">${FAILURE.code}</code> <span class="muted">request id</span> <code>${task.lastError!.requestId}</code>`);
-      expect(text).toContain('Access denied for &lt;b&gt;this&lt;/b&gt; user.');
-      expect(text).toMatch(/<tr data-rule="releases"><td>releases<\/td><td><span class="state s-failing">failing<\/span><\/td><td class="num">2<\/td><td class="num">2<\/td>/);
-      expect(text).toContain('<div class="big ok">none</div>');
-    } finally {
-      await own.close();
-    }
   });
 });

@@ -19,7 +19,7 @@ main{max-width:1200px;margin:0 auto;padding:16px 24px 48px}h1{font-size:20px;mar
 .card .big{font-size:22px;font-weight:600}.card .row{display:flex;gap:14px;flex-wrap:wrap}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line);border-radius:6px}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}th{background:#f0f3f6;font-weight:600;font-size:12px}
-td.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .state{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor;white-space:nowrap}
 .s-succeeded,.s-ok{color:var(--ok)}.s-failed,.s-timed_out,.s-partially_failed,.s-failing{color:var(--bad)}
 .s-canceled,.s-idle{color:var(--muted)}.s-pending,.s-submitted,.s-running,.s-in_progress{color:var(--open)}.s-retrying{color:var(--warn)}

@@ -53,14 +53,14 @@ export function overviewBody(d: OverviewData): Html {
 ${
   o.failing.length === 0
     ? html`<p class="ok">Nothing is failing.</p>`
-    : html`<table id="failing"><thead><tr><th>Task</th><th>Image → target</th><th>Rule</th><th>State</th><th>Reason (code, request id)</th><th>Attempts</th><th>When</th></tr></thead><tbody>
+    : html`<table id="failing"><thead><tr><th>Task</th><th>Image → target</th><th>Rule</th><th>State</th><th>Reason (code, request id)</th><th class="num">Attempts</th><th>When</th></tr></thead><tbody>
 ${o.failing.map(
   (f) => html`<tr><td><a href="${taskHref(f.task.id)}">${shortId(f.task.id)}</a></td><td><code>${f.image}</code><br>→ <code>${f.task.targetKey}</code></td><td>${f.task.rule ?? '—'}</td>
 <td>${f.task.state === 'pending' ? state('retrying') : state(f.task.state)}</td><td>${errorOf(f.task.lastError)}</td><td class="num">${f.task.attempts}</td><td>${time(f.task.updatedAt, now)}</td></tr>`,
 )}</tbody></table>`
 }
 <h2>Rules</h2>
-<table id="rules"><thead><tr><th>Rule</th><th>Health</th><th>Succeeded</th><th>Failed</th><th>Open</th><th>Retrying</th><th>Canceled</th><th>Last failure</th></tr></thead><tbody>
+<table id="rules"><thead><tr><th>Rule</th><th>Health</th><th class="num">Succeeded</th><th class="num">Failed</th><th class="num">Open</th><th class="num">Retrying</th><th class="num">Canceled</th><th>Last failure</th></tr></thead><tbody>
 ${rules.map(
   (x) => html`<tr data-rule="${x.rule}"><td>${x.rule || html`<span class="muted">(no rule)</span>`}</td><td>${state(health(x))}</td><td class="num">${x.succeeded}</td><td class="num">${x.failed}</td>
 <td class="num">${x.open}</td><td class="num">${x.retrying}</td><td class="num">${x.canceled}</td><td>${time(x.lastFailureAt, now)}</td></tr>`,
