@@ -83,7 +83,7 @@ export async function runUiBench(opts: BenchOptions): Promise<ScenarioResult> {
   };
 }
 
-async function seed(db: Db, n: number, now: number): Promise<void> {
+export async function seed(db: Db, n: number, now: number): Promise<void> {
   const nowIso = new Date(now).toISOString();
   const stepMs = Math.floor((48 * 3600_000) / n);
   await db.query(
