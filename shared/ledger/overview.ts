@@ -2,7 +2,8 @@
  * What the status page's overview shows, from five aggregate queries run together: replications
  * received in the window by state, lag percentiles (the same lag as /metrics), per-rule task counts,
  * the oldest open task, and the tasks failing now (finished in failure within the window, or pending
- * a retry after an error).
+ * a retry after an error). Tasks are read as "finished in the window" plus "open", each part by its
+ * index (tasks_finished, tasks_due), never by a scan of the whole history.
  */
 import type { Db } from './db.ts';
 import { SUCCEEDED_LAG_CTE } from './metrics.ts';
@@ -90,7 +91,9 @@ export class LedgerOverview {
                 count(*) FILTER (WHERE state = ANY($2::text[])) AS open,
                 count(*) FILTER (WHERE state = 'pending' AND last_error_code IS NOT NULL) AS retrying,
                 max(finished_at) FILTER (WHERE state = ANY($3::text[])) AS last_failure_at
-         FROM tasks WHERE updated_at >= $1::timestamptz OR state = ANY($2::text[])
+         FROM (SELECT rule, state, last_error_code, finished_at FROM tasks WHERE finished_at >= $1::timestamptz AND NOT (state = ANY($2::text[]))
+               UNION ALL
+               SELECT rule, state, last_error_code, finished_at FROM tasks WHERE state = ANY($2::text[])) AS t
          GROUP BY 1 ORDER BY 1`,
         [since, open, FAILED_STATES],
       ),
@@ -100,8 +103,11 @@ export class LedgerOverview {
         [open],
       ),
       db.query<Record<string, unknown>>(
-        `SELECT ${WITH_IMAGE} FROM tasks t JOIN replications r ON r.id = t.replication_id
-         WHERE (t.state = ANY($2::text[]) AND t.updated_at >= $1::timestamptz) OR (t.state = 'pending' AND t.last_error_code IS NOT NULL)
+        `SELECT ${WITH_IMAGE} FROM (
+           SELECT * FROM tasks WHERE finished_at >= $1::timestamptz AND state = ANY($2::text[])
+           UNION ALL
+           SELECT * FROM tasks WHERE state = 'pending' AND last_error_code IS NOT NULL) AS t
+         JOIN replications r ON r.id = t.replication_id
          ORDER BY t.updated_at DESC, t.id DESC LIMIT $3`,
         [since, FAILED_STATES, opts.failingLimit],
       ),
