@@ -19,7 +19,7 @@ beforeAll(async () => {
   s = await startUiStack();
   admin = (await signIn(s.url, TEST_TOKENS.admin)).cookie;
   reader = (await signIn(s.url, TEST_TOKENS.read)).cookie;
-});
+}, 60_000);
 afterAll(async () => {
   await s?.close();
 });
