@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PG_URL } from './ledger-fixtures.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -115,6 +118,18 @@ describe('npm run package (offline serverless package)', () => {
         'POST /tasks/[id]/retry',
         'POST /tasks/retry',
         'POST /triggers/apply',
+        'GET /ui',
+        'GET /ui/login',
+        'POST /ui/login',
+        'POST /ui/logout',
+        'GET /ui/tasks/[id]',
+        'GET /ui/tasks/[id]/cancel',
+        'POST /ui/tasks/[id]/cancel',
+        'GET /ui/tasks/[id]/retry',
+        'POST /ui/tasks/[id]/retry',
+        'GET /ui/replications/[id]',
+        'GET /ui/replications/[id]/retry',
+        'POST /ui/replications/[id]/retry',
       ].sort(),
     );
     expect(apis.some((a) => a.fn === 'ferry-dev-sweep')).toBe(false);
@@ -240,5 +255,41 @@ describe('the packaged bundles are working FC handlers', () => {
     const logged = out.join('');
     expect(logged).toMatch(/"msg":"app initialisation failed"[^\n]*ECONNREFUSED/);
     for (const secret of ['pkg-db-password', 'pkg-api-token-1', 'pkg-webhook-token-1', 'pkg-sts-secret', 'pkg-sts-token']) expect(logged.includes(secret), secret).toBe(false);
+  });
+
+  it.runIf(PG_URL)('the cancel bundle serves the status page: sign-in form, session cookie, overview', async () => {
+    const schema = `ferry_pkgui_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    writeFileSync(join(dir, 'ui.json'), JSON.stringify({ auth: { webhookTokens: ['${FERRY_WEBHOOK_TOKEN}'], apiTokens: [{ name: 'op', token: '${FERRY_API_TOKEN}', role: 'admin' }] } }));
+    Object.assign(process.env, { FERRY_CONFIG: join(dir, 'ui.json'), FERRY_WEBHOOK_TOKEN: 'pkg-webhook-token-1', FERRY_API_TOKEN: 'pkg-api-token-1', DATABASE_URL: url.toString() });
+    const sts = { accessKeyId: 'STS.pkg', accessKeySecret: 'pkg-sts-secret', securityToken: 'pkg-sts-token' };
+    const cancel = load('cancel');
+    const call = (event: Record<string, unknown>) =>
+      cancel(Buffer.from(JSON.stringify({ queryParameters: {}, body: '', ...event, headers: { host: 'ferry.example', ...(event.headers as object) } })), { requestId: 'ui', credentials: sts });
+    try {
+      const first = await call({ httpMethod: 'GET', path: '/ui' });
+      expect(first.statusCode).toBe(303);
+      expect(first.headers.location).toBe('/ui/login?next=%2Fui');
+      const login = await call({
+        httpMethod: 'POST',
+        path: '/ui/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+        body: Buffer.from('token=pkg-api-token-1').toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(login.statusCode).toBe(303);
+      expect(login.headers['set-cookie']).toMatch(/^ferry_ui=[^;]+; Max-Age=28800; Path=\/ui; HttpOnly; Secure; SameSite=Strict$/);
+      const page = await call({ httpMethod: 'GET', path: '/ui', headers: { cookie: login.headers['set-cookie']!.split(';')[0] } });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+      expect(page.body).toContain('<h1>Overview');
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
   });
 });

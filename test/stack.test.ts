@@ -75,6 +75,7 @@ describe('startLocalStack on the example config', () => {
 
   it('prints the URLs, the development tokens and a copy-paste push', () => {
     expect(banner).toContain(`Ferry API    ${stack.apiUrl}`);
+    expect(banner).toContain(`Status page  ${stack.apiUrl}/ui  (sign in with an API token below)`);
     expect(banner).toContain(stack.cloudUrl);
     for (const t of ['dev-webhook-token-0123456789', 'dev-admin-token-0123456789', 'dev-read-token-0123456789']) expect(banner).toContain(t);
     expect(banner).toContain(`curl -X POST ${stack.cloudUrl}/_local/acr/push -H 'content-type: application/json' -d '{"instanceId":"cri-localsrc001","namespace":"team","repo":"app","tag":"v1.0.0"}'`);

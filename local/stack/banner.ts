@@ -86,6 +86,7 @@ export function formatBanner(b: BannerInfo): string {
   lines.push(
     ...table([
       ['Ferry API', `${b.apiUrl}  (webhooks: POST /webhooks/{kind}; operator: /tasks, /cancel, /replications/{id}, /healthz)`],
+      ['Status page', `${b.apiUrl}/ui  (sign in with an API token below)`],
       ['Local cloud', `${b.cloudUrl}  (state: GET ${b.cloudUrl}/_local/state)`],
       ['Ledger', b.ledger],
       ['Sweep', `every ${seconds(b.sweepIntervalMs)}`],

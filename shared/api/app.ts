@@ -14,6 +14,7 @@
  *   GET  /metrics               Prometheus text format, from the ledger (metrics.ts; a read token suffices)
  *   GET  /healthz               no auth; the ledger, its schema version and the last sweep's age (stale → 503)
  *   GET  /openapi.json          no auth; this API's OpenAPI 3.1 document
+ *   /ui …                       the status page (HTML; signs in with a form and a session cookie: ui/routes.ts)
  * Order of checks: route (404) and method (405, with Allow) → token (`Authorization: Bearer <token>`
  * from config.auth.apiTokens; missing/unknown → 401 with WWW-Authenticate) → role (a read-only token
  * on a POST → 403). The token's name is recorded as the actor.
@@ -31,12 +32,14 @@ import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { TokenChecker } from './auth.ts';
 import { clip } from '../log.ts';
 import { ApiError, cloudFailure, finished } from './errors.ts';
+import { cancelRefusal, cloudErrorOf } from './cancel-refusal.ts';
 import { type Env, parse, readJson } from './request.ts';
 import { backfillBody, backfillSlice } from './backfill.ts';
 import { checkTriggers, IntakeConfigError } from '../intake/triggers.ts';
 
 export { MAX_BODY_BYTES } from './request.ts';
 import { buildOpenApi } from './openapi.ts';
+import { uiApp } from '../ui/routes.ts';
 import { planRoute } from './plan.ts';
 import { rerunRoutes } from './rerun.ts';
 import { healthOf, metricsRoutes } from './metrics.ts';
@@ -108,6 +111,9 @@ export function createApiApp(deps: Deps): FetchApp {
     openapi ??= JSON.stringify(buildOpenApi());
     return c.body(openapi, 200, { 'content-type': 'application/json; charset=utf-8' });
   });
+
+  // The status page signs in with a form and a session cookie, not a bearer header (shared/ui/routes.ts).
+  app.route('/ui', uiApp(deps));
 
   app.use('*', async (c, next) => {
     const caller = tokens.check(c.req.header('authorization'));
@@ -239,10 +245,6 @@ async function findEcs(deps: Deps, taskId: string) {
   return rows[0]!;
 }
 
-function cloudErrorOf(r: CancelOutcome | undefined) {
-  return r && 'error' in r && r.error ? { code: r.error.code, requestId: r.error.requestId } : undefined;
-}
-
 function okBody(p: {
   provider: CancelResponse['provider'];
   already: boolean;
@@ -267,20 +269,8 @@ function okBody(p: {
 }
 
 function taskAnswer(c: Context<Env>, r: CancelTaskResult, what: string) {
-  switch (r.outcome) {
-    case 'not_found':
-      throw new ApiError(404, 'TaskNotFound', `no ${what}`);
-    case 'canceled':
-      return c.json(okBody({ provider: r.task.provider, already: r.already, cloudCall: r.cloudCall, task: r.task, cloud: r.cloud, note: r.note }), 200);
-    case 'finished': {
-      const cloudSaid = r.cloud?.outcome === 'finished' && r.task.state !== 'succeeded' && r.task.state !== 'failed' && r.task.state !== 'timed_out';
-      const state = cloudSaid ? (r.cloud as Extract<CancelOutcome, { outcome: 'finished' }>).state : r.task.state;
-      const cloud = cloudErrorOf(r.cloud);
-      throw finished(what, state, { taskId: r.task.id, ...(cloud ? { cloud } : {}) });
-    }
-    case 'cloud_error':
-      throw cloudFailure(r.cloud, `cancel ${what}`, { taskId: r.task.id });
-  }
+  if (r.outcome !== 'canceled') throw cancelRefusal(r, what);
+  return c.json(okBody({ provider: r.task.provider, already: r.already, cloudCall: r.cloudCall, task: r.task, cloud: r.cloud, note: r.note }), 200);
 }
 
 async function ecsAnswer(c: Context<Env>, r: Awaited<ReturnType<typeof cancelEcsTask>>, what: string, deps: Deps, actor: string, reason: string | undefined) {

@@ -1,4 +1,8 @@
-/** OpenAPI 3.1 document of the operator API and the webhook, assembled by hand around zod's JSON Schemas. */
+/**
+ * OpenAPI 3.1 document of the operator API and the webhook, assembled by hand around zod's JSON Schemas.
+ * The status page (/ui, HTML forms behind a session cookie: shared/ui/routes.ts) is deliberately not in
+ * it: it is a page for people, not an API for programs.
+ */
 import { z } from 'zod';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';

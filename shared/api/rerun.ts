@@ -66,38 +66,46 @@ export function rerunRoutes(app: Hono<Env>, deps: Deps): void {
     const id = c.req.param('id');
     parse(uuidParam, id, 'path', 'id');
     const body = parse(retryTaskBody, await readJson(c), 'body');
-    const actor = c.get('caller').name;
-    const r = await deps.ledger.rerunTask(id, { actor, reason: body.reason ?? 'retried by operator' });
-    if (!r) throw new ApiError(404, 'TaskNotFound', `no task ${id}`);
-    logRerun(deps, actor, { taskId: id, outcome: r.outcome, state: r.task.state });
-    if (r.outcome === 'refused') throw notRetryable(`task ${id}`, r.task.state, id);
-    const previousState = r.outcome === 'reopened' ? r.from : r.task.state;
-    return c.json({ taskId: id, reopened: r.outcome === 'reopened', alreadyReopened: r.outcome === 'already', previousState, task: r.task });
+    return c.json(await retryTask(deps, id, c.get('caller').name, body.reason));
   });
 
   app.post('/replications/:id/retry', async (c) => {
     const id = c.req.param('id');
     parse(uuidParam, id, 'path', 'id');
     const body = parse(retryTaskBody, await readJson(c), 'body');
-    const actor = c.get('caller').name;
-    const rep = await deps.ledger.getReplication(id);
-    if (!rep) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
-    const reopened = await deps.ledger.rerunIds(
-      rep.tasks.map((t) => t.id),
-      { actor, reason: body.reason ?? 'retried by operator (replication)', details: { replicationId: id } },
-    );
-    const byId = new Map(reopened.map((t) => [t.id, t]));
-    // Read again: a concurrent retry may have re-opened what this one found finished.
-    const now = (await deps.ledger.getReplication(id))?.tasks ?? [];
-    const already = (t: TaskRow) => !byId.has(t.id) && t.reruns > 0 && (t.state === 'pending' || t.state === 'submitted' || t.state === 'running');
-    const alreadyReopened = now.filter(already).length;
-    logRerun(deps, actor, { replicationId: id, reopened: reopened.length, alreadyReopened });
-    if (reopened.length === 0 && alreadyReopened === 0) throw notRetryable(`replication ${id}`, rep.replication.state);
-    return c.json({
-      replicationId: id,
-      reopened: reopened.length,
-      alreadyReopened,
-      tasks: rep.tasks.map((t) => ({ taskId: t.id, previousState: t.state, state: byId.get(t.id)?.state ?? t.state, reopened: byId.has(t.id) })),
-    });
+    return c.json(await retryReplication(deps, id, c.get('caller').name, body.reason));
   });
+}
+
+/** Re-opens one finished task (the API and the status page): its answer, or an ApiError (404, 409 NotRetryable). */
+export async function retryTask(deps: Deps, id: string, actor: string, reason: string | undefined) {
+  const r = await deps.ledger.rerunTask(id, { actor, reason: reason ?? 'retried by operator' });
+  if (!r) throw new ApiError(404, 'TaskNotFound', `no task ${id}`);
+  logRerun(deps, actor, { taskId: id, outcome: r.outcome, state: r.task.state });
+  if (r.outcome === 'refused') throw notRetryable(`task ${id}`, r.task.state, id);
+  const previousState = r.outcome === 'reopened' ? r.from : r.task.state;
+  return { taskId: id, reopened: r.outcome === 'reopened', alreadyReopened: r.outcome === 'already', previousState, task: r.task };
+}
+
+/** Re-opens every failed, canceled or timed-out task of one replication (the API and the status page). */
+export async function retryReplication(deps: Deps, id: string, actor: string, reason: string | undefined) {
+  const rep = await deps.ledger.getReplication(id);
+  if (!rep) throw new ApiError(404, 'ReplicationNotFound', `no replication ${id}`);
+  const reopened = await deps.ledger.rerunIds(
+    rep.tasks.map((t) => t.id),
+    { actor, reason: reason ?? 'retried by operator (replication)', details: { replicationId: id } },
+  );
+  const byId = new Map(reopened.map((t) => [t.id, t]));
+  // Read again: a concurrent retry may have re-opened what this one found finished.
+  const now = (await deps.ledger.getReplication(id))?.tasks ?? [];
+  const already = (t: TaskRow) => !byId.has(t.id) && t.reruns > 0 && (t.state === 'pending' || t.state === 'submitted' || t.state === 'running');
+  const alreadyReopened = now.filter(already).length;
+  logRerun(deps, actor, { replicationId: id, reopened: reopened.length, alreadyReopened });
+  if (reopened.length === 0 && alreadyReopened === 0) throw notRetryable(`replication ${id}`, rep.replication.state);
+  return {
+    replicationId: id,
+    reopened: reopened.length,
+    alreadyReopened,
+    tasks: rep.tasks.map((t) => ({ taskId: t.id, previousState: t.state, state: byId.get(t.id)?.state ?? t.state, reopened: byId.has(t.id) })),
+  };
 }

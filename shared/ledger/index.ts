@@ -14,3 +14,4 @@ export * from './rows.ts';
 export * from './states.ts';
 export { START as WALK_START, WalkCursors, type KeyedTask, type WalkClaim, type WalkCursorRow, type WalkKey, type WalkPosition } from './walks.ts';
 export { COUNTERS, type CounterName, type CounterRow, type LagHistogram, type LastSweep, LedgerMetrics, type MetricsSnapshot, type SweepRecord } from './metrics.ts';
+export { LedgerOverview, type Overview, type ReplicationCounts, type RuleHealth, type TaskWithImage } from './overview.ts';

@@ -10,6 +10,7 @@ import type { LedgerCore } from './core.ts';
 import { type Db, type OpenDbOptions, openDb } from './db.ts';
 import * as maintenance from './maintenance.ts';
 import { LedgerMetrics } from './metrics.ts';
+import { LedgerOverview } from './overview.ts';
 import { migrate } from './migrate.ts';
 import { NotificationOutbox } from './outbox.ts';
 import * as queries from './queries.ts';
@@ -54,6 +55,8 @@ export class Ledger {
   readonly walks: WalkCursors;
   /** The last completed sweep, counters and the aggregates /metrics and /healthz read. */
   readonly metrics: LedgerMetrics;
+  /** The status page's overview: a few aggregate queries. */
+  readonly overview: LedgerOverview;
   readonly #core: LedgerCore;
 
   /**
@@ -69,6 +72,7 @@ export class Ledger {
     this.copyJobs = new CopyJobs(db, () => clock());
     this.walks = new WalkCursors(db, () => clock());
     this.metrics = new LedgerMetrics(db, () => clock());
+    this.overview = new LedgerOverview(db, () => clock());
   }
 
   /** Opens the database (pg when databaseUrl, else PGlite), applies pending migrations, returns the ledger. */
