@@ -3,7 +3,8 @@ import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudNotFoundError } from './errors.ts';
-import { checkInput, hasMorePages, lenient, listOf, longish, named, regionId } from './validation.ts';
+import { lenient, listOf, looseBoolean, looseLong, matching, object, optionalBoolean, optionalLong, optionalString, type Read, reader, requiredId, text } from './shape.ts';
+import { checkInput, hasMorePages, named, regionId } from './validation.ts';
 
 export type AcrClientOptions = Omit<AlibabaRpcOptions, 'product'>;
 
@@ -123,32 +124,33 @@ export interface Page<T> {
   requestId?: string | undefined;
 }
 
-// ---------------------------------------------------------------- response schemas
+// ---------------------------------------------------------------- response readers
 // Only the id of an item is required: every other field reads as absent when it is missing or odd.
+// Hand-written readers (shape.ts), not zod: these run on every call (see shape.ts for the cost).
 
-const envelope = { RequestId: z.string().optional(), Code: z.string().optional(), IsSuccess: z.boolean().optional() };
-const text = lenient(z.string());
+const envelope = { RequestId: optionalString, Code: optionalString, IsSuccess: optionalBoolean };
 
-const imageRefSchema = z
-  .object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text })
-  .transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag }));
+const imageRef = object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text });
+function toImageRef(r: ReturnType<typeof imageRef> | undefined): AcrImageRef | undefined {
+  return r && { instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag };
+}
 
 const syncTaskFields = {
-  SyncTaskId: z.string().min(1),
-  TaskStatus: lenient(z.string().min(1)),
+  SyncTaskId: requiredId,
+  TaskStatus: lenient(requiredId),
   SyncBatchTaskId: text,
   SyncRuleId: text,
   TaskTrigger: text,
   TaskIssue: text,
-  CreateTime: lenient(longish),
-  ModifiedTime: lenient(longish),
-  ModifedTime: lenient(longish),
-  CrossUser: lenient(z.boolean()),
-  ImageFrom: lenient(imageRefSchema),
-  ImageTo: lenient(imageRefSchema),
+  CreateTime: looseLong,
+  ModifiedTime: looseLong,
+  ModifedTime: looseLong,
+  CrossUser: looseBoolean,
+  ImageFrom: lenient(imageRef),
+  ImageTo: lenient(imageRef),
 };
 
-type SyncTaskRaw = z.output<z.ZodObject<typeof syncTaskFields>>;
+type SyncTaskRaw = Read<typeof syncTaskFields>;
 
 function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
   return {
@@ -161,24 +163,25 @@ function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
     createTime: t.CreateTime,
     modifiedTime: t.ModifiedTime ?? t.ModifedTime,
     crossUser: t.CrossUser,
-    imageFrom: t.ImageFrom,
-    imageTo: t.ImageTo,
+    imageFrom: toImageRef(t.ImageFrom),
+    imageTo: toImageRef(t.ImageTo),
   };
 }
 
 const repositoryFields = {
-  RepoId: z.string().min(1),
+  RepoId: requiredId,
   RepoName: text,
   RepoNamespaceName: text,
   InstanceId: text,
   RepoStatus: text,
   RepoType: text,
-  TagImmutability: lenient(z.boolean()),
-  CreateTime: lenient(longish),
-  ModifiedTime: lenient(longish),
+  TagImmutability: looseBoolean,
+  CreateTime: looseLong,
+  ModifiedTime: looseLong,
 };
 
 const DIGEST = /^([a-z0-9]+:)?[0-9a-f]{32,128}$/;
+const digest = matching(DIGEST, 'expected a digest (hex, optionally prefixed like "sha256:")');
 
 /** ACR answers a digest as bare hex: Ferry names it `sha256:<hex>`. */
 function fullDigest(d: string): string {
@@ -186,16 +189,16 @@ function fullDigest(d: string): string {
 }
 
 const repoTagFields = {
-  Tag: z.string().min(1),
-  Digest: lenient(z.string().regex(DIGEST)),
+  Tag: requiredId,
+  Digest: lenient(digest),
   ImageId: text,
-  ImageSize: lenient(longish),
-  ImageCreate: lenient(longish),
-  ImageUpdate: lenient(longish),
+  ImageSize: looseLong,
+  ImageCreate: looseLong,
+  ImageUpdate: looseLong,
   Status: text,
 };
 
-function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
+function toRepoTag(t: Read<typeof repoTagFields>): AcrRepoTag {
   return {
     tag: t.Tag,
     digest: t.Digest === undefined ? undefined : fullDigest(t.Digest),
@@ -207,7 +210,7 @@ function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
   };
 }
 
-function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
+function toRepository(r: Read<typeof repositoryFields>): AcrRepository {
   return {
     repoId: r.RepoId,
     repoName: r.RepoName,
@@ -222,7 +225,7 @@ function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRep
 }
 
 /** Optional (the model says so), but checked when present: paging decides what is read next. */
-const pageFields = { PageNo: longish.optional(), PageSize: longish.optional(), TotalCount: longish.optional() };
+const pageFields = { PageNo: optionalLong, PageSize: optionalLong, TotalCount: optionalLong };
 
 // ---------------------------------------------------------------- input schemas
 
@@ -262,7 +265,6 @@ const createRepoSyncTaskInput = z
   .strict();
 const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
 const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
-const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(DIGEST) });
 const listRepoTagInput = z.object({ instanceId, repoId, pageNo, pageSize }).strict();
 const listRepoSyncTaskInput = z
   .object({
@@ -300,33 +302,36 @@ export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
 
 // ---------------------------------------------------------------- client
 
-// Response schemas, built once: compiling a zod schema per call cost more than signing the request.
-const layer = z.object({
+// Answers, read by hand-written readers built once (shape.ts).
+const layer = object({
   SyncLayerTaskId: text,
   Digest: text,
   ArtifactDigest: text,
-  Size: lenient(longish),
-  SyncedSize: lenient(longish),
+  Size: looseLong,
+  SyncedSize: looseLong,
   TaskStatus: text,
 });
-const trigger = z.object({ TriggerId: z.string().min(1), TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
-const getRepositoryOutput = z.object({ ...envelope, ...repositoryFields });
-const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: listOf(z.object(repositoryFields)) });
-const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().min(1) });
-const getRepoSyncTaskOutput = z.object({
-  ...envelope,
-  ...syncTaskFields,
-  TaskStatus: z.string().min(1),
-  Progress: lenient(longish),
-  SyncedSize: lenient(longish),
-  LayerTasks: listOf(layer),
-});
-const listRepoTagOutput = z.object({ ...envelope, ...pageFields, Images: listOf(z.object(repoTagFields)) });
-const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: listOf(z.object(syncTaskFields)) });
-const envelopeOutput = z.object(envelope);
-const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
-const listRepoTriggerOutput = z.object({ ...envelope, Triggers: listOf(trigger) });
-const authorizationTokenOutput = z.object({ ...envelope, TempUsername: z.string().min(1), AuthorizationToken: z.string().min(1), ExpireTime: lenient(longish) });
+const trigger = object({ TriggerId: requiredId, TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
+const getRepositoryOutput = reader(object({ ...envelope, ...repositoryFields }));
+const listRepositoryOutput = reader(object({ ...envelope, ...pageFields, Repositories: listOf(object(repositoryFields)) }));
+const createRepoSyncTaskOutput = reader(object({ ...envelope, SyncTaskId: requiredId }));
+const getRepoSyncTaskOutput = reader(
+  object({
+    ...envelope,
+    ...syncTaskFields,
+    TaskStatus: requiredId,
+    Progress: looseLong,
+    SyncedSize: looseLong,
+    LayerTasks: listOf(layer),
+  }),
+);
+const getRepoTagOutput = reader(object({ RequestId: optionalString, Digest: digest }));
+const listRepoTagOutput = reader(object({ ...envelope, ...pageFields, Images: listOf(object(repoTagFields)) }));
+const listRepoSyncTaskOutput = reader(object({ ...envelope, ...pageFields, SyncTasks: listOf(object(syncTaskFields)) }));
+const envelopeOutput = reader(object(envelope));
+const createRepoTriggerOutput = reader(object({ ...envelope, TriggerId: requiredId }));
+const listRepoTriggerOutput = reader(object({ ...envelope, Triggers: listOf(trigger) }));
+const authorizationTokenOutput = reader(object({ ...envelope, TempUsername: requiredId, AuthorizationToken: requiredId, ExpireTime: looseLong }));
 
 function pageOf<T>(r: { PageNo?: number | undefined; PageSize?: number | undefined; TotalCount?: number | undefined; RequestId?: string | undefined }, list: { items: T[]; listed: number }): Page<T> {
   return { items: list.items, listed: list.listed, pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };

@@ -27,6 +27,7 @@ import type { AlibabaCredentials, CredentialSource } from './credentials.ts';
 import { canonicalQuery, rfc3986 } from './signing/encode.ts';
 import { EMPTY_SHA256, v1SignatureOfCanonical, v3SignatureOfCanonical } from './signing/alibaba.ts';
 import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
+import type { Parser } from './shape.ts';
 import { checkOutput } from './validation.ts';
 
 export type AlibabaProduct = 'cr' | 'ecs' | 'kms';
@@ -211,7 +212,9 @@ export class AlibabaRpcClient {
    * Calls `action` with `params` (undefined/null dropped, booleans and numbers stringified),
    * checks the JSON answer with `schema`, retries what is safe to retry.
    */
-  async call<S extends z.ZodType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions: RpcCallOptions = {}): Promise<z.output<S>> {
+  async call<S extends z.ZodType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions?: RpcCallOptions): Promise<z.output<S>>;
+  async call<T>(action: string, params: Record<string, ParamValue>, schema: Parser<T>, callOptions?: RpcCallOptions): Promise<T>;
+  async call<T>(action: string, params: Record<string, ParamValue>, schema: Parser<T>, callOptions: RpcCallOptions = {}): Promise<T> {
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query[k] = String(v);
     return withRetry(
@@ -289,7 +292,7 @@ export class AlibabaRpcClient {
     });
   }
 
-  private interpret<S extends z.ZodType>(action: string, res: HttpResponse, schema: S, callOptions: RpcCallOptions): z.output<S> {
+  private interpret<T>(action: string, res: HttpResponse, schema: Parser<T>, callOptions: RpcCallOptions): T {
     const requestIdHeader = res.headers['x-acs-request-id'];
     const read = readAlibabaBody(res.body);
     const errorBody: AlibabaErrorBody = { ...read.error, RequestId: read.error.RequestId ?? requestIdHeader };

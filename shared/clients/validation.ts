@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { NameCheck } from '../rules/naming.ts';
 import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
+import type { Parser } from './shape.ts';
 
 /** A string that must pass one of `shared/rules/naming.ts`' checks. */
 export function named(check: NameCheck) {
@@ -54,7 +55,7 @@ export function hasMorePages(page: { listed: number; totalCount?: number | undef
   return page.listed >= pageSize && (page.totalCount === undefined || pageNo * pageSize < page.totalCount);
 }
 
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
   return error.issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
@@ -70,8 +71,12 @@ export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provi
   return r.data;
 }
 
-/** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
-export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined }): z.output<S> {
+type OutputContext = { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined };
+
+/** Validates a response (a zod schema or a shape.ts reader); a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
+export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: OutputContext): z.output<S>;
+export function checkOutput<T>(schema: Parser<T>, data: unknown, ctx: OutputContext): T;
+export function checkOutput<T>(schema: Parser<T>, data: unknown, ctx: OutputContext): T {
   const r = schema.safeParse(data);
   if (!r.success) {
     throw new CloudMalformedResponseError({
