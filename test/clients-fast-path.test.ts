@@ -140,3 +140,52 @@ describe('response readers (shape.ts)', () => {
     expect(tags.items).toEqual([{ tag: 'v1', digest: undefined, imageId: undefined, imageSize: 10, imageCreate: undefined, imageUpdate: undefined, status: undefined }]);
   });
 });
+
+describe('input checks (no zod on the client path)', () => {
+  const refused = async (p: Promise<unknown>) => {
+    const e = (await p.catch((x: unknown) => x)) as CloudError;
+    expect(e.constructor.name).toBe('CloudInvalidRequestError');
+    return e.message;
+  };
+
+  it('each bad field is refused before any request, naming the field and the rule', async () => {
+    const c = client();
+    expect(await refused(c.getRepoSyncTask({ instanceId: INSTANCE, syncTaskId: 'task-1' }))).toMatch(/syncTaskId: must look like "rst-"/);
+    expect(await refused(c.listRepoSyncTask({ instanceId: INSTANCE, pageNo: 0 }))).toMatch(/pageNo: must be at least 1/);
+    expect(await refused(c.listRepoSyncTask({ instanceId: INSTANCE, pageSize: 2.5 }))).toMatch(/pageSize: expected an integer, got number/);
+    expect(await refused(c.listRepoSyncTask({ instanceId: INSTANCE, syncRecordId: '' }))).toMatch(/syncRecordId: must be 1 to 128 characters/);
+    expect(await refused(c.listRepository({ instanceId: INSTANCE, repoStatus: 'GONE' as 'ALL' }))).toMatch(/repoStatus: must be one of NORMAL, DELETING, DELETED, ALL/);
+    expect(await refused(c.listRepoSyncTask({ instanceId: INSTANCE, pagesize: 10 } as never))).toMatch(/pagesize: is not a known field/);
+    expect(await refused(c.getRepository({ instanceId: INSTANCE, repoNamespaceName: 'team' } as never))).toMatch(/repoName: expected a string, got undefined/);
+    expect(await refused(c.getRepository({ instanceId: INSTANCE, repoId: 'crr-abcd1234', repoName: 'app' } as never))).toMatch(/repoName: is not a known field/);
+    const trigger = { instanceId: INSTANCE, repoId: 'crr-abcd1234', triggerName: 'ferry', triggerUrl: 'https://example.com/hook', triggerType: 'TAG_LIST' as const };
+    expect(await refused(c.createRepoTrigger(trigger))).toMatch(/triggerTag: is required unless triggerType is ALL/);
+    expect(await refused(c.createRepoTrigger({ ...trigger, triggerType: 'ALL', triggerUrl: 'ftp://example.com/' }))).toMatch(/triggerUrl: must be an http\(s\) URL/);
+    expect(
+      await refused(
+        c.createRepoSyncTask({
+          instanceId: INSTANCE,
+          repoId: 'crr-abcd1234',
+          tag: 'v1',
+          targetInstanceId: INSTANCE,
+          targetNamespace: 'ns',
+          targetRegionId: 'Hangzhou',
+          targetRepoName: 'app',
+          targetTag: 'v1',
+        }),
+      ),
+    ).toMatch(/targetRegionId: must be a region id like "cn-hangzhou"/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('good inputs pass, with optional fields left out or undefined', async () => {
+    server.script(ok({ RepoId: 'crr-abcd1234' }), ok({ RepoId: 'crr-abcd1234' }), ok({ TriggerId: 'crt-1' }));
+    const c = client();
+    await expect(c.getRepository({ instanceId: INSTANCE, repoId: 'crr-abcd1234' })).resolves.toMatchObject({ repoId: 'crr-abcd1234' });
+    await expect(c.getRepository({ instanceId: INSTANCE, repoNamespaceName: 'team', repoName: 'app' })).resolves.toMatchObject({ repoId: 'crr-abcd1234' });
+    await expect(
+      c.createRepoTrigger({ instanceId: INSTANCE, repoId: 'crr-abcd1234', triggerName: 'ferry', triggerUrl: 'https://example.com/hook', triggerType: 'ALL', triggerTag: undefined }),
+    ).resolves.toMatchObject({ triggerId: 'crt-1' });
+    expect(server.requests.map((r) => r.query.RepoName)).toEqual([undefined, 'app', undefined]);
+  });
+});

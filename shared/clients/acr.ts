@@ -1,10 +1,34 @@
 /** Alibaba Container Registry Enterprise Edition (`cr`, 2018-12-01): repositories, sync tasks, triggers. */
-import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudNotFoundError } from './errors.ts';
-import { lenient, listOf, looseBoolean, looseLong, matching, object, optionalBoolean, optionalLong, optionalString, type Read, reader, requiredId, text } from './shape.ts';
-import { checkInput, hasMorePages, named, regionId } from './validation.ts';
+import { checkInput, hasMorePages } from './checked.ts';
+import {
+  boolean,
+  httpUrl,
+  integer,
+  issue,
+  lenient,
+  listOf,
+  looseBoolean,
+  looseLong,
+  matching,
+  named,
+  object,
+  oneOf,
+  optional,
+  optionalBoolean,
+  optionalLong,
+  optionalString,
+  type Parser,
+  pattern,
+  type Read,
+  reader,
+  requiredId,
+  sized,
+  strictObject,
+  text,
+} from './shape.ts';
 
 export type AcrClientOptions = Omit<AlibabaRpcOptions, 'product'>;
 
@@ -227,78 +251,112 @@ function toRepository(r: Read<typeof repositoryFields>): AcrRepository {
 /** Optional (the model says so), but checked when present: paging decides what is read next. */
 const pageFields = { PageNo: optionalLong, PageSize: optionalLong, TotalCount: optionalLong };
 
-// ---------------------------------------------------------------- input schemas
+// ---------------------------------------------------------------- inputs
 
+const REGION_ID = /^[a-z]{2,3}(?:-[a-z0-9]+)+$/;
 const instanceId = named(naming.acrInstanceId);
 const repoId = named(naming.acrRepoId);
 const syncTaskId = named(naming.acrSyncTaskId);
-const pageNo = z.number().int().min(1).optional();
-const pageSize = z.number().int().min(1).max(100, 'must be at most 100').optional();
+const namespace = named(naming.acrNamespace);
+const repository = named(naming.acrRepository);
+const imageTag = named(naming.imageTag);
+const pageNo = optional(integer(1));
+const pageSize = optional(integer(1, 100));
 
-const getRepositoryInput = z.union([
-  z.object({ instanceId, repoId }).strict(),
-  z.object({ instanceId, repoNamespaceName: named(naming.acrNamespace), repoName: named(naming.acrRepository) }).strict(),
-]);
-const listRepositoryInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    repoStatus: z.enum(['NORMAL', 'DELETING', 'DELETED', 'ALL']).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
-const createRepoSyncTaskInput = z
-  .object({
+export type GetRepositoryInput = { instanceId: string; repoId: string } | { instanceId: string; repoNamespaceName: string; repoName: string };
+export interface ListRepositoryInput {
+  instanceId: string;
+  repoNamespaceName?: string | undefined;
+  repoName?: string | undefined;
+  repoStatus?: 'NORMAL' | 'DELETING' | 'DELETED' | 'ALL' | undefined;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface CreateRepoSyncTaskInput {
+  instanceId: string;
+  repoId: string;
+  tag: string;
+  targetInstanceId: string;
+  targetNamespace: string;
+  targetRegionId: string;
+  targetRepoName: string;
+  targetTag: string;
+  targetUserId?: string | undefined;
+  override?: boolean | undefined;
+}
+export interface RepoSyncTaskRef {
+  instanceId: string;
+  syncTaskId: string;
+}
+export interface ListRepoSyncTaskInput {
+  instanceId: string;
+  repoNamespaceName?: string | undefined;
+  repoName?: string | undefined;
+  tag?: string | undefined;
+  syncRecordId?: string | undefined;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface ListRepoTagInput {
+  instanceId: string;
+  repoId: string;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface CreateRepoTriggerInput {
+  instanceId: string;
+  repoId: string;
+  triggerName: string;
+  triggerUrl: string;
+  triggerType: 'ALL' | 'TAG_LIST' | 'TAG_REG_EXP';
+  triggerTag?: string | undefined;
+}
+export interface ListRepoTriggerInput {
+  instanceId: string;
+  repoId: string;
+}
+
+const byRepoId = strictObject({ instanceId, repoId });
+const byRepoName = strictObject({ instanceId, repoNamespaceName: namespace, repoName: repository });
+const getRepositoryInput = reader((v): GetRepositoryInput => (v !== null && typeof v === 'object' && 'repoId' in v ? byRepoId(v) : byRepoName(v)));
+const listRepositoryInput = reader(
+  strictObject({ instanceId, repoNamespaceName: optional(namespace), repoName: optional(repository), repoStatus: optional(oneOf(['NORMAL', 'DELETING', 'DELETED', 'ALL'])), pageNo, pageSize }),
+);
+const createRepoSyncTaskInput = reader(
+  strictObject({
     instanceId,
     repoId,
-    tag: named(naming.imageTag),
+    tag: imageTag,
     targetInstanceId: instanceId,
-    targetNamespace: named(naming.acrNamespace),
-    targetRegionId: regionId,
-    targetRepoName: named(naming.acrRepository),
-    targetTag: named(naming.imageTag),
-    targetUserId: named(naming.accountId).optional(),
-    override: z.boolean().optional(),
-  })
-  .strict();
-const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
-const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
-const listRepoTagInput = z.object({ instanceId, repoId, pageNo, pageSize }).strict();
-const listRepoSyncTaskInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    tag: named(naming.imageTag).optional(),
-    syncRecordId: z.string().min(1).max(128).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
-const createRepoTriggerInput = z
-  .object({
-    instanceId,
-    repoId,
-    triggerName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
-    triggerUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-    triggerType: z.enum(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
-    triggerTag: z.string().max(1024).optional(),
-  })
-  .strict()
-  .refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] });
-const listRepoTriggerInput = z.object({ instanceId, repoId }).strict();
-const authorizationTokenInput = z.object({ instanceId }).strict();
-
-export type GetRepositoryInput = z.input<typeof getRepositoryInput>;
-export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
-export type CreateRepoSyncTaskInput = z.input<typeof createRepoSyncTaskInput>;
-export type RepoSyncTaskRef = z.input<typeof taskRefInput>;
-export type ListRepoSyncTaskInput = z.input<typeof listRepoSyncTaskInput>;
-export type ListRepoTagInput = z.input<typeof listRepoTagInput>;
-export type CreateRepoTriggerInput = z.input<typeof createRepoTriggerInput>;
-export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
+    targetNamespace: namespace,
+    targetRegionId: pattern(REGION_ID, 'must be a region id like "cn-hangzhou"'),
+    targetRepoName: repository,
+    targetTag: imageTag,
+    targetUserId: optional(named(naming.accountId)),
+    override: optional(boolean),
+  }),
+);
+const taskRefInput = reader(strictObject({ instanceId, syncTaskId }));
+const repoTagInput = reader(strictObject({ instanceId, repoId, tag: imageTag }));
+const listRepoTagInput = reader(strictObject({ instanceId, repoId, pageNo, pageSize }));
+const listRepoSyncTaskInput = reader(
+  strictObject({ instanceId, repoNamespaceName: optional(namespace), repoName: optional(repository), tag: optional(imageTag), syncRecordId: optional(sized(1, 128)), pageNo, pageSize }),
+);
+const triggerFields = strictObject({
+  instanceId,
+  repoId,
+  triggerName: pattern(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
+  triggerUrl: httpUrl,
+  triggerType: oneOf(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
+  triggerTag: optional(sized(0, 1024)),
+});
+const createRepoTriggerInput = reader((v) => {
+  const t = triggerFields(v);
+  if (t.triggerType !== 'ALL' && !t.triggerTag) issue(['triggerTag'], 'is required unless triggerType is ALL');
+  return t;
+});
+const listRepoTriggerInput = reader(strictObject({ instanceId, repoId }));
+const authorizationTokenInput = reader(strictObject({ instanceId }));
 
 // ---------------------------------------------------------------- client
 
@@ -348,7 +406,7 @@ export class AcrClient {
     return this.rpc.regionId;
   }
 
-  private input<S extends z.ZodType>(schema: S, value: unknown, action: string): z.output<S> {
+  private input<T>(schema: Parser<T>, value: unknown, action: string): T {
     return checkInput(schema, value, 'acr', action);
   }
 

@@ -28,7 +28,7 @@ import { canonicalQuery, rfc3986 } from './signing/encode.ts';
 import { EMPTY_SHA256, v1SignatureOfCanonical, v3SignatureOfCanonical } from './signing/alibaba.ts';
 import { type AccountLimiter, defaultRetryPolicy, getAccountLimiter, sendHttp, withRetry, type HttpResponse, type RetryPolicy } from './transport.ts';
 import type { Parser } from './shape.ts';
-import { checkOutput } from './validation.ts';
+import { checkOutput } from './checked.ts';
 
 export type AlibabaProduct = 'cr' | 'ecs' | 'kms';
 

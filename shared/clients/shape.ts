@@ -130,3 +130,90 @@ export function reader<T>(field: Field<T>): Parser<T> {
     },
   };
 }
+
+// ---------------------------------------------------------------- inputs
+// A method's input is checked field by field too: unknown keys are refused, a failure names the rule.
+
+/** Absent allowed, else `field`'s rule. */
+export function optional<T>(field: Field<T>): Field<T | undefined> {
+  return (v) => (v === undefined ? undefined : field(v));
+}
+
+/** A string that passes `check` (one of shared/rules/naming.ts' checks: null, or the rule it breaks). */
+export function named(check: (value: string) => string | null): Field<string> {
+  return (v) => {
+    if (typeof v !== 'string') refuse('expected a string', v);
+    const reason = check(v as string);
+    if (reason) throw new FieldIssue([], reason);
+    return v as string;
+  };
+}
+
+/** A string matching `pattern`, else `rule`. */
+export function pattern(re: RegExp, rule: string): Field<string> {
+  return (v) => {
+    if (typeof v !== 'string') refuse('expected a string', v);
+    if (!re.test(v as string)) throw new FieldIssue([], rule);
+    return v as string;
+  };
+}
+
+/** A string of `min` to `max` characters. */
+export function sized(min: number, max: number): Field<string> {
+  return (v) => {
+    if (typeof v !== 'string') refuse('expected a string', v);
+    const n = (v as string).length;
+    if (n < min || n > max) throw new FieldIssue([], min === 0 ? `must be at most ${max} characters` : `must be ${min} to ${max} characters`);
+    return v as string;
+  };
+}
+
+/** An integer in [min, max]. */
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Field<number> {
+  return (v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) refuse('expected an integer', v);
+    if ((v as number) < min) throw new FieldIssue([], `must be at least ${min}`);
+    if ((v as number) > max) throw new FieldIssue([], `must be at most ${max}`);
+    return v as number;
+  };
+}
+
+export const boolean: Field<boolean> = (v) => (typeof v === 'boolean' ? v : refuse('expected a boolean', v));
+
+/** One of `values`. */
+export function oneOf<const V extends string>(values: readonly V[]): Field<V> {
+  const rule = `must be one of ${values.join(', ')}`;
+  return (v) => {
+    if (typeof v !== 'string') refuse('expected a string', v);
+    if (!(values as readonly string[]).includes(v as string)) throw new FieldIssue([], rule);
+    return v as V;
+  };
+}
+
+/** An absolute http(s) URL. */
+export const httpUrl: Field<string> = (v) => {
+  if (typeof v !== 'string') refuse('expected a string', v);
+  let url: URL | undefined;
+  try {
+    url = new URL(v as string);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new FieldIssue([], 'must be an http(s) URL');
+  return v as string;
+};
+
+/** `object`, refusing keys it does not name (a misspelt option must not be ignored silently). */
+export function strictObject<F extends Fields>(fields: F): Field<Read<F>> {
+  const read = object(fields);
+  return (v) => {
+    const out = read(v);
+    for (const key of Object.keys(v as object)) if (!(key in fields)) throw new FieldIssue([key], 'is not a known field');
+    return out;
+  };
+}
+
+/** A failure at `path` with `rule`, for checks across fields. */
+export function issue(path: PropertyKey[], rule: string): never {
+  throw new FieldIssue(path, rule);
+}
