@@ -4,8 +4,9 @@
  * to re-send, and a per-account limiter shared by every client of the process.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage, type RequestOptions, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { CloudThrottledError, CloudTransientError, type CloudProvider } from './errors.ts';
@@ -58,6 +59,25 @@ function withLength(call: HttpCall): Record<string, string> {
   return { ...call.headers, 'content-length': String(Buffer.byteLength(call.body)) };
 }
 
+const ORIGIN = /^(https?:\/\/[^/?#]+)(.*)$/;
+const origins = new Map<string, RequestOptions>();
+
+/** Request options for `url`: its origin parsed once per process, not once per call. */
+function target(url: string): RequestOptions {
+  const m = ORIGIN.exec(url);
+  if (!m) return urlToHttpOptions(new URL(url));
+  const origin = m[1]!;
+  let base = origins.get(origin);
+  if (!base) {
+    if (origins.size >= 256) origins.clear();
+    const { protocol, hostname, port, auth } = urlToHttpOptions(new URL(origin));
+    base = { protocol, hostname, ...(port ? { port } : {}), ...(auth ? { auth } : {}) };
+    origins.set(origin, base);
+  }
+  const rest = m[2]!;
+  return { ...base, path: rest === '' ? '/' : rest[0] === '/' ? rest : `/${rest}` };
+}
+
 /** One request on Node's http/https; the whole exchange (connect, send, answer read) within `timeoutMs`. */
 function nodeExchange(call: HttpCall, timeoutMs: number): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
@@ -69,7 +89,8 @@ function nodeExchange(call: HttpCall, timeoutMs: number): Promise<HttpResponse> 
       clearTimeout(timer);
       reject(err);
     };
-    const req = (secure ? httpsRequest : httpRequest)(call.url, { method: call.method, headers: withLength(call), agent: secure ? agents.https : agents.http }, (res: IncomingMessage) => {
+    const options: RequestOptions = { ...target(call.url), method: call.method, headers: withLength(call), agent: secure ? agents.https : agents.http };
+    const req = (secure ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
