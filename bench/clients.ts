@@ -206,7 +206,7 @@ export async function runClients(opts: BenchOptions): Promise<ScenarioResult> {
         title: `clients: signed requests/s (${calls} calls, GetRepoSyncTask/ListRepoSyncTask alternating, concurrency ${CONCURRENCY}, same local cloud)`,
         head: ['client', 'req/s', 'ratio vs pop-core', 'client CPU µs/req', 'req per CPU-s vs pop-core', 'cloud CPU µs/req'],
         rows: [...rows(child, 'cloud in a child process'), ...rows(inProcess, 'cloud in this process')],
-        note: "The goal rows use the cloud in a child process (both peers alike): the client pays only for itself. In this process, the cloud's CPU is added to every peer's.",
+        note: "Goal rows: the cloud in a child process, both peers alike, so a client pays only for itself; when the cloud's CPU per request is near the client's, the wall rate is the cloud's. In this process, the cloud's CPU is added to every peer's.",
       },
       {
         title: 'clients: module import time in a fresh node process (median)',
