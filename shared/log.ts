@@ -86,6 +86,11 @@ export function setLogSink(next: Sink): Sink {
   return prev;
 }
 
+/** Whether a line at `level` would be written by a logger that follows FERRY_LOG_LEVEL: hot paths skip building the fields otherwise. */
+export function logLevelEnabled(level: Level): boolean {
+  return order[level] >= (order[process.env.FERRY_LOG_LEVEL as Level] ?? 20);
+}
+
 /** Without an explicit level, a logger follows FERRY_LOG_LEVEL (default info) as it is at each line. */
 export function createLogger(base: Record<string, unknown> = {}, minLevel?: Level): Logger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {

@@ -25,6 +25,8 @@ export const ECS_VERSION = '2014-05-26';
 export const KMS_VERSION = '2016-01-20';
 /** Alibaba rejects timestamps further than this from server time. */
 export const TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000;
+/** Nonces remembered at most: replays are refused within the last NONCE_CAP requests at least. */
+const NONCE_CAP = 50_000;
 
 export type AlibabaProductName = 'acr' | 'ecs' | 'kms';
 
@@ -135,8 +137,13 @@ export function createAlibabaService(env: LocalCloudEnv, options: AlibabaService
     const key = `${accessKeyId}\u0000${nonce}`;
     if (nonces.has(key)) throw new AlibabaApiError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
     nonces.set(key, now);
+    // Oldest first (insertion order): stop at the first nonce still young, so a busy client does not
+    // make every request walk every nonce; beyond NONCE_CAP the oldest go even when young.
     if (nonces.size > 10_000) {
-      for (const [k, at] of nonces) if (now - at > 2 * TIMESTAMP_TOLERANCE_MS) nonces.delete(k);
+      for (const [k, at] of nonces) {
+        if (now - at <= 2 * TIMESTAMP_TOLERANCE_MS && nonces.size <= NONCE_CAP) break;
+        nonces.delete(k);
+      }
     }
   }
 

@@ -1,9 +1,34 @@
 /** Alibaba Container Registry Enterprise Edition (`cr`, 2018-12-01): repositories, sync tasks, triggers. */
-import { z } from 'zod';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudNotFoundError } from './errors.ts';
-import { checkInput, hasMorePages, lenient, listOf, longish, named, regionId } from './validation.ts';
+import { checkInput, hasMorePages } from './checked.ts';
+import {
+  boolean,
+  httpUrl,
+  integer,
+  issue,
+  lenient,
+  listOf,
+  looseBoolean,
+  looseLong,
+  matching,
+  named,
+  object,
+  oneOf,
+  optional,
+  optionalBoolean,
+  optionalLong,
+  optionalString,
+  type Parser,
+  pattern,
+  type Read,
+  reader,
+  requiredId,
+  sized,
+  strictObject,
+  text,
+} from './shape.ts';
 
 export type AcrClientOptions = Omit<AlibabaRpcOptions, 'product'>;
 
@@ -123,32 +148,33 @@ export interface Page<T> {
   requestId?: string | undefined;
 }
 
-// ---------------------------------------------------------------- response schemas
+// ---------------------------------------------------------------- response readers
 // Only the id of an item is required: every other field reads as absent when it is missing or odd.
+// Hand-written readers (shape.ts), not zod: these run on every call (see shape.ts for the cost).
 
-const envelope = { RequestId: z.string().optional(), Code: z.string().optional(), IsSuccess: z.boolean().optional() };
-const text = lenient(z.string());
+const envelope = { RequestId: optionalString, Code: optionalString, IsSuccess: optionalBoolean };
 
-const imageRefSchema = z
-  .object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text })
-  .transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag }));
+const imageRef = object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text });
+function toImageRef(r: ReturnType<typeof imageRef> | undefined): AcrImageRef | undefined {
+  return r && { instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag };
+}
 
 const syncTaskFields = {
-  SyncTaskId: z.string().min(1),
-  TaskStatus: lenient(z.string().min(1)),
+  SyncTaskId: requiredId,
+  TaskStatus: lenient(requiredId),
   SyncBatchTaskId: text,
   SyncRuleId: text,
   TaskTrigger: text,
   TaskIssue: text,
-  CreateTime: lenient(longish),
-  ModifiedTime: lenient(longish),
-  ModifedTime: lenient(longish),
-  CrossUser: lenient(z.boolean()),
-  ImageFrom: lenient(imageRefSchema),
-  ImageTo: lenient(imageRefSchema),
+  CreateTime: looseLong,
+  ModifiedTime: looseLong,
+  ModifedTime: looseLong,
+  CrossUser: looseBoolean,
+  ImageFrom: lenient(imageRef),
+  ImageTo: lenient(imageRef),
 };
 
-type SyncTaskRaw = z.output<z.ZodObject<typeof syncTaskFields>>;
+type SyncTaskRaw = Read<typeof syncTaskFields>;
 
 function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
   return {
@@ -161,24 +187,25 @@ function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
     createTime: t.CreateTime,
     modifiedTime: t.ModifiedTime ?? t.ModifedTime,
     crossUser: t.CrossUser,
-    imageFrom: t.ImageFrom,
-    imageTo: t.ImageTo,
+    imageFrom: toImageRef(t.ImageFrom),
+    imageTo: toImageRef(t.ImageTo),
   };
 }
 
 const repositoryFields = {
-  RepoId: z.string().min(1),
+  RepoId: requiredId,
   RepoName: text,
   RepoNamespaceName: text,
   InstanceId: text,
   RepoStatus: text,
   RepoType: text,
-  TagImmutability: lenient(z.boolean()),
-  CreateTime: lenient(longish),
-  ModifiedTime: lenient(longish),
+  TagImmutability: looseBoolean,
+  CreateTime: looseLong,
+  ModifiedTime: looseLong,
 };
 
 const DIGEST = /^([a-z0-9]+:)?[0-9a-f]{32,128}$/;
+const digest = matching(DIGEST, 'expected a digest (hex, optionally prefixed like "sha256:")');
 
 /** ACR answers a digest as bare hex: Ferry names it `sha256:<hex>`. */
 function fullDigest(d: string): string {
@@ -186,16 +213,16 @@ function fullDigest(d: string): string {
 }
 
 const repoTagFields = {
-  Tag: z.string().min(1),
-  Digest: lenient(z.string().regex(DIGEST)),
+  Tag: requiredId,
+  Digest: lenient(digest),
   ImageId: text,
-  ImageSize: lenient(longish),
-  ImageCreate: lenient(longish),
-  ImageUpdate: lenient(longish),
+  ImageSize: looseLong,
+  ImageCreate: looseLong,
+  ImageUpdate: looseLong,
   Status: text,
 };
 
-function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
+function toRepoTag(t: Read<typeof repoTagFields>): AcrRepoTag {
   return {
     tag: t.Tag,
     digest: t.Digest === undefined ? undefined : fullDigest(t.Digest),
@@ -207,7 +234,7 @@ function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
   };
 }
 
-function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
+function toRepository(r: Read<typeof repositoryFields>): AcrRepository {
   return {
     repoId: r.RepoId,
     repoName: r.RepoName,
@@ -222,111 +249,147 @@ function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRep
 }
 
 /** Optional (the model says so), but checked when present: paging decides what is read next. */
-const pageFields = { PageNo: longish.optional(), PageSize: longish.optional(), TotalCount: longish.optional() };
+const pageFields = { PageNo: optionalLong, PageSize: optionalLong, TotalCount: optionalLong };
 
-// ---------------------------------------------------------------- input schemas
+// ---------------------------------------------------------------- inputs
 
+const REGION_ID = /^[a-z]{2,3}(?:-[a-z0-9]+)+$/;
 const instanceId = named(naming.acrInstanceId);
 const repoId = named(naming.acrRepoId);
 const syncTaskId = named(naming.acrSyncTaskId);
-const pageNo = z.number().int().min(1).optional();
-const pageSize = z.number().int().min(1).max(100, 'must be at most 100').optional();
+const namespace = named(naming.acrNamespace);
+const repository = named(naming.acrRepository);
+const imageTag = named(naming.imageTag);
+const pageNo = optional(integer(1));
+const pageSize = optional(integer(1, 100));
 
-const getRepositoryInput = z.union([
-  z.object({ instanceId, repoId }).strict(),
-  z.object({ instanceId, repoNamespaceName: named(naming.acrNamespace), repoName: named(naming.acrRepository) }).strict(),
-]);
-const listRepositoryInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    repoStatus: z.enum(['NORMAL', 'DELETING', 'DELETED', 'ALL']).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
-const createRepoSyncTaskInput = z
-  .object({
+export type GetRepositoryInput = { instanceId: string; repoId: string } | { instanceId: string; repoNamespaceName: string; repoName: string };
+export interface ListRepositoryInput {
+  instanceId: string;
+  repoNamespaceName?: string | undefined;
+  repoName?: string | undefined;
+  repoStatus?: 'NORMAL' | 'DELETING' | 'DELETED' | 'ALL' | undefined;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface CreateRepoSyncTaskInput {
+  instanceId: string;
+  repoId: string;
+  tag: string;
+  targetInstanceId: string;
+  targetNamespace: string;
+  targetRegionId: string;
+  targetRepoName: string;
+  targetTag: string;
+  targetUserId?: string | undefined;
+  override?: boolean | undefined;
+}
+export interface RepoSyncTaskRef {
+  instanceId: string;
+  syncTaskId: string;
+}
+export interface ListRepoSyncTaskInput {
+  instanceId: string;
+  repoNamespaceName?: string | undefined;
+  repoName?: string | undefined;
+  tag?: string | undefined;
+  syncRecordId?: string | undefined;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface ListRepoTagInput {
+  instanceId: string;
+  repoId: string;
+  pageNo?: number | undefined;
+  pageSize?: number | undefined;
+}
+export interface CreateRepoTriggerInput {
+  instanceId: string;
+  repoId: string;
+  triggerName: string;
+  triggerUrl: string;
+  triggerType: 'ALL' | 'TAG_LIST' | 'TAG_REG_EXP';
+  triggerTag?: string | undefined;
+}
+export interface ListRepoTriggerInput {
+  instanceId: string;
+  repoId: string;
+}
+
+const byRepoId = strictObject({ instanceId, repoId });
+const byRepoName = strictObject({ instanceId, repoNamespaceName: namespace, repoName: repository });
+const getRepositoryInput = reader((v): GetRepositoryInput => (v !== null && typeof v === 'object' && 'repoId' in v ? byRepoId(v) : byRepoName(v)));
+const listRepositoryInput = reader(
+  strictObject({ instanceId, repoNamespaceName: optional(namespace), repoName: optional(repository), repoStatus: optional(oneOf(['NORMAL', 'DELETING', 'DELETED', 'ALL'])), pageNo, pageSize }),
+);
+const createRepoSyncTaskInput = reader(
+  strictObject({
     instanceId,
     repoId,
-    tag: named(naming.imageTag),
+    tag: imageTag,
     targetInstanceId: instanceId,
-    targetNamespace: named(naming.acrNamespace),
-    targetRegionId: regionId,
-    targetRepoName: named(naming.acrRepository),
-    targetTag: named(naming.imageTag),
-    targetUserId: named(naming.accountId).optional(),
-    override: z.boolean().optional(),
-  })
-  .strict();
-const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
-const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
-const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(DIGEST) });
-const listRepoTagInput = z.object({ instanceId, repoId, pageNo, pageSize }).strict();
-const listRepoSyncTaskInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    tag: named(naming.imageTag).optional(),
-    syncRecordId: z.string().min(1).max(128).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
-const createRepoTriggerInput = z
-  .object({
-    instanceId,
-    repoId,
-    triggerName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
-    triggerUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-    triggerType: z.enum(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
-    triggerTag: z.string().max(1024).optional(),
-  })
-  .strict()
-  .refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] });
-const listRepoTriggerInput = z.object({ instanceId, repoId }).strict();
-const authorizationTokenInput = z.object({ instanceId }).strict();
-
-export type GetRepositoryInput = z.input<typeof getRepositoryInput>;
-export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
-export type CreateRepoSyncTaskInput = z.input<typeof createRepoSyncTaskInput>;
-export type RepoSyncTaskRef = z.input<typeof taskRefInput>;
-export type ListRepoSyncTaskInput = z.input<typeof listRepoSyncTaskInput>;
-export type ListRepoTagInput = z.input<typeof listRepoTagInput>;
-export type CreateRepoTriggerInput = z.input<typeof createRepoTriggerInput>;
-export type ListRepoTriggerInput = z.input<typeof listRepoTriggerInput>;
+    targetNamespace: namespace,
+    targetRegionId: pattern(REGION_ID, 'must be a region id like "cn-hangzhou"'),
+    targetRepoName: repository,
+    targetTag: imageTag,
+    targetUserId: optional(named(naming.accountId)),
+    override: optional(boolean),
+  }),
+);
+const taskRefInput = reader(strictObject({ instanceId, syncTaskId }));
+const repoTagInput = reader(strictObject({ instanceId, repoId, tag: imageTag }));
+const listRepoTagInput = reader(strictObject({ instanceId, repoId, pageNo, pageSize }));
+const listRepoSyncTaskInput = reader(
+  strictObject({ instanceId, repoNamespaceName: optional(namespace), repoName: optional(repository), tag: optional(imageTag), syncRecordId: optional(sized(1, 128)), pageNo, pageSize }),
+);
+const triggerFields = strictObject({
+  instanceId,
+  repoId,
+  triggerName: pattern(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
+  triggerUrl: httpUrl,
+  triggerType: oneOf(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
+  triggerTag: optional(sized(0, 1024)),
+});
+const createRepoTriggerInput = reader((v) => {
+  const t = triggerFields(v);
+  if (t.triggerType !== 'ALL' && !t.triggerTag) issue(['triggerTag'], 'is required unless triggerType is ALL');
+  return t;
+});
+const listRepoTriggerInput = reader(strictObject({ instanceId, repoId }));
+const authorizationTokenInput = reader(strictObject({ instanceId }));
 
 // ---------------------------------------------------------------- client
 
-// Response schemas, built once: compiling a zod schema per call cost more than signing the request.
-const layer = z.object({
+// Answers, read by hand-written readers built once (shape.ts).
+const layer = object({
   SyncLayerTaskId: text,
   Digest: text,
   ArtifactDigest: text,
-  Size: lenient(longish),
-  SyncedSize: lenient(longish),
+  Size: looseLong,
+  SyncedSize: looseLong,
   TaskStatus: text,
 });
-const trigger = z.object({ TriggerId: z.string().min(1), TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
-const getRepositoryOutput = z.object({ ...envelope, ...repositoryFields });
-const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: listOf(z.object(repositoryFields)) });
-const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().min(1) });
-const getRepoSyncTaskOutput = z.object({
-  ...envelope,
-  ...syncTaskFields,
-  TaskStatus: z.string().min(1),
-  Progress: lenient(longish),
-  SyncedSize: lenient(longish),
-  LayerTasks: listOf(layer),
-});
-const listRepoTagOutput = z.object({ ...envelope, ...pageFields, Images: listOf(z.object(repoTagFields)) });
-const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: listOf(z.object(syncTaskFields)) });
-const envelopeOutput = z.object(envelope);
-const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
-const listRepoTriggerOutput = z.object({ ...envelope, Triggers: listOf(trigger) });
-const authorizationTokenOutput = z.object({ ...envelope, TempUsername: z.string().min(1), AuthorizationToken: z.string().min(1), ExpireTime: lenient(longish) });
+const trigger = object({ TriggerId: requiredId, TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
+const getRepositoryOutput = reader(object({ ...envelope, ...repositoryFields }));
+const listRepositoryOutput = reader(object({ ...envelope, ...pageFields, Repositories: listOf(object(repositoryFields)) }));
+const createRepoSyncTaskOutput = reader(object({ ...envelope, SyncTaskId: requiredId }));
+const getRepoSyncTaskOutput = reader(
+  object({
+    ...envelope,
+    ...syncTaskFields,
+    TaskStatus: requiredId,
+    Progress: looseLong,
+    SyncedSize: looseLong,
+    LayerTasks: listOf(layer),
+  }),
+);
+const getRepoTagOutput = reader(object({ RequestId: optionalString, Digest: digest }));
+const listRepoTagOutput = reader(object({ ...envelope, ...pageFields, Images: listOf(object(repoTagFields)) }));
+const listRepoSyncTaskOutput = reader(object({ ...envelope, ...pageFields, SyncTasks: listOf(object(syncTaskFields)) }));
+const envelopeOutput = reader(object(envelope));
+const createRepoTriggerOutput = reader(object({ ...envelope, TriggerId: requiredId }));
+const listRepoTriggerOutput = reader(object({ ...envelope, Triggers: listOf(trigger) }));
+const authorizationTokenOutput = reader(object({ ...envelope, TempUsername: requiredId, AuthorizationToken: requiredId, ExpireTime: looseLong }));
 
 function pageOf<T>(r: { PageNo?: number | undefined; PageSize?: number | undefined; TotalCount?: number | undefined; RequestId?: string | undefined }, list: { items: T[]; listed: number }): Page<T> {
   return { items: list.items, listed: list.listed, pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
@@ -343,7 +406,7 @@ export class AcrClient {
     return this.rpc.regionId;
   }
 
-  private input<S extends z.ZodType>(schema: S, value: unknown, action: string): z.output<S> {
+  private input<T>(schema: Parser<T>, value: unknown, action: string): T {
     return checkInput(schema, value, 'acr', action);
   }
 

@@ -22,7 +22,8 @@ export interface ReadBody {
 }
 
 function jsonObject(text: string): Record<string, unknown> | undefined {
-  if (!text.trim()) return undefined;
+  // No trim(): it would copy every answer; an empty or blank body fails JSON.parse all the same.
+  if (text.length === 0) return undefined;
   try {
     const v = JSON.parse(text) as unknown;
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

@@ -1,7 +1,11 @@
 /** zod helpers shared by the clients: checked inputs and checked responses, with errors naming the field. */
 import { z } from 'zod';
 import type { NameCheck } from '../rules/naming.ts';
-import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
+import type { CloudProvider } from './errors.ts';
+import { checkOutput } from './checked.ts';
+
+// Checked inputs and answers live in checked.ts (no zod at import: the ACR client's bundle loads without it).
+export { checkInput, checkOutput, describeIssues, hasMorePages } from './checked.ts';
 
 /** A string that must pass one of `shared/rules/naming.ts`' checks. */
 export function named(check: NameCheck) {
@@ -47,40 +51,6 @@ export function listOf<S extends z.ZodType>(item: S) {
       }
       return { items, listed: raw?.length ?? 0 };
     });
-}
-
-/** Whether a listing may go on after `pageNo` pages of `pageSize` (`listed`: items of the last page, readable or not). */
-export function hasMorePages(page: { listed: number; totalCount?: number | undefined }, pageNo: number, pageSize: number): boolean {
-  return page.listed >= pageSize && (page.totalCount === undefined || pageNo * pageSize < page.totalCount);
-}
-
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
-}
-
-/** Validates a method's input; a bad one throws CloudInvalidRequestError naming the field, before any request. */
-export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S> {
-  const r = schema.safeParse(input);
-  if (!r.success) {
-    throw new CloudInvalidRequestError({ provider, action, code: 'InvalidInput', message: `invalid input: ${describeIssues(r.error)}` });
-  }
-  return r.data;
-}
-
-/** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
-export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined }): z.output<S> {
-  const r = schema.safeParse(data);
-  if (!r.success) {
-    throw new CloudMalformedResponseError({
-      ...ctx,
-      code: 'MalformedResponse',
-      message: `response does not match the documented shape: ${describeIssues(r.error)}`,
-    });
-  }
-  return r.data;
 }
 
 /**

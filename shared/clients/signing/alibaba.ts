@@ -12,12 +12,24 @@ export function sha256Hex(data: string | Uint8Array): string {
 export function v1StringToSign(method: string, params: Record<string, string>): string {
   const withoutSignature = { ...params };
   delete withoutSignature.Signature;
-  return `${method.toUpperCase()}&${rfc3986('/')}&${rfc3986(canonicalQuery(withoutSignature))}`;
+  return v1StringToSignOf(method, canonicalQuery(withoutSignature));
+}
+
+/** The V1 string to sign of a canonical query (`canonicalQuery` of every parameter but `Signature`). */
+function v1StringToSignOf(method: string, canonical: string): string {
+  return `${method.toUpperCase()}&%2F&${rfc3986(canonical)}`;
 }
 
 export function v1Signature(method: string, params: Record<string, string>, accessKeySecret: string): string {
   return createHmac('sha1', accessKeySecret + '&')
     .update(v1StringToSign(method, params))
+    .digest('base64');
+}
+
+/** `v1Signature` for a caller that has the canonical query already (it sends the same string, so it is encoded once). */
+export function v1SignatureOfCanonical(method: string, canonical: string, accessKeySecret: string): string {
+  return createHmac('sha1', accessKeySecret + '&')
+    .update(v1StringToSignOf(method, canonical))
     .digest('base64');
 }
 
@@ -50,8 +62,14 @@ export function v3CanonicalRequest(req: V3Request, signedHeaders: string[]): str
 }
 
 export function v3Signature(req: V3Request, signedHeaders: string[], accessKeySecret: string): string {
-  const stringToSign = `ACS3-HMAC-SHA256\n${sha256Hex(v3CanonicalRequest(req, signedHeaders))}`;
-  return createHmac('sha256', accessKeySecret).update(stringToSign).digest('hex');
+  return v3SignatureOfCanonical(v3CanonicalRequest(req, signedHeaders), accessKeySecret);
+}
+
+/** The V3 signature of a canonical request (what `v3CanonicalRequest` builds), for callers that build it themselves. */
+export function v3SignatureOfCanonical(canonicalRequest: string, accessKeySecret: string): string {
+  return createHmac('sha256', accessKeySecret)
+    .update(`ACS3-HMAC-SHA256\n${sha256Hex(canonicalRequest)}`)
+    .digest('hex');
 }
 
 export function v3Authorization(accessKeyId: string, signedHeaders: string[], signature: string): string {
