@@ -10,8 +10,9 @@
  * must only reach pglite through a dynamic import() on the no-DATABASE_URL path.
  *
  * Usage: node scripts/bundle.mjs [--outdir dist] [--entry name=path ...] [--no-minify] [--quiet]
- * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file } } and <outdir>/package.json
+ * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file, largest } } and <outdir>/package.json
  * ({"type":"commonjs"}: index.js is CJS even below this repo's "type": "module").
+ * `largest` (also printed): what weighs most in index.js, by package (node_modules) or project folder.
  */
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -96,6 +97,20 @@ export const LOCAL_ONLY = /^local[\\/]/;
 
 function localOnlyIn(metafile) {
   return Object.keys(metafile.inputs).filter((input) => LOCAL_ONLY.test(input));
+}
+
+/** Bytes each input contributes to the output, grouped by package (node_modules) or folder, largest first. */
+export function largestInputs(metafile, top = 10) {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  const byName = new Map();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const name = packageOf(input) ?? `${dirname(input)}/`;
+    byName.set(name, (byName.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...byName]
+    .map(([input, bytes]) => ({ input, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
 }
 
 function forbiddenIn(metafile) {
@@ -197,7 +212,13 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     }
     const js = readFileSync(join(dir, 'index.js'));
     const mjs = readFileSync(join(dir, 'index.mjs'));
-    report[name] = { bytes: js.length, gzipBytes: gzipSync(js, { level: 9 }).length, esmBytes: mjs.length, file: relative(ROOT, join(dir, 'index.js')) };
+    report[name] = {
+      bytes: js.length,
+      gzipBytes: gzipSync(js, { level: 9 }).length,
+      esmBytes: mjs.length,
+      file: relative(ROOT, join(dir, 'index.js')),
+      largest: largestInputs(cjs.metafile),
+    };
   }
   mkdirSync(outRoot, { recursive: true });
   // The repo's package.json says "type": "module"; without this, node would load index.js as ESM
@@ -213,6 +234,10 @@ function printTable(report) {
   const rows = [['function', 'index.js', 'gzip', 'index.mjs'], ...Object.entries(report).map(([n, r]) => [n, kb(r.bytes), kb(r.gzipBytes), kb(r.esmBytes)])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  for (const [n, r] of Object.entries(report)) {
+    console.log(`\n${n}: largest inputs of index.js`);
+    for (const { input, bytes } of r.largest) console.log(`  ${kb(bytes).padStart(10)}  ${input}`);
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -26,6 +26,11 @@ describe('scripts/bundle.mjs', () => {
     expect(report.fixture.bytes).toBe(readFileSync(join(out, 'fixture', 'index.js')).length);
     expect(report.fixture.gzipBytes).toBeGreaterThan(0);
     expect(report.fixture.gzipBytes).toBeLessThan(report.fixture.bytes);
+    // The largest inputs, by package or project folder, largest first: pg is the fixture's heaviest package.
+    const largest = report.fixture.largest as { input: string; bytes: number }[];
+    expect(largest.map((l) => l.input)).toContain('pg');
+    expect(largest.every((l, i) => i === 0 || largest[i - 1].bytes >= l.bytes)).toBe(true);
+    expect(largest.some((l) => l.input.includes('node_modules'))).toBe(false);
     const js = readFileSync(join(out, 'fixture', 'index.js'), 'utf8');
     // (boolean checks: a failing toContain would print the whole minified bundle)
     expect(js.includes('sourceMappingURL=index.js.map')).toBe(true);
