@@ -1,5 +1,5 @@
 /** Alibaba Container Registry Enterprise Edition (`cr`, 2018-12-01): repositories, sync tasks, triggers. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudNotFoundError } from './errors.ts';
@@ -126,16 +126,17 @@ export interface Page<T> {
 // ---------------------------------------------------------------- response schemas
 // Only the id of an item is required: every other field reads as absent when it is missing or odd.
 
-const envelope = { RequestId: z.string().optional(), Code: z.string().optional(), IsSuccess: z.boolean().optional() };
+const envelope = { RequestId: z.optional(z.string()), Code: z.optional(z.string()), IsSuccess: z.optional(z.boolean()) };
 const text = lenient(z.string());
 
-const imageRefSchema = z
-  .object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text })
-  .transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag }));
+const imageRefSchema = z.pipe(
+  z.object({ InstanceId: text, RegionId: text, RepoNamespaceName: text, RepoName: text, ImageTag: text }),
+  z.transform((r): AcrImageRef => ({ instanceId: r.InstanceId, regionId: r.RegionId, repoNamespaceName: r.RepoNamespaceName, repoName: r.RepoName, imageTag: r.ImageTag })),
+);
 
 const syncTaskFields = {
-  SyncTaskId: z.string().min(1),
-  TaskStatus: lenient(z.string().min(1)),
+  SyncTaskId: z.string().check(z.minLength(1)),
+  TaskStatus: lenient(z.string().check(z.minLength(1))),
   SyncBatchTaskId: text,
   SyncRuleId: text,
   TaskTrigger: text,
@@ -148,7 +149,7 @@ const syncTaskFields = {
   ImageTo: lenient(imageRefSchema),
 };
 
-type SyncTaskRaw = z.output<z.ZodObject<typeof syncTaskFields>>;
+type SyncTaskRaw = z.output<z.ZodMiniObject<typeof syncTaskFields>>;
 
 function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
   return {
@@ -167,7 +168,7 @@ function toSyncTask(t: SyncTaskRaw): AcrSyncTask {
 }
 
 const repositoryFields = {
-  RepoId: z.string().min(1),
+  RepoId: z.string().check(z.minLength(1)),
   RepoName: text,
   RepoNamespaceName: text,
   InstanceId: text,
@@ -186,8 +187,8 @@ function fullDigest(d: string): string {
 }
 
 const repoTagFields = {
-  Tag: z.string().min(1),
-  Digest: lenient(z.string().regex(DIGEST)),
+  Tag: z.string().check(z.minLength(1)),
+  Digest: lenient(z.string().check(z.regex(DIGEST))),
   ImageId: text,
   ImageSize: lenient(longish),
   ImageCreate: lenient(longish),
@@ -195,7 +196,7 @@ const repoTagFields = {
   Status: text,
 };
 
-function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
+function toRepoTag(t: z.output<z.ZodMiniObject<typeof repoTagFields>>): AcrRepoTag {
   return {
     tag: t.Tag,
     digest: t.Digest === undefined ? undefined : fullDigest(t.Digest),
@@ -207,7 +208,7 @@ function toRepoTag(t: z.output<z.ZodObject<typeof repoTagFields>>): AcrRepoTag {
   };
 }
 
-function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRepository {
+function toRepository(r: z.output<z.ZodMiniObject<typeof repositoryFields>>): AcrRepository {
   return {
     repoId: r.RepoId,
     repoName: r.RepoName,
@@ -222,72 +223,62 @@ function toRepository(r: z.output<z.ZodObject<typeof repositoryFields>>): AcrRep
 }
 
 /** Optional (the model says so), but checked when present: paging decides what is read next. */
-const pageFields = { PageNo: longish.optional(), PageSize: longish.optional(), TotalCount: longish.optional() };
+const pageFields = { PageNo: z.optional(longish), PageSize: z.optional(longish), TotalCount: z.optional(longish) };
 
 // ---------------------------------------------------------------- input schemas
 
 const instanceId = named(naming.acrInstanceId);
 const repoId = named(naming.acrRepoId);
 const syncTaskId = named(naming.acrSyncTaskId);
-const pageNo = z.number().int().min(1).optional();
-const pageSize = z.number().int().min(1).max(100, 'must be at most 100').optional();
+const pageNo = z.optional(z.int().check(z.gte(1)));
+const pageSize = z.optional(z.int().check(z.gte(1)).check(z.lte(100, 'must be at most 100')));
 
-const getRepositoryInput = z.union([
-  z.object({ instanceId, repoId }).strict(),
-  z.object({ instanceId, repoNamespaceName: named(naming.acrNamespace), repoName: named(naming.acrRepository) }).strict(),
-]);
-const listRepositoryInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    repoStatus: z.enum(['NORMAL', 'DELETING', 'DELETED', 'ALL']).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
-const createRepoSyncTaskInput = z
-  .object({
-    instanceId,
-    repoId,
-    tag: named(naming.imageTag),
-    targetInstanceId: instanceId,
-    targetNamespace: named(naming.acrNamespace),
-    targetRegionId: regionId,
-    targetRepoName: named(naming.acrRepository),
-    targetTag: named(naming.imageTag),
-    targetUserId: named(naming.accountId).optional(),
-    override: z.boolean().optional(),
-  })
-  .strict();
-const taskRefInput = z.object({ instanceId, syncTaskId }).strict();
-const repoTagInput = z.object({ instanceId, repoId, tag: named(naming.imageTag) }).strict();
-const getRepoTagOutput = z.looseObject({ RequestId: z.string().optional(), Digest: z.string().regex(DIGEST) });
-const listRepoTagInput = z.object({ instanceId, repoId, pageNo, pageSize }).strict();
-const listRepoSyncTaskInput = z
-  .object({
-    instanceId,
-    repoNamespaceName: named(naming.acrNamespace).optional(),
-    repoName: named(naming.acrRepository).optional(),
-    tag: named(naming.imageTag).optional(),
-    syncRecordId: z.string().min(1).max(128).optional(),
-    pageNo,
-    pageSize,
-  })
-  .strict();
+const getRepositoryInput = z.union([z.strictObject({ instanceId, repoId }), z.strictObject({ instanceId, repoNamespaceName: named(naming.acrNamespace), repoName: named(naming.acrRepository) })]);
+const listRepositoryInput = z.strictObject({
+  instanceId,
+  repoNamespaceName: z.optional(named(naming.acrNamespace)),
+  repoName: z.optional(named(naming.acrRepository)),
+  repoStatus: z.optional(z.enum(['NORMAL', 'DELETING', 'DELETED', 'ALL'])),
+  pageNo,
+  pageSize,
+});
+const createRepoSyncTaskInput = z.strictObject({
+  instanceId,
+  repoId,
+  tag: named(naming.imageTag),
+  targetInstanceId: instanceId,
+  targetNamespace: named(naming.acrNamespace),
+  targetRegionId: regionId,
+  targetRepoName: named(naming.acrRepository),
+  targetTag: named(naming.imageTag),
+  targetUserId: z.optional(named(naming.accountId)),
+  override: z.optional(z.boolean()),
+});
+const taskRefInput = z.strictObject({ instanceId, syncTaskId });
+const repoTagInput = z.strictObject({ instanceId, repoId, tag: named(naming.imageTag) });
+const getRepoTagOutput = z.looseObject({ RequestId: z.optional(z.string()), Digest: z.string().check(z.regex(DIGEST)) });
+const listRepoTagInput = z.strictObject({ instanceId, repoId, pageNo, pageSize });
+const listRepoSyncTaskInput = z.strictObject({
+  instanceId,
+  repoNamespaceName: z.optional(named(naming.acrNamespace)),
+  repoName: z.optional(named(naming.acrRepository)),
+  tag: z.optional(named(naming.imageTag)),
+  syncRecordId: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
+  pageNo,
+  pageSize,
+});
 const createRepoTriggerInput = z
-  .object({
+  .strictObject({
     instanceId,
     repoId,
-    triggerName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"'),
+    triggerName: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"')),
     triggerUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     triggerType: z.enum(['ALL', 'TAG_LIST', 'TAG_REG_EXP']),
-    triggerTag: z.string().max(1024).optional(),
+    triggerTag: z.optional(z.string().check(z.maxLength(1024))),
   })
-  .strict()
-  .refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] });
-const listRepoTriggerInput = z.object({ instanceId, repoId }).strict();
-const authorizationTokenInput = z.object({ instanceId }).strict();
+  .check(z.refine((v) => v.triggerType === 'ALL' || !!v.triggerTag, { message: 'is required unless triggerType is ALL', path: ['triggerTag'] }));
+const listRepoTriggerInput = z.strictObject({ instanceId, repoId });
+const authorizationTokenInput = z.strictObject({ instanceId });
 
 export type GetRepositoryInput = z.input<typeof getRepositoryInput>;
 export type ListRepositoryInput = z.input<typeof listRepositoryInput>;
@@ -309,14 +300,14 @@ const layer = z.object({
   SyncedSize: lenient(longish),
   TaskStatus: text,
 });
-const trigger = z.object({ TriggerId: z.string().min(1), TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
+const trigger = z.object({ TriggerId: z.string().check(z.minLength(1)), TriggerName: text, TriggerUrl: text, TriggerType: text, TriggerTag: text });
 const getRepositoryOutput = z.object({ ...envelope, ...repositoryFields });
 const listRepositoryOutput = z.object({ ...envelope, ...pageFields, Repositories: listOf(z.object(repositoryFields)) });
-const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().min(1) });
+const createRepoSyncTaskOutput = z.object({ ...envelope, SyncTaskId: z.string().check(z.minLength(1)) });
 const getRepoSyncTaskOutput = z.object({
   ...envelope,
   ...syncTaskFields,
-  TaskStatus: z.string().min(1),
+  TaskStatus: z.string().check(z.minLength(1)),
   Progress: lenient(longish),
   SyncedSize: lenient(longish),
   LayerTasks: listOf(layer),
@@ -324,9 +315,9 @@ const getRepoSyncTaskOutput = z.object({
 const listRepoTagOutput = z.object({ ...envelope, ...pageFields, Images: listOf(z.object(repoTagFields)) });
 const listRepoSyncTaskOutput = z.object({ ...envelope, ...pageFields, SyncTasks: listOf(z.object(syncTaskFields)) });
 const envelopeOutput = z.object(envelope);
-const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().min(1) });
+const createRepoTriggerOutput = z.object({ ...envelope, TriggerId: z.string().check(z.minLength(1)) });
 const listRepoTriggerOutput = z.object({ ...envelope, Triggers: listOf(trigger) });
-const authorizationTokenOutput = z.object({ ...envelope, TempUsername: z.string().min(1), AuthorizationToken: z.string().min(1), ExpireTime: lenient(longish) });
+const authorizationTokenOutput = z.object({ ...envelope, TempUsername: z.string().check(z.minLength(1)), AuthorizationToken: z.string().check(z.minLength(1)), ExpireTime: lenient(longish) });
 
 function pageOf<T>(r: { PageNo?: number | undefined; PageSize?: number | undefined; TotalCount?: number | undefined; RequestId?: string | undefined }, list: { items: T[]; listed: number }): Page<T> {
   return { items: list.items, listed: list.listed, pageNo: r.PageNo, pageSize: r.PageSize, totalCount: r.TotalCount, requestId: r.RequestId };
@@ -343,7 +334,7 @@ export class AcrClient {
     return this.rpc.regionId;
   }
 
-  private input<S extends z.ZodType>(schema: S, value: unknown, action: string): z.output<S> {
+  private input<S extends z.ZodMiniType>(schema: S, value: unknown, action: string): z.output<S> {
     return checkInput(schema, value, 'acr', action);
   }
 

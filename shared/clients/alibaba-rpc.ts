@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { systemClock, type Clock } from '../clock.ts';
 import {
   CloudAuthError,
@@ -187,7 +187,7 @@ export class AlibabaRpcClient {
    * Calls `action` with `params` (undefined/null dropped, booleans and numbers stringified),
    * checks the JSON answer with `schema`, retries what is safe to retry.
    */
-  async call<S extends z.ZodType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions: RpcCallOptions = {}): Promise<z.output<S>> {
+  async call<S extends z.ZodMiniType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions: RpcCallOptions = {}): Promise<z.output<S>> {
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query[k] = String(v);
     return withRetry(
@@ -256,7 +256,7 @@ export class AlibabaRpcClient {
     });
   }
 
-  private interpret<S extends z.ZodType>(action: string, res: HttpResponse, schema: S, callOptions: RpcCallOptions): z.output<S> {
+  private interpret<S extends z.ZodMiniType>(action: string, res: HttpResponse, schema: S, callOptions: RpcCallOptions): z.output<S> {
     const requestIdHeader = res.headers['x-acs-request-id'];
     const read = readAlibabaBody(res.body);
     const errorBody: AlibabaErrorBody = { ...read.error, RequestId: read.error.RequestId ?? requestIdHeader };

@@ -1,52 +1,54 @@
 /** zod helpers shared by the clients: checked inputs and checked responses, with errors naming the field. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { NameCheck } from '../rules/naming.ts';
 import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
 
 /** A string that must pass one of `shared/rules/naming.ts`' checks. */
 export function named(check: NameCheck) {
-  return z.string().superRefine((value, ctx) => {
-    const reason = check(value);
-    if (reason) ctx.addIssue({ code: 'custom', message: reason });
-  });
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      const reason = check(value);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+  );
 }
 
 /** Alibaba/Huawei region id shape, e.g. `cn-hangzhou`, `eu-west-101`. */
-export const regionId = z.string().regex(/^[a-z]{2,3}(?:-[a-z0-9]+)+$/, 'must be a region id like "cn-hangzhou"');
+export const regionId = z.string().check(z.regex(/^[a-z]{2,3}(?:-[a-z0-9]+)+$/, 'must be a region id like "cn-hangzhou"'));
 
 /** A long that some APIs send as a number and others as a numeric string. */
-export const longish = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^-?\d+$/, 'expected a number')
-    .transform(Number),
-]);
+export const longish = z.union([z.number(), z.pipe(z.string().check(z.regex(/^-?\d+$/, 'expected a number')), z.transform(Number))]);
 
 /** A boolean that ECS sends as "true"/"false". */
-export const boolish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+export const boolish = z.union([
+  z.boolean(),
+  z.pipe(
+    z.enum(['true', 'false']),
+    z.transform((v) => v === 'true'),
+  ),
+]);
 
 /**
  * An optional field of a list item: a value of another type reads as absent. A listing also carries
  * items Ferry did not make, so one odd field must not cost the item, let alone the page.
  */
-export function lenient<S extends z.ZodType>(schema: S) {
-  return schema.optional().catch(undefined);
+export function lenient<S extends z.ZodMiniType>(schema: S) {
+  return z.catch(z.optional(schema), undefined);
 }
 
 /** A list read item by item: an item that does not parse (no id) is left out and counted, never the whole answer. */
-export function listOf<S extends z.ZodType>(item: S) {
-  return z
-    .array(z.unknown())
-    .nullish()
-    .transform((raw) => {
+export function listOf<S extends z.ZodMiniType>(item: S) {
+  return z.pipe(
+    z.nullish(z.array(z.unknown())),
+    z.transform((raw) => {
       const items: z.output<S>[] = [];
       for (const entry of raw ?? []) {
         const r = item.safeParse(entry);
         if (r.success) items.push(r.data);
       }
       return { items, listed: raw?.length ?? 0 };
-    });
+    }),
+  );
 }
 
 /** Whether a listing may go on after `pageNo` pages of `pageSize` (`listed`: items of the last page, readable or not). */
@@ -54,7 +56,7 @@ export function hasMorePages(page: { listed: number; totalCount?: number | undef
   return page.listed >= pageSize && (page.totalCount === undefined || pageNo * pageSize < page.totalCount);
 }
 
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
@@ -62,7 +64,7 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /** Validates a method's input; a bad one throws CloudInvalidRequestError naming the field, before any request. */
-export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S> {
+export function checkInput<S extends z.ZodMiniType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S> {
   const r = schema.safeParse(input);
   if (!r.success) {
     throw new CloudInvalidRequestError({ provider, action, code: 'InvalidInput', message: `invalid input: ${describeIssues(r.error)}` });
@@ -71,7 +73,11 @@ export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provi
 }
 
 /** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
-export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined }): z.output<S> {
+export function checkOutput<S extends z.ZodMiniType>(
+  schema: S,
+  data: unknown,
+  ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined },
+): z.output<S> {
   const r = schema.safeParse(data);
   if (!r.success) {
     throw new CloudMalformedResponseError({
@@ -88,7 +94,7 @@ export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: 
  * refuses (a kind the caller does not handle, a field it reads missing) is left out and counted,
  * so one odd record never fails the page.
  */
-export function checkRecords<S extends z.ZodType>(
+export function checkRecords<S extends z.ZodMiniType>(
   schema: S,
   data: unknown,
   ctx: { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined },
