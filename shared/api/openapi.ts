@@ -1,5 +1,5 @@
 /** OpenAPI 3.1 document of the operator API and the webhook, assembled by hand around zod's JSON Schemas. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
 import { backfillBody, backfillResponse } from './backfill.ts';
@@ -25,7 +25,7 @@ import { bulkRetryBody, bulkRetryResponse, planBody, planResponse, replicationRe
 
 type Json = Record<string, unknown>;
 
-function schema(s: z.ZodType, io: 'input' | 'output'): Json {
+function schema(s: z.ZodMiniType, io: 'input' | 'output'): Json {
   const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
   delete out.$schema;
   return out;
@@ -103,7 +103,7 @@ function errorCodeDoc(): Json {
 }
 
 /** A listing's query schema as OpenAPI query parameters (all optional). */
-function queryParameters(q: z.ZodType): Json[] {
+function queryParameters(q: z.ZodMiniType): Json[] {
   const props = (schema(q, 'input') as { properties: Record<string, Json> }).properties;
   return Object.entries(props).map(([name, s]) => ({
     name,
