@@ -113,6 +113,17 @@ export function largestInputs(metafile, top = 10) {
     .slice(0, top);
 }
 
+/** zod's classic API (method chains) weighs ~150 KB more than zod/mini: functions use `zod/mini`. */
+const ZOD_CLASSIC = /(^|[\\/])node_modules[\\/]zod[\\/]v4[\\/]classic[\\/]/;
+
+function zodClassicIn(metafile) {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  if (!Object.keys(output?.inputs ?? {}).some((input) => ZOD_CLASSIC.test(input))) return [];
+  return Object.entries(metafile.inputs)
+    .filter(([file, input]) => !ZOD_CLASSIC.test(file) && input.imports.some((i) => /^zod(\/v4)?(\/classic)?$/.test(i.original ?? '')))
+    .map(([file]) => file);
+}
+
 function forbiddenIn(metafile) {
   const hits = new Map();
   for (const input of Object.keys(metafile.inputs)) {
@@ -196,6 +207,13 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     if (local.length) {
       throw new Error(
         `bundle: ${name} pulls in code that only runs locally:\n  ${local.join('\n  ')}\n` + 'The emulator, the local stack, fixtures and tests stay out of code reachable from functions/.',
+      );
+    }
+    const classic = zodClassicIn(cjs.metafile);
+    if (classic.length) {
+      throw new Error(
+        `bundle: ${name} bundles zod's classic API (~150 KB more than zod/mini), imported by:\n  ${classic.join('\n  ')}\n` +
+          "Code reachable from functions/ uses `import * as z from 'zod/mini'` (scripts/codemods/zod-mini.mjs converts a file).",
       );
     }
     const staticPglite = new Set();

@@ -29,7 +29,7 @@ describe('scripts/bundle.mjs', () => {
     // The largest inputs, by package or project folder, largest first: pg is the fixture's heaviest package.
     const largest = report.fixture.largest as { input: string; bytes: number }[];
     expect(largest.map((l) => l.input)).toContain('pg');
-    expect(largest.every((l, i) => i === 0 || largest[i - 1].bytes >= l.bytes)).toBe(true);
+    expect(largest.every((l, i) => i === 0 || (largest[i - 1]?.bytes ?? 0) >= l.bytes)).toBe(true);
     expect(largest.some((l) => l.input.includes('node_modules'))).toBe(false);
     const js = readFileSync(join(out, 'fixture', 'index.js'), 'utf8');
     // (boolean checks: a failing toContain would print the whole minified bundle)
@@ -59,6 +59,12 @@ describe('scripts/bundle.mjs', () => {
 
   it('fails the build when a dev-only package is reachable', async () => {
     await expect(bundle('--entry', 'bad=test/fixtures/bundle/forbidden.ts')).rejects.toMatchObject({ stderr: expect.stringMatching(/forbidden dev-only packages:[\s\S]*fast-check/) });
+  });
+
+  it("fails the build when zod's classic API is bundled, naming the importer", async () => {
+    await expect(bundle('--entry', 'bad=test/fixtures/bundle/zod-classic.ts')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/bundles zod's classic API[\s\S]*imported by:\n {2}test\/fixtures\/bundle\/zod-classic.ts/),
+    });
   });
 
   it('fails the build when pglite is imported statically', async () => {
