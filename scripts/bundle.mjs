@@ -53,6 +53,27 @@ export const zodEnglishOnly = {
   },
 };
 
+/**
+ * pg, as Node runs it: its runtime probe (lib/stream.js builds a `Response`, loading Node's built-in
+ * undici at require time) → scripts/shims/pg-stream-node.cjs; its native client (lib/native, only for
+ * `pg.native` with pg-native installed, which functions never have) → "module not found", as pg expects.
+ */
+export const pgNodeOnly = {
+  name: 'pg-node-only',
+  setup(b) {
+    const inPg = (a) => /[\\/]pg[\\/]lib[\\/]/.test(a.importer);
+    b.onResolve({ filter: /^\.\/stream(\.js)?$/ }, (a) => (inPg(a) ? { path: join(ROOT, 'scripts/shims/pg-stream-node.cjs') } : undefined));
+    b.onResolve({ filter: /^\.\/native(\/index\.js)?$/ }, (a) => (inPg(a) ? { path: 'pg-native', namespace: 'ferry-pg-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'ferry-pg-stub' }, () => ({
+      contents: "throw Object.assign(new Error(\"Cannot find module 'pg-native'\"), { code: 'MODULE_NOT_FOUND' });",
+      loader: 'js',
+    }));
+  },
+};
+
+/** The plugins every function bundle is built with (the bench builds its peers with them too). */
+export const PLUGINS = [zodEnglishOnly, pgNodeOnly];
+
 /** Left out of the bundle on purpose (see header). Node builtins are external via platform: 'node'. */
 export const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-native'];
 
@@ -145,7 +166,7 @@ const common = (minify) => ({
   packages: 'bundle',
   external: EXTERNAL,
   alias: ALIAS,
-  plugins: [zodEnglishOnly],
+  plugins: PLUGINS,
   metafile: true,
   logLevel: 'silent',
   legalComments: 'none',

@@ -41,6 +41,15 @@ describe('scripts/bundle.mjs', () => {
     expect(readFileSync(join(out, 'fixture', 'index.mjs'), 'utf8').includes('createRequire')).toBe(true);
   });
 
+  it("requiring the bundle leaves Node's built-in undici unloaded (pg's runtime probe is shimmed)", async () => {
+    const probe = `require(${JSON.stringify(join(out, 'fixture', 'index.js'))}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.includes('undici'))));`;
+    const { stdout } = await run(process.execPath, ['-e', probe], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual([]);
+    const js = readFileSync(join(out, 'fixture', 'index.js'), 'utf8');
+    expect(js.includes('CloudflareSocket')).toBe(false);
+    expect(js.includes("Cannot find module 'pg-native'")).toBe(true);
+  });
+
   it('the CJS bundle is a working FC handler on the PostgreSQL path (no pglite load)', async () => {
     const prev = process.env.DATABASE_URL;
     process.env.DATABASE_URL = 'postgres://user:pw@127.0.0.1:1/none';
