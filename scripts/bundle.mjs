@@ -16,6 +16,7 @@
  */
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,8 +72,57 @@ export const pgNodeOnly = {
   },
 };
 
+/** Hono with its smallest router (PatternRouter): a function serves a dozen routes, not thousands. */
+export const honoTiny = {
+  name: 'hono-tiny',
+  setup(b) {
+    b.onResolve({ filter: /^hono$/ }, (a) => b.resolve('hono/tiny', { kind: a.kind, resolveDir: a.resolveDir }));
+  },
+};
+
 /** The plugins every function bundle is built with (the bench builds its peers with them too). */
-export const PLUGINS = [zodEnglishOnly, pgNodeOnly];
+export const PLUGINS = [zodEnglishOnly, pgNodeOnly, honoTiny];
+
+/**
+ * The OpenAPI document is the same for every request and every deployment of a build: it is written
+ * next to the bundle (dist/<fn>/openapi.json) at build time and read on the first GET /openapi.json,
+ * so a function carries neither its builder nor zod's JSON Schema generator (~34 KB).
+ */
+const OPENAPI_MODULE = /[\\/]shared[\\/]api[\\/]openapi\.ts$/;
+const OPENAPI_FILE = 'openapi.json';
+
+async function buildOpenApiDocument(outRoot) {
+  const file = join(outRoot, '.openapi-builder.cjs');
+  await build({ ...common(false), plugins: PLUGINS, entryPoints: [join(ROOT, 'shared/api/openapi.ts')], format: 'cjs', outfile: file, sourcemap: false, metafile: false });
+  try {
+    const { buildOpenApi } = createRequire(import.meta.url)(file);
+    return `${JSON.stringify(buildOpenApi())}\n`;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function openApiFromFile(used) {
+  return {
+    name: 'openapi-from-file',
+    setup(b) {
+      b.onResolve({ filter: /openapi\.ts$/ }, (a) => {
+        if (!a.path.startsWith('.') || !OPENAPI_MODULE.test(resolve(a.resolveDir, a.path))) return undefined;
+        used.add(b.initialOptions.format);
+        return { path: 'openapi-from-file', namespace: 'ferry-openapi-stub' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'ferry-openapi-stub' }, () => ({
+        contents: [
+          "import { readFileSync } from 'node:fs';",
+          "import { join } from 'node:path';",
+          `export function buildOpenApi() { return JSON.parse(readFileSync(join(__dirname, ${JSON.stringify(OPENAPI_FILE)}), 'utf8')); }`,
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
 
 /** Left out of the bundle on purpose (see header). Node builtins are external via platform: 'node'. */
 export const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-native'];
@@ -190,6 +240,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
   if (!list.length) throw new Error('bundle: no entries (functions/*.ts is empty and no --entry given)');
   const outRoot = resolve(ROOT, outdir);
   const report = {};
+  let openApiDocument;
   for (const { name, path } of list) {
     if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) throw new Error(`bundle: entry name ${JSON.stringify(name)} must match [A-Za-z_][A-Za-z0-9_-]*`);
     const entry = resolve(ROOT, path);
@@ -197,11 +248,14 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     const dir = join(outRoot, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
+    const openApiUsed = new Set();
+    const plugins = [...PLUGINS, openApiFromFile(openApiUsed)];
     let cjs, esm;
     try {
       cjs = await build({
         ...common(minify),
         entryPoints: [entry],
+        plugins,
         format: 'cjs',
         outfile: join(dir, 'index.js'),
         // import.meta is empty in CJS; give code that reads import.meta.url the file's real URL.
@@ -211,6 +265,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
       esm = await build({
         ...common(minify),
         entryPoints: [entry],
+        plugins,
         format: 'esm',
         outfile: join(dir, 'index.mjs'),
         banner: { js: ESM_BANNER },
@@ -218,6 +273,10 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     } catch (err) {
       const msgs = (err.errors ?? []).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
       throw new Error(`bundle: ${name} (${path}) failed:\n${msgs.join('\n') || err.message}`);
+    }
+    if (openApiUsed.size) {
+      openApiDocument ??= await buildOpenApiDocument(outRoot);
+      writeFileSync(join(dir, OPENAPI_FILE), openApiDocument);
     }
     if (process.env.FERRY_BUNDLE_METAFILE) writeFileSync(join(dir, 'meta.json'), JSON.stringify(cjs.metafile));
     const bad = [...new Set([...forbiddenIn(cjs.metafile), ...forbiddenIn(esm.metafile)])];
