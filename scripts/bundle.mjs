@@ -293,7 +293,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     if (classic.length) {
       throw new Error(
         `bundle: ${name} bundles zod's classic API (~150 KB more than zod/mini), imported by:\n  ${classic.join('\n  ')}\n` +
-          "Code reachable from functions/ uses `import * as z from 'zod/mini'` (scripts/codemods/zod-mini.mjs converts a file).",
+          'Code reachable from functions/ uses zod/mini through shared/zod.ts (scripts/codemods/zod-mini.mjs converts a file).',
       );
     }
     const staticPglite = new Set();

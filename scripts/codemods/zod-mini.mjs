@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Rewrites classic zod method chains into zod/mini calls, using the type checker to tell schemas
+ * Rewrites classic zod method chains into zod/mini calls (imported from shared/zod.ts), using the type checker to tell schemas
  * from other receivers: `x.optional()` → `z.optional(x)`, `.min(n)` → `.check(z.minLength(n))` (or
  * `z.gte(n)` on numbers), `.transform(f)` → `z.pipe(x, z.transform(f))`, `z.ZodType` → `z.ZodMiniType`, …
  * Kept for merging branches that still add classic schemas to code bundled into functions (shared/).
@@ -10,7 +10,7 @@
  * Usage: node scripts/codemods/zod-mini.mjs <file.ts ...>; then `npx biome check --write` those files.
  */
 import { writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -136,7 +136,10 @@ for (const f of files) {
     continue;
   }
   let out = sf.text.slice(0, sf.getStart(sf)) + rewrite(sf, sf);
-  out = out.replace(/import \{ z \} from 'zod';/, "import * as z from 'zod/mini';").replace(/import type \{ z \} from 'zod';/, "import type * as z from 'zod/mini';");
+  // shared/zod.ts: zod/mini with zod's English messages installed (mini installs none by itself).
+  let zod = relative(dirname(f), resolve(root, 'shared/zod.ts')).split(sep).join('/');
+  if (!zod.startsWith('.')) zod = `./${zod}`;
+  out = out.replace(/import \{ z \} from 'zod';/, `import * as z from '${zod}';`).replace(/import type \{ z \} from 'zod';/, `import type * as z from '${zod}';`);
   if (out !== sf.text) writeFileSync(f, out);
 }
 for (const w of warnings) console.log('WARN', w);

@@ -3,7 +3,7 @@
  * answer). `done: false` means call again with the same body (a dry run: with `cursor` from the answer)
  * to continue; the ledger keeps where a real run got to, so concurrent or repeated calls never duplicate.
  */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { readToken } from '../backfill/cursors.ts';
 import { checkBackfill } from '../backfill/request.ts';
 import { type BackfillResult, runBackfill } from '../backfill/run.ts';

@@ -1,5 +1,5 @@
 /** API errors in the shared envelope (shared/http/errors.ts) and the cloud → HTTP mapping. */
-import type * as z from 'zod/mini';
+import type * as z from '../zod.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import { HttpError as ApiError } from '../http/errors.ts';
 

@@ -1,5 +1,5 @@
 /** OpenAPI 3.1 document of the operator API and the webhook, assembled by hand around zod's JSON Schemas. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
 import { backfillBody, backfillResponse } from './backfill.ts';

@@ -1,6 +1,6 @@
 /** Reading an operator API request: the JSON body (bounded) and zod validation that names the field at fault. */
 import type { Context } from 'hono';
-import type * as z from 'zod/mini';
+import type * as z from '../zod.ts';
 import { readBodyLimited } from '../runtime/body.ts';
 import type { InvocationContext } from '../runtime/context.ts';
 import type { Caller } from './auth.ts';

@@ -1,5 +1,5 @@
 /** Request and response shapes of re-running tasks (`/tasks/{id}/retry`, `/replications/{id}/retry`, `/tasks/retry`) and of `POST /plan`. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { RERUNNABLE_STATES, type RerunnableState } from '../ledger/index.ts';
 import { textProblem } from '../http/values.ts';
 import { cancelTaskBody, listCursor, sinceValue as baseSince, taskSchema } from './schemas.ts';

@@ -2,7 +2,7 @@
  * Request and response shapes of the operator API. Requests are validated with these schemas;
  * the OpenAPI document (openapi.ts) is generated from the same ones.
  */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import * as naming from '../rules/naming.ts';
 import { ALIBABA_REGIONS, HUAWEI_REGIONS } from '../rules/regions.ts';
 import { errorEnvelopeSchema, type ErrorDetail } from '../http/errors.ts';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import type { Dispatcher } from 'undici';
-import type * as z from 'zod/mini';
+import type * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import {
   CloudAuthError,

@@ -1,5 +1,5 @@
 /** ECS (2014-05-26) image import/export tasks: DescribeTasks, DescribeTaskAttribute, CancelTask. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudConflictError, CloudError, CloudInvalidRequestError, CloudNotFoundError } from './errors.ts';

@@ -1,6 +1,6 @@
 /** Huawei IAM project-scoped user tokens (password method), cached and refreshed before expiry. */
 import type { Dispatcher } from 'undici';
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { registerSecret } from '../log.ts';
 import { CloudMalformedResponseError } from './errors.ts';

@@ -1,5 +1,5 @@
 /** KMS Secrets Manager (2016-01-20): GetSecretValue, the one call Ferry makes, to read `${kms:…}` config secrets. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudConflictError, CloudNotFoundError, CloudPermissionError } from './errors.ts';
 import { lenient } from './validation.ts';

@@ -1,6 +1,6 @@
 /** Huawei SWR Basic image synchronization (`/v2/manage/...`), AK/SK-signed or with an IAM token. */
 import type { Dispatcher } from 'undici';
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { registerSecret } from '../log.ts';
 import * as naming from '../rules/naming.ts';

@@ -1,5 +1,5 @@
 /** zod helpers shared by the clients: checked inputs and checked responses, with errors naming the field. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import type { NameCheck } from '../rules/naming.ts';
 import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
 

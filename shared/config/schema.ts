@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { providers } from '../providers/registry.ts';
 import type { SchemaKit } from '../providers/types.ts';
 import * as naming from '../rules/naming.ts';

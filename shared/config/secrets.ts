@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { looksLikeKmsRef, parseKmsRef } from './kms-refs.ts';
 
 /**

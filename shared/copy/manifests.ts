@@ -1,5 +1,5 @@
 /** Manifest media types, parsing (what a manifest references) and the platform filter of an index. */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { digestOf, isDigest } from './digest.ts';
 import { CopyError } from './types.ts';
 

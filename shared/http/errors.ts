@@ -9,7 +9,7 @@
  * `taskId` (409 AlreadyFinished), `cloud` (the cloud's own error code and request id).
  * Per-target failures inside a 2xx webhook answer are not HTTP errors and do not use this.
  */
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { clip, redact } from '../log.ts';
 
 /** Every code an error answer may carry, with its HTTP status. */

@@ -3,7 +3,7 @@
  * transaction before any cloud is called; and the replication reads the sweep and the API need.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
 import { imageFromRow, loggingChanges } from './task-log.ts';
 import { deletionImageKey, idempotencyKey, sourceImageKey, toIso } from './keys.ts';

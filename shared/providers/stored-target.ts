@@ -1,4 +1,4 @@
-import type * as z from 'zod/mini';
+import type * as z from '../zod.ts';
 
 /**
  * A provider's parser of the `target` JSON its ledger tasks hold. Rows are read once and their

@@ -5,7 +5,7 @@
  *
  * A provider is a stateless definition; `connect` builds its clients once per function instance.
  */
-import type * as z from 'zod/mini';
+import type * as z from '../zod.ts';
 import type { AlibabaCredentials } from '../clients/credentials.ts';
 import type { Clock } from '../clock.ts';
 import type { FerryConfig, Source } from '../config/index.ts';

@@ -1,5 +1,5 @@
 /** Alibaba Cloud Container Registry Enterprise: native cross-instance sync (CreateRepoSyncTask). */
-import * as z from 'zod/mini';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { CopyError } from '../../copy/types.ts';

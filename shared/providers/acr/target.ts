@@ -1,5 +1,5 @@
 /** An ACR rule target: the config schema, rendering for one push, and the ledger's stored form. */
-import * as z from 'zod/mini';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import { storedTargetParser } from '../stored-target.ts';
 import type { RenderField, Rendering, SchemaKit, SourceImage, TaskTarget } from '../types.ts';

@@ -4,7 +4,7 @@
  * the ledger (its cloud reference), advanced in slices by the sweep's reconciliation and resumed
  * from its checkpoint by whichever process comes next.
  */
-import * as z from 'zod/mini';
+import * as z from '../../zod.ts';
 import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';

@@ -1,5 +1,5 @@
 /** A copy rule target: the config schema and checks, rendering for one push, the ledger's stored form. */
-import * as z from 'zod/mini';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import { providerNamed } from '../registry.ts';
 import { storedTargetParser } from '../stored-target.ts';

@@ -1,5 +1,5 @@
 /** Huawei Cloud SWR: manual image sync between regions (sync_images), followed through sync_job. */
-import * as z from 'zod/mini';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { cancelForOperator, deleteAutoSync, MANUAL_JOB_NOTE, type AutoSyncRef } from './auto-sync.ts';
