@@ -91,30 +91,39 @@ export async function runBundles(opts: BenchOptions): Promise<ScenarioResult> {
     const data: Record<string, unknown> = {};
     for (const [name, r] of Object.entries(ferry)) {
       const popFile = join(dir, 'pop', name, 'index.js');
-      await build({
-        entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        minify: true,
-        treeShaking: true,
-        format: 'cjs',
-        outfile: popFile,
-        external: mod.EXTERNAL,
-        alias: mod.ALIAS,
-        logLevel: 'silent',
-        legalComments: 'none',
-        absWorkingDir: ROOT,
-        nodePaths: [join(ROOT, 'node_modules')],
-        resolveExtensions: ['.ts', '.mts', '.js', '.mjs', '.cjs', '.json'],
-        define: { 'import.meta.url': '__ferryImportMetaUrl' },
-        banner: { js: "const __ferryImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-        plugins: [swapRpc, ...mod.PLUGINS],
-      });
+      // The peer as measured before (issue #19's 0.55×): pop-core without Ferry's build diet (it also
+      // carried undici, yaml and zod's 40 locales, which Ferry's build leaves out). Shown, not a goal.
+      const plainPopFile = join(dir, 'pop-plain', name, 'index.js');
+      for (const [outfile, diet] of [
+        [popFile, true],
+        [plainPopFile, false],
+      ] as const) {
+        await build({
+          entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
+          bundle: true,
+          platform: 'node',
+          target: 'node20',
+          minify: true,
+          treeShaking: true,
+          format: 'cjs',
+          outfile,
+          external: mod.EXTERNAL,
+          ...(diet ? { alias: mod.ALIAS } : {}),
+          logLevel: 'silent',
+          legalComments: 'none',
+          absWorkingDir: ROOT,
+          nodePaths: [join(ROOT, 'node_modules')],
+          resolveExtensions: ['.ts', '.mts', '.js', '.mjs', '.cjs', '.json'],
+          define: { 'import.meta.url': '__ferryImportMetaUrl' },
+          banner: { js: "const __ferryImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+          plugins: diet ? [swapRpc, ...mod.PLUGINS] : [swapRpc],
+        });
+      }
       const popBytes = readFileSync(popFile).length;
       const popGzip = gzipSync(readFileSync(popFile), { level: 9 }).length;
       const ferryFile = join(dir, 'ferry', name, 'index.js');
-      const [ferryInit, popInit] = initTimes([ferryFile, popFile], runs) as [InitTimes, InitTimes];
+      const [ferryInit, popInit, plainInit] = initTimes([ferryFile, popFile, plainPopFile], runs) as [InitTimes, InitTimes, InitTimes];
+      const plainRatio = ferryInit.wallMs / plainInit.wallMs;
       const initRatio = ferryInit.wallMs / popInit.wallMs;
       const cpuRatio = ferryInit.cpuMs / popInit.cpuMs;
       data[name] = {
@@ -122,6 +131,8 @@ export async function runBundles(opts: BenchOptions): Promise<ScenarioResult> {
         popCore: { bytes: popBytes, gzipBytes: popGzip, initMs: round(popInit.wallMs, 2), initCpuMs: round(popInit.cpuMs, 2) },
         initRatioFerryVsPopCore: round(initRatio, 2),
         initCpuRatioFerryVsPopCore: round(cpuRatio, 2),
+        popCoreWithoutDiet: { bytes: readFileSync(plainPopFile).length, initMs: round(plainInit.wallMs, 2), initCpuMs: round(plainInit.cpuMs, 2) },
+        initRatioFerryVsPopCoreWithoutDiet: round(plainRatio, 2),
         largest: r.largest,
       };
       rows.push([
@@ -135,6 +146,7 @@ export async function runBundles(opts: BenchOptions): Promise<ScenarioResult> {
         round(popInit.cpuMs, 1),
         `${round(initRatio, 2)}×`,
         `${round(cpuRatio, 2)}×`,
+        `${round(plainRatio, 2)}× (CPU ${round(ferryInit.cpuMs / plainInit.cpuMs, 2)}×)`,
       ]);
       largestRows.push([name, ...(r.largest ?? []).slice(0, 6).map((l) => `${l.input} ${kib(l.bytes)}`)]);
       goals.push(
@@ -153,9 +165,11 @@ export async function runBundles(opts: BenchOptions): Promise<ScenarioResult> {
       tables: [
         {
           title: `bundles: size and init time (fresh node process, require(index.js), median of ${runs}, Ferry and pop-core in turns)`,
-          head: ['function', 'Ferry size', 'gzip', 'init ms', 'CPU ms', 'on pop-core size', 'init ms', 'CPU ms', 'init Ferry/pop-core', 'CPU Ferry/pop-core'],
+          head: ['function', 'Ferry size', 'gzip', 'init ms', 'CPU ms', 'on pop-core size', 'init ms', 'CPU ms', 'init Ferry/pop-core', 'CPU Ferry/pop-core', 'init vs pop-core w/o diet'],
           rows,
-          note: '"on pop-core" = the same function with Ferry\'s Alibaba RPC layer replaced by @alicloud/pop-core, same esbuild options, aliases and plugins.',
+          note:
+            '"on pop-core" = the same function with Ferry\'s Alibaba RPC layer replaced by @alicloud/pop-core, same esbuild options, aliases and plugins. ' +
+            '"w/o diet": that peer built without Ferry\'s aliases and plugins (bundled undici, yaml, all zod locales), as the bench measured before; not a goal.',
         },
         { title: 'bundles: largest inputs of each function (by package or project folder)', head: ['function', '1', '2', '3', '4', '5', '6'], rows: largestRows },
         {
