@@ -86,7 +86,7 @@ export const PLUGINS = [zodEnglishOnly, pgNodeOnly, honoTiny];
 /**
  * The OpenAPI document is the same for every request and every deployment of a build: it is written
  * next to the bundle (dist/<fn>/openapi.json) at build time and read on the first GET /openapi.json,
- * so a function carries neither its builder nor zod's JSON Schema generator (~34 KB).
+ * so a function carries neither its builder nor zod's JSON Schema generator (~36 KiB).
  */
 const OPENAPI_MODULE = /[\\/]shared[\\/]api[\\/]openapi\.ts$/;
 const OPENAPI_FILE = 'openapi.json';
