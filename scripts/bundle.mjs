@@ -10,11 +10,13 @@
  * must only reach pglite through a dynamic import() on the no-DATABASE_URL path.
  *
  * Usage: node scripts/bundle.mjs [--outdir dist] [--entry name=path ...] [--no-minify] [--quiet]
- * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file } } and <outdir>/package.json
+ * Writes <outdir>/bundles.json: { name: { bytes, gzipBytes, esmBytes, file, largest } } and <outdir>/package.json
  * ({"type":"commonjs"}: index.js is CJS even below this repo's "type": "module").
+ * `largest` (also printed): what weighs most in index.js, by package (node_modules) or project folder.
  */
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +53,76 @@ export const zodEnglishOnly = {
     b.onLoad({ filter: /.*/, namespace: 'ferry-stub' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: ROOT, loader: 'js' }));
   },
 };
+
+/**
+ * pg, as Node runs it: its runtime probe (lib/stream.js builds a `Response`, loading Node's built-in
+ * undici at require time) → scripts/shims/pg-stream-node.cjs; its native client (lib/native, only for
+ * `pg.native` with pg-native installed, which functions never have) → "module not found", as pg expects.
+ */
+export const pgNodeOnly = {
+  name: 'pg-node-only',
+  setup(b) {
+    const inPg = (a) => /[\\/]pg[\\/]lib[\\/]/.test(a.importer);
+    b.onResolve({ filter: /^\.\/stream(\.js)?$/ }, (a) => (inPg(a) ? { path: join(ROOT, 'scripts/shims/pg-stream-node.cjs') } : undefined));
+    b.onResolve({ filter: /^\.\/native(\/index\.js)?$/ }, (a) => (inPg(a) ? { path: 'pg-native', namespace: 'ferry-pg-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'ferry-pg-stub' }, () => ({
+      contents: "throw Object.assign(new Error(\"Cannot find module 'pg-native'\"), { code: 'MODULE_NOT_FOUND' });",
+      loader: 'js',
+    }));
+  },
+};
+
+/** Hono with its smallest router (PatternRouter): a function serves a dozen routes, not thousands. */
+export const honoTiny = {
+  name: 'hono-tiny',
+  setup(b) {
+    b.onResolve({ filter: /^hono$/ }, (a) => b.resolve('hono/tiny', { kind: a.kind, resolveDir: a.resolveDir }));
+  },
+};
+
+/** The plugins every function bundle is built with (the bench builds its peers with them too). */
+export const PLUGINS = [zodEnglishOnly, pgNodeOnly, honoTiny];
+
+/**
+ * The OpenAPI document is the same for every request and every deployment of a build: it is written
+ * next to the bundle (dist/<fn>/openapi.json) at build time and read on the first GET /openapi.json,
+ * so a function carries neither its builder nor zod's JSON Schema generator (~36 KiB).
+ */
+const OPENAPI_MODULE = /[\\/]shared[\\/]api[\\/]openapi\.ts$/;
+const OPENAPI_FILE = 'openapi.json';
+
+async function buildOpenApiDocument(outRoot) {
+  const file = join(outRoot, '.openapi-builder.cjs');
+  await build({ ...common(false), plugins: PLUGINS, entryPoints: [join(ROOT, 'shared/api/openapi.ts')], format: 'cjs', outfile: file, sourcemap: false, metafile: false });
+  try {
+    const { buildOpenApi } = createRequire(import.meta.url)(file);
+    return `${JSON.stringify(buildOpenApi())}\n`;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function openApiFromFile(used) {
+  return {
+    name: 'openapi-from-file',
+    setup(b) {
+      b.onResolve({ filter: /openapi\.ts$/ }, (a) => {
+        if (!a.path.startsWith('.') || !OPENAPI_MODULE.test(resolve(a.resolveDir, a.path))) return undefined;
+        used.add(b.initialOptions.format);
+        return { path: 'openapi-from-file', namespace: 'ferry-openapi-stub' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'ferry-openapi-stub' }, () => ({
+        contents: [
+          "import { readFileSync } from 'node:fs';",
+          "import { join } from 'node:path';",
+          `export function buildOpenApi() { return JSON.parse(readFileSync(join(__dirname, ${JSON.stringify(OPENAPI_FILE)}), 'utf8')); }`,
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
 
 /** Left out of the bundle on purpose (see header). Node builtins are external via platform: 'node'. */
 export const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-native'];
@@ -98,6 +170,31 @@ function localOnlyIn(metafile) {
   return Object.keys(metafile.inputs).filter((input) => LOCAL_ONLY.test(input));
 }
 
+/** Bytes each input contributes to the output, grouped by package (node_modules) or folder, largest first. */
+export function largestInputs(metafile, top = 10) {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  const byName = new Map();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const name = packageOf(input) ?? `${dirname(input)}/`;
+    byName.set(name, (byName.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...byName]
+    .map(([input, bytes]) => ({ input, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
+}
+
+/** zod's classic API (method chains) weighs ~150 KB more than zod/mini: functions use `zod/mini`. */
+const ZOD_CLASSIC = /(^|[\\/])node_modules[\\/]zod[\\/]v4[\\/]classic[\\/]/;
+
+function zodClassicIn(metafile) {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  if (!Object.keys(output?.inputs ?? {}).some((input) => ZOD_CLASSIC.test(input))) return [];
+  return Object.entries(metafile.inputs)
+    .filter(([file, input]) => !ZOD_CLASSIC.test(file) && input.imports.some((i) => /^zod(\/v4)?(\/classic)?$/.test(i.original ?? '')))
+    .map(([file]) => file);
+}
+
 function forbiddenIn(metafile) {
   const hits = new Map();
   for (const input of Object.keys(metafile.inputs)) {
@@ -119,7 +216,7 @@ const common = (minify) => ({
   packages: 'bundle',
   external: EXTERNAL,
   alias: ALIAS,
-  plugins: [zodEnglishOnly],
+  plugins: PLUGINS,
   metafile: true,
   logLevel: 'silent',
   legalComments: 'none',
@@ -143,6 +240,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
   if (!list.length) throw new Error('bundle: no entries (functions/*.ts is empty and no --entry given)');
   const outRoot = resolve(ROOT, outdir);
   const report = {};
+  let openApiDocument;
   for (const { name, path } of list) {
     if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) throw new Error(`bundle: entry name ${JSON.stringify(name)} must match [A-Za-z_][A-Za-z0-9_-]*`);
     const entry = resolve(ROOT, path);
@@ -150,11 +248,14 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     const dir = join(outRoot, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
+    const openApiUsed = new Set();
+    const plugins = [...PLUGINS, openApiFromFile(openApiUsed)];
     let cjs, esm;
     try {
       cjs = await build({
         ...common(minify),
         entryPoints: [entry],
+        plugins,
         format: 'cjs',
         outfile: join(dir, 'index.js'),
         // import.meta is empty in CJS; give code that reads import.meta.url the file's real URL.
@@ -164,6 +265,7 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
       esm = await build({
         ...common(minify),
         entryPoints: [entry],
+        plugins,
         format: 'esm',
         outfile: join(dir, 'index.mjs'),
         banner: { js: ESM_BANNER },
@@ -171,6 +273,10 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     } catch (err) {
       const msgs = (err.errors ?? []).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
       throw new Error(`bundle: ${name} (${path}) failed:\n${msgs.join('\n') || err.message}`);
+    }
+    if (openApiUsed.size) {
+      openApiDocument ??= await buildOpenApiDocument(outRoot);
+      writeFileSync(join(dir, OPENAPI_FILE), openApiDocument);
     }
     if (process.env.FERRY_BUNDLE_METAFILE) writeFileSync(join(dir, 'meta.json'), JSON.stringify(cjs.metafile));
     const bad = [...new Set([...forbiddenIn(cjs.metafile), ...forbiddenIn(esm.metafile)])];
@@ -181,6 +287,13 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     if (local.length) {
       throw new Error(
         `bundle: ${name} pulls in code that only runs locally:\n  ${local.join('\n  ')}\n` + 'The emulator, the local stack, fixtures and tests stay out of code reachable from functions/.',
+      );
+    }
+    const classic = zodClassicIn(cjs.metafile);
+    if (classic.length) {
+      throw new Error(
+        `bundle: ${name} bundles zod's classic API (~150 KB more than zod/mini), imported by:\n  ${classic.join('\n  ')}\n` +
+          'Code reachable from functions/ uses zod/mini through shared/zod.ts (scripts/codemods/zod-mini.mjs converts a file).',
       );
     }
     const staticPglite = new Set();
@@ -197,7 +310,13 @@ export async function bundleAll({ outdir = 'dist', entries, minify = true, quiet
     }
     const js = readFileSync(join(dir, 'index.js'));
     const mjs = readFileSync(join(dir, 'index.mjs'));
-    report[name] = { bytes: js.length, gzipBytes: gzipSync(js, { level: 9 }).length, esmBytes: mjs.length, file: relative(ROOT, join(dir, 'index.js')) };
+    report[name] = {
+      bytes: js.length,
+      gzipBytes: gzipSync(js, { level: 9 }).length,
+      esmBytes: mjs.length,
+      file: relative(ROOT, join(dir, 'index.js')),
+      largest: largestInputs(cjs.metafile),
+    };
   }
   mkdirSync(outRoot, { recursive: true });
   // The repo's package.json says "type": "module"; without this, node would load index.js as ESM
@@ -213,6 +332,10 @@ function printTable(report) {
   const rows = [['function', 'index.js', 'gzip', 'index.mjs'], ...Object.entries(report).map(([n, r]) => [n, kb(r.bytes), kb(r.gzipBytes), kb(r.esmBytes)])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  for (const [n, r] of Object.entries(report)) {
+    console.log(`\n${n}: largest inputs of index.js`);
+    for (const { input, bytes } of r.largest) console.log(`  ${kb(bytes).padStart(10)}  ${input}`);
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

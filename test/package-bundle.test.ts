@@ -26,6 +26,11 @@ describe('scripts/bundle.mjs', () => {
     expect(report.fixture.bytes).toBe(readFileSync(join(out, 'fixture', 'index.js')).length);
     expect(report.fixture.gzipBytes).toBeGreaterThan(0);
     expect(report.fixture.gzipBytes).toBeLessThan(report.fixture.bytes);
+    // The largest inputs, by package or project folder, largest first: pg is the fixture's heaviest package.
+    const largest = report.fixture.largest as { input: string; bytes: number }[];
+    expect(largest.map((l) => l.input)).toContain('pg');
+    expect(largest.every((l, i) => i === 0 || (largest[i - 1]?.bytes ?? 0) >= l.bytes)).toBe(true);
+    expect(largest.some((l) => l.input.includes('node_modules'))).toBe(false);
     const js = readFileSync(join(out, 'fixture', 'index.js'), 'utf8');
     // (boolean checks: a failing toContain would print the whole minified bundle)
     expect(js.includes('sourceMappingURL=index.js.map')).toBe(true);
@@ -34,6 +39,15 @@ describe('scripts/bundle.mjs', () => {
     expect(/import\("@electric-sql\/pglite"\)/.test(js)).toBe(true);
     expect(js.includes('pglite.wasm')).toBe(false);
     expect(readFileSync(join(out, 'fixture', 'index.mjs'), 'utf8').includes('createRequire')).toBe(true);
+  });
+
+  it("requiring the bundle leaves Node's built-in undici unloaded (pg's runtime probe is shimmed)", async () => {
+    const probe = `require(${JSON.stringify(join(out, 'fixture', 'index.js'))}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.includes('undici'))));`;
+    const { stdout } = await run(process.execPath, ['-e', probe], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual([]);
+    const js = readFileSync(join(out, 'fixture', 'index.js'), 'utf8');
+    expect(js.includes('CloudflareSocket')).toBe(false);
+    expect(js.includes("Cannot find module 'pg-native'")).toBe(true);
   });
 
   it('the CJS bundle is a working FC handler on the PostgreSQL path (no pglite load)', async () => {
@@ -54,6 +68,12 @@ describe('scripts/bundle.mjs', () => {
 
   it('fails the build when a dev-only package is reachable', async () => {
     await expect(bundle('--entry', 'bad=test/fixtures/bundle/forbidden.ts')).rejects.toMatchObject({ stderr: expect.stringMatching(/forbidden dev-only packages:[\s\S]*fast-check/) });
+  });
+
+  it("fails the build when zod's classic API is bundled, naming the importer", async () => {
+    await expect(bundle('--entry', 'bad=test/fixtures/bundle/zod-classic.ts')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/bundles zod's classic API[\s\S]*imported by:\n {2}test\/fixtures\/bundle\/zod-classic.ts/),
+    });
   });
 
   it('fails the build when pglite is imported statically', async () => {

@@ -3,7 +3,7 @@
  * answer). `done: false` means call again with the same body (a dry run: with `cursor` from the answer)
  * to continue; the ledger keeps where a real run got to, so concurrent or repeated calls never duplicate.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { readToken } from '../backfill/cursors.ts';
 import { checkBackfill } from '../backfill/request.ts';
 import { type BackfillResult, runBackfill } from '../backfill/run.ts';
@@ -11,12 +11,12 @@ import type { Deps } from '../replicate/deps.ts';
 import { ApiError } from './errors.ts';
 
 export const backfillBody = z.strictObject({
-  rule: z.string().min(1).max(63).optional().describe('One rule (default: every rule)'),
-  repository: z.string().min(3).max(512).optional().describe('Only this repository, namespace/repository'),
-  since: z.string().min(1).max(64).optional().describe('Only tags pushed since: an ISO date or time, or a duration ago (30m, 2h, 7d)'),
-  dryRun: z.boolean().optional().describe('Create nothing; report what would be created'),
-  cursor: z.string().min(1).max(65_536).optional().describe("A dry run's cursor from the previous answer"),
-  maxSeconds: z.number().int().min(1).max(25).optional().describe('Time this call may walk (default 20)'),
+  rule: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(63))).check(z.describe('One rule (default: every rule)')),
+  repository: z.optional(z.string().check(z.minLength(3)).check(z.maxLength(512))).check(z.describe('Only this repository, namespace/repository')),
+  since: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(64))).check(z.describe('Only tags pushed since: an ISO date or time, or a duration ago (30m, 2h, 7d)')),
+  dryRun: z.optional(z.boolean()).check(z.describe('Create nothing; report what would be created')),
+  cursor: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(65_536))).check(z.describe("A dry run's cursor from the previous answer")),
+  maxSeconds: z.optional(z.int().check(z.gte(1)).check(z.lte(25))).check(z.describe('Time this call may walk (default 20)')),
 });
 
 const counts = z.object({
@@ -25,31 +25,31 @@ const counts = z.object({
   targets: z.number(),
   alreadyThere: z.number(),
   inLedger: z.number(),
-  reopened: z.number().describe('finished tasks re-opened: the target lost the image or holds another'),
+  reopened: z.number().check(z.describe('finished tasks re-opened: the target lost the image or holds another')),
   created: z.number(),
   refused: z.number(),
   unchecked: z.number(),
   errors: z.number(),
   reasons: z.record(z.string(), z.number()),
-  examples: z.array(z.object({ image: z.string(), rule: z.string(), field: z.string().optional(), reason: z.string() })),
+  examples: z.array(z.object({ image: z.string(), rule: z.string(), field: z.optional(z.string()), reason: z.string() })),
 });
 
 export const backfillResponse = z.object({
   runId: z.string(),
   dryRun: z.boolean(),
-  done: z.boolean().describe('false: call again with the same body (and `cursor` for a dry run) to continue'),
+  done: z.boolean().check(z.describe('false: call again with the same body (and `cursor` for a dry run) to continue')),
   summary: counts,
   walks: z.array(
     z.object({
       rule: z.string(),
       source: z.string(),
       status: z.enum(['done', 'partial', 'finished', 'busy', 'error']),
-      counts: counts.optional(),
-      error: z.object({ code: z.string(), message: z.string() }).optional(),
+      counts: z.optional(counts),
+      error: z.optional(z.object({ code: z.string(), message: z.string() })),
     }),
   ),
   skipped: z.array(z.object({ rule: z.string(), source: z.string(), reason: z.string() })),
-  cursor: z.string().optional(),
+  cursor: z.optional(z.string()),
 });
 
 export async function backfillSlice(deps: Deps, body: z.output<typeof backfillBody>, actor: string): Promise<BackfillResult> {

@@ -1,5 +1,5 @@
 /** API errors in the shared envelope (shared/http/errors.ts) and the cloud → HTTP mapping. */
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import type { CancelOutcome } from '../providers/types.ts';
 import { HttpError as ApiError } from '../http/errors.ts';
 
@@ -7,7 +7,7 @@ import { HttpError as ApiError } from '../http/errors.ts';
 export { ApiError };
 
 /** First zod issue → 400 naming the field (`where.path`) and the rule. */
-export function invalidField(error: z.ZodError, where: 'body' | 'query' | 'path', input?: unknown): ApiError {
+export function invalidField(error: z.core.$ZodError, where: 'body' | 'query' | 'path', input?: unknown): ApiError {
   const issue = error.issues[0]!;
   const path = issue.path.map(String).join('.');
   let message = issue.message;

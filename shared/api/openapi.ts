@@ -3,7 +3,7 @@
  * The status page (/ui, HTML forms behind a session cookie: shared/ui/routes.ts) is deliberately not in
  * it: it is a page for people, not an API for programs.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { ERROR_STATUS, errorCodeSchema } from '../http/errors.ts';
 import { WEBHOOK_KINDS } from '../webhook/normalize.ts';
 import { backfillBody, backfillResponse } from './backfill.ts';
@@ -29,7 +29,7 @@ import { bulkRetryBody, bulkRetryResponse, planBody, planResponse, replicationRe
 
 type Json = Record<string, unknown>;
 
-function schema(s: z.ZodType, io: 'input' | 'output'): Json {
+function schema(s: z.ZodMiniType, io: 'input' | 'output'): Json {
   const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
   delete out.$schema;
   return out;
@@ -107,7 +107,7 @@ function errorCodeDoc(): Json {
 }
 
 /** A listing's query schema as OpenAPI query parameters (all optional). */
-function queryParameters(q: z.ZodType): Json[] {
+function queryParameters(q: z.ZodMiniType): Json[] {
   const props = (schema(q, 'input') as { properties: Record<string, Json> }).properties;
   return Object.entries(props).map(([name, s]) => ({
     name,

@@ -1,6 +1,6 @@
 /** Reading an operator API request: the JSON body (bounded) and zod validation that names the field at fault. */
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { readBodyLimited } from '../runtime/body.ts';
 import type { InvocationContext } from '../runtime/context.ts';
 import type { Caller } from './auth.ts';
@@ -10,7 +10,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export type Env = { Variables: { caller: Caller }; Bindings: { ctx: InvocationContext } };
 
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path', field?: string): z.output<S> {
+export function parse<S extends z.ZodMiniType>(schema: S, value: unknown, where: 'body' | 'query' | 'path', field?: string): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   if (field) {

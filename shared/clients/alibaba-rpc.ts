@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import {
   CloudAuthError,
@@ -212,7 +212,7 @@ export class AlibabaRpcClient {
    * Calls `action` with `params` (undefined/null dropped, booleans and numbers stringified),
    * checks the JSON answer with `schema`, retries what is safe to retry.
    */
-  async call<S extends z.ZodType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions?: RpcCallOptions): Promise<z.output<S>>;
+  async call<S extends z.ZodMiniType>(action: string, params: Record<string, ParamValue>, schema: S, callOptions?: RpcCallOptions): Promise<z.output<S>>;
   async call<T>(action: string, params: Record<string, ParamValue>, schema: Parser<T>, callOptions?: RpcCallOptions): Promise<T>;
   async call<T>(action: string, params: Record<string, ParamValue>, schema: Parser<T>, callOptions: RpcCallOptions = {}): Promise<T> {
     const query: Record<string, string> = {};

@@ -2,7 +2,7 @@
  * Checked inputs and checked answers, with errors naming the field and the rule. Takes zod schemas
  * and shape.ts readers alike, and loads no zod itself: the ACR client's bundle stays without it.
  */
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { CloudInvalidRequestError, CloudMalformedResponseError, type CloudProvider } from './errors.ts';
 import type { Parser } from './shape.ts';
 
@@ -19,7 +19,7 @@ export function describeIssues(error: { issues: readonly { path: readonly Proper
 }
 
 /** Validates a method's input; a bad one throws CloudInvalidRequestError naming the field, before any request. */
-export function checkInput<S extends z.ZodType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S>;
+export function checkInput<S extends z.ZodMiniType>(schema: S, input: unknown, provider: CloudProvider, action: string): z.output<S>;
 export function checkInput<T>(schema: Parser<T>, input: unknown, provider: CloudProvider, action: string): T;
 export function checkInput<T>(schema: Parser<T>, input: unknown, provider: CloudProvider, action: string): T {
   const r = schema.safeParse(input);
@@ -32,7 +32,7 @@ export function checkInput<T>(schema: Parser<T>, input: unknown, provider: Cloud
 type OutputContext = { provider: CloudProvider; action: string; requestId?: string | undefined; status?: number | undefined };
 
 /** Validates a response; a surprise becomes CloudMalformedResponseError naming the field, never a crash. */
-export function checkOutput<S extends z.ZodType>(schema: S, data: unknown, ctx: OutputContext): z.output<S>;
+export function checkOutput<S extends z.ZodMiniType>(schema: S, data: unknown, ctx: OutputContext): z.output<S>;
 export function checkOutput<T>(schema: Parser<T>, data: unknown, ctx: OutputContext): T;
 export function checkOutput<T>(schema: Parser<T>, data: unknown, ctx: OutputContext): T {
   const r = schema.safeParse(data);

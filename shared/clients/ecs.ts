@@ -1,5 +1,5 @@
 /** ECS (2014-05-26) image import/export tasks: DescribeTasks, DescribeTaskAttribute, CancelTask. */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import * as naming from '../rules/naming.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudConflictError, CloudError, CloudInvalidRequestError, CloudNotFoundError } from './errors.ts';
@@ -70,23 +70,23 @@ export interface EcsTaskAttribute extends EcsTask {
   requestId?: string | undefined;
 }
 
-const optString = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? undefined);
+const optString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v) => v ?? undefined),
+);
 
 /** Only the id is required: other fields read as absent when missing or odd (other callers' tasks share the listing). */
 const taskFields = {
-  TaskId: z.string().min(1),
-  TaskAction: lenient(z.string().min(1).transform(normalizeTaskAction)),
-  TaskStatus: lenient(z.string().min(1)),
+  TaskId: z.string().check(z.minLength(1)),
+  TaskAction: lenient(z.pipe(z.string().check(z.minLength(1)), z.transform(normalizeTaskAction))),
+  TaskStatus: lenient(z.string().check(z.minLength(1))),
   SupportCancel: lenient(boolish),
   CreationTime: lenient(z.string()),
   FinishedTime: lenient(z.string()),
   ResourceId: lenient(z.string()),
 };
 
-function toTask(t: z.output<z.ZodObject<typeof taskFields>>): EcsTask {
+function toTask(t: z.output<z.ZodMiniObject<typeof taskFields>>): EcsTask {
   return {
     taskId: t.TaskId,
     taskAction: t.TaskAction,
@@ -99,20 +99,18 @@ function toTask(t: z.output<z.ZodObject<typeof taskFields>>): EcsTask {
 }
 
 const taskId = named(naming.ecsTaskId);
-const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/, 'must be UTC like 2024-01-31T08:00Z');
+const isoTime = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/, 'must be UTC like 2024-01-31T08:00Z'));
 
-const describeTasksInput = z
-  .object({
-    taskIds: z.array(taskId).min(1).max(100, 'at most 100 task ids per call').optional(),
-    taskAction: z.enum(['ImportImage', 'ExportImage']).optional(),
-    taskStatus: z.enum(['Finished', 'Processing', 'Failed']).optional(),
-    startTime: isoTime.optional(),
-    endTime: isoTime.optional(),
-    pageNumber: z.number().int().min(1).optional(),
-    pageSize: z.number().int().min(1).max(100, 'must be at most 100').optional(),
-  })
-  .strict();
-const taskRefInput = z.object({ taskId }).strict();
+const describeTasksInput = z.strictObject({
+  taskIds: z.optional(z.array(taskId).check(z.minLength(1)).check(z.maxLength(100, 'at most 100 task ids per call'))),
+  taskAction: z.optional(z.enum(['ImportImage', 'ExportImage'])),
+  taskStatus: z.optional(z.enum(['Finished', 'Processing', 'Failed'])),
+  startTime: z.optional(isoTime),
+  endTime: z.optional(isoTime),
+  pageNumber: z.optional(z.int().check(z.gte(1))),
+  pageSize: z.optional(z.int().check(z.gte(1)).check(z.lte(100, 'must be at most 100'))),
+});
+const taskRefInput = z.strictObject({ taskId });
 
 export type DescribeTasksInput = z.input<typeof describeTasksInput>;
 
@@ -130,30 +128,30 @@ export interface EcsTaskPage {
 
 // Response schemas, built once per process.
 const describeTasksOutput = z.object({
-  RequestId: z.string().optional(),
-  RegionId: z.string().optional(),
-  PageNumber: longish.optional(),
-  PageSize: longish.optional(),
-  TotalCount: longish.optional(),
-  TaskSet: z.object({ Task: listOf(z.object(taskFields)) }).nullish(),
+  RequestId: z.optional(z.string()),
+  RegionId: z.optional(z.string()),
+  PageNumber: z.optional(longish),
+  PageSize: z.optional(longish),
+  TotalCount: z.optional(longish),
+  TaskSet: z.nullish(z.object({ Task: listOf(z.object(taskFields)) })),
 });
 const progress = z.object({
   ErrorCode: optString,
   ErrorMsg: optString,
   OperationStatus: optString,
-  RelatedItemSet: z.object({ RelatedItem: z.array(z.object({ Name: z.string(), Value: z.string() })).nullish() }).nullish(),
+  RelatedItemSet: z.nullish(z.object({ RelatedItem: z.nullish(z.array(z.object({ Name: z.string(), Value: z.string() }))) })),
 });
 const describeTaskAttributeOutput = z.object({
-  RequestId: z.string().optional(),
-  RegionId: z.string().optional(),
+  RequestId: z.optional(z.string()),
+  RegionId: z.optional(z.string()),
   ...taskFields,
-  TaskAction: z.string().min(1).transform(normalizeTaskAction),
-  TaskStatus: z.string().min(1),
+  TaskAction: z.pipe(z.string().check(z.minLength(1)), z.transform(normalizeTaskAction)),
+  TaskStatus: z.string().check(z.minLength(1)),
   TaskProcess: optString,
-  SuccessCount: longish.optional(),
-  FailedCount: longish.optional(),
-  TotalCount: longish.optional(),
-  OperationProgressSet: z.object({ OperationProgress: z.array(progress).nullish() }).nullish(),
+  SuccessCount: z.optional(longish),
+  FailedCount: z.optional(longish),
+  TotalCount: z.optional(longish),
+  OperationProgressSet: z.nullish(z.object({ OperationProgress: z.nullish(z.array(progress)) })),
 });
 
 export class EcsClient {
@@ -220,7 +218,7 @@ export class EcsClient {
   /** Cancels a running ImportImage/ExportImage task. */
   async cancelTask(input: { taskId: string }): Promise<{ requestId?: string | undefined }> {
     const i = checkInput(taskRefInput, input, 'ecs', 'CancelTask');
-    const r = await this.rpc.call('CancelTask', { RegionId: this.rpc.regionId, TaskId: i.taskId }, z.object({ RequestId: z.string().optional() }), {
+    const r = await this.rpc.call('CancelTask', { RegionId: this.rpc.regionId, TaskId: i.taskId }, z.object({ RequestId: z.optional(z.string()) }), {
       errorCodes: ECS_ERRORS,
     });
     return { requestId: r.RequestId };

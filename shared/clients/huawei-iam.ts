@@ -1,6 +1,6 @@
 /** Huawei IAM project-scoped user tokens (password method), cached and refreshed before expiry. */
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { registerSecret } from '../log.ts';
 import { CloudMalformedResponseError } from './errors.ts';
@@ -30,12 +30,9 @@ export interface IamTokenProviderOptions {
 
 const tokenBody = z.object({
   token: z.object({
-    expires_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time'),
+    expires_at: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time')),
     // The project the token is scoped to: SWR calls name it in X-Project-Id, as the SDKs do.
-    project: z
-      .object({ id: z.string().min(1) })
-      .optional()
-      .catch(undefined),
+    project: z.catch(z.optional(z.object({ id: z.string().check(z.minLength(1)) })), undefined),
   }),
 });
 

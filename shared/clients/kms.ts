@@ -1,5 +1,5 @@
 /** KMS Secrets Manager (2016-01-20): GetSecretValue, the one call Ferry makes, to read `${kms:…}` config secrets. */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { AlibabaRpcClient, type AlibabaRpcOptions, type RpcCallOptions } from './alibaba-rpc.ts';
 import { CloudConflictError, CloudNotFoundError, CloudPermissionError } from './errors.ts';
 import { lenient } from './validation.ts';
@@ -21,10 +21,18 @@ const KMS_ERRORS = {
 } satisfies RpcCallOptions['errorCodes'];
 
 /** A list as KMS writes it in JSON: `["ACSCurrent"]`, or wrapped as its XML form is, `{VersionStage: [...]}`. */
-const stageList = z
-  .union([z.array(z.string()), z.object({ VersionStage: z.union([z.array(z.string()), z.string()]) }).transform((o) => (Array.isArray(o.VersionStage) ? o.VersionStage : [o.VersionStage]))])
-  .optional()
-  .catch(undefined);
+const stageList = z.catch(
+  z.optional(
+    z.union([
+      z.array(z.string()),
+      z.pipe(
+        z.object({ VersionStage: z.union([z.array(z.string()), z.string()]) }),
+        z.transform((o) => (Array.isArray(o.VersionStage) ? o.VersionStage : [o.VersionStage])),
+      ),
+    ]),
+  ),
+  undefined,
+);
 
 /** Only SecretData is needed; everything else is read when it is there and shaped as documented. */
 const getSecretValueOutput = z.object({

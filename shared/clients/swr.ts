@@ -1,6 +1,6 @@
 /** Huawei SWR Basic image synchronization (`/v2/manage/...`), AK/SK-signed or with an IAM token. */
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { registerSecret } from '../log.ts';
 import * as naming from '../rules/naming.ts';
@@ -62,20 +62,20 @@ export function swrRepoPathSegment(repository: string): string {
   return repository.replaceAll('/', '$');
 }
 
-const time = z
-  .unknown()
-  .optional()
-  .transform((v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined));
-const repoTagSchema = z.looseObject({ Tag: z.string().min(1), digest: z.string().regex(/^sha(256|512):[0-9a-f]+$/) });
-const listedTagSchema = repoTagSchema.extend({ updated: time, created: time });
-const listedRepoSchema = z.looseObject({ name: z.string().min(1), namespace: z.string().optional() });
-const syncRepoSchema = z.looseObject({ remoteRegionId: z.string().min(1), remoteNamespace: z.string().min(1) });
+const time = z.pipe(
+  z.optional(z.unknown()),
+  z.transform((v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined)),
+);
+const repoTagSchema = z.looseObject({ Tag: z.string().check(z.minLength(1)), digest: z.string().check(z.regex(/^sha(256|512):[0-9a-f]+$/)) });
+const listedTagSchema = z.extend(repoTagSchema, { updated: time, created: time });
+const listedRepoSchema = z.looseObject({ name: z.string().check(z.minLength(1)), namespace: z.optional(z.string()) });
+const syncRepoSchema = z.looseObject({ remoteRegionId: z.string().check(z.minLength(1)), remoteNamespace: z.string().check(z.minLength(1)) });
 const syncJobSchema = z.looseObject({
-  id: z.number().int(),
-  tag: z.string().min(1),
-  status: z.string().min(1),
-  remoteRegionId: z.string().min(1),
-  remoteNamespace: z.string().min(1),
+  id: z.int(),
+  tag: z.string().check(z.minLength(1)),
+  status: z.string().check(z.minLength(1)),
+  remoteRegionId: z.string().check(z.minLength(1)),
+  remoteNamespace: z.string().check(z.minLength(1)),
   createdAt: time,
 });
 
@@ -95,23 +95,26 @@ export function syncRepoGone(err: unknown): boolean {
 
 const repoRef = { namespace: named(naming.swrNamespace), repository: named(naming.swrRepository) };
 const target = { remoteRegionId: regionId, remoteNamespace: named(naming.swrNamespace) };
-const repoRefInput = z.object(repoRef).strict();
-const repoTagInput = z.object({ ...repoRef, tag: named(naming.imageTag) }).strict();
-const createSyncRepoInput = z.object({ ...repoRef, ...target, syncAuto: z.boolean().optional(), override: z.boolean().optional() }).strict();
-const syncRepoKeyInput = z.object({ ...repoRef, ...target }).strict();
-const syncImagesInput = z.object({ ...repoRef, ...target, imageTag: z.array(named(naming.imageTag)).min(1, 'at least one tag').max(100), override: z.boolean().optional() }).strict();
-const listSyncJobsInput = z
-  .object({
-    ...repoRef,
-    limit: z.number().int().min(1).max(1000).optional(),
-    offset: z.number().int().min(0).optional(),
-    order: z.enum(['desc', 'asc']).optional(),
-  })
-  .strict();
+const repoRefInput = z.strictObject(repoRef);
+const repoTagInput = z.strictObject({ ...repoRef, tag: named(naming.imageTag) });
+const createSyncRepoInput = z.strictObject({ ...repoRef, ...target, syncAuto: z.optional(z.boolean()), override: z.optional(z.boolean()) });
+const syncRepoKeyInput = z.strictObject({ ...repoRef, ...target });
+const syncImagesInput = z.strictObject({
+  ...repoRef,
+  ...target,
+  imageTag: z.array(named(naming.imageTag)).check(z.minLength(1, 'at least one tag')).check(z.maxLength(100)),
+  override: z.optional(z.boolean()),
+});
+const listSyncJobsInput = z.strictObject({
+  ...repoRef,
+  limit: z.optional(z.int().check(z.gte(1)).check(z.lte(1000))),
+  offset: z.optional(z.int().check(z.gte(0))),
+  order: z.optional(z.enum(['desc', 'asc'])),
+});
 
-const pageInput = { limit: z.number().int().min(1).max(100).optional(), offset: z.number().int().min(0).optional() };
-const listReposInput = z.object({ namespace: named(naming.swrNamespace), ...pageInput }).strict();
-const listTagsInput = z.object({ ...repoRef, ...pageInput }).strict();
+const pageInput = { limit: z.optional(z.int().check(z.gte(1)).check(z.lte(100))), offset: z.optional(z.int().check(z.gte(0))) };
+const listReposInput = z.strictObject({ namespace: named(naming.swrNamespace), ...pageInput });
+const listTagsInput = z.strictObject({ ...repoRef, ...pageInput });
 
 export type SwrRepoRef = z.input<typeof repoRefInput>;
 export type ListReposInput = z.input<typeof listReposInput>;
@@ -249,10 +252,10 @@ export class SwrClient {
     const body = res.body.trim() ? this.json(res, action) : [];
     return {
       failedTags: checkOutput(
-        z
-          .array(z.string())
-          .nullable()
-          .transform((v) => v ?? []),
+        z.pipe(
+          z.nullable(z.array(z.string())),
+          z.transform((v) => v ?? []),
+        ),
         body,
         this.ctx(action, res),
       ),
@@ -321,7 +324,7 @@ export class SwrClient {
   async listRegions(): Promise<string[]> {
     const action = 'GET regions';
     const res = await this.call({ action, method: 'GET', path: '/v2/manage/regions' });
-    return checkOutput(z.array(z.object({ regionID: z.string().min(1) })), this.json(res, action), this.ctx(action, res)).map((r) => r.regionID);
+    return checkOutput(z.array(z.object({ regionID: z.string().check(z.minLength(1)) })), this.json(res, action), this.ctx(action, res)).map((r) => r.regionID);
   }
 
   // ------------------------------------------------------------ plumbing

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 
 /** One problem in the config: where (`rules[0].targets[1].region`) and what is wrong. */
 export interface ConfigIssue {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { looksLikeKmsRef, parseKmsRef } from './kms-refs.ts';
 
 /**
@@ -66,29 +66,32 @@ export function kmsValue(ctx: RefContext, raw: string, issues: z.core.$ZodRawIss
 
 /** A secret field: `${VAR}` or `${kms:NAME}`; resolves to the value and records it as a secret. */
 export function secretRef(ctx: RefContext, exampleVar: string) {
-  return z
-    .string()
-    .refine((raw) => REF.test(raw) || looksLikeKmsRef(raw), { error: `must be a reference like \${${exampleVar}} or \${kms:SECRET_NAME}, not an inline secret` })
-    .transform((ref, t) => {
+  return z.pipe(
+    z.string().check(z.refine((raw) => REF.test(raw) || looksLikeKmsRef(raw), { error: `must be a reference like \${${exampleVar}} or \${kms:SECRET_NAME}, not an inline secret` })),
+    z.transform((ref, t) => {
       if (looksLikeKmsRef(ref)) return kmsValue(ctx, ref, t.issues) as string;
       const value = resolve(ctx, REF.exec(ref)![1]!, t.issues, ref);
       if (typeof value === 'string') ctx.secrets.add(value);
       return value as string;
-    });
+    }),
+  );
 }
 
 /** A plain (non-secret) string that may also be given as `${VAR}`, e.g. an endpoint URL. */
-export function plainOrRef(ctx: RefContext, inner: z.ZodType<string, string>) {
-  return z
-    .string()
-    .transform((raw, t) => {
-      if (looksLikeKmsRef(raw)) {
-        // Checked (and so resolved) with the rest of the file, before any KMS call can be made.
-        t.issues.push({ code: 'custom', message: 'is not a secret: ${kms:…} references are taken by secret fields only; give the value or ${VAR}', input: raw });
-        return z.NEVER;
-      }
-      const m = REF.exec(raw);
-      return m ? (resolve(ctx, m[1]!, t.issues, raw) as string) : raw;
-    })
-    .pipe(inner);
+export function plainOrRef(ctx: RefContext, inner: z.ZodMiniType<string, string>) {
+  return z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((raw, t) => {
+        if (looksLikeKmsRef(raw)) {
+          // Checked (and so resolved) with the rest of the file, before any KMS call can be made.
+          t.issues.push({ code: 'custom', message: 'is not a secret: ${kms:…} references are taken by secret fields only; give the value or ${VAR}', input: raw });
+          return z.NEVER;
+        }
+        const m = REF.exec(raw);
+        return m ? (resolve(ctx, m[1]!, t.issues, raw) as string) : raw;
+      }),
+    ),
+    inner,
+  );
 }

@@ -1,5 +1,5 @@
 /** Manifest media types, parsing (what a manifest references) and the platform filter of an index. */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { digestOf, isDigest } from './digest.ts';
 import { CopyError } from './types.ts';
 
@@ -15,19 +15,17 @@ export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MAN
 /** distribution's own limit; a larger "manifest" is not one. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-const platformSchema = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).loose();
-const descriptorSchema = z
-  .object({
-    mediaType: z.string().default(''),
-    digest: z.string().refine(isDigest, 'not a digest'),
-    size: z.number().int().nonnegative(),
-    urls: z.array(z.string()).optional(),
-    platform: platformSchema.optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-  })
-  .loose();
-const indexSchema = z.object({ manifests: z.array(descriptorSchema) }).loose();
-const imageSchema = z.object({ config: descriptorSchema, layers: z.array(descriptorSchema).default([]) }).loose();
+const platformSchema = z.looseObject({ os: z.string(), architecture: z.string(), variant: z.optional(z.string()) });
+const descriptorSchema = z.looseObject({
+  mediaType: z._default(z.string(), ''),
+  digest: z.string().check(z.refine(isDigest, 'not a digest')),
+  size: z.int().check(z.nonnegative()),
+  urls: z.optional(z.array(z.string())),
+  platform: z.optional(platformSchema),
+  annotations: z.optional(z.record(z.string(), z.string())),
+});
+const indexSchema = z.looseObject({ manifests: z.array(descriptorSchema) });
+const imageSchema = z.looseObject({ config: descriptorSchema, layers: z._default(z.array(descriptorSchema), []) });
 
 export type Descriptor = z.infer<typeof descriptorSchema>;
 

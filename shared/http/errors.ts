@@ -9,7 +9,7 @@
  * `taskId` (409 AlreadyFinished), `cloud` (the cloud's own error code and request id).
  * Per-target failures inside a 2xx webhook answer are not HTTP errors and do not use this.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { clip, redact } from '../log.ts';
 
 /** Every code an error answer may carry, with its HTTP status. */
@@ -70,21 +70,21 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 
-export const errorCodeSchema = z.enum(ERROR_CODES).describe('Stable error code (the vocabulary shared by the webhook, the API and the function runtime)');
+export const errorCodeSchema = z.enum(ERROR_CODES).check(z.describe('Stable error code (the vocabulary shared by the webhook, the API and the function runtime)'));
 
 export const errorDetailSchema = z.strictObject({
-  status: z.number().int().min(400).max(599).describe('the HTTP status, repeated'),
+  status: z.int().check(z.gte(400)).check(z.lte(599)).check(z.describe('the HTTP status, repeated')),
   code: errorCodeSchema,
-  message: z.string().describe('what went wrong, for people'),
-  field: z.string().optional().describe('the request field at fault'),
-  requestId: z.string().optional().describe('the invocation id (answers of the function runtime)'),
-  state: z.string().optional().describe('the state of the task (409 AlreadyFinished, NotRetryable)'),
-  taskId: z.string().optional().describe('the Ferry task concerned'),
-  cloud: z.object({ code: z.string(), requestId: z.string().nullable() }).optional().describe("the cloud's own error code and request id"),
+  message: z.string().check(z.describe('what went wrong, for people')),
+  field: z.optional(z.string()).check(z.describe('the request field at fault')),
+  requestId: z.optional(z.string()).check(z.describe('the invocation id (answers of the function runtime)')),
+  state: z.optional(z.string()).check(z.describe('the state of the task (409 AlreadyFinished, NotRetryable)')),
+  taskId: z.optional(z.string()).check(z.describe('the Ferry task concerned')),
+  cloud: z.optional(z.object({ code: z.string(), requestId: z.nullable(z.string()) })).check(z.describe("the cloud's own error code and request id")),
 });
 
 /** The envelope every error answer has; parse error bodies with it. */
-export const errorEnvelopeSchema = z.strictObject({ error: errorDetailSchema }).describe('Error answer of every Ferry HTTP route');
+export const errorEnvelopeSchema = z.strictObject({ error: errorDetailSchema }).check(z.describe('Error answer of every Ferry HTTP route'));
 
 export type ErrorDetail = z.infer<typeof errorDetailSchema>;
 export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;

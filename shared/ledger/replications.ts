@@ -3,58 +3,60 @@
  * transaction before any cloud is called; and the replication reads the sweep and the API need.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
 import { imageFromRow, loggingChanges } from './task-log.ts';
 import { deletionImageKey, idempotencyKey, sourceImageKey, toIso } from './keys.ts';
 import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
 import { LedgerInputError, type TaskState } from './states.ts';
 
-const time = z.union([z.date(), z.string().min(1), z.number()]);
+const time = z.union([z.date(), z.string().check(z.minLength(1)), z.number()]);
 
 const replicationInput = z.object({
   /** `delete`: a deletion at the source, whose tasks delete what Ferry copied (the digest is then required). */
-  action: z.enum(['copy', 'delete']).default('copy'),
-  sourceKind: z.string().min(1),
-  source: z.string().min(1),
-  region: z.string().min(1).nullish(),
-  namespace: z.string().min(1),
-  repository: z.string().min(1),
-  tag: z.string().min(1).nullish(),
-  digest: z.string().min(1).nullish(),
-  pushedAt: time.nullish(),
-  eventId: z.string().min(1).max(1024).nullish(),
-  receivedAt: time.optional(),
-  rules: z.array(z.string().min(1)).default([]),
-  details: z.record(z.string(), z.unknown()).optional(),
+  action: z._default(z.enum(['copy', 'delete']), 'copy'),
+  sourceKind: z.string().check(z.minLength(1)),
+  source: z.string().check(z.minLength(1)),
+  region: z.nullish(z.string().check(z.minLength(1))),
+  namespace: z.string().check(z.minLength(1)),
+  repository: z.string().check(z.minLength(1)),
+  tag: z.nullish(z.string().check(z.minLength(1))),
+  digest: z.nullish(z.string().check(z.minLength(1))),
+  pushedAt: z.nullish(time),
+  eventId: z.nullish(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+  receivedAt: z.optional(time),
+  rules: z._default(z.array(z.string().check(z.minLength(1))), []),
+  details: z.optional(z.record(z.string(), z.unknown())),
 });
 export type ReplicationInput = z.input<typeof replicationInput>;
 
 /** What a task records of its rule's policy; fields left out take the defaults when the row is read. */
 const policyInput = z.object({
-  maxAttempts: z.number().int().min(1).optional(),
-  backoff: z.object({ initialSeconds: z.number().positive().optional(), maxSeconds: z.number().positive().optional(), multiplier: z.number().min(1).optional() }).optional(),
-  deadlineMinutes: z.number().positive().optional(),
-  retryOnTimeout: z.boolean().optional(),
+  maxAttempts: z.optional(z.int().check(z.gte(1))),
+  backoff: z.optional(
+    z.object({ initialSeconds: z.optional(z.number().check(z.positive())), maxSeconds: z.optional(z.number().check(z.positive())), multiplier: z.optional(z.number().check(z.gte(1))) }),
+  ),
+  deadlineMinutes: z.optional(z.number().check(z.positive())),
+  retryOnTimeout: z.optional(z.boolean()),
 });
 
 const taskSpec = z.object({
   /** The provider that submits and reconciles the task; any registered provider name. */
-  provider: z.string().min(1),
+  provider: z.string().check(z.minLength(1)),
   target: z.record(z.string(), z.unknown()),
   /** Stable, canonical description of the destination (e.g. `acr:cn-shanghai/cri-x/ns/repo:tag`). */
-  targetKey: z.string().min(1),
-  rule: z.string().min(1).nullish(),
+  targetKey: z.string().check(z.minLength(1)),
+  rule: z.nullish(z.string().check(z.minLength(1))),
   /** Where the cloud task lives / is listed. Default: the replication's source. */
-  scope: z.string().min(1).optional(),
-  maxAttempts: z.number().int().min(1).max(1000).optional(),
-  deadlineAt: time.nullish(),
-  nextAttemptAt: time.nullish(),
-  policy: policyInput.optional(),
+  scope: z.optional(z.string().check(z.minLength(1))),
+  maxAttempts: z.optional(z.int().check(z.gte(1)).check(z.lte(1000))),
+  deadlineAt: z.nullish(time),
+  nextAttemptAt: z.nullish(time),
+  policy: z.optional(policyInput),
 });
 export type TaskSpec = z.input<typeof taskSpec>;
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+function parse<S extends z.ZodMiniType>(schema: S, value: unknown, prefix: string): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

@@ -5,7 +5,7 @@
  *
  * A provider is a stateless definition; `connect` builds its clients once per function instance.
  */
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import type { AlibabaCredentials } from '../clients/credentials.ts';
 import type { Clock } from '../clock.ts';
 import type { FerryConfig, Source } from '../config/index.ts';
@@ -51,11 +51,11 @@ export type RenderField = (field: string, template: string, check: NameCheck) =>
 /** The config schema's building blocks a provider's target schema is made of. */
 export interface SchemaKit {
   /** A name checked by a naming rule (`pattern`: the rule's shape, for documents such as OpenAPI). */
-  checked(check: NameCheck, pattern?: RegExp): z.ZodType<string>;
+  checked(check: NameCheck, pattern?: RegExp): z.ZodMiniType<string>;
   /** A name template (`{namespace}`…); without placeholders the literal must pass `check`. */
-  template(fallback: string, check: NameCheck): z.ZodType<string, string | undefined>;
-  alibabaRegion: z.ZodType<string>;
-  huaweiRegion: z.ZodType<string>;
+  template(fallback: string, check: NameCheck): z.ZodMiniType<string, string | undefined>;
+  alibabaRegion: z.ZodMiniType<string>;
+  huaweiRegion: z.ZodMiniType<string>;
 }
 
 /** What the cloud says about one task. */
@@ -265,7 +265,7 @@ export interface Connected<To extends RenderedTarget = RenderedTarget> {
 /** Cancelling by the cloud's own reference: the request body's fields and how to name it. */
 export interface ReferenceSpec {
   /** The `POST /cancel` body for this provider (without `provider` and `reason`). */
-  schema(kit: SchemaKit): z.ZodObject;
+  schema(kit: SchemaKit): z.ZodMiniObject;
   /** The cloud reference a ledger task would hold for it (to cancel the Ferry task instead), if any. */
   taskRef?(ref: Record<string, unknown>): string | null;
   /** Whether a ledger task is the one this reference names. */
@@ -295,7 +295,7 @@ export interface CloudProvider<To extends RenderedTarget = RenderedTarget> {
   /** Kinds of configured source whose images this provider copies. */
   readonly sourceKinds: readonly string[];
   /** A rule target's schema (with `provider: z.literal(name)`). */
-  targetSchema(kit: SchemaKit): z.ZodObject;
+  targetSchema(kit: SchemaKit): z.ZodMiniObject;
   /**
    * Config problems of one target given the sources its rule can match (path relative to the target);
    * `config` is the raw document's sources and clouds, read defensively (other checks report their shape).

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { textProblem, timeProblem } from '../http/values.ts';
 import * as naming from '../rules/naming.ts';
 
@@ -45,24 +45,28 @@ const MANIFEST_TYPES = new Set([
 ]);
 
 /** A string the ledger can store (no NUL, no lone surrogate). */
-const text = z.string().superRefine((v, ctx) => {
-  const problem = textProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const nonEmpty = text.trim().min(1);
-const optionalText = text
-  .optional()
-  .nullable()
-  .transform((v) => (v?.trim() ? v.trim() : undefined));
+const text = z.string().check(
+  z.superRefine((v, ctx) => {
+    const problem = textProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+const nonEmpty = text.check(z.trim()).check(z.minLength(1));
+const optionalText = z.pipe(
+  z.nullable(z.optional(text)),
+  z.transform((v) => (v?.trim() ? v.trim() : undefined)),
+);
 /** A sender's value in a message: JSON-quoted, at most 80 characters of it. */
 const quote = (v: unknown) => (typeof v === 'string' && v.length > 80 ? `${JSON.stringify(v.slice(0, 80))}…` : JSON.stringify(v));
 /** An image digest, when given: `sha256:` + 64 or `sha512:` + 128 lowercase hex digits. */
-const optionalDigest = optionalText.superRefine((v, ctx) => {
-  const problem = v === undefined ? null : naming.imageDigest(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: `${quote(v)} ${problem}` });
-});
+const optionalDigest = optionalText.check(
+  z.superRefine((v, ctx) => {
+    const problem = v === undefined ? null : naming.imageDigest(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${quote(v)} ${problem}` });
+  }),
+);
 /** A time as senders write it: epoch seconds or milliseconds, or a date string. */
-const timeValue = z.union([z.number(), text]).optional();
+const timeValue = z.optional(z.union([z.number(), text]));
 
 /** ACR repository-trigger times: `YYYY-MM-DD HH:mm:ss`, no zone; ACR shows them in China Standard Time. */
 const ACR_ZONE = '+08:00';
@@ -98,7 +102,7 @@ function invalid(field: string, message: string): NormalizeResult {
   return { ok: false, status: 422, field, message };
 }
 
-function firstIssue(error: z.ZodError, prefix = ''): NormalizeResult {
+function firstIssue(error: z.core.$ZodError, prefix = ''): NormalizeResult {
   const issue = error.issues[0]!;
   const path = issue.path
     .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
@@ -140,7 +144,7 @@ function normalizeAcr(body: unknown): NormalizeResult {
 
 // ---------- Harbor (default format) ----------
 const harborData = z.object({
-  resources: z.array(z.object({ digest: optionalDigest, tag: optionalText, resource_url: optionalText })).min(1, 'must list at least one resource'),
+  resources: z.array(z.object({ digest: optionalDigest, tag: optionalText, resource_url: optionalText })).check(z.minLength(1, 'must list at least one resource')),
   repository: z.object({ name: nonEmpty, namespace: nonEmpty, repo_full_name: optionalText }),
 });
 const harborEvent = z.object({ type: nonEmpty, occur_at: timeValue, event_data: z.unknown() });
@@ -200,7 +204,7 @@ const distributionEvent = z.object({
   action: nonEmpty,
   timestamp: timeValue,
   target: z.object({ mediaType: optionalText, digest: optionalDigest, repository: nonEmpty, tag: optionalText, url: optionalText }),
-  request: z.object({ host: optionalText }).optional(),
+  request: z.optional(z.object({ host: optionalText })),
 });
 const distributionEnvelope = z.object({ events: z.array(z.unknown()) });
 
@@ -288,7 +292,7 @@ function normalizeDockerHub(body: unknown, now: Date): NormalizeResult {
 }
 
 // ---------- CloudEvents (structured and binary) ----------
-const cloudEvent = z.object({ specversion: nonEmpty, id: nonEmpty, source: nonEmpty, type: nonEmpty, time: text.optional(), data: z.unknown() });
+const cloudEvent = z.object({ specversion: nonEmpty, id: nonEmpty, source: nonEmpty, type: nonEmpty, time: z.optional(text), data: z.unknown() });
 
 const eventBridgePush = z.object({
   InstanceId: optionalText,

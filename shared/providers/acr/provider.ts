@@ -1,5 +1,5 @@
 /** Alibaba Cloud Container Registry Enterprise: native cross-instance sync (CreateRepoSyncTask). */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { CopyError } from '../../copy/types.ts';
@@ -28,9 +28,9 @@ export const acrProvider: CloudProvider<AcrTarget> = {
   reference: {
     schema: (kit) =>
       z.strictObject({
-        instanceId: kit.checked(naming.acrInstanceId, /^cri-[a-z0-9]{4,32}$/).describe('ACR Enterprise instance id (cri-…)'),
-        syncTaskId: kit.checked(naming.acrSyncTaskId, /^rst-[a-z0-9]{4,32}$/).describe('ACR replication task id (rst-…)'),
-        region: kit.alibabaRegion.optional().describe('Region of the instance; default: the configured source with that instance id'),
+        instanceId: kit.checked(naming.acrInstanceId, /^cri-[a-z0-9]{4,32}$/).check(z.describe('ACR Enterprise instance id (cri-…)')),
+        syncTaskId: kit.checked(naming.acrSyncTaskId, /^rst-[a-z0-9]{4,32}$/).check(z.describe('ACR replication task id (rst-…)')),
+        region: z.optional(kit.alibabaRegion).check(z.describe('Region of the instance; default: the configured source with that instance id')),
       }),
     taskRef: (ref) => String(ref.syncTaskId),
     matchesTask: (ref, task) => {

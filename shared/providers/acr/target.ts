@@ -1,5 +1,5 @@
 /** An ACR rule target: the config schema, rendering for one push, and the ledger's stored form. */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import { storedTargetParser } from '../stored-target.ts';
 import type { RenderField, Rendering, SchemaKit, SourceImage, TaskTarget } from '../types.ts';
@@ -27,9 +27,9 @@ export function acrTargetSchema(kit: SchemaKit) {
     namespace: kit.template('{namespace}', naming.acrNamespace),
     repo: kit.template('{repo}', naming.acrRepository),
     tag: kit.template('{tag}', naming.imageTag),
-    override: z.boolean().default(false),
+    override: z._default(z.boolean(), false),
     /** Cross-account replication: the Alibaba Cloud account (UID) owning the target instance. */
-    targetUserId: kit.checked(naming.accountId).optional(),
+    targetUserId: z.optional(kit.checked(naming.accountId)),
   });
 }
 
@@ -65,8 +65,8 @@ const stored = z.object({
     kind: z.string(),
     namespace: z.string(),
     repository: z.string(),
-    tag: z.string().optional(),
-    digest: z.string().optional(),
+    tag: z.optional(z.string()),
+    digest: z.optional(z.string()),
     instanceId: z.string(),
     region: z.string(),
   }),
@@ -77,8 +77,8 @@ const stored = z.object({
     namespace: z.string(),
     repo: z.string(),
     tag: z.string(),
-    override: z.boolean().default(false),
-    targetUserId: z.string().optional(),
+    override: z._default(z.boolean(), false),
+    targetUserId: z.optional(z.string()),
   }),
 });
 

@@ -4,7 +4,7 @@
  * the ledger (its cloud reference), advanced in slices by the sweep's reconciliation and resumed
  * from its checkpoint by whichever process comes next.
  */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { CopyError, copyImage, resolveDigest } from '../../copy/index.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider, ConnectOptions } from '../types.ts';
@@ -37,7 +37,7 @@ export const copyProvider: CloudProvider<CopyTarget> = {
   reference: {
     schema: (kit) =>
       z.strictObject({
-        ref: kit.checked(naming.copyJobRef, naming.COPY_JOB_REF).describe("Copy job: copy:<Ferry task id>:<attempt>, a copy task's cloudRef"),
+        ref: kit.checked(naming.copyJobRef, naming.COPY_JOB_REF).check(z.describe("Copy job: copy:<Ferry task id>:<attempt>, a copy task's cloudRef")),
       }),
     taskRef: (ref) => String(ref.ref),
     matchesTask: (ref, task) => task.cloudRef === ref.ref,

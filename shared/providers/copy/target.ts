@@ -1,5 +1,5 @@
 /** A copy rule target: the config schema and checks, rendering for one push, the ledger's stored form. */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import { providerNamed } from '../registry.ts';
 import { storedTargetParser } from '../stored-target.ts';
@@ -26,15 +26,12 @@ const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 export function copyTargetSchema(kit: SchemaKit) {
   return z.strictObject({
     provider: z.literal('copy'),
-    registry: z.string().min(1, { error: 'must name a configured source' }),
+    registry: z.string().check(z.minLength(1, { error: 'must name a configured source' })),
     namespace: kit.template('{namespace}', naming.ociNamespace),
     repository: kit.template('{repository}', naming.ociRepository),
     tag: kit.template('{tag}', naming.imageTag),
-    platforms: z
-      .array(z.string().regex(PLATFORM, { error: 'must be os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8' }))
-      .min(1)
-      .optional(),
-    referrers: z.boolean().default(false),
+    platforms: z.optional(z.array(z.string().check(z.regex(PLATFORM, { error: 'must be os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8' }))).check(z.minLength(1))),
+    referrers: z._default(z.boolean(), false),
   });
 }
 
@@ -106,17 +103,17 @@ export function renderCopy(config: Record<string, unknown>, from: SourceImage, f
 }
 
 const stored = z.object({
-  from: z.looseObject({ source: z.string(), kind: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional() }),
+  from: z.looseObject({ source: z.string(), kind: z.string(), namespace: z.string(), repository: z.string(), tag: z.optional(z.string()), digest: z.optional(z.string()) }),
   to: z.looseObject({
     provider: z.literal('copy'),
     registry: z.string(),
     namespace: z.string(),
     repository: z.string(),
     tag: z.string(),
-    platforms: z.array(z.string()).optional(),
-    referrers: z.boolean().default(false),
+    platforms: z.optional(z.array(z.string())),
+    referrers: z._default(z.boolean(), false),
   }),
-  written: z.object({ digest: z.string() }).optional(),
+  written: z.optional(z.object({ digest: z.string() })),
 });
 
 /** A ledger task's target JSON as copy tasks hold it; parsed once per row. */

@@ -1,5 +1,5 @@
 /** Huawei Cloud SWR: manual image sync between regions (sync_images), followed through sync_job. */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import type { CloudProvider } from '../types.ts';
 import { cancelForOperator, deleteAutoSync, MANUAL_JOB_NOTE, type AutoSyncRef } from './auto-sync.ts';
@@ -31,11 +31,11 @@ export const swrProvider: CloudProvider<SwrTarget> = {
   reference: {
     schema: (kit) =>
       z.strictObject({
-        region: kit.huaweiRegion.describe('Source region of the automatic sync task'),
-        namespace: kit.checked(naming.swrNamespace).describe('SWR organization'),
-        repository: kit.checked(naming.swrRepository).describe('SWR repository'),
-        remoteRegionId: kit.huaweiRegion.describe('Target region'),
-        remoteNamespace: kit.checked(naming.swrNamespace).describe('Target organization'),
+        region: kit.huaweiRegion.check(z.describe('Source region of the automatic sync task')),
+        namespace: kit.checked(naming.swrNamespace).check(z.describe('SWR organization')),
+        repository: kit.checked(naming.swrRepository).check(z.describe('SWR repository')),
+        remoteRegionId: kit.huaweiRegion.check(z.describe('Target region')),
+        remoteNamespace: kit.checked(naming.swrNamespace).check(z.describe('Target organization')),
       }),
     describe: (r) => `SWR automatic sync task ${String(r.region)}/${String(r.namespace)}/${String(r.repository)} → ${String(r.remoteRegionId)}/${String(r.remoteNamespace)}`,
   },

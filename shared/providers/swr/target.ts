@@ -1,5 +1,5 @@
 /** An SWR rule target: the config schema, rendering for one push, and the ledger's stored form. */
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import * as naming from '../../rules/naming.ts';
 import { storedTargetParser } from '../stored-target.ts';
 import type { RenderField, Rendering, SchemaKit, SourceImage, TaskTarget } from '../types.ts';
@@ -24,10 +24,10 @@ export function swrTargetSchema(kit: SchemaKit) {
   return z.strictObject({
     provider: z.literal('swr'),
     /** The source's SWR region; defaults to it. */
-    region: kit.huaweiRegion.optional(),
+    region: z.optional(kit.huaweiRegion),
     remoteRegion: kit.huaweiRegion,
     remoteNamespace: kit.template('{namespace}', naming.swrNamespace),
-    override: z.boolean().default(false),
+    override: z._default(z.boolean(), false),
   });
 }
 
@@ -62,7 +62,7 @@ export function renderSwr(config: Record<string, unknown>, from: SourceImage, fi
 }
 
 const stored = z.object({
-  from: z.looseObject({ source: z.string(), kind: z.string(), namespace: z.string(), repository: z.string(), tag: z.string().optional(), digest: z.string().optional(), region: z.string() }),
+  from: z.looseObject({ source: z.string(), kind: z.string(), namespace: z.string(), repository: z.string(), tag: z.optional(z.string()), digest: z.optional(z.string()), region: z.string() }),
   to: z.looseObject({
     provider: z.literal('swr'),
     region: z.string(),
@@ -71,7 +71,7 @@ const stored = z.object({
     tag: z.string(),
     remoteRegion: z.string(),
     remoteNamespace: z.string(),
-    override: z.boolean().default(false),
+    override: z._default(z.boolean(), false),
   }),
 });
 
