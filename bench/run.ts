@@ -2,7 +2,7 @@
  * `npm run bench [-- <scenario> ...] [-- --quick]`: Ferry's benchmark. Prints a table per
  * scenario and merges the figures into bench/results.json. It measures; it never fails on a figure.
  *
- * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit, ui (default: all, in that order).
+ * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit, ui, stack (default: all, in that order).
  * PostgreSQL: DATABASE_URL (or FERRY_TEST_DATABASE_URL) adds the PostgreSQL backend where a
  * scenario has a ledger.
  */
@@ -21,6 +21,7 @@ const SCENARIOS: Record<string, () => Promise<(o: BenchOptions) => Promise<Scena
   copy: async () => (await import('./copy.ts')).runCopyBench,
   audit: async () => (await import('./audit.ts')).runAuditBench,
   ui: async () => (await import('./ui.ts')).runUiBench,
+  stack: async () => (await import('./stack.ts')).runStackBench,
 };
 
 function usage(): string {

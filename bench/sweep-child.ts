@@ -1,10 +1,15 @@
 /**
  * One sweep over N open ACR tasks across 10 source instances, in its own process so its peak RSS is
  * this workload's (the process also holds the local cloud and, without DATABASE_URL, PGlite).
- * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url>]
+ * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url> | --pglite-memory]
+ * PGlite runs in a temporary data directory, as `npm start` runs it; `--pglite-memory` keeps it in
+ * memory as the tests do (the database's files then count in this process's RSS).
  * Prints `@@result {json}`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { SyncTask } from '../local/cloud/acr.ts';
 import { runSweep } from '../shared/sweep/run.ts';
@@ -19,6 +24,8 @@ async function main() {
   const n = Number(process.argv[2] ?? 1000);
   const latencyMs = Number(process.argv[3] ?? 20);
   const pgUrl = process.argv[4] === '--pg' ? process.argv[5] : undefined;
+  const pgliteMemory = process.argv[4] === '--pglite-memory';
+  const pgliteDir = pgUrl || pgliteMemory ? undefined : mkdtempSync(join(tmpdir(), 'ferry-sweep-bench-'));
   const srcs = Array.from({ length: INSTANCES }, (_, i) => `cri-benchsrc${String(i).padStart(3, '0')}`);
   let schema: string | undefined;
   let databaseUrl: string | undefined;
@@ -35,6 +42,7 @@ async function main() {
   let calls = 0;
   const stack = await startTestStack({
     ...(databaseUrl ? { databaseUrl } : {}),
+    ...(pgliteDir ? { pgliteDir } : {}),
     cloud: {
       log: (line) => {
         if (/acr:/.test(line)) calls++;
@@ -93,7 +101,16 @@ async function main() {
           `('rep-${i}', 'key-${i}', 'acr', '${t.source.instanceId}', 'cn-hangzhou', 'team', 'app', '${t.source.tag}', '${t.source.digest}', '${iso(created)}', '${iso(created)}', '["releases"]', 'in_progress', '${iso(created)}', '${iso(created)}')`,
         );
         const target = JSON.stringify({
-          from: { instanceId: t.source.instanceId, region: 'cn-hangzhou', namespace: 'team', repository: 'app', tag: t.source.tag, digest: t.source.digest },
+          from: {
+            source: `bench-src-${i % INSTANCES}`,
+            kind: 'acr',
+            instanceId: t.source.instanceId,
+            region: 'cn-hangzhou',
+            namespace: 'team',
+            repository: 'app',
+            tag: t.source.tag,
+            digest: t.source.digest,
+          },
           to: { provider: 'acr', instanceId: DST, region: 'cn-shanghai', namespace: 'team', repo: 'app', tag: t.source.tag, override: false },
         });
         tsk.push(
@@ -117,7 +134,7 @@ async function main() {
       openTasks: n,
       instances: INSTANCES,
       latencyMs,
-      backend: databaseUrl ? 'postgresql' : 'pglite',
+      backend: databaseUrl ? 'postgresql' : pgliteDir ? 'pglite' : 'pglite in memory',
       cloudCallsAtCloud: calls,
       cloudCallsBySweep: summary.cloudCallsTotal,
       cloudCallsByApi: summary.cloudCalls,
@@ -133,6 +150,7 @@ async function main() {
     });
   } finally {
     await stack.close();
+    if (pgliteDir) rmSync(pgliteDir, { recursive: true, force: true });
     if (schema && pgUrl) {
       const c = new pg.Client({ connectionString: pgUrl });
       await c.connect();

@@ -104,7 +104,7 @@ describe('the lock in one process (openDb)', () => {
     expect(existsSync(join(d, LOCK_FILE))).toBe(false);
     const b = await openDb({ dataDir: d });
     await b.close();
-  });
+  }, 60_000);
 
   it('takes over a stale lock (dead pid, our own pid from an earlier process, half-written file); respects a live one and another host', async () => {
     const d = join(dir, 'stale');
@@ -130,5 +130,5 @@ describe('the lock in one process (openDb)', () => {
     expect((err as Error).message).toContain('pid 4242 on host elsewhere.example');
     expect((err as Error).message).toContain(`if none runs there any more, delete ${file}`);
     expect(readFileSync(file, 'utf8')).toContain('elsewhere.example');
-  });
+  }, 60_000);
 });

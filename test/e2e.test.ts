@@ -1,4 +1,4 @@
-// End to end: `local/stack/start.ts` (what `npm start` runs) as a child process on the example
+// End to end: `scripts/start.mjs` (what `npm start` runs: local/stack/start.ts, bundled) as a child process on the example
 // config. A push simulated through the local cloud's admin API fires the ACR trigger → Ferry's
 // webhook → CreateRepoSyncTask in both target instances → the sweep sees them finish → the API
 // reports `succeeded`, and the tag exists in both targets. SIGINT then exits 0. The child's stdout
@@ -55,7 +55,7 @@ function logLines(): Record<string, unknown>[] {
 }
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'local/stack/start.ts'], {
+  child = spawn(process.execPath, ['scripts/start.mjs'], {
     cwd: ROOT,
     env: { ...cleanEnv(), PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'data'), FERRY_SWEEP_INTERVAL: '500', FERRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,10 +63,11 @@ beforeAll(async () => {
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const ready = await waitFor('the "local stack ready" line', () => logLines().find((l) => l.msg === 'local stack ready'), 20_000);
+  // A first start also creates the ledger's database (a child process; ~10 s on a busy machine).
+  const ready = await waitFor('the "local stack ready" line', () => logLines().find((l) => l.msg === 'local stack ready'), 60_000);
   apiUrl = String(ready.apiUrl);
   cloudUrl = String(ready.cloudUrl);
-}, 25_000);
+}, 65_000);
 
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) {

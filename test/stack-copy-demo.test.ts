@@ -25,7 +25,7 @@ beforeAll(async () => {
     env: { PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: join(dir, 'data'), FERRY_SWEEP_INTERVAL: '200ms', FERRY_LOG_LEVEL: 'warn' },
     print: (t) => (banner += t),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await stack?.close();

@@ -55,7 +55,7 @@ beforeAll(async () => {
     apps,
     print: (t) => (banner += t),
   });
-}, 20_000);
+}, 60_000);
 
 afterAll(async () => {
   await stack?.close();
@@ -172,7 +172,7 @@ describe('startLocalStack with an operator config', () => {
     } finally {
       await s.close();
     }
-  }, 20_000);
+  }, 60_000);
 
   it('refuses a bad setting or config clearly, leaving nothing listening', async () => {
     await expect(startLocalStack({ env: { PORT: 'eighty' }, apps, print: () => {} })).rejects.toThrow('PORT must be a port number 0–65535, got "eighty"');

@@ -4,6 +4,7 @@ import { acrNamespace, acrRepository, imageTag, digest as digestRule } from '../
 import { FOREIGN_SOURCE, foreignSyncTasks } from './acr-foreign.ts';
 import { AcrTempCredentials } from './registry/acr-credentials.ts';
 import { AlibabaApiError, invalidParameter, optionalBool, optionalInt, page, randomId, required, type Params } from './alibaba-common.ts';
+import { Pruner } from './task-cap.ts';
 import type { LocalCloudEnv } from './types.ts';
 
 /**
@@ -196,14 +197,17 @@ export class AcrState {
   readonly registryCredentials = new AcrTempCredentials();
   private outcomes: OutcomeRule[] = [];
   private outcomeSeq = 1;
+  private readonly pruner: Pruner<SyncTask>;
 
   constructor(private readonly env: LocalCloudEnv) {
+    this.pruner = new Pruner<SyncTask>({ keep: env.seed.keepFinishedTasks, scopeOf: (t) => t.source.instanceId, finishedAt: (t) => t.final?.at });
     this.reset();
   }
 
   reset(): void {
     this.instances.clear();
     this.tasks = [];
+    this.pruner.reset();
     this.calls = [];
     this.deleteCalls = [];
     this.outcomes = [];
@@ -295,6 +299,11 @@ export class AcrState {
       repo.modifiedTime = at;
       t.final = { status: 'SUCCESS', at };
     }
+    this.tasks = this.pruner.maybePrune(this.tasks);
+    // The create-call log (a test record) is bounded alike: the newest ones, ten per kept task.
+    const keepCalls = 10 * this.env.seed.keepFinishedTasks;
+    if (this.calls.length > 2 * keepCalls) this.calls = this.calls.slice(-keepCalls);
+    if (this.deleteCalls.length > 2 * keepCalls) this.deleteCalls = this.deleteCalls.slice(-keepCalls);
   }
 
   statusOf(t: SyncTask, now: number): { status: SyncTaskStatus; modifiedTime: number; issue?: TaskIssue | undefined } {

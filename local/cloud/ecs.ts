@@ -1,4 +1,5 @@
 import { AlibabaApiError, invalidParameter, missingParameter, optionalInt, page, randomId, type Params } from './alibaba-common.ts';
+import { Pruner } from './task-cap.ts';
 import type { LocalCloudEnv } from './types.ts';
 
 /**
@@ -75,11 +76,16 @@ export function ecsTime(ms: number): string {
 
 export class EcsState {
   tasks: EcsTask[] = [];
+  private readonly pruner: Pruner<EcsTask>;
 
-  constructor(private readonly env: LocalCloudEnv) {}
+  constructor(private readonly env: LocalCloudEnv) {
+    // Another caller's tasks (realism) are made once per region: never forgotten, or they would come back.
+    this.pruner = new Pruner<EcsTask>({ keep: env.seed.keepFinishedTasks, scopeOf: (t) => t.regionId, finishedAt: (t) => (t.foreign ? undefined : this.view(t, env.clock.now()).finishedAt) });
+  }
 
   reset(): void {
     this.tasks = [];
+    this.pruner.reset();
   }
 
   private regions(): string[] {
@@ -105,6 +111,7 @@ export class EcsState {
       ...(foreign ? { foreign } : {}),
     };
     this.tasks.push(task);
+    this.tasks = this.pruner.maybePrune(this.tasks);
     return this.view(task, task.createdAt);
   }
 

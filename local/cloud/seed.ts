@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_KEEP_FINISHED } from './task-cap.ts';
 
 /**
  * What the local cloud starts with: the `localCloud` section of Ferry's config.
@@ -14,6 +15,11 @@ export const localCloudSeedSchema = z.object({
   speed: z.number().positive().default(1),
   /** How long an emulated sync/import task takes, in virtual milliseconds. */
   syncDurationMs: z.object({ min: z.number().int().nonnegative().default(300), max: z.number().int().nonnegative().default(1500) }).prefault({}),
+  /**
+   * Finished tasks (ACR sync tasks per source instance, ECS tasks and SWR sync jobs per region) the
+   * emulator remembers; older ones are forgotten (task-cap.ts). Open tasks are always kept.
+   */
+  keepFinishedTasks: z.number().int().positive().default(DEFAULT_KEEP_FINISHED),
   alibaba: z
     .object({
       accounts: z

@@ -49,7 +49,7 @@ export interface StartLocalCloudOptions {
 export interface AcrTestApi {
   tasks(filter?: { instanceId?: string; targetInstanceId?: string }): SyncTaskView[];
   task(syncTaskId: string): SyncTaskView | undefined;
-  /** Every CreateRepoSyncTask call that created a task. */
+  /** Every CreateRepoSyncTask call that created a task (the newest 10 × seed.keepFinishedTasks at least). */
   readonly createCalls: CreateCall[];
   /** Every tag DeleteRepoTag removed. */
   readonly deleteCalls: { instanceId: string; namespace: string; repo: string; tag: string }[];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Pruner } from './task-cap.ts';
 import type { LocalCloudEnv } from './types.ts';
 
 /**
@@ -132,6 +133,7 @@ export class SwrState {
   /** Every tag DeleteRepoTag removed. */
   deletedTags: { region: string; namespace: string; repo: string; tag: string }[] = [];
   private jobs: JobRecord[] = [];
+  private readonly jobPruner: Pruner<JobRecord>;
   private planned: { match: SyncJobMatch; outcome: ForcedOutcome; remaining: number }[] = [];
   private nextTaskId = 1;
   private nextJobId = 1;
@@ -144,6 +146,7 @@ export class SwrState {
   constructor(private readonly env: LocalCloudEnv) {
     this.domainName = env.seed.huawei.domain;
     this.domainId = hexId('domain', this.domainName);
+    this.jobPruner = new Pruner<JobRecord>({ keep: env.seed.keepFinishedTasks, scopeOf: (j) => j.region, finishedAt: (j) => j.final?.at });
     this.reset();
   }
 
@@ -154,6 +157,7 @@ export class SwrState {
     this.deletedTasks = new Set();
     this.deletedTags = [];
     this.jobs = [];
+    this.jobPruner.reset();
     this.planned = [];
     this.nextTaskId = 1;
     this.nextJobId = 1;
@@ -364,6 +368,7 @@ export class SwrState {
       if (job.final || job.foreign || now < job.doneAt || job.forced === 'stuck') continue;
       job.final = { status: this.finish(job), at: job.doneAt };
     }
+    this.jobs = this.jobPruner.maybePrune(this.jobs);
   }
 
   private finish(job: JobRecord): SyncJobStatus {

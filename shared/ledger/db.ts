@@ -146,8 +146,10 @@ async function openPglite(opts: OpenDbOptions): Promise<Db> {
   let lite: PGlite;
   try {
     // Loaded only here: deployed functions use PostgreSQL and ship without PGlite.
-    const { PGlite: Lite } = await import('@electric-sql/pglite');
-    lite = dataDir ? await Lite.create(dataDir) : await Lite.create();
+    const [{ PGlite: Lite }, init] = await Promise.all([import('@electric-sql/pglite'), import('./pglite-init.ts')]);
+    const startParams = init.pgliteStartParams(Lite.defaultStartParams);
+    if (dataDir && init.needsInitdb(dataDir)) await init.initdbInChild(dataDir, startParams);
+    lite = await Lite.create(dataDir, { startParams });
   } catch (err) {
     lock?.release();
     throw err;

@@ -88,6 +88,8 @@ export interface TestStackOptions {
   cloud?: StartLocalCloudOptions;
   /** Ledger on PostgreSQL instead of in-memory PGlite. */
   databaseUrl?: string;
+  /** PGlite in this directory (as `npm start` runs it) instead of in memory. */
+  pgliteDir?: string;
   /** PostgreSQL schema to work in (created by the caller), so runs don't share tables. */
   searchPath?: string;
   workerId?: string;
@@ -100,7 +102,9 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const env = { ...TEST_ENV, ...opts.env };
   const raw = baseConfig(cloud.url);
   const config = parseConfig(auditOffUnlessAsked(opts.config ? opts.config(raw) : raw), env);
-  const db = await openLedgerDb(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : { memory: true });
+  const db = await openLedgerDb(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl, ...(opts.searchPath ? { searchPath: opts.searchPath } : {}) } : opts.pgliteDir ? { dataDir: opts.pgliteDir } : { memory: true },
+  );
   const ledger = new Ledger(db, { now: () => clock.now() });
   const deps = makeDeps({ config, ledger, clock, log: createLogger({ test: true }, 'error'), env, workerId: opts.workerId ?? 'test-worker', random: () => 0.5 });
   const connect = { config, clock, env };
