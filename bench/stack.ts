@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { atMost, goalsTable, ROOT, type BenchOptions, type ScenarioResult, type Table } from './lib.ts';
+import { atMost, goalsTable, ROOT, type BenchOptions, type ScenarioResult } from './lib.ts';
 
 const IDLE_GOAL_MIB = 300;
 
