@@ -1,7 +1,8 @@
 /**
  * One sweep over N open ACR tasks across 10 source instances, in its own process so its peak RSS is
  * this workload's (the process also holds the local cloud and, without DATABASE_URL, PGlite).
- * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url>]
+ * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url> [--schema <existing schema>]]
+ * (--schema: sweep in that schema, kept afterwards — the scale bench fills it with history first.)
  * Prints `@@result {json}`.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,18 +20,19 @@ async function main() {
   const n = Number(process.argv[2] ?? 1000);
   const latencyMs = Number(process.argv[3] ?? 20);
   const pgUrl = process.argv[4] === '--pg' ? process.argv[5] : undefined;
+  const existingSchema = process.argv[6] === '--schema' ? process.argv[7] : undefined;
   const srcs = Array.from({ length: INSTANCES }, (_, i) => `cri-benchsrc${String(i).padStart(3, '0')}`);
   let schema: string | undefined;
   let databaseUrl: string | undefined;
-  if (pgUrl) {
+  if (pgUrl && existingSchema) {
+    databaseUrl = withSearchPath(pgUrl, existingSchema);
+  } else if (pgUrl) {
     schema = `ferry_bench_${randomBytes(5).toString('hex')}`;
     const c = new pg.Client({ connectionString: pgUrl });
     await c.connect();
     await c.query(`CREATE SCHEMA ${schema}`);
     await c.end();
-    const u = new URL(pgUrl);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    databaseUrl = u.toString();
+    databaseUrl = withSearchPath(pgUrl, schema);
   }
   let calls = 0;
   const stack = await startTestStack({
@@ -93,11 +95,20 @@ async function main() {
           `('rep-${i}', 'key-${i}', 'acr', '${t.source.instanceId}', 'cn-hangzhou', 'team', 'app', '${t.source.tag}', '${t.source.digest}', '${iso(created)}', '${iso(created)}', '["releases"]', 'in_progress', '${iso(created)}', '${iso(created)}')`,
         );
         const target = JSON.stringify({
-          from: { instanceId: t.source.instanceId, region: 'cn-hangzhou', namespace: 'team', repository: 'app', tag: t.source.tag, digest: t.source.digest },
+          from: {
+            source: `bench-src-${i % INSTANCES}`,
+            kind: 'acr',
+            instanceId: t.source.instanceId,
+            region: 'cn-hangzhou',
+            namespace: 'team',
+            repository: 'app',
+            tag: t.source.tag,
+            digest: t.source.digest,
+          },
           to: { provider: 'acr', instanceId: DST, region: 'cn-shanghai', namespace: 'team', repo: 'app', tag: t.source.tag, override: false },
         });
         tsk.push(
-          `('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:cn-shanghai/${DST}/team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`,
+          `('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:${DST}:cn-shanghai:team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`,
         );
       }
       await db.exec(
@@ -140,6 +151,13 @@ async function main() {
       await c.end();
     }
   }
+}
+
+/** Keeps any `options` the URL already has (e.g. logging settings) and adds the search_path. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `${u.searchParams.get('options') ?? ''} -c search_path=${schema}`.trim());
+  return u.toString();
 }
 
 main().then(
