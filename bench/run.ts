@@ -2,7 +2,8 @@
  * `npm run bench [-- <scenario> ...] [-- --quick]`: Ferry's benchmark. Prints a table per
  * scenario and merges the figures into bench/results.json. It measures; it never fails on a figure.
  *
- * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit (default: all, in that order).
+ * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit, scale (default: all, in that order;
+ * scale needs PostgreSQL and reports itself skipped without it).
  * PostgreSQL: DATABASE_URL (or FERRY_TEST_DATABASE_URL) adds the PostgreSQL backend where a
  * scenario has a ledger.
  */
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, () => Promise<(o: BenchOptions) => Promise<Scena
   sweep: async () => (await import('./sweep.ts')).runSweepBench,
   copy: async () => (await import('./copy.ts')).runCopyBench,
   audit: async () => (await import('./audit.ts')).runAuditBench,
+  scale: async () => (await import('./scale.ts')).runScaleBench,
 };
 
 function usage(): string {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { byIdState } from './core.ts';
 import type { Db, Queryable } from './db.ts';
 import { type Iso, type Json, type NotificationRow, toNotification } from './rows.ts';
 import { LeaseLostError, LedgerInputError, NotFoundError, StaleStateError } from './states.ts';
@@ -129,7 +130,7 @@ export class NotificationOutbox {
   }
 
   private async guarded(id: string, owner: string, set: string, extra: unknown[]): Promise<NotificationRow> {
-    const { rows } = await this.db.query(`UPDATE notifications SET ${set} WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`, [id, owner, ...extra]);
+    const { rows } = await this.db.query(`UPDATE notifications SET ${set} WHERE id = $1 AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *`, [id, owner, ...extra]);
     if (rows[0]) return toNotification(rows[0]);
     const cur = await this.get(id);
     if (!cur) throw new NotFoundError('notification', id);
