@@ -3,10 +3,11 @@
  * with 1,000,000 finished tasks (bench/scale-history.ts: their events, cloud refs, notifications),
  * then, side by side with an empty ledger:
  *   - the sweep bench's sweep (bench/sweep-child.ts: 10,000 open ACR tasks over 10 instances, 20 ms
- *     per ACR call, a child process each): cloud calls and sweep time, goal ≤ 1.1× the empty ledger's;
+ *     per ACR call, a child process each, written into each ledger): cloud calls and sweep time, goal
+ *     ≤ 1.1× the empty ledger's;
  *   - the webhook's accept time (one target, the cloud limiter lifted and no injected latency, so the
  *     ledger's share shows): median and p99 for one sender and for 4 concurrent ones, goal ≤ 1.1×;
- *     the two ledgers take turns, so load on the machine falls on both;
+ *     the two ledgers take turns (4 rounds), so load on the machine falls on both;
  *   - GET /metrics and GET /healthz (in process, the API app): median time (no goal; reported).
  */
 import { join } from 'node:path';
@@ -53,9 +54,10 @@ export async function runScaleBench(opts: BenchOptions): Promise<ScenarioResult>
     const fill = await fillHistory(url, full.schema, finished);
     console.log(`  scale: ${finished} finished tasks written in ${fill.seconds} s`);
 
-    // The sweep: the empty ledger in its own fresh schema (as bench/sweep.ts runs it), then the filled one.
+    // The sweep on each (the same open tasks written into both), so the webhook and the probes after it
+    // also find the same open work on both ledgers and differ only by history.
     const child = join(ROOT, 'bench', 'sweep-child.ts');
-    const sweepEmpty = await runChild<SweepRun>(child, [String(open), '20', '--pg', url], {}, 600_000);
+    const sweepEmpty = await runChild<SweepRun>(child, [String(open), '20', '--pg', url, '--schema', empty.schema], {}, 600_000);
     const sweepFull = await runChild<SweepRun>(child, [String(open), '20', '--pg', url, '--schema', full.schema], {}, 600_000);
 
     const web = await webhookSideBySide(url, empty.schema, full.schema, deliveries);
@@ -144,8 +146,10 @@ async function webhookSideBySide(url: string, emptySchema: string, fullSchema: s
   try {
     let seq = 0;
     const once = async (h: Harness, into: number[], errors: { n: number }) => {
-      const r = await h.push({ repo: 'app', tag: `s${++seq}` });
-      if (r.status === 200 || r.status === 202) into.push(r.ms);
+      // `releases` takes v* tags: every push records one task (else it would measure a no-match answer).
+      const r = await h.push({ repo: 'app', tag: `v9.${++seq}` });
+      const recorded = (r.body?.replications ?? []).flatMap((x: { targets?: unknown[] }) => x.targets ?? []).length;
+      if ((r.status === 200 || r.status === 202) && recorded === 1) into.push(r.ms);
       else errors.n++;
     };
     // Warm-up: connections, plans, the repository id cache.
@@ -154,10 +158,10 @@ async function webhookSideBySide(url: string, emptySchema: string, fullSchema: s
     for (const senders of [1, 4]) {
       const times = { empty: [] as number[], full: [] as number[] };
       const errors = { empty: { n: 0 }, full: { n: 0 } };
-      const half = Math.ceil(deliveries / 2);
-      for (let round = 0; round < 2; round++) {
-        for (const k of round === 0 ? (['empty', 'full'] as const) : (['full', 'empty'] as const)) {
-          await pool(half, senders, () => once(harnesses[k], times[k], errors[k]));
+      const quarter = Math.ceil(deliveries / 4);
+      for (let round = 0; round < 4; round++) {
+        for (const k of round % 2 === 0 ? (['empty', 'full'] as const) : (['full', 'empty'] as const)) {
+          await pool(quarter, senders, () => once(harnesses[k], times[k], errors[k]));
         }
       }
       const stats = (xs: number[], e: { n: number }): Latencies => {
