@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { byIdState } from './core.ts';
 import type { Db, Queryable } from './db.ts';
+import { newRowId } from './keys.ts';
 import { type Iso, type Json, type NotificationRow, toNotification } from './rows.ts';
 import { LeaseLostError, LedgerInputError, NotFoundError, StaleStateError } from './states.ts';
 
@@ -37,7 +37,7 @@ export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: Notifica
   const subject = subjectOf(n);
   if (!n.kind) throw new LedgerInputError('kind', 'required, non-empty string');
   if (!n.target) throw new LedgerInputError('target', 'required, non-empty string');
-  const id = randomUUID();
+  const id = newRowId();
   const ins = await tx.query<{ id: string }>(
     `INSERT INTO notifications (id, subject, task_id, replication_id, kind, target, payload, max_attempts,
                                 next_attempt_at, created_at, updated_at)
