@@ -4,7 +4,9 @@
 // very statements the ledger sends, captured on their way to the database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db, Queryable } from '../shared/ledger/db.ts';
+import { newRowId } from '../shared/ledger/keys.ts';
 import { Ledger } from '../shared/ledger/ledger.ts';
+import { uuidParam } from '../shared/api/schemas.ts';
 import { migrate } from '../shared/ledger/migrate.ts';
 import { BACKENDS, type TestDatabase, manualClock } from './ledger-fixtures.ts';
 
@@ -122,4 +124,17 @@ describe.each(BACKENDS)('ledger plans with history on $name', (backend) => {
       ).toEqual([]);
     }
   }, 120_000);
+});
+
+describe('new row ids', () => {
+  it('are UUIDs (version 7) that sort by creation time, so id-keyed indexes grow at one end', () => {
+    const t = Date.parse('2030-01-01T00:00:00.000Z');
+    const ids = Array.from({ length: 50 }, (_, i) => newRowId(t + i));
+    for (const id of ids) {
+      expect(uuidParam.safeParse(id).success, id).toBe(true);
+      expect(id[14]).toBe('7');
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(Array.from({ length: 1000 }, () => newRowId(t))).size).toBe(1000);
+  });
 });
