@@ -53,8 +53,9 @@ async function indexesOf(db: Db, s: Sent): Promise<string[]> {
   const plan = rows[0]!['QUERY PLAN'];
   const out: string[] = [];
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (node && typeof node === 'object') {
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n);
+    } else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
         if (k === 'Index Name') out.push(String(v));
         else walk(v);
