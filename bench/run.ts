@@ -2,7 +2,8 @@
  * `npm run bench [-- <scenario> ...] [-- --quick]`: Ferry's benchmark. Prints a table per
  * scenario and merges the figures into bench/results.json. It measures; it never fails on a figure.
  *
- * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit, ui, stack (default: all, in that order).
+ * Scenarios: clients, ledger, bundles, webhook, sweep, copy, audit, ui, stack, scale (default: all, in that
+ * order; scale needs PostgreSQL and reports itself skipped without it).
  * PostgreSQL: DATABASE_URL (or FERRY_TEST_DATABASE_URL) adds the PostgreSQL backend where a
  * scenario has a ledger.
  */
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, () => Promise<(o: BenchOptions) => Promise<Scena
   audit: async () => (await import('./audit.ts')).runAuditBench,
   ui: async () => (await import('./ui.ts')).runUiBench,
   stack: async () => (await import('./stack.ts')).runStackBench,
+  scale: async () => (await import('./scale.ts')).runScaleBench,
 };
 
 function usage(): string {

@@ -1,9 +1,10 @@
 /**
  * One sweep over N open ACR tasks across 10 source instances, in its own process so its peak RSS is
  * this workload's (the process also holds the local cloud and, without DATABASE_URL, PGlite).
- * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url> | --pglite-memory]
+ * Usage: tsx bench/sweep-child.ts <openTasks> <latencyMs> [--pg <url> [--schema <existing schema>] | --pglite-memory]
  * PGlite runs in a temporary data directory, as `npm start` runs it; `--pglite-memory` keeps it in
- * memory as the tests do (the database's files then count in this process's RSS).
+ * memory as the tests do (the database's files then count in this process's RSS). --schema: sweep in
+ * that schema, kept afterwards (the scale bench fills it with history first).
  * Prints `@@result {json}`.
  */
 import { randomBytes } from 'node:crypto';
@@ -26,18 +27,19 @@ async function main() {
   const pgUrl = process.argv[4] === '--pg' ? process.argv[5] : undefined;
   const pgliteMemory = process.argv[4] === '--pglite-memory';
   const pgliteDir = pgUrl || pgliteMemory ? undefined : mkdtempSync(join(tmpdir(), 'ferry-sweep-bench-'));
+  const existingSchema = process.argv[6] === '--schema' ? process.argv[7] : undefined;
   const srcs = Array.from({ length: INSTANCES }, (_, i) => `cri-benchsrc${String(i).padStart(3, '0')}`);
   let schema: string | undefined;
   let databaseUrl: string | undefined;
-  if (pgUrl) {
+  if (pgUrl && existingSchema) {
+    databaseUrl = withSearchPath(pgUrl, existingSchema);
+  } else if (pgUrl) {
     schema = `ferry_bench_${randomBytes(5).toString('hex')}`;
     const c = new pg.Client({ connectionString: pgUrl });
     await c.connect();
     await c.query(`CREATE SCHEMA ${schema}`);
     await c.end();
-    const u = new URL(pgUrl);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    databaseUrl = u.toString();
+    databaseUrl = withSearchPath(pgUrl, schema);
   }
   let calls = 0;
   const stack = await startTestStack({
@@ -114,7 +116,7 @@ async function main() {
           to: { provider: 'acr', instanceId: DST, region: 'cn-shanghai', namespace: 'team', repo: 'app', tag: t.source.tag, override: false },
         });
         tsk.push(
-          `('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:cn-shanghai/${DST}/team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`,
+          `('task-${i}', 'rep-${i}', 'idem-${i}', 'acr', '${t.source.instanceId}', '${target}', 'acr:${DST}:cn-shanghai:team/app:${t.source.tag}', 'releases', 'running', 1, 5, '${iso(created)}', '${iso(now + 3600_000)}', '${iso(created)}', '${t.syncTaskId}', '${iso(t.createTime)}', 'SYNCHRONIZING', '{}', '${iso(created)}', '${iso(created)}')`,
         );
       }
       await db.exec(
@@ -158,6 +160,13 @@ async function main() {
       await c.end();
     }
   }
+}
+
+/** Keeps any `options` the URL already has (e.g. logging settings) and adds the search_path. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `${u.searchParams.get('options') ?? ''} -c search_path=${schema}`.trim());
+  return u.toString();
 }
 
 main().then(

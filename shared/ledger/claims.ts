@@ -3,7 +3,7 @@
  * with FOR UPDATE SKIP LOCKED and leases them in the same breath, so two claimers never get one row
  * and never wait on each other.
  */
-import { type LedgerCore, laterIso, nowIso } from './core.ts';
+import { type LedgerCore, byIdState, laterIso, nowIso } from './core.ts';
 import { type Provider, type TaskRow, toTask } from './rows.ts';
 import { LedgerInputError, OPEN_STATES, type TaskState, isTaskState, isTerminal } from './states.ts';
 
@@ -94,7 +94,7 @@ export async function claimPending(core: LedgerCore, taskIds: readonly string[],
   checkLease(opts);
   if (taskIds.length === 0) return [];
   return claimTasks(core, opts, {
-    where: (p) => [`id = ANY(${p([...taskIds])}::text[])`, `state = 'pending'`, `(next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)`],
+    where: (p) => [`id = ANY(${p([...taskIds])}::text[])`, byIdState(`state = 'pending'`), `(next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)`],
     order: 'id',
   });
 }

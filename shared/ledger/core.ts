@@ -28,6 +28,17 @@ export function optIso(v: TimeInput | null | undefined, field: string): Iso | nu
   return v == null ? null : toIso(v, field);
 }
 
+/**
+ * A state condition for statements that find their rows by id (or ids): `(state = 'running') IS TRUE`
+ * means the same for a NOT NULL column, but the planner cannot prove an open-state partial index's
+ * predicate from it, so it goes through the primary key. With a bare `state = 'running'` it may pick
+ * tasks_open_scope or tasks_due instead, which after a burst of new tasks its statistics still call
+ * empty, and read every open task for each row it updates (1M finished + 10k open: 18 ms per update).
+ */
+export function byIdState(condition: string): string {
+  return `(${condition}) IS TRUE`;
+}
+
 export async function requireTask(q: Pick<Queryable, 'query'>, id: string): Promise<TaskRow> {
   const { rows } = await q.query('SELECT * FROM tasks WHERE id = $1', [id]);
   if (!rows[0]) throw new NotFoundError('task', id);

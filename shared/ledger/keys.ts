@@ -13,7 +13,7 @@
  * pushed as `v1` and as `latest` are two replications, not one. A re-delivery of the same tag and
  * digest (or tag and pushed-at) is the same replication.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LedgerInputError } from './states.ts';
 
 export interface SourceImage {
@@ -63,4 +63,19 @@ export function deletionImageKey(img: SourceImage): string {
 export function idempotencyKey(img: SourceImage, targetKey: string, action: 'copy' | 'delete' = 'copy'): string {
   if (typeof targetKey !== 'string' || targetKey === '') throw new LedgerInputError('targetKey', 'required, non-empty string');
   return `${action === 'delete' ? deletionImageKey(img) : sourceImageKey(img)}|${targetKey}`;
+}
+
+/**
+ * A new row id: a UUID version 7 (48-bit millisecond time, then 74 random bits). Ids that grow with time
+ * go to the right-hand end of the primary key and of every index keyed by them (tasks.replication_id,
+ * task_events, task_cloud_refs), so writing one touches the same few index pages however large history
+ * is; random ids would land on any page of indexes far larger than the database's cache.
+ */
+export function newRowId(now: number = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(Math.max(0, Math.floor(now)) % 2 ** 48, 0, 6);
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { byIdState } from './core.ts';
 import type { Db, Queryable } from './db.ts';
+import { newRowId } from './keys.ts';
 import { type Iso, type Json, type NotificationRow, toNotification } from './rows.ts';
 import { LeaseLostError, LedgerInputError, NotFoundError, StaleStateError } from './states.ts';
 
@@ -39,7 +40,7 @@ export async function enqueueNotificationIn(tx: Queryable, now: Iso, n: Notifica
   if (n.untilSettled && !n.replicationId) throw new LedgerInputError('untilSettled', 'only a notification about a replication waits for it to settle');
   if (!n.kind) throw new LedgerInputError('kind', 'required, non-empty string');
   if (!n.target) throw new LedgerInputError('target', 'required, non-empty string');
-  const id = randomUUID();
+  const id = newRowId();
   const ins = await tx.query<{ id: string }>(
     `INSERT INTO notifications (id, subject, task_id, replication_id, kind, target, payload, max_attempts,
                                 next_attempt_at, created_at, updated_at, until_settled)
@@ -165,7 +166,7 @@ export class NotificationOutbox {
   }
 
   private async guarded(id: string, owner: string, set: string, extra: unknown[]): Promise<NotificationRow> {
-    const { rows } = await this.db.query(`UPDATE notifications SET ${set} WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`, [id, owner, ...extra]);
+    const { rows } = await this.db.query(`UPDATE notifications SET ${set} WHERE id = $1 AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *`, [id, owner, ...extra]);
     if (rows[0]) return toNotification(rows[0]);
     const cur = await this.get(id);
     if (!cur) throw new NotFoundError('notification', id);

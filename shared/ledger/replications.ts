@@ -2,11 +2,10 @@
  * Accepted pushes: one replication row per source image, one task per target, written in one
  * transaction before any cloud is called; and the replication reads the sweep and the API need.
  */
-import { randomUUID } from 'node:crypto';
 import * as z from '../zod.ts';
 import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
 import { imageFromRow, loggingChanges } from './task-log.ts';
-import { deletionImageKey, idempotencyKey, sourceImageKey, toIso } from './keys.ts';
+import { deletionImageKey, idempotencyKey, newRowId, sourceImageKey, toIso } from './keys.ts';
 import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
 import { LedgerInputError, type TaskState } from './states.ts';
 
@@ -124,7 +123,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
          updated_at = EXCLUDED.updated_at
        RETURNING *, (xmax = 0) AS inserted`,
         [
-          randomUUID(),
+          newRowId(),
           sourceKey,
           ev.sourceKind,
           ev.source,
@@ -145,7 +144,7 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
       const replicationId = repRow.id as string;
       const out: RecordedTask[] = [];
       for (const { spec, key } of keyed) {
-        const id = randomUUID();
+        const id = newRowId();
         const ins = await tx.query<{ id: string; state: TaskState }>(
           `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
                             max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})

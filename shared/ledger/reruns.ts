@@ -7,7 +7,7 @@
  * when the target no longer holds what it copied (`reopenDrifted`).
  */
 import type { Queryable } from './db.ts';
-import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
+import { type LedgerCore, appendEvent, byIdState, nowIso, recomputeReplication } from './core.ts';
 import { type TaskChange, loggingChanges } from './task-log.ts';
 import { toIso } from './keys.ts';
 import { decodeCursor, encodeCursor } from './queries.ts';
@@ -80,7 +80,7 @@ async function reopenIn(tx: Queryable, task: TaskRow, r: RerunRequest, now: Iso,
                       lease_owner = NULL, lease_expires_at = NULL, submit_started_at = NULL,
                       cloud_ref = NULL, cloud_created_at = NULL, cloud_status = NULL,
                       cancel_requested_at = NULL, cancel_reason = NULL
-     WHERE id = $1 AND state = $2 RETURNING *`,
+     WHERE id = $1 AND ${byIdState('state = $2')} RETURNING *`,
     [task.id, task.state, task.policy.maxAttempts, now],
   );
   const after = toTask(rows[0]!);

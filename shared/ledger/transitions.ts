@@ -5,7 +5,7 @@
  * a guard that fails throws and leaves the database untouched.
  */
 import type { Queryable } from './db.ts';
-import { type LedgerCore, appendEvent, insertCloudRef, nowIso, optIso, recomputeReplication, requireTask } from './core.ts';
+import { type LedgerCore, appendEvent, byIdState, insertCloudRef, nowIso, optIso, recomputeReplication, requireTask } from './core.ts';
 import { toIso } from './keys.ts';
 import { IMAGE_COLUMNS, type TaskChange, imageFromRow, logTaskChange, loggingChanges } from './task-log.ts';
 import { type NotificationInput, enqueueNotificationIn, enqueueSettledNotificationIn } from './outbox.ts';
@@ -95,7 +95,7 @@ async function transitionIn(tx: Queryable, taskId: string, t: TransitionInput, n
     params.push(t.owner);
     ownerGuard = ` AND lease_owner = $${params.length}`;
   }
-  const { rows } = await tx.query(`UPDATE tasks SET ${sets.join(', ')} WHERE id = $1 AND state = $2${ownerGuard} RETURNING *`, params);
+  const { rows } = await tx.query(`UPDATE tasks SET ${sets.join(', ')} WHERE id = $1 AND ${byIdState('state = $2')}${ownerGuard} RETURNING *`, params);
   if (!rows[0]) {
     const cur = await requireTask(tx, taskId);
     if (cur.state !== t.from) throw new StaleStateError(taskId, t.from, cur.state);
@@ -130,7 +130,7 @@ export async function markRunningMany(core: LedgerCore, ids: readonly string[], 
     `WITH moved AS (
        UPDATE tasks SET state = 'running', cloud_status = $3, updated_at = $4::timestamptz,
                         lease_owner = NULL, lease_expires_at = NULL
-       WHERE id = ANY($1::text[]) AND state = 'submitted' AND lease_owner = $2
+       WHERE id = ANY($1::text[]) AND ${byIdState(`state = 'submitted'`)} AND lease_owner = $2
        RETURNING *),
      events AS (
        INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
@@ -147,7 +147,7 @@ export async function beginSubmission(core: LedgerCore, taskId: string, owner: s
   return core.db.transaction(async (tx) => {
     const { rows } = await tx.query(
       `UPDATE tasks SET attempts = attempts + 1, submit_started_at = $3::timestamptz, updated_at = $3::timestamptz
-       WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`,
+       WHERE id = $1 AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *`,
       [taskId, owner, now],
     );
     if (!rows[0]) {
@@ -172,7 +172,7 @@ export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Pr
                         last_error_message = coalesce($5, last_error_message),
                         last_error_request_id = CASE WHEN $4::text IS NULL THEN last_error_request_id ELSE $6 END,
                         updated_at = $7::timestamptz
-       WHERE id = $1 AND state = 'pending' AND lease_owner = $2 RETURNING *`,
+       WHERE id = $1 AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *`,
       [taskId, d.owner, until, d.error?.code ?? null, d.error ? d.error.message.slice(0, 4000) : null, d.error?.requestId ?? null, now],
     );
     if (!rows[0]) {
@@ -228,7 +228,7 @@ export async function requestCancel(core: LedgerCore, taskId: string, r: { reaso
     const { rows } = await tx.query(
       `UPDATE tasks SET cancel_requested_at = coalesce(cancel_requested_at, $2::timestamptz),
                         cancel_reason = coalesce(cancel_reason, $3), updated_at = $2::timestamptz
-       WHERE id = $1 AND state = ANY($4::text[]) RETURNING *`,
+       WHERE id = $1 AND ${byIdState('state = ANY($4::text[])')} RETURNING *`,
       [taskId, now, r.reason, [...OPEN_STATES]],
     );
     if (!rows[0]) {
