@@ -21,7 +21,35 @@ export interface ScenarioResult {
   /** Printed tables. */
   tables: Table[];
   /** Stored under the scenario's name in bench/results.json. */
+  /** `goals` (GoalRow[]) are gathered into the run's goals table. */
   data: Record<string, unknown>;
+}
+
+/** One line of issue #19's table: a measure, its goal, and how far from it (≤ 1 is met). */
+export interface GoalRow {
+  measure: string;
+  now: string;
+  goal: string;
+  /** measured / goal for an upper bound, goal / measured for a lower bound. */
+  ratioToGoal: number;
+  met: boolean;
+}
+
+/** Goal rows for "measured ≤ limit" (`strict`: "<") and "measured ≥ floor". */
+export function atMost(measure: string, measured: number, limit: number, now: string, goal: string, strict = false): GoalRow {
+  return { measure, now, goal, ratioToGoal: round(measured / limit, 2), met: strict ? measured < limit : measured <= limit };
+}
+export function atLeast(measure: string, measured: number, floor: number, now: string, goal: string): GoalRow {
+  return { measure, now, goal, ratioToGoal: round(floor / measured, 2), met: measured >= floor };
+}
+
+export function goalsTable(title: string, goals: GoalRow[]): Table {
+  return {
+    title,
+    head: ['measure', 'now', 'goal', 'ratio to goal', 'met'],
+    rows: goals.map((g) => [g.measure, g.now, g.goal, g.ratioToGoal, g.met ? 'yes' : 'NO']),
+    note: 'ratio to goal: measured/limit for an upper bound, floor/measured for a lower bound; ≤ 1 is met.',
+  };
 }
 
 export interface Table {

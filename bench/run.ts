@@ -7,7 +7,7 @@
  * scenario has a ledger.
  */
 import { cpus, totalmem } from 'node:os';
-import { mergeResults, printTable, type BenchOptions, type ScenarioResult } from './lib.ts';
+import { goalsTable, mergeResults, printTable, type BenchOptions, type GoalRow, type ScenarioResult } from './lib.ts';
 
 // A log line per request and per cloud call would be measured too: only warnings, unless asked.
 process.env.FERRY_LOG_LEVEL ??= 'warn';
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     `Ferry bench: ${selected.join(', ')}${quick ? ' (quick)' : ''} on ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}` + (opts.databaseUrl ? ', with PostgreSQL' : ', PGlite only'),
   );
   const started = performance.now();
+  const goals: GoalRow[] = [];
   let failed = 0;
   for (const name of selected) {
     const t = performance.now();
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
       const run = await SCENARIOS[name]!();
       const result = await run(opts);
       for (const table of result.tables) printTable(table);
+      if (Array.isArray(result.data.goals)) goals.push(...(result.data.goals as GoalRow[]));
       const seconds = Math.round((performance.now() - t) / 100) / 10;
       mergeResults(name, result.data, { quick, seconds, machine, postgres: Boolean(opts.databaseUrl) });
       console.log(`  (${name}: ${seconds} s)`);
@@ -63,6 +65,8 @@ async function main(): Promise<number> {
       console.error(`\n${name}: could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     }
   }
+  // Every goal of this run in one table, so a run is read against its goals at a glance.
+  if (goals.length) printTable(goalsTable(`goals (${goals.filter((g) => g.met).length} of ${goals.length} met)`, goals));
   console.log(`\nbench done in ${Math.round((performance.now() - started) / 1000)} s; figures in bench/results.json`);
   return failed ? 1 : 0;
 }
