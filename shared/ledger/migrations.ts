@@ -47,4 +47,9 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "metrics",
     sql: "-- Ferry ledger, version 9: what /metrics and /healthz read that the rest of the ledger does not keep, so every\n-- function instance reports the same numbers: the last completed sweep's summary (one row, replaced by\n-- each sweep) and monotonic counters (webhook deliveries by kind and outcome, drift found and repaired),\n-- one upsert per increment.\n\nCREATE TABLE sweep_runs (\n  id            text PRIMARY KEY CHECK (id = 'last'),\n  owner         text NOT NULL,\n  completed_at  timestamptz NOT NULL,\n  duration_ms   integer NOT NULL,\n  cloud_calls   integer NOT NULL,\n  leftover      boolean NOT NULL,\n  errors        integer NOT NULL,\n  summary       jsonb NOT NULL DEFAULT '{}'::jsonb\n);\n\nCREATE TABLE metric_counters (\n  name        text NOT NULL,\n  labels      jsonb NOT NULL DEFAULT '{}'::jsonb,\n  value       bigint NOT NULL DEFAULT 0,\n  updated_at  timestamptz NOT NULL,\n  PRIMARY KEY (name, labels)\n);\n\n-- The lag histogram reads replications that succeeded recently; failures by code read failure events.\nCREATE INDEX replications_succeeded ON replications (updated_at) WHERE state = 'succeeded';\nCREATE INDEX task_events_failed ON task_events (task_id) WHERE to_state = 'failed';\n",
   },
+  {
+    version: 13,
+    name: "sweep_active",
+    sql: "-- Ferry ledger, version 13: the sweeps running now, so a webhook that left work wakes none while one\n-- runs. A sweep adds its row when it starts and removes it with its summary; a sweep that dies leaves\n-- a row that stops counting at expires_at (its budget and lease margin).\n\nCREATE TABLE sweep_active (\n  owner       text PRIMARY KEY,\n  started_at  timestamptz NOT NULL,\n  expires_at  timestamptz NOT NULL\n);\n",
+  },
 ];

@@ -167,6 +167,28 @@ export async function beginSubmission(core: LedgerCore, taskId: string, owner: s
   });
 }
 
+/**
+ * beginSubmission for several leased pending tasks in one statement (their events included): a fan-out
+ * starts its creates after one ledger round trip, not one per target. Returns the tasks begun; one the
+ * caller no longer holds (or that left pending) is not in the answer.
+ */
+export async function beginSubmissions(core: LedgerCore, taskIds: readonly string[], owner: string): Promise<TaskRow[]> {
+  if (!taskIds.length) return [];
+  const now = nowIso(core);
+  const { rows } = await core.db.query(
+    `WITH begun AS (
+       UPDATE tasks SET attempts = attempts + 1, submit_started_at = $3::timestamptz, updated_at = $3::timestamptz
+       WHERE id = ANY($1::text[]) AND state = 'pending' AND lease_owner = $2 RETURNING *
+     ), events AS (
+       INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
+       SELECT id, $3::timestamptz, 'pending', 'pending', 'submission started', $2, jsonb_build_object('attempt', attempts) FROM begun
+     )
+     SELECT * FROM begun`,
+    [[...taskIds], owner, now],
+  );
+  return rows.map(toTask);
+}
+
 export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Promise<TaskRow> {
   if (!d.reason) throw new LedgerInputError('reason', 'required, non-empty string');
   const now = nowIso(core);

@@ -46,9 +46,9 @@ export function errorInfo(err: unknown): ErrorInfo {
  * Submits one claimed, pending task to its provider. Intent before action: the ledger records that
  * a submission started before the cloud is called; if this process dies before writing the cloud's
  * answer, the next claimer finds `submitStartedAt` without `cloudRef` and looks the task up at the
- * cloud before creating another.
+ * cloud before creating another. `started`: the caller began this attempt already (beginSubmissions).
  */
-export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<SubmitResult> {
+export async function submitTask(task: TaskRow, ctx: SubmitContext, opts: { started?: TaskRow } = {}): Promise<SubmitResult> {
   // Sent calls counted from this attempt's start (beginSubmission): none sent means its start can be undone.
   let sentAtStart: number | undefined;
   const onError = (err: unknown) =>
@@ -59,7 +59,7 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
   const now = ctx.clock.now();
   const deadlineAt = now + task.policy.deadlineMinutes * 60_000;
   try {
-    if (task.submitStartedAt && !task.cloudRef) {
+    if (!opts.started && task.submitStartedAt && !task.cloudRef) {
       const found = await findCloudTask(task, ctx);
       if (found) {
         await ctx.ledger.transition(task.id, {
@@ -73,7 +73,7 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
         return { state: 'submitted', cloudRef: found.ref, adopted: true };
       }
     }
-    const started = await ctx.ledger.beginSubmission(task.id, ctx.owner);
+    const started = opts.started ?? (await ctx.ledger.beginSubmission(task.id, ctx.owner));
     sentAtStart = noQueueTally()?.sent;
     const created = await cloud.submit(started, target, ctx);
     await ctx.ledger.transition(task.id, {

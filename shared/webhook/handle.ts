@@ -385,10 +385,22 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
     log: deps.log,
     random: deps.random,
   };
+  // Fresh copies begin together (one statement), so the creates leave together; a deletion or a
+  // submission in doubt takes submitTask's own path.
+  const batchable = leased.filter((t) => t.action !== 'delete' && !(t.submitStartedAt && !t.cloudRef));
+  const begun = new Map(
+    (
+      await deps.ledger.beginSubmissions(
+        batchable.map((t) => t.id),
+        owner,
+      )
+    ).map((t) => [t.id, t]),
+  );
   const submitOne = async (task: TaskRow): Promise<SubmitResult | { state: 'error'; error: ErrorInfo }> => {
     let result: SubmitResult | { state: 'error'; error: ErrorInfo };
+    const started = begun.get(task.id);
     try {
-      result = await withoutQueueing(() => withinBudget(deadline, task.provider, deps.clock, () => submitTask(task, ctx)));
+      result = await withoutQueueing(() => withinBudget(deadline, task.provider, deps.clock, () => submitTask(task, ctx, started ? { started } : {})));
     } catch (err) {
       // A ledger outage mid-submission: the task keeps its recorded state; the sweep takes over.
       deps.log.error('webhook submission error', { taskId: task.id, error: errorInfo(err) });
@@ -399,7 +411,14 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
     return result;
   };
   const { done, notStarted } = await runPool(leased, leased.length, deadline, () => deps.clock.now(), submitOne);
-  await Promise.all(notStarted.map((t) => deps.ledger.release(t.id, owner).catch(() => false)));
+  await Promise.all(
+    notStarted.map((t) =>
+      (begun.has(t.id)
+        ? deps.ledger.defer(t.id, { owner, until: deps.clock.now(), reason: 'left to the sweep: the answer was due', handOff: true, withdraw: true })
+        : deps.ledger.release(t.id, owner)
+      ).catch(() => false),
+    ),
+  );
   for (const [task, result] of done) {
     const entry = entries.get(task.id)!;
     switch (result.state) {
