@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { configureAccountLimiters, resetAccountLimiters } from '../shared/clients/transport.ts';
-import type { RepoIdCache } from '../shared/providers/acr/repo-ids.ts';
+import { RepoIdCache } from '../shared/providers/acr/repo-ids.ts';
 import { runSweep } from '../shared/sweep/run.ts';
 import { createWebhookApp } from '../shared/webhook/app.ts';
 import { serveNode } from '../shared/runtime/node-http.ts';
@@ -76,6 +76,29 @@ describe('fan-out: one round trip for the creates, one more for an unknown repos
     expect(fired(h, 'acr:GetRepository')).toBe(1);
     expect(h.cloud.acr.createCallCount({ tag: 'v3.0.0' })).toBe(1);
   }, 60_000);
+});
+
+describe('the repository id cache', () => {
+  test('bounded (least recently used first), entries expire, one load per key at a time, failures not kept', async () => {
+    let now = 0;
+    let loads = 0;
+    const cache = new RepoIdCache({ maxEntries: 2, ttlMs: 1_000, now: () => now });
+    const load = (id: string) => async () => {
+      loads++;
+      return id;
+    };
+    expect(await Promise.all([cache.get('a', load('A')), cache.get('a', load('A2'))])).toEqual(['A', 'A']);
+    expect(loads).toBe(1);
+    await cache.get('b', load('B'));
+    await cache.get('a', load('x')); // a is now the most recent
+    await cache.get('c', load('C')); // b goes
+    expect(cache.size).toBe(2);
+    expect(await cache.get('b', load('B2'))).toBe('B2');
+    now += 1_001;
+    expect(await cache.get('c', load('C2'))).toBe('C2');
+    await expect(cache.get('d', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(await cache.get('d', load('D'))).toBe('D');
+  });
 });
 
 describe('the answer never queues for the cloud', () => {
