@@ -43,7 +43,7 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
     const [a, b] = [await database.connect(), await database.connect()];
     expect(await schemaVersion(a)).toBe(0);
     const results = await Promise.all([migrate(a), migrate(b)]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(results.flatMap((r) => r.applied).sort((x, y) => x - y)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(results.map((r) => r.version)).toEqual([LATEST, LATEST]);
     const { rows } = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
@@ -68,7 +68,7 @@ describe.each(BACKENDS)('migrations on $name', (backend) => {
     await expect(a.query(`UPDATE tasks SET provider = 'gcr' WHERE id = $1`, [taskId])).rejects.toThrow(/tasks_provider_check/);
     const b = await database.connect();
     const results = await Promise.all([migrate(a), migrate(b)]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version));
+    expect(results.flatMap((r) => r.applied).sort((x, y) => x - y)).toEqual(MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version));
     const ledger = new Ledger(b);
     expect((await ledger.getTask(taskId))!.task.state).toBe('pending');
     expect((await ledger.outbox.enqueue({ taskId, kind: 'k', target: 't' })).created).toBe(true);
