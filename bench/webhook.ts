@@ -29,7 +29,7 @@ export async function runWebhook(opts: BenchOptions): Promise<ScenarioResult> {
   for (const n of opts.quick ? [1, 10] : [1, 10, 50]) {
     const r = await fanOut(n);
     fanData[String(n)] = r;
-    for (const k of ['warm', 'cold'] as const) fan.push([n, k, r[k].medianMs, `${r[k].roundTrips}`, r[k].submittedInResponse, r[k].deferredToSweep]);
+    for (const k of ['warm', 'cold'] as const) fan.push([n, k, r[k].medianMs, `${r[k].roundTrips}`, r[k].submittedInResponse, r[k].deferredToSweep, r[k].statementsPerPush, r[k].ledgerMsPerPush]);
   }
   const ten = fanData['10'] as Awaited<ReturnType<typeof fanOut>>;
   goals.push(atMost('webhook fan-out, 10 targets, warm (round trips)', ten.warm.roundTrips, 1.5, `${ten.warm.roundTrips}`, '≤ 1.5'));
@@ -54,7 +54,7 @@ export async function runWebhook(opts: BenchOptions): Promise<ScenarioResult> {
   const tables: Table[] = [
     {
       title: `webhook: fan-out of one push, ${ROUND_TRIP_MS} ms injected on CreateRepoSyncTask and GetRepository (PGlite; median of 3 pushes)`,
-      head: ['targets', 'repository id', 'answer ms', 'round trips', 'submitted in answer', 'left to sweep'],
+      head: ['targets', 'repository id', 'answer ms', 'round trips', 'submitted in answer', 'left to sweep', 'SQL statements/push', 'ledger busy ms/push'],
       rows: fan,
       note: `warm: the source repository's id is known (cached per instance); cold: a repository never seen (one GetRepository, shared by the targets). Limiter: ${defaultLimiterOptions.maxConcurrent} in flight, ${defaultLimiterOptions.ratePerSecond} req/s, burst ${defaultLimiterOptions.burst}.`,
     },
@@ -74,12 +74,14 @@ export async function runWebhook(opts: BenchOptions): Promise<ScenarioResult> {
  * which at least one was in flight (so overlapping statements count once: on PGlite, which runs one at
  * a time, that is the time the ledger was busy).
  */
-function meterDb(db: Db): { statements: number; busyMs: number } {
-  const m = { statements: 0, busyMs: 0 };
+function meterDb(db: Db): { statements: number; busyMs: number; stop(): void } {
+  const m = { statements: 0, busyMs: 0, stop: () => {} };
   let inFlight = 0;
   let since = 0;
   const query = db.query.bind(db);
   const transaction = db.transaction.bind(db);
+  const original = { query: db.query, transaction: db.transaction };
+  m.stop = () => Object.assign(db, original);
   const timed = async <T>(p: () => Promise<T>): Promise<T> => {
     if (inFlight++ === 0) since = performance.now();
     try {
@@ -177,6 +179,8 @@ function withSearchPath(url: string, schema: string): string {
 }
 
 interface FanRun {
+  statementsPerPush: number;
+  ledgerMsPerPush: number;
   responsesMs: number[];
   medianMs: number;
   roundTrips: number;
@@ -202,6 +206,7 @@ async function fanOut(n: number): Promise<{ targets: number; warm: FanRun; cold:
 }
 
 async function pushes(h: Harness, image: (i: number) => { repo: string; tag: string }): Promise<FanRun> {
+  const meter = meterDb(h.db);
   const times: number[] = [];
   let submitted = 0;
   let deferred = 0;
@@ -215,5 +220,14 @@ async function pushes(h: Harness, image: (i: number) => { repo: string; tag: str
     await new Promise((res) => setTimeout(res, 1_000));
   }
   const m = median(times);
-  return { responsesMs: times.map((t) => round(t)), medianMs: round(m), roundTrips: round(m / ROUND_TRIP_MS, 2), submittedInResponse: submitted, deferredToSweep: deferred };
+  meter.stop();
+  return {
+    statementsPerPush: round(meter.statements / times.length, 1),
+    ledgerMsPerPush: round(meter.busyMs / times.length, 1),
+    responsesMs: times.map((t) => round(t)),
+    medianMs: round(m),
+    roundTrips: round(m / ROUND_TRIP_MS, 2),
+    submittedInResponse: submitted,
+    deferredToSweep: deferred,
+  };
 }
