@@ -301,7 +301,7 @@ class FerryFcPlugin {
     const settings = deploySettings(doc);
     this.configEnvironment(doc);
     const region = this.serverless.getProvider('aliyun').options.region;
-    const policy = ramPolicy(doc, { accountId: this.accountId(settings), region, vpc: settings.vpc });
+    const policy = ramPolicy(doc, { accountId: this.accountId(settings), region, vpc: settings.vpc, sweep: this.sweepTarget() });
     patchCompiledTemplate(service.provider.compiledConfigurationTemplate.Resources, this.functions(), policy);
     const out = path.join(this.servicePath(), '.serverless');
     fs.mkdirSync(out, { recursive: true });
@@ -314,6 +314,13 @@ class FerryFcPlugin {
     const literal = this.environmentOf({}, {});
     const manifest = { literal, fromShell: refs.env, kms: refs.kms, vpc: settings.vpc || null };
     fs.writeFileSync(path.join(out, 'ferry-environment.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+
+  /** The sweep function the webhook wakes (fc:InvokeFunction, async), as its environment names it. */
+  sweepTarget() {
+    const provider = this.serverless.getProvider('aliyun');
+    const sweep = this.serverless.service.getFunction(this.ferry.sweep?.function || 'sweep');
+    return { service: provider.getServiceName(), function: sweep.name };
   }
 
   context() {
@@ -348,7 +355,9 @@ class FerryFcPlugin {
       const r = await syncVpc(fc, serviceName, settings.vpc);
       this.log(`vpcConfig ${r} on ${serviceName} (${settings.vpc.vpcId}, ${settings.vpc.vSwitchIds.join(', ')}, ${settings.vpc.securityGroupId})`);
     }
-    const envs = this.functions().map((f) => ({ name: f.name, environmentVariables: this.environmentOf(f, configVars) }));
+    // The webhook wakes the sweep through these (shared/runtime/sweep-wake.ts).
+    const wake = { FERRY_SWEEP_SERVICE: serviceName, FERRY_SWEEP_FUNCTION: sweepFunctionName };
+    const envs = this.functions().map((f) => ({ name: f.name, environmentVariables: this.environmentOf(f, { ...configVars, ...wake }) }));
     await pushEnvironment(fc, serviceName, envs);
     this.log(`environment put on ${envs.map((e) => e.name).join(', ')}: ${Object.keys(envs[0]?.environmentVariables || {}).join(', ')}`);
     const result = await syncTimer(fc, { serviceName, functionName: sweepFunctionName, cronExpression: sweep.schedule, payload: sweep.payload, enable: sweep.enabled });

@@ -18,6 +18,8 @@
  *   ECS CancelTask                   → ecs:CancelTask             All Resources
  *   ECS DescribeTasks, DescribeTaskAttribute → ecs:DescribeTasks, ecs:DescribeTaskAttribute (All Resources)
  *   KMS GetSecretValue               → kms:GetSecretValue         resource acs:kms:{region}:{account}:secret/{name}
+ *   FC InvokeFunction (the webhook waking the sweep, async) → fc:InvokeFunction
+ *                                    resource acs:fc:{region}:{account}:services/{service}/functions/{function}
  * The ACR repository ARN covers an instance as `repository/{instanceId}` and everything in it as
  * `repository/{instanceId}/*` (RAM's `*` does not match the missing "/"), so both are listed.
  * With a VPC, FC attaches an ENI under the service role: the network actions of
@@ -68,9 +70,10 @@ function acrInstances(doc, accountId) {
 
 /**
  * `accountId`: the deploying account ('*' when unknown at packaging); `region`: the functions'
- * region (where KMS secrets are read); `vpc`: deploy.vpc when set.
+ * region (where KMS secrets are read); `vpc`: deploy.vpc when set; `sweep`: the sweep function
+ * ({ service, function }) the webhook may invoke to start a sweep early.
  */
-function ramPolicy(doc, { accountId, region, vpc }) {
+function ramPolicy(doc, { accountId, region, vpc, sweep }) {
   const statements = [];
   const instances = acrInstances(doc, accountId);
   if (instances.length) {
@@ -85,6 +88,9 @@ function ramPolicy(doc, { accountId, region, vpc }) {
   const { kms } = configReferences(doc);
   if (kms.length) statements.push({ Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: kms.map((name) => `acs:kms:${region}:${accountId}:secret/${name}`) });
   if (vpc) statements.push({ Effect: 'Allow', Action: VPC_ACTIONS, Resource: ['*'] });
+  if (sweep?.service && sweep.function) {
+    statements.push({ Effect: 'Allow', Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:services/${sweep.service}/functions/${sweep.function}`] });
+  }
   return { Version: '1', Statement: statements };
 }
 

@@ -2,5 +2,9 @@
 import { createWebhookApp } from '../shared/webhook/app.ts';
 import { getDeps } from '../shared/runtime/bootstrap.ts';
 import { httpHandler } from '../shared/runtime/handler.ts';
+import { fcSweepWake } from '../shared/runtime/sweep-wake.ts';
 
-export const handler = httpHandler(async () => createWebhookApp(await getDeps()));
+export const handler = httpHandler(async () => {
+  const deps = await getDeps();
+  return createWebhookApp(deps, { wakeSweep: fcSweepWake(deps) });
+});

@@ -190,12 +190,12 @@ describe('GET /healthz', () => {
     await runSweep(s.deps);
     const fresh = await s.call('GET', '/healthz', { token: null });
     expect(fresh.status).toBe(200);
-    expect(fresh.body).toMatchObject({ ok: true, schemaVersion: 10, sweep: { lastCompletedAt: new Date(s.clock.now()).toISOString(), ageSeconds: 0, staleAfterSeconds: 600, stale: false } });
+    expect(fresh.body).toMatchObject({ ok: true, schemaVersion: 11, sweep: { lastCompletedAt: new Date(s.clock.now()).toISOString(), ageSeconds: 0, staleAfterSeconds: 600, stale: false } });
 
     s.cloud.clock.advance(601_000);
     const stale = await s.call('GET', '/healthz', { token: null });
     expect(stale.status).toBe(503);
-    expect(stale.body).toMatchObject({ ok: false, schemaVersion: 10, sweep: { ageSeconds: 601, stale: true }, error: expect.stringContaining('601 s ago') });
+    expect(stale.body).toMatchObject({ ok: false, schemaVersion: 11, sweep: { ageSeconds: 601, stale: true }, error: expect.stringContaining('601 s ago') });
 
     await runSweep(s.deps);
     expect((await s.call('GET', '/healthz', { token: null })).status).toBe(200);

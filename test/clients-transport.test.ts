@@ -2,7 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { alibabaCredentialsFromEnv, alibabaCredentialsFromFcContext } from '../shared/clients/credentials.ts';
 import { CloudInvalidRequestError, CloudThrottledError, CloudTransientError } from '../shared/clients/errors.ts';
-import { AccountLimiter, backoffDelay, defaultRetryPolicy, getAccountLimiter, resetAccountLimiters, sendHttp, withRetry } from '../shared/clients/transport.ts';
+import {
+  AccountLimiter,
+  backoffDelay,
+  defaultRetryPolicy,
+  getAccountLimiter,
+  isRetryable,
+  LIMITER_BUSY,
+  resetAccountLimiters,
+  sendHttp,
+  withRetry,
+  withoutQueueing,
+} from '../shared/clients/transport.ts';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { serverWaitMs } from '../shared/clients/alibaba-rpc.ts';
 import { fakeClock, startServer, type TestServer } from './clients-harness.ts';
@@ -164,6 +175,32 @@ describe('AccountLimiter', () => {
     expect(starts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     expect(starts[14]).toBe(1000); // 10 more at 10/s
     for (let i = 6; i < 15; i++) expect(starts[i]! - starts[i - 1]!).toBe(100);
+  });
+
+  it('withoutQueueing: a call runs only with a slot and a token free now, else LimiterBusy at once (not retried); counted', async () => {
+    const clock = fakeClock(0);
+    const limiter = new AccountLimiter({ maxConcurrent: 2, ratePerSecond: 10, burst: 3 }, clock);
+    const tally = { sent: 0, refused: 0 };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const outcomes = await withoutQueueing(async () => {
+      const slow = [limiter.run(() => held), limiter.run(() => held)];
+      // Both slots taken: refused though a token is left.
+      const third = await limiter.run(async () => 'ran').catch((e: CloudTransientError) => e.code);
+      release();
+      await Promise.all(slow);
+      // A slot is free and one token left: runs; then none left: refused, no wait.
+      const fourth = await limiter.run(async () => 'ran').catch((e: CloudTransientError) => e.code);
+      const fifth = await limiter.run(async () => 'ran').catch((e: CloudTransientError) => e.code);
+      return [third, fourth, fifth];
+    }, tally);
+    expect(outcomes).toEqual([LIMITER_BUSY, 'ran', LIMITER_BUSY]);
+    expect(tally).toEqual({ sent: 3, refused: 2 });
+    expect(clock.sleeps).toEqual([]);
+    expect(limiter.inFlight).toBe(0);
+    expect(isRetryable(new CloudTransientError({ provider: 'acr', code: LIMITER_BUSY, message: 'x' }), false)).toBe(false);
+    // Outside withoutQueueing the same limiter waits for its token instead.
+    await expect(limiter.run(async () => 'queued')).resolves.toBe('queued');
   });
 
   it('a failing call releases its slot', async () => {

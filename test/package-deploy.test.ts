@@ -18,7 +18,10 @@ const { configReferences, configEnvironment } = require('../deploy/config-env.cj
 };
 const { deploySettings } = require('../deploy/deploy-settings.cjs') as { deploySettings(doc: unknown): { accountId?: string; vpc?: { vpcId: string; vSwitchIds: string[]; securityGroupId: string } } };
 const { ramPolicy } = require('../deploy/ram-policy.cjs') as {
-  ramPolicy(doc: unknown, o: { accountId: string; region: string; vpc?: unknown }): { Version: string; Statement: { Action: string[]; Resource: string[] }[] };
+  ramPolicy(
+    doc: unknown,
+    o: { accountId: string; region: string; vpc?: unknown; sweep?: { service: string; function: string } },
+  ): { Version: string; Statement: { Action: string[]; Resource: string[] }[] };
 };
 const { fc3Template } = require('../deploy/fc3-template.cjs') as { fc3Template(o: Record<string, unknown>): string };
 
@@ -116,6 +119,11 @@ describe('what packaging derives from the config', () => {
     expect(all.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
     // No instances, no ECS watch, no KMS, no VPC: nothing granted.
     expect(ramPolicy({}, { accountId: '*', region: 'cn-hangzhou' }).Statement).toEqual([]);
+  });
+
+  it('RAM policy: the webhook may invoke the sweep function, that one only', () => {
+    const policy = ramPolicy({}, { accountId: '1000000000000001', region: 'cn-hangzhou', sweep: { service: 'ferry-dev', function: 'ferry-dev-sweep' } });
+    expect(policy.Statement).toEqual([{ Effect: 'Allow', Action: ['fc:InvokeFunction'], Resource: ['acs:fc:cn-hangzhou:1000000000000001:services/ferry-dev/functions/ferry-dev-sweep'] }]);
   });
 });
 
@@ -266,7 +274,8 @@ describe('a package from a config with custom variable names, KMS references and
     // Applied as a new policy version, the file must keep FC's right to ship logs.
     expect(file).toEqual(document);
     expect(statements[0]!.Action).toEqual(['log:PostLogStoreLogs']);
-    expect(statements.slice(1)).toEqual(ramPolicy(sample, { accountId: '1000000000000001', region: 'cn-hangzhou', vpc: VPC }).Statement);
+    const sweep = { service: 'ferry-dev', function: 'ferry-dev-sweep' };
+    expect(statements.slice(1)).toEqual(ramPolicy(sample, { accountId: '1000000000000001', region: 'cn-hangzhou', vpc: VPC, sweep }).Statement);
     expect(JSON.stringify(file)).not.toContain('cri-xacct01');
   });
 

@@ -169,8 +169,14 @@ describe('ferry-fc-plugin with @alicloud/fc2 against the local cloud', () => {
       await p.hooks['after:deploy:deploy']!();
       expect(cloud.services.fc.service(SERVICE)?.vpcConfig).toEqual(vpc);
       for (const f of FUNCTIONS) {
-        // The config's ${VAR}s from this shell plus serverless.yml's literals; the KMS names never.
-        expect(cloud.services.fc.environment(SERVICE, f)).toEqual({ NODE_ENV: 'production', FERRY_CONFIG: 'dist/ferry.config.json', MY_HOOK: 'plugin-hook-secret-7Hq' });
+        // The config's ${VAR}s from this shell plus serverless.yml's literals, and the sweep the webhook wakes; the KMS names never.
+        expect(cloud.services.fc.environment(SERVICE, f)).toEqual({
+          NODE_ENV: 'production',
+          FERRY_CONFIG: 'dist/ferry.config.json',
+          MY_HOOK: 'plugin-hook-secret-7Hq',
+          FERRY_SWEEP_SERVICE: SERVICE,
+          FERRY_SWEEP_FUNCTION: 'ferry-dev-sweep',
+        });
       }
       expect(cloud.services.fc.trigger(SERVICE, 'ferry-dev-sweep', 'ferry-sweep-timer')?.triggerConfig).toMatchObject({ cronExpression: '0 */2 * * * *', enable: true });
       for (const f of FUNCTIONS) expect(cloud.services.fc.asyncConfig(SERVICE, f, 'LATEST')).toMatchObject({ maxAsyncRetryAttempts: 1, maxAsyncEventAgeInSeconds: 600 });

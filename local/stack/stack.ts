@@ -35,6 +35,7 @@ import { routeByPath, serveApp } from './app.ts';
 import { formatBanner, type BannerInfo } from './banner.ts';
 import { durationSetting, portSetting, positiveNumberSetting, readEnvFile, type Env } from './env.ts';
 import { startSweepLoop, type SweepLoop } from './sweep-loop.ts';
+import { sweepWaker } from '../../shared/webhook/wake.ts';
 import { swrLoginPassword } from '../../shared/providers/swr/registry-login.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,7 +49,7 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 5000;
 
 /** What the stack runs; injectable so the stack can be tested without the real apps. */
 export interface FerryApps {
-  createWebhookApp(deps: Deps): FetchApp | Promise<FetchApp>;
+  createWebhookApp(deps: Deps, options?: { wakeSweep?: () => void }): FetchApp | Promise<FetchApp>;
   createApiApp(deps: Deps): FetchApp | Promise<FetchApp>;
   runSweep(deps: Deps): Promise<unknown>;
 }
@@ -56,7 +57,7 @@ export interface FerryApps {
 export async function realApps(): Promise<FerryApps> {
   const [webhook, api, sweep] = await Promise.all([import('../../shared/webhook/app.ts'), import('../../shared/api/app.ts'), import('../../shared/sweep/run.ts')]);
   return {
-    createWebhookApp: (deps) => webhook.createWebhookApp(deps),
+    createWebhookApp: (deps, options) => webhook.createWebhookApp(deps, options),
     createApiApp: (deps) => api.createApiApp(deps),
     runSweep: (deps) => sweep.runSweep(deps),
   };
@@ -245,7 +246,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const deps = makeDeps({ config, ledger, clock, log, env: source.env, workerId: `local-${process.pid}` });
     const apps = opts.apps ?? (await realApps());
-    const [webhookApp, apiApp] = await Promise.all([apps.createWebhookApp(deps), apps.createApiApp(deps)]);
+    // Work a delivery leaves to the sweep starts it now, not at its next tick (the loop never overlaps runs).
+    let sweepLoop: SweepLoop | undefined;
+    const waker = sweepWaker({ wake: async () => sweepLoop?.wake(), clock, log: log.child({ component: 'sweep' }) });
+    const [webhookApp, apiApp] = await Promise.all([apps.createWebhookApp(deps, { wakeSweep: waker.wake }), apps.createApiApp(deps)]);
     const served = serveApp(routeByPath(webhookApp, apiApp), log.child({ component: 'http' }));
     const server: NodeServer = await serveNode(served.app, {
       port: apiPort,
@@ -257,8 +261,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const triggers = registerAcrTriggers(cloud, config, server.url, log);
     connectPlainRegistries(cloud, config, server.url, log);
-    const sweepLoop: SweepLoop = startSweepLoop(() => apps.runSweep(deps), sweepIntervalMs, log.child({ component: 'sweep' }));
-    cleanup.push(() => sweepLoop.stop());
+    const loop = startSweepLoop(() => apps.runSweep(deps), sweepIntervalMs, log.child({ component: 'sweep' }));
+    sweepLoop = loop;
+    cleanup.push(() => loop.stop());
 
     const tokens = devTokens(config, source.devValues, source.path);
     const info: BannerInfo = {
@@ -292,7 +297,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       close() {
         closing ??= (async () => {
           log.info('local stack stopping');
-          await sweepLoop.stop();
+          await loop.stop();
           const drained = await served.drain(10_000);
           if (!drained) log.warn('requests still running after 10 s; closing anyway (their tasks stay pending for the sweep)', { inFlight: served.inFlight });
           await server.close();

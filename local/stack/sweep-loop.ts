@@ -1,12 +1,17 @@
 /**
  * Runs the sweep every `intervalMs` (measured from the end of one run to the start of the
- * next, so runs never overlap). `stop()` cancels the next run and waits for the current one.
+ * next, so runs never overlap), and at once when woken (the webhook left it work). `stop()` cancels
+ * the next run and waits for the current one.
  */
 import type { Logger } from '../../shared/log.ts';
 
 export interface SweepLoop {
   /** Resolves when the running sweep (if any) has finished; no run starts afterwards. */
   stop(): Promise<void>;
+  /** Runs the sweep now instead of at the next tick; while one runs, the next starts as soon as it ends. */
+  wake(): void;
+  /** Whether a sweep is running now. */
+  readonly running: boolean;
   readonly runs: number;
 }
 
@@ -14,6 +19,7 @@ export function startSweepLoop(run: () => Promise<unknown>, intervalMs: number, 
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> | undefined;
   let stopped = false;
+  let again = false;
   let runs = 0;
 
   const tick = () => {
@@ -31,7 +37,8 @@ export function startSweepLoop(run: () => Promise<unknown>, intervalMs: number, 
       })
       .finally(() => {
         current = undefined;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setTimeout(tick, again ? 0 : intervalMs);
+        again = false;
       });
   };
   timer = setTimeout(tick, intervalMs);
@@ -39,6 +46,18 @@ export function startSweepLoop(run: () => Promise<unknown>, intervalMs: number, 
   return {
     get runs() {
       return runs;
+    },
+    get running() {
+      return current !== undefined;
+    },
+    wake() {
+      if (stopped) return;
+      if (current) {
+        again = true;
+        return;
+      }
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(tick, 0);
     },
     async stop() {
       stopped = true;

@@ -235,6 +235,8 @@ export interface RetryOptions {
 
 export function isRetryable(err: unknown, mayHaveCreated: boolean): boolean {
   if (err instanceof CloudThrottledError) return true;
+  // Its caller asked not to wait for capacity: retrying would be the wait it refused.
+  if (err instanceof CloudTransientError && err.code === LIMITER_BUSY) return false;
   if (err instanceof CloudTransientError) return !mayHaveCreated || NOT_SENT_CODES.has(err.code);
   return false;
 }
@@ -273,7 +275,33 @@ export interface LimiterOptions {
   burst: number;
 }
 
-export const defaultLimiterOptions: LimiterOptions = { maxConcurrent: 8, ratePerSecond: 20, burst: 20 };
+// 16 in flight: one push's creates for ten targets go out together (the rate still bounds the account).
+export const defaultLimiterOptions: LimiterOptions = { maxConcurrent: 16, ratePerSecond: 20, burst: 20 };
+
+/** The code of the error a call gets, within `withoutQueueing`, when the limiter has no room for it now. */
+export const LIMITER_BUSY = 'LimiterBusy';
+
+/** Calls sent, and refused for want of room, within one `withoutQueueing` run. */
+export interface NoQueueTally {
+  sent: number;
+  refused: number;
+}
+const noQueue = new AsyncLocalStorage<NoQueueTally>();
+
+/**
+ * Runs `fn` with every limited call taking a limiter slot and token only if both are free now;
+ * otherwise the call fails at once with CloudTransientError `LimiterBusy` (nothing sent, never
+ * retried). For a caller that must answer quickly and can leave the work to someone else (the
+ * webhook leaves it to the sweep). `tally` counts what was sent and what was refused.
+ */
+/** The tally of the `withoutQueueing` run the caller is in, if any. */
+export function noQueueTally(): NoQueueTally | undefined {
+  return noQueue.getStore();
+}
+
+export function withoutQueueing<T>(fn: () => Promise<T>, tally: NoQueueTally = { sent: 0, refused: 0 }): Promise<T> {
+  return noQueue.run(tally, fn);
+}
 
 /** Bounded concurrency plus a token bucket, so a fan-out cannot trip the cloud's throttling by itself. */
 export class AccountLimiter {
@@ -306,6 +334,8 @@ export class AccountLimiter {
    * already sending is left to the request's own cut-off.
    */
   async run<T>(fn: () => Promise<T>, provider: CloudProvider = 'limiter'): Promise<T> {
+    const tally = noQueue.getStore();
+    if (tally) return this.runIfFree(fn, provider, tally);
     const deadline = callDeadlines.getStore();
     if (deadline === undefined) return this.queued(fn);
     let started = false;
@@ -332,6 +362,36 @@ export class AccountLimiter {
       clearTimeout(timer);
       queued.catch(() => undefined);
     }
+  }
+
+  /** A slot and a token taken only if both are free now and nobody queues for them; else LimiterBusy. */
+  private async runIfFree<T>(fn: () => Promise<T>, provider: CloudProvider, tally: NoQueueTally): Promise<T> {
+    if (!this.tryTake()) {
+      tally.refused++;
+      throw new CloudTransientError({ provider, code: LIMITER_BUSY, message: 'the account limiter has no free slot or token now; nothing was sent' });
+    }
+    tally.sent++;
+    try {
+      return await fn();
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private tryTake(): boolean {
+    if (this.active >= this.options.maxConcurrent || this.waiters.length) return false;
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    this.active++;
+    return true;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    const elapsed = Math.max(0, now - this.lastRefill);
+    this.tokens = Math.min(this.options.burst, this.tokens + (elapsed * this.options.ratePerSecond) / 1000);
+    this.lastRefill = now;
   }
 
   private async queued<T>(fn: () => Promise<T>): Promise<T> {
@@ -368,10 +428,7 @@ export class AccountLimiter {
 
   private async waitForToken(): Promise<void> {
     for (;;) {
-      const now = this.clock.now();
-      const elapsed = Math.max(0, now - this.lastRefill);
-      this.tokens = Math.min(this.options.burst, this.tokens + (elapsed * this.options.ratePerSecond) / 1000);
-      this.lastRefill = now;
+      this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;

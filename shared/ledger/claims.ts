@@ -107,8 +107,9 @@ export async function claimForSubmission(core: LedgerCore, o: SubmissionClaimOpt
     where: (p) => [
       `state = 'pending'`,
       `(next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz OR cancel_requested_at IS NOT NULL)`,
+      // An expired lease (not none) is a task its recorder handed off: no grace to wait out.
       `(created_at <= ${p(graceCutoff)}::timestamptz OR submit_started_at IS NOT NULL OR attempts > 0
-               OR cancel_requested_at IS NOT NULL)`,
+               OR cancel_requested_at IS NOT NULL OR lease_expires_at IS NOT NULL)`,
     ],
     order: DUE_ORDER,
     limit: o.limit,

@@ -65,20 +65,21 @@ export async function insertCloudRef(tx: Queryable, task: TaskRow, ref: string, 
  * Replication state from its tasks; returns the replication's source image (for the task-state line). The replication row is locked first so that two tasks of one
  * replication finishing concurrently cannot both compute from a snapshot missing the other's change.
  */
-export async function recomputeReplication(tx: Queryable, replicationId: string, now: Iso): Promise<string> {
-  const { rows } = await tx.query(`SELECT ${IMAGE_COLUMNS} FROM replications r WHERE r.id = $1 FOR UPDATE`, [replicationId]);
-  await tx.query(
-    `UPDATE replications r SET state = agg.state, updated_at = $2::timestamptz
-     FROM (
-       SELECT CASE
+/** A replication's state from its tasks' (`$1`: the replication id). */
+export const REPLICATION_STATE_SQL = `SELECT CASE
          WHEN count(*) = 0 OR bool_and(state = 'pending') THEN 'pending'
          WHEN bool_or(state IN ('pending', 'submitted', 'running')) THEN 'in_progress'
          WHEN bool_and(state = 'succeeded') THEN 'succeeded'
          WHEN bool_and(state = 'canceled') THEN 'canceled'
          WHEN bool_or(state = 'succeeded') THEN 'partially_failed'
          ELSE 'failed' END AS state
-       FROM tasks WHERE replication_id = $1
-     ) agg
+       FROM tasks WHERE replication_id = $1`;
+
+export async function recomputeReplication(tx: Queryable, replicationId: string, now: Iso): Promise<string> {
+  const { rows } = await tx.query(`SELECT ${IMAGE_COLUMNS} FROM replications r WHERE r.id = $1 FOR UPDATE`, [replicationId]);
+  await tx.query(
+    `UPDATE replications r SET state = agg.state, updated_at = $2::timestamptz
+     FROM (${REPLICATION_STATE_SQL}) agg
      WHERE r.id = $1 AND r.state IS DISTINCT FROM agg.state`,
     [replicationId, now],
   );

@@ -184,6 +184,11 @@ export class Ledger {
     return transitions.beginSubmission(this.#core, taskId, owner);
   }
 
+  /** beginSubmission for several leased tasks in one statement; returns those begun. */
+  beginSubmissions(taskIds: readonly string[], owner: string): Promise<TaskRow[]> {
+    return transitions.beginSubmissions(this.#core, taskIds, owner);
+  }
+
   /**
    * Keeps a leased pending task pending until `until` (the cloud refused or failed the submission),
    * recording the error and dropping the lease, so the next claim after `until` tries again.

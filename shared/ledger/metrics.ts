@@ -101,9 +101,27 @@ export class LedgerMetrics {
   }
 
   /** Replaces the last completed sweep and adds its drift to the counters, in one transaction. */
+  /** A sweep starts (until `untilMs` at most, when its row stops counting): it is running for sweepRunning(). */
+  async sweepStarted(owner: string, untilMs: number): Promise<void> {
+    const now = new Date(this.#now()).toISOString();
+    await this.#db.query(
+      `WITH gone AS (DELETE FROM sweep_active WHERE expires_at <= $2::timestamptz)
+       INSERT INTO sweep_active (owner, started_at, expires_at) VALUES ($1, $2::timestamptz, $3::timestamptz)
+       ON CONFLICT (owner) DO UPDATE SET started_at = EXCLUDED.started_at, expires_at = EXCLUDED.expires_at`,
+      [owner, now, new Date(untilMs).toISOString()],
+    );
+  }
+
+  /** Whether some sweep has started and not yet recorded its summary (nor run past its time). */
+  async sweepRunning(): Promise<boolean> {
+    const { rows } = await this.#db.query(`SELECT 1 FROM sweep_active WHERE expires_at > $1::timestamptz LIMIT 1`, [new Date(this.#now()).toISOString()]);
+    return rows.length > 0;
+  }
+
   async recordSweep(r: SweepRecord): Promise<void> {
     const now = new Date(this.#now()).toISOString();
     await this.#db.transaction(async (tx) => {
+      await tx.query('DELETE FROM sweep_active WHERE owner = $1', [r.owner]);
       await tx.query(
         `INSERT INTO sweep_runs (id, owner, completed_at, duration_ms, cloud_calls, leftover, errors, summary)
          VALUES ('last', $1, $2::timestamptz, $3, $4, $5, $6, $7::jsonb)

@@ -52,4 +52,9 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "notifications_settled",
     sql: "-- Ferry ledger, version 10: notifications that wait for their replication to settle. A grouped failure\n-- notice (`group: replication`) is queued with the first failure and is due only once none of the\n-- replication's tasks is open, so its message can list every failed target.\n\nALTER TABLE notifications ADD COLUMN until_settled boolean NOT NULL DEFAULT false;\n",
   },
+  {
+    version: 11,
+    name: "sweep_active",
+    sql: "-- Ferry ledger, version 11: the sweeps running now, so a webhook that left work wakes none while one\n-- runs. A sweep adds its row when it starts and removes it with its summary; a sweep that dies leaves\n-- a row that stops counting at expires_at (its budget and lease margin).\n\nCREATE TABLE sweep_active (\n  owner       text PRIMARY KEY,\n  started_at  timestamptz NOT NULL,\n  expires_at  timestamptz NOT NULL\n);\n",
+  },
 ];

@@ -3,7 +3,7 @@
  * transaction before any cloud is called; and the replication reads the sweep and the API need.
  */
 import * as z from '../zod.ts';
-import { type LedgerCore, appendEvent, nowIso, recomputeReplication } from './core.ts';
+import { type LedgerCore, nowIso, REPLICATION_STATE_SQL } from './core.ts';
 import { imageFromRow, loggingChanges } from './task-log.ts';
 import { deletionImageKey, idempotencyKey, newRowId, sourceImageKey, toIso } from './keys.ts';
 import { type ReplicationRow, type TaskRow, toReplication, toTask } from './rows.ts';
@@ -145,13 +145,20 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
       const out: RecordedTask[] = [];
       for (const { spec, key } of keyed) {
         const id = newRowId();
+        // The task and its first event in one statement.
         const ins = await tx.query<{ id: string; state: TaskState }>(
-          `INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
-                            max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
-                 $13::timestamptz, $13::timestamptz${actionValue(14)})
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, state`,
+          `WITH ins AS (
+             INSERT INTO tasks (id, replication_id, idempotency_key, provider, scope, target, target_key, rule, state,
+                              max_attempts, next_attempt_at, deadline_at, policy, created_at, updated_at${actionColumn})
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', $9, $10::timestamptz, $11::timestamptz, $12::jsonb,
+                     $13::timestamptz, $13::timestamptz${actionValue(14)})
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id, state
+           ), recorded AS (
+             INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
+             SELECT id, $13::timestamptz, NULL, 'pending', 'recorded', 'ledger', jsonb_build_object('idempotencyKey', $3::text) FROM ins
+           )
+           SELECT id, state FROM ins`,
           [
             id,
             replicationId,
@@ -170,7 +177,6 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
           ],
         );
         if (ins.rows[0]) {
-          await appendEvent(tx, id, now, null, 'pending', 'recorded', 'ledger', { idempotencyKey: key });
           const task = { id, replicationId, targetKey: spec.targetKey, rule: spec.rule ?? null, provider: spec.provider, action: ev.action ?? 'copy', attempts: 0 };
           changes.push({ task, image: imageFromRow(repRow), from: null, to: 'pending', reason: 'recorded' });
           out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: id, created: true, state: 'pending' });
@@ -180,8 +186,15 @@ export async function recordReplication(core: LedgerCore, event: ReplicationInpu
           out.push({ targetKey: spec.targetKey, idempotencyKey: key, taskId: e.id, created: false, state: e.state });
         }
       }
-      await recomputeReplication(tx, replicationId, now);
-      const fresh = await tx.query('SELECT * FROM replications WHERE id = $1', [replicationId]);
+      // The replication's row is this transaction's (inserted, or locked by ON CONFLICT DO UPDATE): its
+      // state recomputed and read back in one statement.
+      const fresh = await tx.query(
+        `UPDATE replications r SET state = agg.state,
+                updated_at = CASE WHEN r.state IS DISTINCT FROM agg.state THEN $2::timestamptz ELSE r.updated_at END
+         FROM (${REPLICATION_STATE_SQL}) agg
+         WHERE r.id = $1 RETURNING r.*`,
+        [replicationId, now],
+      );
       return { replication: toReplication(fresh.rows[0]!), replicationCreated: Boolean(repRow.inserted), tasks: out };
     }),
   );

@@ -41,6 +41,13 @@ export interface DeferInput {
   until: TimeInput;
   reason: string;
   error?: TaskPatch['lastError'];
+  /**
+   * Left for the sweep now (the webhook had no cloud capacity for it): the lease ends as an expired
+   * one rather than none, which tells the sweep's claim its recorder is done with it (no grace period).
+   */
+  handOff?: boolean;
+  /** Nothing of this attempt reached the cloud: its start is undone (attempts, submit_started_at), so no lookup precedes the next. */
+  withdraw?: boolean;
 }
 
 export async function transitions(core: LedgerCore, taskId: string, steps: readonly TransitionInput[]): Promise<TaskRow> {
@@ -161,19 +168,44 @@ export async function beginSubmission(core: LedgerCore, taskId: string, owner: s
   });
 }
 
+/**
+ * beginSubmission for several leased pending tasks in one statement (their events included): a fan-out
+ * starts its creates after one ledger round trip, not one per target. Returns the tasks begun; one the
+ * caller no longer holds (or that left pending) is not in the answer.
+ */
+export async function beginSubmissions(core: LedgerCore, taskIds: readonly string[], owner: string): Promise<TaskRow[]> {
+  if (!taskIds.length) return [];
+  const now = nowIso(core);
+  const { rows } = await core.db.query(
+    `WITH begun AS (
+       UPDATE tasks SET attempts = attempts + 1, submit_started_at = $3::timestamptz, updated_at = $3::timestamptz
+       WHERE id = ANY($1::text[]) AND state = 'pending' AND lease_owner = $2 RETURNING *
+     ), events AS (
+       INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
+       SELECT id, $3::timestamptz, 'pending', 'pending', 'submission started', $2, jsonb_build_object('attempt', attempts) FROM begun
+     )
+     SELECT * FROM begun`,
+    [[...taskIds], owner, now],
+  );
+  return rows.map(toTask);
+}
+
 export async function defer(core: LedgerCore, taskId: string, d: DeferInput): Promise<TaskRow> {
   if (!d.reason) throw new LedgerInputError('reason', 'required, non-empty string');
   const now = nowIso(core);
   const until = toIso(d.until, 'until');
   const out = await core.db.transaction(async (tx) => {
     const { rows } = await tx.query(
-      `UPDATE tasks SET next_attempt_at = $3::timestamptz, lease_owner = NULL, lease_expires_at = NULL,
+      `UPDATE tasks SET next_attempt_at = $3::timestamptz, lease_owner = NULL,
+                        lease_expires_at = CASE WHEN $8 THEN $7::timestamptz END,
+                        attempts = CASE WHEN $9 THEN greatest(attempts - 1, 0) ELSE attempts END,
+                        submit_started_at = CASE WHEN $9 THEN NULL ELSE submit_started_at END,
                         last_error_code = coalesce($4, last_error_code),
                         last_error_message = coalesce($5, last_error_message),
                         last_error_request_id = CASE WHEN $4::text IS NULL THEN last_error_request_id ELSE $6 END,
                         updated_at = $7::timestamptz
        WHERE id = $1 AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *`,
-      [taskId, d.owner, until, d.error?.code ?? null, d.error ? d.error.message.slice(0, 4000) : null, d.error?.requestId ?? null, now],
+      [taskId, d.owner, until, d.error?.code ?? null, d.error ? d.error.message.slice(0, 4000) : null, d.error?.requestId ?? null, now, d.handOff === true, d.withdraw === true],
     );
     if (!rows[0]) {
       const cur = await requireTask(tx, taskId);

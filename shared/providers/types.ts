@@ -5,6 +5,7 @@
  *
  * A provider is a stateless definition; `connect` builds its clients once per function instance.
  */
+import type { InstanceState } from './instance-state.ts';
 import type * as z from '../zod.ts';
 import type { AlibabaCredentials } from '../clients/credentials.ts';
 import type { Clock } from '../clock.ts';
@@ -204,6 +205,8 @@ export interface ConnectOptions {
   runtimeCredentials?: (() => AlibabaCredentials | undefined) | undefined;
   /** Client timeout; the webhook's budget wants short ones. */
   timeoutMs?: number | undefined;
+  /** Kept by the function instance across invocations and shared by derived connections (caches). */
+  instanceState?: InstanceState | undefined;
 }
 
 export interface CloudContext {

@@ -6,6 +6,7 @@ import { EcsClients } from '../ecs/clients.ts';
 import type { Ledger } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import { Connections } from '../providers/connections.ts';
+import { InstanceState } from '../providers/instance-state.ts';
 
 /** Everything a Ferry function needs, built once per instance (cold start) and shared by invocations. */
 export interface Deps {
@@ -47,6 +48,7 @@ export function makeDeps(input: DepsInput): Deps {
     env: input.env ?? process.env,
     runtimeCredentials: input.invocationCredentials,
     timeoutMs: input.cloudTimeoutMs,
+    instanceState: new InstanceState(),
   };
   return {
     config: input.config,

@@ -1,4 +1,5 @@
-import { CloudError } from '../clients/errors.ts';
+import { CloudError, CloudTransientError } from '../clients/errors.ts';
+import { LIMITER_BUSY, noQueueTally } from '../clients/transport.ts';
 import type { Clock } from '../clock.ts';
 import type { NotificationTarget } from '../config/index.ts';
 import { type Ledger, LedgerError, type TaskRow } from '../ledger/index.ts';
@@ -25,7 +26,7 @@ export type SubmitResult =
   | { state: 'submitted'; cloudRef: string; adopted: boolean }
   /** A deletion: done in the one call (the tag deleted, or already absent). */
   | { state: 'succeeded'; cloudRef: string; outcome: 'deleted' | 'absent' }
-  | { state: 'pending'; reason: string; retryAt: number; error?: ErrorInfo }
+  | { state: 'pending'; reason: string; retryAt: number; error?: ErrorInfo; deferredToSweep?: boolean }
   | { state: 'failed'; error: ErrorInfo }
   /** The ledger moved under us (lease lost, state changed): someone else owns the task now. */
   | { state: 'skipped'; reason: string };
@@ -45,16 +46,20 @@ export function errorInfo(err: unknown): ErrorInfo {
  * Submits one claimed, pending task to its provider. Intent before action: the ledger records that
  * a submission started before the cloud is called; if this process dies before writing the cloud's
  * answer, the next claimer finds `submitStartedAt` without `cloudRef` and looks the task up at the
- * cloud before creating another.
+ * cloud before creating another. `started`: the caller began this attempt already (beginSubmissions).
  */
-export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<SubmitResult> {
-  if (task.action === 'delete') return submitDeletion(task, ctx, (err) => handleSubmitError(task, err, ctx));
+export async function submitTask(task: TaskRow, ctx: SubmitContext, opts: { started?: TaskRow } = {}): Promise<SubmitResult> {
+  // Sent calls counted from this attempt's start (beginSubmission): none sent means its start can be undone.
+  let sentAtStart: number | undefined;
+  const onError = (err: unknown) =>
+    err instanceof CloudTransientError && err.code === LIMITER_BUSY ? leaveToSweep(task, ctx, sentAtStart !== undefined && noQueueTally()?.sent === sentAtStart) : handleSubmitError(task, err, ctx);
+  if (task.action === 'delete') return submitDeletion(task, ctx, onError);
   const target = targetOf(task);
   const cloud = ctx.clouds.of(task);
   const now = ctx.clock.now();
   const deadlineAt = now + task.policy.deadlineMinutes * 60_000;
   try {
-    if (task.submitStartedAt && !task.cloudRef) {
+    if (!opts.started && task.submitStartedAt && !task.cloudRef) {
       const found = await findCloudTask(task, ctx);
       if (found) {
         await ctx.ledger.transition(task.id, {
@@ -63,12 +68,13 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
           owner: ctx.owner,
           actor: ctx.owner,
           reason: 'adopted the cloud task of an interrupted submission',
-          patch: { cloudRef: found.ref, cloudCreatedAt: found.createdAt, nextAttemptAt: now, deadlineAt, lastError: null },
+          patch: { cloudRef: found.ref, cloudCreatedAt: found.createdAt, nextAttemptAt: now, deadlineAt, lastError: null, releaseLease: true },
         });
         return { state: 'submitted', cloudRef: found.ref, adopted: true };
       }
     }
-    const started = await ctx.ledger.beginSubmission(task.id, ctx.owner);
+    const started = opts.started ?? (await ctx.ledger.beginSubmission(task.id, ctx.owner));
+    sentAtStart = noQueueTally()?.sent;
     const created = await cloud.submit(started, target, ctx);
     await ctx.ledger.transition(task.id, {
       from: 'pending',
@@ -77,13 +83,30 @@ export async function submitTask(task: TaskRow, ctx: SubmitContext): Promise<Sub
       actor: ctx.owner,
       reason: `${created.action} accepted`,
       details: { requestId: created.requestId, attempt: started.attempts },
-      patch: { cloudRef: created.ref, cloudCreatedAt: now, nextAttemptAt: now, deadlineAt, lastError: null },
+      // A submitted task keeps no lease: reconciliation may claim it at once.
+      patch: { cloudRef: created.ref, cloudCreatedAt: now, nextAttemptAt: now, deadlineAt, lastError: null, releaseLease: true },
     });
     return { state: 'submitted', cloudRef: created.ref, adopted: false };
   } catch (err) {
     if (err instanceof LedgerError) return { state: 'skipped', reason: err.message };
-    return handleSubmitError(task, err, ctx);
+    return onError(err);
   }
+}
+
+/**
+ * The caller would not queue for the cloud and the account limiter had no room: not a failure, the
+ * task is handed to the sweep, due now. When nothing of this attempt was sent its start is undone, so
+ * the sweep creates without first looking for a cloud task that cannot exist.
+ */
+async function leaveToSweep(task: TaskRow, ctx: SubmitContext, nothingSent: boolean): Promise<SubmitResult> {
+  const now = ctx.clock.now();
+  try {
+    await ctx.ledger.defer(task.id, { owner: ctx.owner, until: now, reason: 'left to the sweep: no cloud capacity now', handOff: true, withdraw: nothingSent });
+  } catch (err) {
+    if (err instanceof LedgerError) return { state: 'skipped', reason: err.message };
+    throw err;
+  }
+  return { state: 'pending', reason: LIMITER_BUSY, retryAt: now, deferredToSweep: true };
 }
 
 async function handleSubmitError(task: TaskRow, err: unknown, ctx: SubmitContext): Promise<SubmitResult> {

@@ -8,10 +8,12 @@ import type { InvocationContext, InvocationCredentials } from './context.ts';
 
 let latest: InvocationCredentials | undefined;
 let region: string | undefined;
+let accountId: string | undefined;
 
 /** Called by httpHandler / timerHandler on every invocation, before the app or job runs. */
 export function rememberInvocation(ctx: InvocationContext): void {
   if (ctx.region) region = ctx.region;
+  if (ctx.accountId) accountId = ctx.accountId;
   if (!ctx.credentials) return;
   latest = ctx.credentials;
   registerSecret(ctx.credentials.accessKeySecret);
@@ -26,4 +28,9 @@ export function currentCredentials(): InvocationCredentials | undefined {
 /** The function's region, as FC's context says it (undefined outside FC / before the first invocation). */
 export function currentRegion(): string | undefined {
   return region;
+}
+
+/** The account the function runs in, as FC's context says it (undefined outside FC / before the first invocation). */
+export function currentAccountId(): string | undefined {
+  return accountId;
 }

@@ -49,6 +49,7 @@ export interface SweepSummary {
 
 export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepSummary> {
   const { ctx, elapsed } = createContext(deps, opts);
+  await markStarted(deps, ctx.owner, ctx.leaseMs);
   return observeCloudCalls(
     (provider, action) => ctx.stats.call(`${provider}:${action}`),
     async () => {
@@ -104,6 +105,15 @@ export async function runSweep(deps: Deps, opts: SweepOptions = {}): Promise<Swe
       return summary;
     },
   );
+}
+
+/** Running, for the webhook's wakes (none while a sweep runs); a sweep that cannot say so still runs. */
+async function markStarted(deps: Deps, owner: string, leaseMs: number): Promise<void> {
+  try {
+    await deps.ledger.metrics.sweepStarted(owner, deps.clock.now() + leaseMs);
+  } catch (err) {
+    deps.log.warn('sweep start not recorded', { error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 /** The last completed sweep and the audit's drift, for /metrics and /healthz; a sweep whose record fails still ran. */

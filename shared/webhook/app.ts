@@ -27,6 +27,8 @@ export function deliveryOutcome(status: number): 'accepted' | 'ignored' | 'refus
 export interface WebhookAppOptions {
   /** Clients for submissions; default: the shared ones, with the submit budget as timeout and deadline. */
   clouds?: Connections;
+  /** Told when a delivery left tasks to the sweep (debounced by the caller: see wake.ts). */
+  wakeSweep?: (() => void) | undefined;
 }
 
 type Env = { Bindings: { invocation: InvocationContext } };
@@ -37,7 +39,7 @@ function send(c: Context, a: Answer): Response {
 
 export function createWebhookApp(deps: Deps, options: WebhookAppOptions = {}): FetchApp {
   const clouds = options.clouds ?? deps.clouds.derive({ clock: budgetClock(deps.clock), timeoutMs: deps.config.webhook.submitBudgetMs });
-  const rt: WebhookRuntime = { deps, clouds };
+  const rt: WebhookRuntime = { deps, clouds, wakeSweep: options.wakeSweep };
   const kinds = new Set<string>(WEBHOOK_KINDS);
   const app = new Hono<Env>();
 

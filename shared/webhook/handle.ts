@@ -1,6 +1,6 @@
 import { CloudNotFoundError } from '../clients/errors.ts';
 import type { WebhookToken } from '../config/index.ts';
-import { defaultLimiterOptions } from '../clients/transport.ts';
+import { withoutQueueing } from '../clients/transport.ts';
 import { imageName, isRerunnable, LedgerInputError, type RecordResult, type TaskRow } from '../ledger/index.ts';
 import { WWW_AUTHENTICATE } from '../http/auth.ts';
 import { errorBody, type ErrorCode, type ErrorEnvelope } from '../http/errors.ts';
@@ -40,6 +40,8 @@ export interface WebhookRuntime {
   deps: Deps;
   /** Clients for submissions: timeouts within the budget, budget-aware retry waits. */
   clouds: Connections;
+  /** Told when a delivery left tasks to the sweep, so they need not wait for its next timer tick. */
+  wakeSweep?: (() => void) | undefined;
 }
 
 /** A refusal's body: the shared error envelope (shared/http/errors.ts). */
@@ -55,6 +57,8 @@ export type TargetEntry = {
   /** The task had failed (or was canceled, or timed out): this delivery re-opened it. */
   reopened?: boolean;
   cloudRef?: string;
+  /** Recorded, not submitted: the cloud had no capacity for it now; the sweep submits it (woken for it). */
+  deferredToSweep?: boolean;
   error?: { code: string; message: string; field?: string; requestId?: string | null };
 };
 
@@ -231,6 +235,8 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const reopened = all.filter((t) => t.reopened).length;
   const created = fresh.length - reopened;
   const duplicates = all.filter((t) => t.duplicate).length;
+  const deferredToSweep = all.filter((t) => t.deferredToSweep).length;
+  if (deferredToSweep) rt.wakeSweep?.();
   logDelivery(rt, d, {
     sources: [...new Set(planned.map((p) => p.resolved.source.name))],
     ...deliveryImages(planned),
@@ -238,11 +244,12 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
     created,
     duplicates,
     reopened,
+    deferredToSweep,
     ignored: ignored.length,
     states: countStates(all),
     ...(reasons.length ? { reason: clip(reasons.join('; '), DELIVERY_REASON_MAX) } : {}),
   });
-  const body: Record<string, unknown> = { ...base, matched, created, duplicates, reopened };
+  const body: Record<string, unknown> = { ...base, matched, created, duplicates, reopened, deferredToSweep };
   if (replications.length) body.replicationId = replications[0]!.replicationId;
   body.replications = replications;
   if (ignored.length) body.ignored = ignored;
@@ -350,10 +357,12 @@ async function resolveDigest(
 }
 
 /**
- * Leases the tasks this delivery created and submits them, at most the limiter's concurrency at
- * once, starting none after the deadline and cutting off the calls still running at it (see
- * budget.ts), so the answer is never later than the budget. Tasks not submitted stay pending, their
- * lease released, for the sweep (which looks up a cut-off create before making another).
+ * Leases the tasks this delivery created and submits them all at once, each only if the account
+ * limiter has room for its calls now: the answer never queues behind other work for the cloud's rate
+ * (a task without room is handed to the sweep, due at once: `deferredToSweep`). None starts after the
+ * deadline and calls still running at it are cut off (budget.ts), so the answer is never later than
+ * the budget. Tasks not submitted stay pending for the sweep (which looks up a cut-off create before
+ * making another).
  */
 async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Delivery, rt: WebhookRuntime, answerBy: number): Promise<void> {
   if (!fresh.length) return;
@@ -376,19 +385,40 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
     log: deps.log,
     random: deps.random,
   };
+  // Fresh copies begin together (one statement), so the creates leave together; a deletion or a
+  // submission in doubt takes submitTask's own path.
+  const batchable = leased.filter((t) => t.action !== 'delete' && !(t.submitStartedAt && !t.cloudRef));
+  const begun = new Map(
+    (
+      await deps.ledger.beginSubmissions(
+        batchable.map((t) => t.id),
+        owner,
+      )
+    ).map((t) => [t.id, t]),
+  );
   const submitOne = async (task: TaskRow): Promise<SubmitResult | { state: 'error'; error: ErrorInfo }> => {
+    let result: SubmitResult | { state: 'error'; error: ErrorInfo };
+    const started = begun.get(task.id);
     try {
-      return await withinBudget(deadline, task.provider, deps.clock, () => submitTask(task, ctx));
+      result = await withoutQueueing(() => withinBudget(deadline, task.provider, deps.clock, () => submitTask(task, ctx, started ? { started } : {})));
     } catch (err) {
       // A ledger outage mid-submission: the task keeps its recorded state; the sweep takes over.
       deps.log.error('webhook submission error', { taskId: task.id, error: errorInfo(err) });
-      return { state: 'error', error: errorInfo(err) };
-    } finally {
-      await deps.ledger.release(task.id, owner).catch(() => false);
+      result = { state: 'error', error: errorInfo(err) };
     }
+    // Every outcome but these ends the lease in the same statement that records it.
+    if (result.state === 'skipped' || result.state === 'error') await deps.ledger.release(task.id, owner).catch(() => false);
+    return result;
   };
-  const { done, notStarted } = await runPool(leased, defaultLimiterOptions.maxConcurrent, deadline, () => deps.clock.now(), submitOne);
-  await Promise.all(notStarted.map((t) => deps.ledger.release(t.id, owner).catch(() => false)));
+  const { done, notStarted } = await runPool(leased, leased.length, deadline, () => deps.clock.now(), submitOne);
+  await Promise.all(
+    notStarted.map((t) =>
+      (begun.has(t.id)
+        ? deps.ledger.defer(t.id, { owner, until: deps.clock.now(), reason: 'left to the sweep: the answer was due', handOff: true, withdraw: true })
+        : deps.ledger.release(t.id, owner)
+      ).catch(() => false),
+    ),
+  );
   for (const [task, result] of done) {
     const entry = entries.get(task.id)!;
     switch (result.state) {
@@ -402,6 +432,7 @@ async function submitFresh(fresh: { task: string; entry: TargetEntry }[], d: Del
         break;
       case 'pending':
         entry.state = 'pending';
+        if (result.deferredToSweep) entry.deferredToSweep = true;
         if (result.error) entry.error = publicError(result.error);
         break;
       case 'failed':

@@ -9,22 +9,36 @@ import type { AcrTaskTarget } from './target.ts';
 /** How far back a cloud task's creation time may precede our record of starting the submission (clock skew). */
 const LOOKUP_SKEW_MS = 120_000;
 
+const REPO_GONE = new Set(['REPO_NOT_EXIST', 'REPO_NOT_FOUND']);
+
 export async function createSyncTask(clients: AcrClients, t: AcrTaskTarget): Promise<Submitted> {
   const { from, to } = t;
   if (!from.tag) throw new CloudError({ provider: 'acr', code: 'TagRequired', message: 'CreateRepoSyncTask copies a tag; this push has none' });
-  const repoId = await clients.repoId(from.region, from.instanceId, from.namespace, from.repository);
-  const r = await clients.region(from.region).createRepoSyncTask({
-    instanceId: from.instanceId,
-    repoId,
-    tag: from.tag,
-    targetInstanceId: to.instanceId,
-    targetNamespace: to.namespace,
-    targetRegionId: to.region,
-    targetRepoName: to.repo,
-    targetTag: to.tag,
-    override: to.override,
-    ...(to.targetUserId ? { targetUserId: to.targetUserId } : {}),
-  });
+  const repoIdNow = () => clients.repoId(from.region, from.instanceId, from.namespace, from.repository);
+  const create = (repoId: string) =>
+    clients.region(from.region).createRepoSyncTask({
+      instanceId: from.instanceId,
+      repoId,
+      tag: from.tag!,
+      targetInstanceId: to.instanceId,
+      targetNamespace: to.namespace,
+      targetRegionId: to.region,
+      targetRepoName: to.repo,
+      targetTag: to.tag,
+      override: to.override,
+      ...(to.targetUserId ? { targetUserId: to.targetUserId } : {}),
+    });
+  let r: Awaited<ReturnType<typeof create>>;
+  const repoId = await repoIdNow();
+  try {
+    r = await create(repoId);
+  } catch (err) {
+    // The remembered id names a repository the cloud no longer has (deleted, maybe made again):
+    // nothing was created, so forget the id and try once more with a fresh one.
+    if (!(err instanceof CloudNotFoundError && REPO_GONE.has(err.code))) throw err;
+    clients.forget(from.instanceId, from.namespace, from.repository);
+    r = await create(await repoIdNow());
+  }
   return { action: 'CreateRepoSyncTask', ref: r.syncTaskId, requestId: r.requestId ?? null };
 }
 
