@@ -56,7 +56,7 @@ async function synced(o: { rule: string; region: string; tag: string; digest: st
     [{ provider: 'swr', target: { from, to }, targetKey: o.targetKey ?? `swr:${o.region}/team/app:${o.tag}`, rule: o.rule, scope: 'cn-north-4/team/app' }],
   );
   const id = rec.tasks[0]!.taskId;
-  await ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'test', actor: 'test', patch: { cloudRef: `job-${id.slice(0, 8)}` } });
+  await ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'test', actor: 'test', patch: { cloudRef: `job-${id.slice(-8)}` } });
   await clock.sleep(5);
   const done = await ledger.transition(id, { from: 'submitted', to: 'succeeded', reason: 'test', actor: 'test' });
   await admin('/images', { region: o.region, namespace: 'team', repo: 'app', tag: o.tag, digest: o.digest });

@@ -46,7 +46,7 @@ async function copied(o: { rule: string; instanceId: string; region: string; tag
     [{ provider: 'acr', target: { from, to }, targetKey: `acr:${o.region}/${o.instanceId}/team/app:${o.tag}`, rule: o.rule, scope: SRC.instanceId }],
   );
   const id = rec.tasks[0]!.taskId;
-  await s.ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'test', actor: 'test', patch: { cloudRef: `rst-${id.slice(0, 8)}` } });
+  await s.ledger.transition(id, { from: 'pending', to: 'submitted', reason: 'test', actor: 'test', patch: { cloudRef: `rst-${id.slice(-8)}` } });
   await s.clock.sleep(5);
   const done = await s.ledger.transition(id, { from: 'submitted', to: 'succeeded', reason: 'test', actor: 'test' });
   await s.cloud.acr.push({ instanceId: o.instanceId, namespace: 'team', repo: 'app', tag: o.tag, digest: o.digest });

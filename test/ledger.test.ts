@@ -411,7 +411,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     clock.advance(1000);
     const second = await ledger.recordReplication({ ...ev, tag: 'v2' }, [target('a'), target('b', { provider: 'swr', scope: 'cn-north-4' })]);
     for (const t of [...first.tasks, ...second.tasks]) {
-      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(0, 8)}` } });
+      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(-8)}` } });
     }
     const summary = await ledger.activeScopes('acr');
     expect(summary.find((s) => s.scope === ev.source)).toEqual({ scope: ev.source, open: 2, oldestAt: t0 });
@@ -462,7 +462,7 @@ describe.each(BACKENDS)('ledger contract on $name', (backend) => {
     const ev = push();
     const rec = await ledger.recordReplication(ev, [target('a'), target('b'), target('c')]);
     for (const t of rec.tasks) {
-      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(0, 8)}` } });
+      await ledger.transition(t.taskId, { from: 'pending', to: 'submitted', reason: 'r', actor: 'a', patch: { cloudRef: `rst-${t.taskId.slice(-8)}` } });
     }
     const held = await ledger.claimDue({ owner: 'rec', leaseMs: MIN, states: ['submitted'], scope: ev.source, limit: 2 });
     expect(held).toHaveLength(2);

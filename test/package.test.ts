@@ -205,7 +205,7 @@ describe('the packaged bundles are working FC handlers', () => {
         (e: { code: number; stderr: string }) => e,
       );
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/pulls in code that only runs locally:\n\s+local\/cloud\/seed\.ts/);
+      expect(r.stderr).toMatch(/pulls in code that only runs locally:\n(\s+local\/\S+\n)*\s+local\/cloud\/seed\.ts\n/);
     } finally {
       rmSync(entry, { force: true });
     }

@@ -15,6 +15,7 @@ import { acrTask } from './api-helpers.ts';
 import { TEST_TOKENS } from './helpers/stack.ts';
 import { PG_URL } from './ledger-fixtures.ts';
 import { FAILURE, failingReplication, startUiStack, succeedingReplication, type UiStack } from './ui-helpers.ts';
+import { shortId } from '../shared/ui/format.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -111,7 +112,7 @@ describe.runIf(available)('status page in chromium', () => {
       p95: '45 s',
     });
     const task = (await s.ledger.getTask(failed.taskIds[0]!))!.task;
-    const row = page.locator('#failing tbody tr', { hasText: task.id.slice(0, 8) });
+    const row = page.locator('#failing tbody tr', { hasText: shortId(task.id) });
     await expect.poll(() => row.textContent()).toContain(FAILURE.code);
     const text = (await row.textContent())!;
     expect(text).toContain(task.lastError!.requestId!);

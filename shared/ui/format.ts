@@ -33,6 +33,7 @@ export function errorOf(e: TaskError | null): Html | string {
 export const taskHref = (id: string) => `/ui/tasks/${encodeURIComponent(id)}`;
 export const replicationHref = (id: string) => `/ui/replications/${encodeURIComponent(id)}`;
 
+/** The last 8 hex digits: ids are UUID v7, whose leading digits are a timestamp shared by a whole burst. */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.slice(-8);
 }

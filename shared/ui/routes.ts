@@ -26,7 +26,7 @@ import { cancelTask } from '../replicate/cancel.ts';
 import type { InvocationContext } from '../runtime/context.ts';
 import { readBodyLimited } from '../runtime/body.ts';
 import { type Action, confirmBody, loginBody, messageBody } from './forms.ts';
-import { replicationHref, taskHref } from './format.ts';
+import { replicationHref, shortId, taskHref } from './format.ts';
 import type { Html } from './html.ts';
 import { html } from './html.ts';
 import { newNonce, page, securityHeaders } from './layout.ts';
@@ -116,12 +116,12 @@ export function uiApp(deps: Deps): Hono<UiEnv> {
   ui.get('/tasks/:id', async (c) => {
     const detail = await taskOf(deps, c.req.param('id'));
     const rep = await deps.ledger.getReplication(detail.task.replicationId);
-    return render(c, 200, `Task ${detail.task.id.slice(0, 8)}`, taskBody(detail, rep?.replication ?? null, c.get('session')!, now(), NOTICES[c.req.query('done') ?? '']));
+    return render(c, 200, `Task ${shortId(detail.task.id)}`, taskBody(detail, rep?.replication ?? null, c.get('session')!, now(), NOTICES[c.req.query('done') ?? '']));
   });
 
   ui.get('/replications/:id', async (c) => {
     const { replication, details } = await replicationOf(deps, c.req.param('id'));
-    return render(c, 200, `Replication ${replication.id.slice(0, 8)}`, replicationBody(replication, details, c.get('session')!, now(), NOTICES[c.req.query('done') ?? '']));
+    return render(c, 200, `Replication ${shortId(replication.id)}`, replicationBody(replication, details, c.get('session')!, now(), NOTICES[c.req.query('done') ?? '']));
   });
 
   /** One action: its confirmation page (GET, or a POST without `confirmed=yes`), else the act itself. */
