@@ -19,7 +19,7 @@ import { build, type Plugin } from 'esbuild';
 import { AcrClient } from '../shared/clients/acr.ts';
 import { AccountLimiter } from '../shared/clients/transport.ts';
 import { startLocalCloud } from '../local/cloud/server.ts';
-import { ROOT, freshImportMs, pool, round, type BenchOptions, type ScenarioResult } from './lib.ts';
+import { ROOT, freshImportMs, pool, round, type BenchOptions, type ScenarioResult, type GoalRow } from './lib.ts';
 
 const require = createRequire(import.meta.url);
 type PopCore = new (config: Record<string, unknown>) => { request(action: string, params: Record<string, unknown>, opts?: Record<string, unknown>): Promise<Record<string, unknown>> };
@@ -45,14 +45,6 @@ interface PeerFigures {
   clientCpuUs: number;
   /** The cloud's CPU per request, µs, when it runs in a child (undefined in-process or off Linux). */
   cloudCpuUs: number | undefined;
-}
-
-export interface Goal {
-  measure: string;
-  now: string;
-  goal: string;
-  ratioToGoal: number;
-  met: boolean;
 }
 
 /** A local cloud with `team/app:v1.0.0` in SRC: in a child process, or in this one. */
@@ -159,9 +151,9 @@ export async function runClients(opts: BenchOptions): Promise<ScenarioResult> {
   const ratio = (f: Record<Peer, PeerFigures>, peer: Peer) => round(f[peer].rps / f.popCore.rps, 2);
   const cpuRatio = (f: Record<Peer, PeerFigures>, peer: Peer) => round(f.popCore.clientCpuUs / f[peer].clientCpuUs, 2);
   const importRatio = round(imports.ferryAcrBundled / imports.popCoreBundled, 3);
-  const atLeast = (measure: string, value: number, goal: number): Goal => ({ measure, now: `${value}×`, goal: `≥ ${goal}×`, ratioToGoal: round(goal / value, 2), met: value >= goal });
-  const atMost = (measure: string, value: number, goal: number): Goal => ({ measure, now: `${value}×`, goal: `≤ ${goal}×`, ratioToGoal: round(value / goal, 2), met: value <= goal });
-  const goals: Goal[] = [
+  const atLeast = (measure: string, value: number, goal: number): GoalRow => ({ measure, now: `${value}×`, goal: `≥ ${goal}×`, ratioToGoal: round(goal / value, 2), met: value >= goal });
+  const atMost = (measure: string, value: number, goal: number): GoalRow => ({ measure, now: `${value}×`, goal: `≤ ${goal}×`, ratioToGoal: round(value / goal, 2), met: value <= goal });
+  const goals: GoalRow[] = [
     atLeast('ACR client throughput vs @alicloud/pop-core (V3)', ratio(child, 'ferryV3'), GOAL.throughputVsPopCore),
     atLeast('ACR client throughput vs @alicloud/pop-core (V1)', ratio(child, 'ferryV1'), GOAL.throughputVsPopCore),
     atMost('ACR client import vs pop-core bundled', importRatio, GOAL.importVsPopCoreBundled),
@@ -206,7 +198,7 @@ export async function runClients(opts: BenchOptions): Promise<ScenarioResult> {
         title: `clients: signed requests/s (${calls} calls, GetRepoSyncTask/ListRepoSyncTask alternating, concurrency ${CONCURRENCY}, same local cloud)`,
         head: ['client', 'req/s', 'ratio vs pop-core', 'client CPU µs/req', 'req per CPU-s vs pop-core', 'cloud CPU µs/req'],
         rows: [...rows(child, 'cloud in a child process'), ...rows(inProcess, 'cloud in this process')],
-        note: "Goal rows: the cloud in a child process, both peers alike, so a client pays only for itself; when the cloud's CPU per request is near the client's, the wall rate is the cloud's. In this process, the cloud's CPU is added to every peer's.",
+        note: "GoalRow rows: the cloud in a child process, both peers alike, so a client pays only for itself; when the cloud's CPU per request is near the client's, the wall rate is the cloud's. In this process, the cloud's CPU is added to every peer's.",
       },
       {
         title: 'clients: module import time in a fresh node process (median)',

@@ -11,9 +11,14 @@ import pg from 'pg';
 import { type Db, Ledger, openLedgerDb } from '../shared/ledger/index.ts';
 import { round, type BenchOptions, type ScenarioResult } from './lib.ts';
 
-export async function runLedger(opts: BenchOptions): Promise<ScenarioResult> {
-  const n = opts.quick ? 300 : 1500;
-  const backends: { name: string; open: () => Promise<{ ledger: Ledger; db: Db; dispose: () => Promise<void> }> }[] = [
+export interface LedgerBackend {
+  name: string;
+  open: () => Promise<{ ledger: Ledger; db: Db; dispose: () => Promise<void> }>;
+}
+
+/** PGlite in memory, and a fresh PostgreSQL schema when the run has a database. */
+export function ledgerBackends(opts: BenchOptions): LedgerBackend[] {
+  const backends: LedgerBackend[] = [
     {
       name: 'pglite (memory)',
       open: async () => {
@@ -23,10 +28,14 @@ export async function runLedger(opts: BenchOptions): Promise<ScenarioResult> {
       },
     },
   ];
-  if (opts.databaseUrl) {
-    const url = opts.databaseUrl;
-    backends.push({ name: 'postgresql', open: () => freshPostgresLedger(url) });
-  }
+  const url = opts.databaseUrl;
+  if (url) backends.push({ name: 'postgresql', open: () => freshPostgresLedger(url) });
+  return backends;
+}
+
+export async function runLedger(opts: BenchOptions): Promise<ScenarioResult> {
+  const n = opts.quick ? 300 : 1500;
+  const backends = ledgerBackends(opts);
   const results: Record<string, Record<string, number>> = {};
   for (const b of backends) {
     const { ledger, db, dispose } = await b.open();

@@ -15,7 +15,7 @@ import { createApiApp } from '../shared/api/app.ts';
 import { configureAccountLimiters } from '../shared/clients/transport.ts';
 import { releasesTo, startHarness, TEST_TOKENS, type Harness } from '../test/chaos/harness.ts';
 import { freshPostgresLedger } from './ledger.ts';
-import { median, percentile, pool, ROOT, round, runChild, type BenchOptions, type ScenarioResult, type Table } from './lib.ts';
+import { median, percentile, pool, ROOT, round, runChild, type BenchOptions, type ScenarioResult, type Table, type GoalRow } from './lib.ts';
 import { fillHistory } from './scale-history.ts';
 
 const GOAL = 1.1;
@@ -26,14 +26,6 @@ interface SweepRun {
   transitions: Record<string, number>;
   errors: number;
   leftover: boolean;
-}
-
-export interface Goal {
-  measure: string;
-  now: string;
-  goal: string;
-  ratioToGoal: number;
-  met: boolean;
 }
 
 export async function runScaleBench(opts: BenchOptions): Promise<ScenarioResult> {
@@ -66,7 +58,7 @@ export async function runScaleBench(opts: BenchOptions): Promise<ScenarioResult>
     const ratio = (a: number, b: number) => round(b > 0 ? a / b : a > 0 ? Infinity : 1, 3);
     const calls = ratio(sweepFull.cloudCallsAtCloud, sweepEmpty.cloudCallsAtCloud);
     const time = ratio(sweepFull.wallMs, sweepEmpty.wallMs);
-    const goals: Goal[] = [
+    const goals: GoalRow[] = [
       goal(`sweep cloud calls, ${open} open, ${finished} finished vs none`, calls, `${sweepFull.cloudCallsAtCloud} vs ${sweepEmpty.cloudCallsAtCloud}`),
       goal(`sweep time, ${open} open, ${finished} finished vs none`, time, `${round(sweepFull.wallMs / 1000, 2)} s vs ${round(sweepEmpty.wallMs / 1000, 2)} s`),
       ...web.flatMap((w) => [
@@ -112,11 +104,11 @@ export async function runScaleBench(opts: BenchOptions): Promise<ScenarioResult>
   }
 }
 
-function goal(measure: string, ratio: number, now: string): Goal {
+function goal(measure: string, ratio: number, now: string): GoalRow {
   return { measure, now: `${ratio}× (${now})`, goal: `≤ ${GOAL}×`, ratioToGoal: round(ratio / GOAL, 3), met: ratio <= GOAL };
 }
 
-export function goalTable(goals: Goal[]): Table {
+export function goalTable(goals: GoalRow[]): Table {
   return {
     title: 'scale: goals (ratio to goal ≤ 1 = met)',
     head: ['measure', 'now', 'goal', 'ratio to goal', 'met'],

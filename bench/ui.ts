@@ -6,45 +6,24 @@
  */
 import { createApiApp } from '../shared/api/app.ts';
 import { parseConfig } from '../shared/config/index.ts';
-import { type Db, Ledger, openLedgerDb } from '../shared/ledger/index.ts';
+import type { Db, Ledger } from '../shared/ledger/index.ts';
 import { createLogger } from '../shared/log.ts';
 import { makeDeps } from '../shared/replicate/deps.ts';
 import { serveNode } from '../shared/runtime/node-http.ts';
-import { freshPostgresLedger } from './ledger.ts';
-import { percentile, round, type BenchOptions, type ScenarioResult } from './lib.ts';
+import { ledgerBackends } from './ledger.ts';
+import { goalsTable, type GoalRow, percentile, round, type BenchOptions, type ScenarioResult } from './lib.ts';
 
 const TOKEN = 'bench-ui-read-token-0123456789';
 /** Goals: the overview costs at most twice /metrics, and answers within 500 ms at the full size. */
 const RATIO_GOAL = 2;
 const ABSOLUTE_GOAL_MS = 500;
 
-interface Goal {
-  measure: string;
-  now: string;
-  goal: string;
-  ratioToGoal: number;
-  met: boolean;
-}
-
 export async function runUiBench(opts: BenchOptions): Promise<ScenarioResult> {
   const replications = opts.quick ? 5_000 : 50_000;
   const requests = opts.quick ? 15 : 40;
-  const backends: { name: string; open: () => Promise<{ ledger: Ledger; db: Db; dispose: () => Promise<void> }> }[] = [
-    {
-      name: 'pglite (memory)',
-      open: async () => {
-        const db = await openLedgerDb({ memory: true });
-        const ledger = new Ledger(db);
-        return { ledger, db, dispose: () => ledger.close() };
-      },
-    },
-  ];
-  if (opts.databaseUrl) {
-    const url = opts.databaseUrl;
-    backends.push({ name: 'postgresql', open: () => freshPostgresLedger(url) });
-  }
+  const backends = ledgerBackends(opts);
   const rows: (string | number)[][] = [];
-  const goals: Goal[] = [];
+  const goals: GoalRow[] = [];
   const data: Record<string, unknown> = { replications, tasks: replications * 2, requests };
   for (const b of backends) {
     const { ledger, db, dispose } = await b.open();
@@ -78,7 +57,7 @@ export async function runUiBench(opts: BenchOptions): Promise<ScenarioResult> {
         rows,
         note: opts.databaseUrl ? undefined : 'PostgreSQL: set DATABASE_URL (or FERRY_TEST_DATABASE_URL) to measure it too.',
       },
-      { title: 'ui: goals', head: ['measure', 'now', 'goal', 'ratio to goal', 'met'], rows: goals.map((g) => [g.measure, g.now, g.goal, g.ratioToGoal, g.met ? 'yes' : 'NO']) },
+      goalsTable('ui: goals', goals),
     ],
   };
 }
