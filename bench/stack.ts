@@ -39,9 +39,11 @@ function procMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Starts the stack as `npm start` does, idles `idleMs` after the banner, measures, stops it (SIGTERM). */
 async function idleRun(dataDir: string, start: IdleRun['start'], idleMs: number): Promise<IdleRun> {
   const t = performance.now();
+  // The embedded ledger, as a newcomer's `npm start` runs it: the bench's own database must not leak in.
+  const { DATABASE_URL: _db, FERRY_TEST_DATABASE_URL: _testDb, ...env } = process.env;
   const child = spawn(process.execPath, COMMANDS[start], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'warn' },
+    env: { ...env, PORT: '0', FERRY_CLOUD_PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

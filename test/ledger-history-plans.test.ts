@@ -108,14 +108,15 @@ describe.each(BACKENDS)('ledger plans with history on $name', (backend) => {
     const claimed = await ledger.claimPending([a, b, c], { owner, leaseMs: 60_000 });
     expect(claimed.map((t) => t.id).sort()).toEqual([a, b, c].sort());
     await ledger.beginSubmission(a, owner);
+    expect((await ledger.beginSubmissions([b], owner)).map((t) => t.id)).toEqual([b]);
     await ledger.transition(a, { from: 'pending', to: 'submitted', owner, actor: owner, reason: 'accepted', patch: { cloudRef: 'rst-plan-a' } });
     expect(await ledger.markRunningMany([a], { owner, cloudStatus: 'SYNCHRONIZING', reason: 'running' })).toEqual([a]);
     await ledger.requestCancel(b, { reason: 'operator', actor: 'op' });
     await ledger.defer(c, { owner, until: clock.now() + 60_000, reason: 'later' });
     await ledger.transition(a, { from: 'running', to: 'succeeded', actor: owner, reason: 'cloud task SUCCESS', patch: { cloudStatus: 'SUCCESS' } });
 
-    const byId = sent.filter((s) => /^\s*(WITH due AS|WITH moved AS|UPDATE tasks)/.test(s.sql) && /\bid = (ANY\(|\$1)/.test(s.sql));
-    expect(byId).toHaveLength(7);
+    const byId = sent.filter((s) => /^\s*(WITH due AS|WITH moved AS|WITH begun AS|UPDATE tasks)/.test(s.sql) && /\bid = (ANY\(|\$1)/.test(s.sql));
+    expect(byId).toHaveLength(8);
     for (const s of byId) {
       const used = await indexesOf(db, s);
       expect(used, s.sql).toContain('tasks_pkey');

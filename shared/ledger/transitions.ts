@@ -179,7 +179,7 @@ export async function beginSubmissions(core: LedgerCore, taskIds: readonly strin
   const { rows } = await core.db.query(
     `WITH begun AS (
        UPDATE tasks SET attempts = attempts + 1, submit_started_at = $3::timestamptz, updated_at = $3::timestamptz
-       WHERE id = ANY($1::text[]) AND state = 'pending' AND lease_owner = $2 RETURNING *
+       WHERE id = ANY($1::text[]) AND ${byIdState(`state = 'pending'`)} AND lease_owner = $2 RETURNING *
      ), events AS (
        INSERT INTO task_events (task_id, at, from_state, to_state, reason, actor, details)
        SELECT id, $3::timestamptz, 'pending', 'pending', 'submission started', $2, jsonb_build_object('attempt', attempts) FROM begun
