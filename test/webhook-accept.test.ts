@@ -133,10 +133,16 @@ describe('the answer never queues for the cloud', () => {
     for (const to of targets) expect(h.cloud.acr.createCallCount({ tag: 'v4.0.0', instanceId: to })).toBe(1);
   }, 60_000);
 
-  test('a delivery that left work wakes the sweep (once per burst); one that submitted everything does not', async () => {
+  test('a delivery that left work wakes the sweep before it answers; one that submitted everything does not', async () => {
     const h = await harness(['cri-localdst001']);
     let wakes = 0;
-    const app = createWebhookApp(h.deps, { wakeSweep: () => wakes++ });
+    // A slow wake: counted only once sent, so the answer must have waited for it (nothing runs after the answer).
+    const app = createWebhookApp(h.deps, {
+      wakeSweep: async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        wakes++;
+      },
+    });
     const server = await serveNode(app, { port: 0, host: '127.0.0.1', context: { functionName: 'ferry-webhook' } });
     try {
       const post = async (tag: string) => {

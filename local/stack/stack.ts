@@ -49,7 +49,7 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 5000;
 
 /** What the stack runs; injectable so the stack can be tested without the real apps. */
 export interface FerryApps {
-  createWebhookApp(deps: Deps, options?: { wakeSweep?: () => void }): FetchApp | Promise<FetchApp>;
+  createWebhookApp(deps: Deps, options?: { wakeSweep?: () => Promise<void> }): FetchApp | Promise<FetchApp>;
   createApiApp(deps: Deps): FetchApp | Promise<FetchApp>;
   runSweep(deps: Deps): Promise<unknown>;
 }

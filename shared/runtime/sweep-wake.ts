@@ -10,8 +10,10 @@ import { sweepWaker } from '../webhook/wake.ts';
 import { currentAccountId, currentCredentials, currentRegion } from './invocation.ts';
 
 export const WAKE_TRIGGER_NAME = 'ferry-webhook-wake';
+/** The webhook's answer waits for the wake (FC answers an async invoke with 202 at once); never longer than this. */
+const WAKE_TIMEOUT_MS = 1_000;
 
-export function fcSweepWake(deps: Pick<Deps, 'clock' | 'log' | 'ledger'>, env: Record<string, string | undefined> = process.env): (() => void) | undefined {
+export function fcSweepWake(deps: Pick<Deps, 'clock' | 'log' | 'ledger'>, env: Record<string, string | undefined> = process.env): (() => Promise<void>) | undefined {
   const service = env.FERRY_SWEEP_SERVICE;
   const fn = env.FERRY_SWEEP_FUNCTION;
   if (!service || !fn) return undefined;
@@ -25,7 +27,12 @@ export function fcSweepWake(deps: Pick<Deps, 'clock' | 'log' | 'ledger'>, env: R
       const creds = currentCredentials();
       if (!accountId || !region || !creds) throw new Error('the invocation context names no account, region or role credentials');
       const event = JSON.stringify({ triggerTime: new Date(deps.clock.now()).toISOString(), triggerName: WAKE_TRIGGER_NAME, payload: '' });
-      await invokeFunctionAsync({ endpoint: env.FERRY_FC_ENDPOINT || fcEndpoint(accountId, region), accountId, credentials: () => creds, clock: deps.clock }, service, fn, event);
+      await invokeFunctionAsync(
+        { endpoint: env.FERRY_FC_ENDPOINT || fcEndpoint(accountId, region), accountId, credentials: () => creds, clock: deps.clock, timeoutMs: WAKE_TIMEOUT_MS },
+        service,
+        fn,
+        event,
+      );
     },
   });
   return waker.wake;

@@ -28,7 +28,7 @@ export interface WebhookAppOptions {
   /** Clients for submissions; default: the shared ones, with the submit budget as timeout and deadline. */
   clouds?: Connections;
   /** Told when a delivery left tasks to the sweep (debounced by the caller: see wake.ts). */
-  wakeSweep?: (() => void) | undefined;
+  wakeSweep?: (() => Promise<void>) | undefined;
 }
 
 type Env = { Bindings: { invocation: InvocationContext } };

@@ -41,7 +41,8 @@ export interface WebhookRuntime {
   /** Clients for submissions: timeouts within the budget, budget-aware retry waits. */
   clouds: Connections;
   /** Told when a delivery left tasks to the sweep, so they need not wait for its next timer tick. */
-  wakeSweep?: (() => void) | undefined;
+  /** Wakes the sweep; resolves when the wake is sent (never rejects). */
+  wakeSweep?: (() => Promise<void>) | undefined;
 }
 
 /** A refusal's body: the shared error envelope (shared/http/errors.ts). */
@@ -236,7 +237,8 @@ export async function handleDelivery(d: Delivery, rt: WebhookRuntime): Promise<A
   const created = fresh.length - reopened;
   const duplicates = all.filter((t) => t.duplicate).length;
   const deferredToSweep = all.filter((t) => t.deferredToSweep).length;
-  if (deferredToSweep) rt.wakeSweep?.();
+  // Awaited: nothing may run after the answer, when the instance can be frozen. Debounced, so a burst pays once.
+  if (deferredToSweep) await rt.wakeSweep?.();
   logDelivery(rt, d, {
     sources: [...new Set(planned.map((p) => p.resolved.source.name))],
     ...deliveryImages(planned),

@@ -19,8 +19,12 @@ export interface SweepWakerOptions {
 
 export const WAKE_MIN_INTERVAL_MS = 5_000;
 
-/** A debounced, fire-and-forget `wake()`; `settled` resolves when the wake it started (if any) is done (tests). */
-export function sweepWaker(o: SweepWakerOptions): { wake: () => void; settled: () => Promise<void>; readonly wakes: number } {
+/**
+ * A debounced `wake()` that never rejects: it resolves when the wake it started (if any) is done, so a
+ * caller can finish it before answering (a function instance may be frozen once it has answered).
+ * `settled` resolves when the last wake started is done (tests).
+ */
+export function sweepWaker(o: SweepWakerOptions): { wake: () => Promise<void>; settled: () => Promise<void>; readonly wakes: number } {
   const minIntervalMs = o.minIntervalMs ?? WAKE_MIN_INTERVAL_MS;
   let last = Number.NEGATIVE_INFINITY;
   let current: Promise<void> = Promise.resolve();
@@ -28,7 +32,7 @@ export function sweepWaker(o: SweepWakerOptions): { wake: () => void; settled: (
   return {
     wake() {
       const now = o.clock.now();
-      if (now - last < minIntervalMs) return;
+      if (now - last < minIntervalMs) return Promise.resolve();
       last = now;
       current = (async () => {
         try {
@@ -39,6 +43,7 @@ export function sweepWaker(o: SweepWakerOptions): { wake: () => void; settled: (
           o.log.warn('sweep not woken; the timer will run it', { error: err instanceof Error ? err.message : String(err) });
         }
       })();
+      return current;
     },
     settled: () => current,
     get wakes() {
